@@ -1,0 +1,26 @@
+// The pattern every freehead benchmark follows:
+//   1. time the op with Google Benchmark;
+//   2. count the work by hand: FLOPs and/or the minimum bytes the op must move;
+//   3. report them as rates (set_flops / set_bytes) next to the share of a ceiling measured on
+//      this machine in the same run (GEMM throughput for compute, copy bandwidth for memory),
+//      because a bare time says little on a shared machine.
+// benchmarks/torch_compare.py runs the same shapes through PyTorch and prints the ratios.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+
+namespace fh::bench {
+
+// Machine ceilings, measured once per process (a few hundred ms), with all freehead threads:
+// a large float32 GEMM done by Eigen on every thread at once, and a large buffer copy.
+double gemm_ceiling_flops();
+double copy_ceiling_bytes();
+
+// Counters "FLOP/s" and "%gemm_peak" (work per iteration = flops).
+void set_flops(benchmark::State& state, double flops_per_iteration);
+// Counters "bytes/s" (Google Benchmark's own) and "%copy_peak" (bytes moved per iteration).
+void set_bytes(benchmark::State& state, double bytes_per_iteration);
+
+}  // namespace fh::bench

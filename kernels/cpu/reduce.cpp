@@ -1,0 +1,107 @@
+// Sum over dims on the CPU. Sums accumulate in double. The order in which an output's
+// terms are added depends only on the shapes (never on the thread count), so results are
+// bit-identical across runs and thread counts.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "runtime/thread_pool.h"
+
+namespace fh::kernels::cpu {
+
+namespace {
+
+// When there are few outputs, the reduced range is cut into this many fixed pieces (a
+// function of the sizes only) so that all cores take part; pieces are combined in order.
+int64_t reduced_pieces(const ReduceLayout& L, int64_t outer_reduced) {
+  const int64_t outputs = L.outer_outputs * L.inner;
+  if (outputs >= 256) return 1;
+  const int64_t work = outputs * L.reduced;
+  return std::clamp<int64_t>(work / (1 << 16), 1, std::min<int64_t>(64, outer_reduced));
+}
+
+// Offset of flat index i over `n` dims of (sizes, strides), row-major.
+int64_t strided_offset(int64_t i, int n, const int64_t* sizes, const int64_t* strides) {
+  int64_t off = 0;
+  for (int d = n - 1; d >= 0; --d) {
+    off += (i % sizes[d]) * strides[d];
+    i /= sizes[d];
+  }
+  return off;
+}
+
+// Sum of n elements at stride s: four independent accumulators for throughput, combined
+// in a fixed order.
+template <class T>
+double strided_sum(const T* p, int64_t n, int64_t s) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 += p[i * s];
+    a1 += p[(i + 1) * s];
+    a2 += p[(i + 2) * s];
+    a3 += p[(i + 3) * s];
+  }
+  for (; i < n; ++i) a0 += p[i * s];
+  return (a0 + a1) + (a2 + a3);
+}
+
+template <class T>
+void reduce_typed(const T* in, const ReduceLayout& L, T* out) {
+  const int64_t inner = L.inner;
+  const int nr = L.num_red;
+  // The last reduced dim is the tight loop; the others are walked by flat index.
+  const int64_t tight = nr ? L.red_sizes[nr - 1] : 1;
+  const int64_t tight_stride = nr ? L.red_strides[nr - 1] : 0;
+  const int64_t outer_reduced = L.reduced / tight;
+  const int64_t pieces = reduced_pieces(L, outer_reduced);
+  const int64_t items = L.outer_outputs * pieces;
+  std::vector<double> partial(pieces > 1 ? static_cast<size_t>(items * inner) : 0);
+
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner * L.reduced));
+  parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(inner));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / pieces, piece = item % pieces;
+      const int64_t r0 = outer_reduced * piece / pieces, r1 = outer_reduced * (piece + 1) / pieces;
+      const T* base = in + strided_offset(o, L.num_kept, L.kept_sizes, L.kept_strides);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* p = base + strided_offset(r, nr - 1, L.red_sizes, L.red_strides);
+        if (inner == 1) {
+          acc[0] += strided_sum(p, tight, tight_stride);
+        } else {
+          for (int64_t t = 0; t < tight; ++t) {
+            const T* q = p + t * tight_stride;
+            for (int64_t i = 0; i < inner; ++i) acc[i] += q[i];
+          }
+        }
+      }
+      if (pieces == 1) {
+        for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<T>(acc[i]);
+      } else {
+        std::copy(acc.begin(), acc.end(), partial.begin() + item * inner);
+      }
+    }
+  });
+  if (pieces == 1) return;
+  for (int64_t o = 0; o < L.outer_outputs; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      double s = 0;
+      for (int64_t piece = 0; piece < pieces; ++piece) s += partial[(o * pieces + piece) * inner + i];
+      out[o * inner + i] = static_cast<T>(s);
+    }
+  }
+}
+
+}  // namespace
+
+void reduce_sum(const Tensor& x, const ReduceLayout& layout, Tensor& out) {
+  if (x.dtype() == DType::F64) {
+    reduce_typed(x.data<double>(), layout, out.data<double>());
+  } else {
+    reduce_typed(x.data<float>(), layout, out.data<float>());
+  }
+}
+
+}  // namespace fh::kernels::cpu

@@ -1,0 +1,11 @@
+// CUDA backend: the same signatures as the CPU backend (backend_ops.inc). Compiled only
+// when freehead is built with CUDA (FH_WITH_CUDA).
+#pragma once
+
+#include "kernels/layout.h"
+#include "kernels/ops.h"
+#include "runtime/tensor.h"
+
+namespace fh::kernels::cuda {
+#include "kernels/backend_ops.inc"
+}  // namespace fh::kernels::cuda

@@ -1,0 +1,34 @@
+// Device-agnostic kernels: pure functions (no autograd) that validate their operands,
+// allocate outputs and dispatch to the CPU or CUDA backend (backend_ops.inc). Autograd
+// (autograd/ops.h) wraps these; backward passes are written with them too.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "runtime/tensor.h"
+
+namespace fh::kernels {
+
+void fill(Tensor& out, double value);
+Tensor cast(const Tensor& x, DType dtype);
+Tensor copy(const Tensor& x);
+
+// Broadcasting elementwise op.
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+// a = op(a, b) in place; b must broadcast to a's shape.
+void binary_(BinaryOp op, Tensor& a, const Tensor& b);
+Tensor unary(UnaryOp op, const Tensor& x, double alpha = 0.0);
+Tensor relu_backward(const Tensor& grad, const Tensor& out);
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+// Sum over `dims` (negative allowed; empty = all dims).
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+// Sums a broadcast gradient back to `shape` (the inverse of broadcast_to).
+Tensor sum_to_shape(const Tensor& x, const Shape& shape);
+
+// op(a) · op(b) with batch broadcasting; a and b have at least 2 dims.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+}  // namespace fh::kernels

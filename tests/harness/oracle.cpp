@@ -1,0 +1,95 @@
+#include "tests/harness/oracle.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "weights/json.h"
+#include "weights/safetensors.h"
+
+namespace fh::test {
+
+namespace {
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r{-1, ""};
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string case_prefix(size_t i) { return "c" + std::to_string(i) + "."; }
+
+}  // namespace
+
+bool oracle_available(std::string* why) {
+  static const CommandResult probe = run_command(std::string(FH_ORACLE_PYTHON) + " -c 'import torch'");
+  if (probe.status != 0 && why != nullptr) {
+    *why = std::string(FH_ORACLE_PYTHON) + " cannot import torch (install Debian's python3-torch): " + probe.output;
+  }
+  return probe.status == 0;
+}
+
+std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "fh-oracle-XXXXXX").string();
+  FH_CHECK(::mkdtemp(tmpl.data()) != nullptr, "oracle", "cannot create a temporary directory from ", tmpl);
+  const fs::path dir = tmpl;
+  const std::string in_path = (dir / "in.safetensors").string(), out_path = (dir / "out.safetensors").string();
+
+  safetensors::NamedTensors tensors;
+  json::Value spec = json::Value::array();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const OracleCase& c = cases[i];
+    FH_CHECK(c.inputs.size() == c.requires_grad.size(), "oracle", "case ", i, " (", c.op, "): ", c.inputs.size(),
+             " inputs but ", c.requires_grad.size(), " requires_grad flags");
+    json::Value entry = json::Value::object();
+    entry.set("op", c.op);
+    entry.set("args", json::parse(c.args_json.empty() ? "{}" : c.args_json, "oracle case " + c.op));
+    json::Value rg = json::Value::array();
+    for (size_t j = 0; j < c.inputs.size(); ++j) {
+      tensors.emplace_back(case_prefix(i) + "in" + std::to_string(j), c.inputs[j]);
+      rg.push_back(static_cast<bool>(c.requires_grad[j]));
+    }
+    entry.set("requires_grad", rg);
+    tensors.emplace_back(case_prefix(i) + "grad_output", c.grad_output);
+    spec.push_back(entry);
+  }
+  safetensors::save(in_path, tensors, {{"cases", spec.dump()}});
+
+  const CommandResult r =
+      run_command(std::string(FH_ORACLE_PYTHON) + " " + FH_ORACLE_SCRIPT + " " + in_path + " " + out_path);
+  if (r.status != 0) {
+    fs::remove_all(dir);
+    FH_FAIL("oracle", "torch_oracle.py failed (exit ", r.status, "):\n", r.output);
+  }
+  const safetensors::Contents out = safetensors::load(out_path);
+  fs::remove_all(dir);
+
+  std::vector<OracleResult> results(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    results[i].output = out.get(case_prefix(i) + "out");
+    results[i].grads.resize(cases[i].inputs.size());
+    for (size_t j = 0; j < cases[i].inputs.size(); ++j) {
+      if (cases[i].requires_grad[j]) results[i].grads[j] = out.get(case_prefix(i) + "grad" + std::to_string(j));
+    }
+  }
+  return results;
+}
+
+}  // namespace fh::test

@@ -1,0 +1,20 @@
+// The freehead CLI: `freehead <command> [options]`, git-style. Each command is a function
+// registered in main.cpp's table; it returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fh::cli {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);
+};
+
+int cmd_info(const Args& args);
+
+}  // namespace fh::cli

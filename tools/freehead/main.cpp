@@ -1,0 +1,52 @@
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "runtime/build_info.h"
+#include "runtime/error.h"
+#include "tools/freehead/commands.h"
+
+namespace {
+
+const fh::cli::Command kCommands[] = {
+    {"info", "version, commit, build options, CUDA devices (or why none), CPU threads", fh::cli::cmd_info},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: freehead <command> [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`freehead <command> --help` describes a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("freehead %s (%s)\n", fh::version(), fh::git_commit());
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(fh::cli::Args(argv + 2, argv + argc));
+    } catch (const fh::Error& e) {
+      std::fprintf(stderr, "freehead %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "freehead %s: unexpected error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "freehead: unknown command '%s'\n\n", name.c_str());
+  usage(stderr);
+  return 2;
+}
