@@ -8,7 +8,9 @@
 // kernels that still read it may be queued but not finished; a later request on the same
 // stream can reuse it safely because its kernels queue behind those. A request on another
 // stream could run concurrently with them, so it never gets the block. (A tensor allocated on
-// one stream and used on another must be kept alive by its user until that work is done.)
+// one stream and used on another must be kept alive by its user until that work is done; and
+// call empty_cache() before destroying a stream that allocated, since a new stream may get
+// the same handle.)
 //
 // Size rule: requests up to 1 MiB round up to a multiple of 512 bytes; larger ones to a
 // multiple of 2 MiB. A cached block is reused when it is the smallest one of the same device
@@ -148,7 +150,7 @@ class CachingAllocator {
                 state.stats.in_use, ", reserved ", state.stats.reserved, ")");
       }
     }
-    FH_CUDA_CHECK(status, "cuda::allocate", "cudaMalloc on cuda:", device, " of ", size, " bytes");
+    FH_CUDA_CHECK_STATUS(status, "cuda::allocate", "cudaMalloc of ", size, " bytes on cuda:", device);
     return ptr;
   }
 
@@ -169,7 +171,7 @@ class CachingAllocator {
         const cudaError_t status = cudaFree(block->ptr);
         const size_t size = block->size;
         delete block;
-        FH_CUDA_CHECK(status, "cuda::empty_cache", "cudaFree on cuda:", device, " of ", size, " bytes");
+        FH_CUDA_CHECK_STATUS(status, "cuda::empty_cache", "cudaFree of ", size, " bytes on cuda:", device);
       }
     }
   }

@@ -22,6 +22,18 @@
     }                                                                                                      \
   } while (0)
 
+// FH_CUDA_CHECK_STATUS(status, op, what...): the same for a status already in hand; `what`
+// names the call and its arguments, e.g. FH_CUDA_CHECK_STATUS(s, "op", "cudaFree of ", n, " bytes").
+#define FH_CUDA_CHECK_STATUS(status, op, ...)                                                        \
+  do {                                                                                               \
+    const cudaError_t fh_cuda_status_ = (status);                                                    \
+    if (fh_cuda_status_ != cudaSuccess) [[unlikely]] {                                               \
+      (void)cudaGetLastError();                                                                      \
+      FH_FAIL(op, __VA_ARGS__, " failed: ", cudaGetErrorName(fh_cuda_status_), " (",                 \
+              cudaGetErrorString(fh_cuda_status_), ")");                                             \
+    }                                                                                                \
+  } while (0)
+
 // FH_CUDA_CHECK_LAUNCH(op, context...): call right after a kernel launch. A bad launch
 // configuration is reported here; faults inside the kernel surface at the next synchronising call.
 #define FH_CUDA_CHECK_LAUNCH(op, ...)                                                                 \
