@@ -13,14 +13,16 @@
 
 namespace fh::bench {
 
-// Machine ceilings, measured once per process (a few hundred ms), with all freehead threads:
-// a large float32 GEMM done by Eigen on every thread at once, and a large buffer copy.
+// Machine ceilings, measured once per process with all freehead threads: a 1024³ float32
+// GEMM done by Eigen on every thread at once; and memcpy bandwidth for a working set of
+// the given size (read + write bytes), since a 16 MB copy runs from cache and a 1 GB one from DRAM.
 double gemm_ceiling_flops();
-double copy_ceiling_bytes();
+double copy_ceiling_bytes(double bytes_moved);
 
-// Counters "FLOP/s" and "%gemm_peak" (work per iteration = flops).
+// Counters "FLOP/s" (the achieved rate) and "peak_FLOP/s" (the ceiling, a constant).
 void set_flops(benchmark::State& state, double flops_per_iteration);
-// Counters "bytes/s" (Google Benchmark's own) and "%copy_peak" (bytes moved per iteration).
+// Counters "bytes_per_second" (Google Benchmark's own) and "peak_bytes/s" (the copy ceiling
+// for the same number of bytes).
 void set_bytes(benchmark::State& state, double bytes_per_iteration);
 
 }  // namespace fh::bench

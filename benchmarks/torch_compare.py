@@ -25,9 +25,22 @@ def matmul_peer(m, n, k, batch):
     return lambda: torch.matmul(a, b)
 
 
+def add_bias_peer(n, h, w, c):
+    # The same NHWC work: channels innermost.
+    x, bias = torch.randn(n, h, w, c), torch.randn(c)
+    return lambda: x + bias
+
+
+def sum_to_channels_peer(n, h, w, c):
+    x = torch.randn(n, h, w, c)
+    return lambda: x.sum(dim=(0, 1, 2))
+
+
 # benchmark family -> function(*int args) -> zero-argument callable doing the same work
 PEERS = {
     "BM_matmul": matmul_peer,
+    "BM_add_bias": add_bias_peer,
+    "BM_sum_to_channels": sum_to_channels_peer,
 }
 
 
@@ -71,9 +84,11 @@ def main():
             continue
         ours = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
         theirs = time_torch(PEERS[family](*nums))
-        rate = b.get("FLOP/s") or b.get("bytes_per_second") or 0.0
-        unit = "GFLOP/s" if "FLOP/s" in b else "GB/s"
-        peak = b.get("%gemm_peak") or b.get("%copy_peak") or 0.0
+        if "FLOP/s" in b:
+            rate, ceiling, unit = b["FLOP/s"], b["peak_FLOP/s"], "GFLOP/s"
+        else:
+            rate, ceiling, unit = b["bytes_per_second"], b["peak_bytes/s"], "GB/s"
+        peak = 100.0 * rate / ceiling
         rows.append((b["run_name"], ours * 1e3, theirs * 1e3, ours / theirs, rate / 1e9, unit, peak))
 
     head = (f"machine: {platform.processor() or platform.machine()}, {threads} threads; "

@@ -11,7 +11,8 @@ namespace fh {
 
 class Storage {
  public:
-  // CPU blocks are 64-byte aligned; CUDA blocks come from the caching allocator.
+  // CPU blocks come from host_allocator.h (64-byte aligned, large ones cached); CUDA blocks
+  // from the stream-ordered caching allocator.
   Storage(size_t nbytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -27,9 +28,5 @@ class Storage {
   size_t nbytes_ = 0;
   Device device_;
 };
-
-// 64-byte-aligned host memory; throws fh::Error naming the size when the system refuses.
-void* host_allocate(size_t nbytes);
-void host_deallocate(void* ptr);
 
 }  // namespace fh

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <sstream>
 
+#include "runtime/host_allocator.h"
 #include "runtime/random.h"
 #include "runtime/tensor.h"
 
@@ -89,4 +90,28 @@ TEST_CASE("tensor printing names shape, dtype and device") {
   std::ostringstream os;
   os << Tensor::from_vector<float>({1, 2}, {2});
   CHECK(os.str() == "Tensor([2] float32 cpu, [1, 2])");
+}
+
+TEST_CASE("large host blocks are cached and reused; stats track them") {
+  fh::host::empty_cache();
+  const auto before = fh::host::memory_stats();
+  const int64_t n = (int64_t{3} << 20) / 4;  // 3 MiB of float32
+  void* first = nullptr;
+  {
+    Tensor a = Tensor::empty({n});
+    first = a.raw_data();
+    CHECK(reinterpret_cast<uintptr_t>(first) % 64 == 0);
+    CHECK(fh::host::memory_stats().in_use >= before.in_use + (size_t{3} << 20));
+  }
+  const auto freed = fh::host::memory_stats();
+  CHECK(freed.in_use == before.in_use);
+  CHECK(freed.cached >= (size_t{3} << 20));
+  {
+    Tensor b = Tensor::empty({n});
+    CHECK(b.raw_data() == first);  // the cached block came back
+    CHECK(fh::host::memory_stats().cache_hits == freed.cache_hits + 1);
+  }
+  CHECK(fh::host::memory_stats().peak_in_use >= before.in_use + (size_t{3} << 20));
+  fh::host::empty_cache();
+  CHECK(fh::host::memory_stats().cached == 0);
 }

@@ -9,27 +9,31 @@ namespace fh::kernels::cpu {
 
 namespace {
 
+// One block of rows; the common stride patterns get their own loops so they vectorise.
+template <class T, class F>
+void binary_block(const T* a, const T* b, T* out, const RowBlock& k, F f) {
+  const int64_t n = k.len;
+  for (int64_t r = 0; r < k.rows; ++r) {
+    const T* pa = a + k.offset[0] + r * k.row_step[0];
+    const T* pb = b + k.offset[1] + r * k.row_step[1];
+    T* po = out + k.out + r * n;
+    if (k.step[0] == 1 && k.step[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+    } else if (k.step[0] == 1 && k.step[1] == 0) {
+      const T vb = *pb;
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], vb);
+    } else if (k.step[0] == 0 && k.step[1] == 1) {
+      const T va = *pa;
+      for (int64_t i = 0; i < n; ++i) po[i] = f(va, pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * k.step[0]], pb[i * k.step[1]]);
+    }
+  }
+}
+
 template <class T, class F>
 void binary_typed(const T* a, const T* b, T* out, const ElementwiseLayout& L, F f) {
-  parallel_for(L.numel, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    for_each_row(L, begin, end, [&](int64_t o, const int64_t* off, int64_t n, const int64_t* s) {
-      const T* pa = a + off[0];
-      const T* pb = b + off[1];
-      T* po = out + o;
-      // The common stride patterns get their own loops so they vectorise.
-      if (s[0] == 1 && s[1] == 1) {
-        for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
-      } else if (s[0] == 1 && s[1] == 0) {
-        const T vb = *pb;
-        for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], vb);
-      } else if (s[0] == 0 && s[1] == 1) {
-        const T va = *pa;
-        for (int64_t i = 0; i < n; ++i) po[i] = f(va, pb[i]);
-      } else {
-        for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * s[0]], pb[i * s[1]]);
-      }
-    });
-  });
+  for_each_block(L, [&](const RowBlock& k) { binary_block(a, b, out, k, f); });
 }
 
 template <class T>
@@ -71,16 +75,16 @@ void relu_backward_typed(const T* grad, const T* out, T* grad_in, int64_t n) {
 
 template <class T>
 void broadcast_typed(const T* x, T* out, const ElementwiseLayout& L) {
-  parallel_for(L.numel, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    for_each_row(L, begin, end, [&](int64_t o, const int64_t* off, int64_t n, const int64_t* s) {
-      const T* px = x + off[0];
-      T* po = out + o;
-      if (s[0] == 0) {
-        std::fill(po, po + n, *px);
+  for_each_block(L, [&](const RowBlock& k) {
+    for (int64_t r = 0; r < k.rows; ++r) {
+      const T* px = x + k.offset[0] + r * k.row_step[0];
+      T* po = out + k.out + r * k.len;
+      if (k.step[0] == 0) {
+        std::fill(po, po + k.len, *px);
       } else {
-        for (int64_t i = 0; i < n; ++i) po[i] = px[i * s[0]];
+        for (int64_t i = 0; i < k.len; ++i) po[i] = px[i * k.step[0]];
       }
-    });
+    }
   });
 }
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/walk.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::kernels::cpu {
@@ -32,12 +31,16 @@ template <class T>
 void matmul_typed(const T* a, const T* b, T* c, const MatmulLayout& L) {
   // Matrix indices of a and b for every output batch element.
   std::vector<int64_t> a_index(L.batch), b_index(L.batch);
-  for_each_row(L.batch_walk, 0, L.batch, [&](int64_t o, const int64_t* off, int64_t n, const int64_t* s) {
-    for (int64_t i = 0; i < n; ++i) {
-      a_index[o + i] = off[0] + i * s[0];
-      b_index[o + i] = off[1] + i * s[1];
+  for (int64_t i = 0; i < L.batch; ++i) {
+    int64_t rem = i;
+    a_index[i] = b_index[i] = 0;
+    for (int d = L.batch_walk.ndim - 1; d >= 0; --d) {
+      const int64_t coord = rem % L.batch_walk.sizes[d];
+      rem /= L.batch_walk.sizes[d];
+      a_index[i] += coord * L.batch_walk.strides[0][d];
+      b_index[i] += coord * L.batch_walk.strides[1][d];
     }
-  });
+  }
   const int64_t a_size = L.M * L.K, b_size = L.K * L.N, c_size = L.M * L.N;
   const int threads = num_threads();
   // Enough independent products: one task per product. Otherwise cut each product's rows

@@ -13,11 +13,11 @@ namespace {
 
 // When there are few outputs, the reduced range is cut into this many fixed pieces (a
 // function of the sizes only) so that all cores take part; pieces are combined in order.
-int64_t reduced_pieces(const ReduceLayout& L, int64_t outer_reduced) {
+int64_t reduced_pieces(const ReduceLayout& L) {
   const int64_t outputs = L.outer_outputs * L.inner;
   if (outputs >= 256) return 1;
   const int64_t work = outputs * L.reduced;
-  return std::clamp<int64_t>(work / (1 << 16), 1, std::min<int64_t>(64, outer_reduced));
+  return std::clamp<int64_t>(work / (1 << 16), 1, std::min<int64_t>(64, L.reduced));
 }
 
 // Offset of flat index i over `n` dims of (sizes, strides), row-major.
@@ -53,29 +53,32 @@ void reduce_typed(const T* in, const ReduceLayout& L, T* out) {
   // The last reduced dim is the tight loop; the others are walked by flat index.
   const int64_t tight = nr ? L.red_sizes[nr - 1] : 1;
   const int64_t tight_stride = nr ? L.red_strides[nr - 1] : 0;
-  const int64_t outer_reduced = L.reduced / tight;
-  const int64_t pieces = reduced_pieces(L, outer_reduced);
+  // Each output's reduced range [0, L.reduced) may be cut into pieces (see reduced_pieces).
+  const int64_t pieces = reduced_pieces(L);
   const int64_t items = L.outer_outputs * pieces;
   std::vector<double> partial(pieces > 1 ? static_cast<size_t>(items * inner) : 0);
 
-  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner * L.reduced));
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner * L.reduced / pieces));
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(inner));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t o = item / pieces, piece = item % pieces;
-      const int64_t r0 = outer_reduced * piece / pieces, r1 = outer_reduced * (piece + 1) / pieces;
+      const int64_t r0 = L.reduced * piece / pieces, r1 = L.reduced * (piece + 1) / pieces;
       const T* base = in + strided_offset(o, L.num_kept, L.kept_sizes, L.kept_strides);
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* p = base + strided_offset(r, nr - 1, L.red_sizes, L.red_strides);
+      // Walk [r0, r1) as segments of the tight dim.
+      for (int64_t r = r0; r < r1;) {
+        const int64_t t0 = r % tight, t1 = std::min(tight, t0 + (r1 - r));
+        const T* p = base + strided_offset(r / tight, nr - 1, L.red_sizes, L.red_strides) + t0 * tight_stride;
         if (inner == 1) {
-          acc[0] += strided_sum(p, tight, tight_stride);
+          acc[0] += strided_sum(p, t1 - t0, tight_stride);
         } else {
-          for (int64_t t = 0; t < tight; ++t) {
+          for (int64_t t = 0; t < t1 - t0; ++t) {
             const T* q = p + t * tight_stride;
             for (int64_t i = 0; i < inner; ++i) acc[i] += q[i];
           }
         }
+        r += t1 - t0;
       }
       if (pieces == 1) {
         for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<T>(acc[i]);

@@ -3,6 +3,7 @@
 
 #include "runtime/build_info.h"
 #include "runtime/cuda_runtime.h"
+#include "runtime/host_allocator.h"
 #include "runtime/thread_pool.h"
 #include "tools/freehead/commands.h"
 
@@ -22,6 +23,7 @@ int cmd_info(const Args& args) {
   std::printf("commit:        %s\n", git_commit());
   std::printf("build:         %s\n", build_options());
   std::printf("cpu threads:   %d (%s)\n", num_threads(), num_threads_source().c_str());
+  std::printf("host cache:    up to %zu MiB of freed large blocks (FH_HOST_CACHE_MB)\n", host::cache_limit() >> 20);
   std::printf("cuda compiled: %s\n", cuda::compiled() ? "yes" : "no");
   if (cuda::compiled()) {
     std::printf("cuda runtime:  %s, driver %s\n", cuda::runtime_version().c_str(), cuda::driver_version().c_str());
