@@ -35,6 +35,31 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+namespace {
+
+// About 20-50 µs of polling before a thread goes to sleep.
+constexpr int kSpinIterations = 1 << 13;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls `done` for a while; returns whether it became true.
+template <class Pred>
+bool spin_until(Pred done) {
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (done()) return true;
+    cpu_relax();
+  }
+  return done();
+}
+
+}  // namespace
+
 void ThreadPool::run_chunk(int64_t chunk) {
   const int64_t b = chunk_begin(chunk, job_chunks_, job_n_), e = chunk_begin(chunk + 1, job_chunks_, job_n_);
   try {
@@ -49,17 +74,18 @@ void ThreadPool::run_chunk(int64_t chunk) {
 void ThreadPool::worker_loop(int worker_index) {
   uint64_t seen = 0;
   for (;;) {
-    {
+    auto has_work = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(has_work)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      work_ready_.wait(lock, [&] { return stopping_ || has_work(); });
       if (stopping_) return;
-      seen = generation_;
     }
+    seen = generation_.load(std::memory_order_acquire);
     // Worker i owns chunk i: the assignment is static, so timing never changes the split.
     if (worker_index < job_chunks_) run_chunk(worker_index);
-    {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) work_done_.notify_one();
+      work_done_.notify_one();
     }
   }
 }
@@ -74,25 +100,25 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     return;
   }
   std::lock_guard<std::mutex> submit(submit_mutex_);
+  job_ = &fn;
+  job_n_ = n;
+  job_chunks_ = chunks;
+  error_ = nullptr;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // Bumped under the mutex so that a worker about to sleep cannot miss it.
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunks_ = chunks;
-    pending_ = static_cast<int>(workers_.size());
-    error_ = nullptr;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   work_ready_.notify_all();
   run_chunk(0);
-  std::exception_ptr error;
-  {
+  auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
     std::unique_lock<std::mutex> lock(mutex_);
-    work_done_.wait(lock, [&] { return pending_ == 0; });
-    job_ = nullptr;
-    error = error_;
+    work_done_.wait(lock, all_done);
   }
-  if (error) std::rethrow_exception(error);
+  job_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 // writes each output from one chunk is bit-reproducible for a given thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -34,14 +35,16 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
+  // Workers and the caller spin briefly before sleeping: a kernel of 100 µs cannot afford
+  // the tens of microseconds a futex wake-up takes on a busy machine.
   std::mutex mutex_;
   std::condition_variable work_ready_, work_done_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stopping_ = false;
-  // The job in flight.
+  // The job in flight (written before generation_ is bumped, read after it is seen).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0, job_chunks_ = 0;
-  int pending_ = 0;
   std::exception_ptr error_;
   std::mutex submit_mutex_;  // one parallel_for at a time from outside the pool
 };

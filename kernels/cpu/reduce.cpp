@@ -11,14 +11,20 @@ namespace fh::kernels::cpu {
 
 namespace {
 
-// When there are few outputs, the reduced range is cut into this many fixed pieces (a
-// function of the sizes only) so that all cores take part; pieces are combined in order.
+// When there are few outer outputs to share among threads, each output's reduced range is
+// cut into up to 64 pieces (a function of the sizes only, never of the thread count), so
+// every core takes part; pieces are combined in order.
 int64_t reduced_pieces(const ReduceLayout& L) {
-  const int64_t outputs = L.outer_outputs * L.inner;
-  if (outputs >= 256) return 1;
-  const int64_t work = outputs * L.reduced;
-  return std::clamp<int64_t>(work / (1 << 16), 1, std::min<int64_t>(64, L.reduced));
+  if (L.outer_outputs >= 64) return 1;
+  const int64_t work = L.outer_outputs * L.inner * L.reduced;
+  const int64_t wanted = (64 + L.outer_outputs - 1) / L.outer_outputs;
+  return std::clamp<int64_t>(std::min(wanted, work / (1 << 15)), 1, L.reduced);
 }
+
+// Accumulator width for short rows (see reduce_typed).
+constexpr int64_t kWide = 256;
+// Column tile for long rows: 32 double sums fit in AVX-512 (or 16 AVX2) registers.
+constexpr int kTile = 32;
 
 // Offset of flat index i over `n` dims of (sizes, strides), row-major.
 int64_t strided_offset(int64_t i, int n, const int64_t* sizes, const int64_t* strides) {
@@ -61,6 +67,7 @@ void reduce_typed(const T* in, const ReduceLayout& L, T* out) {
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner * L.reduced / pieces));
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(inner));
+    std::vector<double> wide(static_cast<size_t>(2 * kWide));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t o = item / pieces, piece = item % pieces;
       const int64_t r0 = L.reduced * piece / pieces, r1 = L.reduced * (piece + 1) / pieces;
@@ -72,11 +79,34 @@ void reduce_typed(const T* in, const ReduceLayout& L, T* out) {
         const T* p = base + strided_offset(r / tight, nr - 1, L.red_sizes, L.red_strides) + t0 * tight_stride;
         if (inner == 1) {
           acc[0] += strided_sum(p, t1 - t0, tight_stride);
-        } else {
-          for (int64_t t = 0; t < t1 - t0; ++t) {
-            const T* q = p + t * tight_stride;
-            for (int64_t i = 0; i < inner; ++i) acc[i] += q[i];
+        } else if (tight_stride == inner && inner < kWide) {
+          // Short contiguous rows: add `fold` rows at a time into a wide accumulator so the
+          // vector loop is long, then fold its columns into acc.
+          const int64_t rows = t1 - t0, fold = (kWide + inner - 1) / inner, width = fold * inner;
+          std::fill(wide.begin(), wide.begin() + width, 0.0);
+          int64_t t = 0;
+          for (; t + fold <= rows; t += fold) {
+            const T* q = p + t * inner;
+            for (int64_t j = 0; j < width; ++j) wide[j] += q[j];
           }
+          for (; t < rows; ++t)
+            for (int64_t i = 0; i < inner; ++i) wide[i] += p[t * inner + i];
+          for (int64_t k = 0; k < fold; ++k)
+            for (int64_t i = 0; i < inner; ++i) acc[i] += wide[k * inner + i];
+        } else {
+          // Long rows: columns in tiles of kTile whose sums stay in registers over all rows.
+          const int64_t rows = t1 - t0;
+          int64_t c = 0;
+          for (; c + kTile <= inner; c += kTile) {
+            double tile[kTile] = {};
+            for (int64_t t = 0; t < rows; ++t) {
+              const T* q = p + t * tight_stride + c;
+              for (int i = 0; i < kTile; ++i) tile[i] += q[i];
+            }
+            for (int i = 0; i < kTile; ++i) acc[c + i] += tile[i];
+          }
+          for (int64_t t = 0; t < rows; ++t)
+            for (int64_t i = c; i < inner; ++i) acc[i] += p[t * tight_stride + i];
         }
         r += t1 - t0;
       }
