@@ -152,6 +152,17 @@ Tensor reduce_op(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) { return reduce_op(x, dims, keepdim, false); }
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) { return reduce_op(x, dims, keepdim, true); }
 
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  Tensor out = kernels::permute(x, dims);
+  if (needs_grad({&x})) {
+    // The gradient goes back through the inverse permutation.
+    std::vector<int64_t> inverse(dims.size());
+    for (size_t d = 0; d < dims.size(); ++d) inverse[x.shape().wrap_dim(dims[d], "permute")] = static_cast<int64_t>(d);
+    record("PermuteBackward", {&x}, {&out}, [inverse](Grads& g) -> Grads { return {kernels::permute(g[0], inverse)}; });
+  }
+  return out;
+}
+
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape) {
   Shape target;
   int inferred = -1;

@@ -32,6 +32,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim
 
 // Same data, new shape (one size may be -1); shares storage with x.
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);
+// out.shape[d] = x.shape[dims[d]], as new contiguous storage.
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

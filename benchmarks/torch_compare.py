@@ -4,11 +4,14 @@ and prints a table of time ratios (freehead / PyTorch: below 1.0 means freehead 
 
 usage: /usr/bin/python3 benchmarks/torch_compare.py BUILD/bin/fh_bench [--filter REGEX] [--markdown FILE]
 
-Each benchmark family in fh_bench has a peer here (PEERS) that builds the same inputs from
-the benchmark's arguments. Both sides use the same number of threads (FH_NUM_THREADS, or
+Each benchmark family in fh_bench has a peer in a peers_*.py module beside this script (its
+PEERS table: family name -> function of the benchmark's integer arguments returning a
+zero-argument callable that does the same work in PyTorch). Both sides use the same number of threads (FH_NUM_THREADS, or
 every CPU this process may use).
 """
 import argparse
+import glob
+import importlib
 import json
 import os
 import platform
@@ -19,29 +22,14 @@ import time
 import torch
 
 
-def matmul_peer(m, n, k, batch):
-    a = torch.randn(batch, m, k) if batch > 1 else torch.randn(m, k)
-    b = torch.randn(batch, k, n) if batch > 1 else torch.randn(k, n)
-    return lambda: torch.matmul(a, b)
-
-
-def add_bias_peer(n, h, w, c):
-    # The same NHWC work: channels innermost.
-    x, bias = torch.randn(n, h, w, c), torch.randn(c)
-    return lambda: x + bias
-
-
-def sum_to_channels_peer(n, h, w, c):
-    x = torch.randn(n, h, w, c)
-    return lambda: x.sum(dim=(0, 1, 2))
-
-
-# benchmark family -> function(*int args) -> zero-argument callable doing the same work
-PEERS = {
-    "BM_matmul": matmul_peer,
-    "BM_add_bias": add_bias_peer,
-    "BM_sum_to_channels": sum_to_channels_peer,
-}
+def load_peers():
+    """Merges the PEERS tables of every peers_*.py module beside this script (one per op family)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    peers = {}
+    for path in sorted(glob.glob(os.path.join(here, "peers_*.py"))):
+        peers.update(importlib.import_module(os.path.basename(path)[:-3]).PEERS)
+    return peers
 
 
 def time_torch(fn, min_seconds=0.3):
@@ -72,6 +60,7 @@ def main():
                           "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"],
                          capture_output=True, text=True, env=env, check=True)
     report = json.loads(run.stdout)
+    peers = load_peers()
 
     rows = []
     for b in report["benchmarks"]:
@@ -79,11 +68,11 @@ def main():
             continue
         parts = b["run_name"].split("/")
         family, nums = parts[0], [int(p) for p in parts[1:] if p.isdigit()]
-        if family not in PEERS:
+        if family not in peers:
             print(f"torch_compare: no PyTorch peer for {family}; skipped", file=sys.stderr)
             continue
         ours = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-        theirs = time_torch(PEERS[family](*nums))
+        theirs = time_torch(peers[family](*nums))
         if "FLOP/s" in b:
             rate, ceiling, unit = b["FLOP/s"], b["peak_FLOP/s"], "GFLOP/s"
         else:

@@ -2,25 +2,19 @@
 
 #include <algorithm>
 
-#include "kernels/cpu/cpu_kernels.h"
-#include "kernels/layout.h"
-#if FH_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
+#include "kernels/dispatch.h"
 
 namespace fh::kernels {
 
-namespace {
+namespace detail {
 
-#if FH_WITH_CUDA
-#define FH_BACKEND(device, fn, ...) ((device).is_cpu() ? cpu::fn(__VA_ARGS__) : cuda::fn(__VA_ARGS__))
-#else
-[[noreturn]] void no_cuda(const char* op) {
+void no_cuda_build(const char* op) {
   FH_FAIL(op, "operand is on a CUDA device but this freehead was built without CUDA");
 }
 
-#define FH_BACKEND(device, fn, ...) ((device).is_cpu() ? cpu::fn(__VA_ARGS__) : no_cuda(#fn))
-#endif
+void no_cuda_kernel(const char* op) {
+  FH_FAIL(op, "has no CUDA kernel yet; run it on the CPU (move the operands with .to(Device::cpu()))");
+}
 
 void check_float(const char* op, const Tensor& t) {
   FH_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F64, op, "needs float32 or float64, got ", t.describe());
@@ -32,7 +26,10 @@ void check_same(const char* op, const Tensor& a, const Tensor& b) {
   FH_CHECK(a.dtype() == b.dtype(), op, "operands have different dtypes: ", a.describe(), " and ", b.describe());
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::check_float;
+using detail::check_same;
 
 void fill(Tensor& out, double value) {
   if (out.numel() == 0) return;
@@ -103,8 +100,39 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return copy(x);
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND(x.device(), broadcast_to, x, make_elementwise_layout(shape, x.shape()), out);
+  FH_BACKEND(x.device(), strided_copy, x, make_elementwise_layout(shape, x.shape()), out);
   return out;
+}
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  check_float("permute", x);
+  FH_CHECK(static_cast<int>(dims.size()) == x.dim(), "permute", dims.size(), " dims given for shape ", x.shape());
+  uint32_t seen = 0;
+  std::vector<int> order(dims.size());
+  Shape out_shape;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    order[d] = x.shape().wrap_dim(dims[d], "permute");
+    FH_CHECK(!((seen >> order[d]) & 1u), "permute", "dim ", dims[d], " appears twice (shape ", x.shape(), ")");
+    seen |= 1u << order[d];
+    out_shape.push_back(x.shape()[order[d]]);
+  }
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (out.numel() == 0) return out;
+  const std::vector<int64_t> in_strides = x.shape().strides();
+  std::vector<int64_t> strides(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) strides[d] = in_strides[order[d]];
+  FH_BACKEND(x.device(), strided_copy, x, make_strided_layout(out_shape, strides), out);
+  return out;
+}
+
+Tensor nchw_to_nhwc(const Tensor& x) {
+  FH_CHECK(x.dim() == 4, "nchw_to_nhwc", "needs a 4-d tensor, got ", x.describe());
+  return permute(x, {0, 2, 3, 1});
+}
+
+Tensor nhwc_to_nchw(const Tensor& x) {
+  FH_CHECK(x.dim() == 4, "nhwc_to_nchw", "needs a 4-d tensor, got ", x.describe());
+  return permute(x, {0, 3, 1, 2});
 }
 
 namespace {

@@ -23,6 +23,12 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha = 0.0);
 Tensor relu_backward(const Tensor& grad, const Tensor& out);
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
+// out.shape[d] = x.shape[dims[d]] (dims a permutation; negative allowed), as new storage.
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+// Image layout conversions at interop boundaries: [N,C,H,W] <-> [N,H,W,C] (also maps conv
+// weights [O,I,kh,kw] <-> freehead's [O,kh,kw,I]).
+Tensor nchw_to_nhwc(const Tensor& x);
+Tensor nhwc_to_nchw(const Tensor& x);
 // Sum over `dims` (negative allowed; empty = all dims).
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
 // Sums a broadcast gradient back to `shape` (the inverse of broadcast_to).

@@ -22,12 +22,10 @@ void broadcast_strides(const Shape& out, const Shape& in, int64_t* strides) {
   }
 }
 
-ElementwiseLayout make_layout(const Shape& out, const Shape* const* operands, int num_operands) {
+ElementwiseLayout coalesce(const Shape& out, const int64_t (*strides)[kMaxLayoutDims], int num_operands) {
   ElementwiseLayout L;
   L.num_operands = num_operands;
   L.numel = out.numel();
-  int64_t strides[2][kMaxLayoutDims];
-  for (int k = 0; k < num_operands; ++k) broadcast_strides(out, *operands[k], strides[k]);
   // Drop size-1 dims, then merge dim d into the previous kept dim when every operand walks
   // the pair as one contiguous run (stride[prev] == stride[d] * size[d]).
   for (int d = 0; d < out.size(); ++d) {
@@ -47,7 +45,21 @@ ElementwiseLayout make_layout(const Shape& out, const Shape* const* operands, in
   return L;
 }
 
+ElementwiseLayout make_layout(const Shape& out, const Shape* const* operands, int num_operands) {
+  int64_t strides[2][kMaxLayoutDims];
+  for (int k = 0; k < num_operands; ++k) broadcast_strides(out, *operands[k], strides[k]);
+  return coalesce(out, strides, num_operands);
+}
+
 }  // namespace
+
+ElementwiseLayout make_strided_layout(const Shape& out, const std::vector<int64_t>& strides) {
+  FH_CHECK(static_cast<int>(strides.size()) == out.size(), "strided_layout", strides.size(), " strides for shape ",
+           out);
+  int64_t s[2][kMaxLayoutDims] = {};
+  for (int d = 0; d < out.size(); ++d) s[0][d] = strides[d];
+  return coalesce(out, s, 1);
+}
 
 ElementwiseLayout make_elementwise_layout(const Shape& out, const Shape& a) {
   const Shape* ops[] = {&a};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "runtime/shape.h"
 
@@ -22,6 +23,8 @@ struct ElementwiseLayout {
   int64_t strides[2][kMaxLayoutDims] = {};
 };
 
+// Layout for one operand read through arbitrary element strides (one per out dim).
+ElementwiseLayout make_strided_layout(const Shape& out, const std::vector<int64_t>& strides);
 // Layout for out(shape out) = f(operands broadcast to out); operand shapes must broadcast to out.
 ElementwiseLayout make_elementwise_layout(const Shape& out, const Shape& a);
 ElementwiseLayout make_elementwise_layout(const Shape& out, const Shape& a, const Shape& b);

@@ -126,3 +126,9 @@ TEST_CASE("gradcheck catches a wrong backward") {
   CHECK_FALSE(r.ok);
   CHECK(r.worst_fraction > 1000);
 }
+
+TEST_CASE("gradcheck: permute") {
+  fh::Generator gen(run_seed());
+  expect_ok([](auto& x) { return fh::permute(x[0], {2, 0, 1}); }, {leaf({3, 1, 4}, gen)}, "permute [3,1,4]");
+  expect_ok([](auto& x) { return fh::permute(x[0], {0, 3, 1, 2}); }, {leaf({2, 3, 2, 4}, gen)}, "permute NHWC->NCHW");
+}

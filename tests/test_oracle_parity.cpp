@@ -92,6 +92,17 @@ std::vector<ParityCase> build_cases(fh::Generator& gen) {
     cases.push_back(make_case(gen, "matmul", "", {randn(ma), randn(mb)}, [](auto& x) { return fh::matmul(x[0], x[1]); },
                               {atol, 1e-5}));
   }
+  // permute, and the NHWC plumbing: channel c (last dim here, dim 1 in PyTorch) scaled by c + 1.
+  cases.push_back(make_case(gen, "permute", "{\"dims\":[2,0,3,1]}", {randn({2, 3, 4, 5})},
+                            [](auto& x) { return fh::permute(x[0], {2, 0, 3, 1}); }));
+  {
+    ParityCase c = make_case(gen, "scale_channels", "", {randn({2, 3, 4, 5})}, [](auto& x) {
+      return x[0] * Tensor::from_vector<float>({1, 2, 3, 4, 5}, {5});
+    });
+    c.oracle.nhwc = {true};
+    c.oracle.nhwc_output = true;
+    cases.push_back(c);
+  }
   // A large reduction that exercises the split-reduction path.
   cases.push_back(make_case(gen, "sum", "{\"dims\":[],\"keepdim\":false}", {randn({300, 1000})},
                             [](auto& x) { return fh::sum(x[0]); }, {1e-3, 1e-5}));

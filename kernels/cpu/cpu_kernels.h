@@ -1,9 +1,7 @@
 // CPU backend: the reference implementation of every kernel.
 #pragma once
 
-#include "kernels/layout.h"
-#include "kernels/ops.h"
-#include "runtime/tensor.h"
+#include "kernels/backend_types.h"
 
 namespace fh::kernels::cpu {
 #include "kernels/backend_ops.inc"

@@ -1,4 +1,4 @@
-// Broadcasting binary ops, unary ops, relu backward and broadcast_to on the CPU.
+// Broadcasting binary ops, unary ops, relu backward and strided copies on the CPU.
 #include <cmath>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -114,7 +114,7 @@ void relu_backward(const Tensor& grad, const Tensor& out, Tensor& grad_in) {
   }
 }
 
-void broadcast_to(const Tensor& x, const ElementwiseLayout& layout, Tensor& out) {
+void strided_copy(const Tensor& x, const ElementwiseLayout& layout, Tensor& out) {
   if (x.dtype() == DType::F64) {
     broadcast_typed(x.data<double>(), out.data<double>(), layout);
   } else {

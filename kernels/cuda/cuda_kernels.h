@@ -2,9 +2,7 @@
 // when freehead is built with CUDA (FH_WITH_CUDA).
 #pragma once
 
-#include "kernels/layout.h"
-#include "kernels/ops.h"
-#include "runtime/tensor.h"
+#include "kernels/backend_types.h"
 
 namespace fh::kernels::cuda {
 #include "kernels/backend_ops.inc"

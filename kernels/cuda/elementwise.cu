@@ -1,4 +1,4 @@
-// Broadcasting binary ops, unary ops, relu backward and broadcast_to on the GPU. One thread
+// Broadcasting binary ops, unary ops, relu backward and strided copies on the GPU. One thread
 // per output element (grid-stride); broadcast operands are read through the layout's strides.
 #include <cmath>
 #include <type_traits>
@@ -166,7 +166,7 @@ void relu_backward(const Tensor& grad, const Tensor& out, Tensor& grad_in) {
   FH_CUDA_CHECK_LAUNCH("cuda::relu_backward", out.describe());
 }
 
-void broadcast_to(const Tensor& x, const ElementwiseLayout& layout, Tensor& out) {
+void strided_copy(const Tensor& x, const ElementwiseLayout& layout, Tensor& out) {
   if (layout.numel == 0) return;
   fh::cuda::DeviceGuard guard(out.device().index);
   if (x.dtype() == DType::F64) {
@@ -174,7 +174,7 @@ void broadcast_to(const Tensor& x, const ElementwiseLayout& layout, Tensor& out)
   } else {
     broadcast_typed<float>(x, layout, out);
   }
-  FH_CUDA_CHECK_LAUNCH("cuda::broadcast_to", x.describe(), " -> ", out.describe());
+  FH_CUDA_CHECK_LAUNCH("cuda::strided_copy", x.describe(), " -> ", out.describe());
 }
 
 }  // namespace fh::kernels::cuda

@@ -67,6 +67,12 @@ std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases) {
       rg.push_back(static_cast<bool>(c.requires_grad[j]));
     }
     entry.set("requires_grad", rg);
+    FH_CHECK(c.nhwc.empty() || c.nhwc.size() == c.inputs.size(), "oracle", "case ", i, " (", c.op, "): ",
+             c.nhwc.size(), " nhwc flags for ", c.inputs.size(), " inputs");
+    json::Value nhwc = json::Value::array();
+    for (size_t j = 0; j < c.nhwc.size(); ++j) nhwc.push_back(static_cast<bool>(c.nhwc[j]));
+    entry.set("nhwc", nhwc);
+    entry.set("nhwc_output", c.nhwc_output);
     tensors.emplace_back(case_prefix(i) + "grad_output", c.grad_output);
     spec.push_back(entry);
   }

@@ -16,7 +16,11 @@ struct OracleCase {
   std::string args_json;   // op arguments as a JSON object, e.g. {"dims":[0],"keepdim":true}
   std::vector<Tensor> inputs;
   std::vector<bool> requires_grad;
-  Tensor grad_output;      // upstream gradient, the output's shape
+  Tensor grad_output;      // upstream gradient, the output's shape (freehead's layout)
+  // Inputs in freehead's NHWC image layout (or [O,kh,kw,I] conv weights): the script hands
+  // PyTorch their NCHW permutation and permutes their gradients back. Empty = none.
+  std::vector<bool> nhwc;
+  bool nhwc_output = false;  // the output is an NHWC image
 };
 
 struct OracleResult {

@@ -4,11 +4,21 @@
 usage: torch_oracle.py IN.safetensors OUT.safetensors
 
 IN holds, for each case i, tensors "c{i}.in{j}" and "c{i}.grad_output", and metadata
-"cases": a JSON list of {"op", "args", "requires_grad"}. OUT receives "c{i}.out" and, for
-each input that requires grad, "c{i}.grad{j}" (PyTorch's gradient of <out, grad_output>).
+"cases": a JSON list of {"op", "args", "requires_grad", "nhwc", "nhwc_output"}. OUT
+receives "c{i}.out" and, for each input that requires grad, "c{i}.grad{j}" (PyTorch's
+gradient of <out, grad_output>).
+
+freehead keeps images NHWC (and conv weights [O, kh, kw, I]); inputs flagged in "nhwc" are
+permuted to PyTorch's NCHW ([O, I, kh, kw]) before the op, and the output (if
+"nhwc_output") and those inputs' gradients are permuted back, so both sides compare in
+freehead's layout. Ops live in ops_*.py modules beside this script, one per op family,
+each with an OPS table: name -> f(list of input tensors, args dict) -> output tensor.
 Safetensors is read and written here with numpy alone, so only python3-torch is needed.
 """
+import glob
+import importlib
 import json
+import os
 import struct
 import sys
 
@@ -49,60 +59,54 @@ def save(path, tensors):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
-def dims(args):
-    d = args.get("dims", [])
-    return tuple(d) if d else None
+def load_ops():
+    """Merges the OPS tables of every ops_*.py module beside this script (one per op family)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    ops = {}
+    for path in sorted(glob.glob(os.path.join(here, "ops_*.py"))):
+        module = importlib.import_module(os.path.basename(path)[:-3])
+        for name in module.OPS:
+            if name in ops:
+                sys.exit(f"torch_oracle: op '{name}' is defined twice (second time in {path})")
+        ops.update(module.OPS)
+    return ops
 
 
-def reduce_sum(x, args):
-    d = dims(args)
-    return x.sum() if d is None and not args.get("keepdim") else x.sum(dim=d or tuple(range(x.dim())), keepdim=bool(args.get("keepdim")))
+def to_nchw(t):
+    return t.permute(0, 3, 1, 2).contiguous()
 
 
-def reduce_mean(x, args):
-    d = dims(args)
-    return x.mean() if d is None and not args.get("keepdim") else x.mean(dim=d or tuple(range(x.dim())), keepdim=bool(args.get("keepdim")))
-
-
-# op name -> f(list of input tensors, args dict) -> output tensor
-OPS = {
-    "add": lambda x, a: x[0] + x[1],
-    "sub": lambda x, a: x[0] - x[1],
-    "mul": lambda x, a: x[0] * x[1],
-    "div": lambda x, a: x[0] / x[1],
-    "neg": lambda x, a: -x[0],
-    "relu": lambda x, a: torch.relu(x[0]),
-    "exp": lambda x, a: torch.exp(x[0]),
-    "log": lambda x, a: torch.log(x[0]),
-    "scale": lambda x, a: x[0] * a["alpha"],
-    "add_scalar": lambda x, a: x[0] + a["alpha"],
-    "matmul": lambda x, a: torch.matmul(x[0], x[1]),
-    "sum": lambda x, a: reduce_sum(x[0], a),
-    "mean": lambda x, a: reduce_mean(x[0], a),
-    "reshape": lambda x, a: x[0].reshape(a["shape"]),
-}
+def to_nhwc(t):
+    return t.permute(0, 2, 3, 1).contiguous()
 
 
 def main():
+    ops = load_ops()
     inputs, meta = load(sys.argv[1])
     cases = json.loads(meta["cases"])
     out = {}
     for i, case in enumerate(cases):
         p = f"c{i}."
+        n = len(case["requires_grad"])
+        nhwc = case.get("nhwc") or [False] * n
         xs = []
-        j = 0
-        while f"{p}in{j}" in inputs:
-            xs.append(inputs[f"{p}in{j}"].clone().requires_grad_(bool(case["requires_grad"][j])))
-            j += 1
-        if case["op"] not in OPS:
+        for j in range(n):
+            x = inputs[f"{p}in{j}"]
+            x = to_nchw(x) if nhwc[j] else x.clone()
+            xs.append(x.requires_grad_(bool(case["requires_grad"][j]) and x.is_floating_point()))
+        if case["op"] not in ops:
             sys.exit(f"torch_oracle: unknown op '{case['op']}' in case {i}")
-        y = OPS[case["op"]](xs, case["args"])
+        y = ops[case["op"]](xs, case["args"])
+        if case.get("nhwc_output"):
+            y = to_nhwc(y)
         out[p + "out"] = y
         if any(case["requires_grad"]):
             y.backward(inputs[p + "grad_output"])
             for j, x in enumerate(xs):
                 if case["requires_grad"][j]:
-                    out[f"{p}grad{j}"] = x.grad if x.grad is not None else torch.zeros_like(x)
+                    g = x.grad if x.grad is not None else torch.zeros_like(x)
+                    out[f"{p}grad{j}"] = to_nhwc(g) if nhwc[j] else g
     save(sys.argv[2], out)
 
 
