@@ -35,12 +35,18 @@ CommandResult run_command(const std::string& command) {
 
 std::string case_prefix(size_t i) { return "c" + std::to_string(i) + "."; }
 
+// The interpreter: FH_ORACLE_PYTHON from the environment, else the one configured at build time.
+std::string oracle_python() {
+  const char* env = std::getenv("FH_ORACLE_PYTHON");
+  return env != nullptr && *env != '\0' ? env : FH_ORACLE_PYTHON;
+}
+
 }  // namespace
 
 bool oracle_available(std::string* why) {
-  static const CommandResult probe = run_command(std::string(FH_ORACLE_PYTHON) + " -c 'import torch'");
+  static const CommandResult probe = run_command(oracle_python() + " -c 'import torch'");
   if (probe.status != 0 && why != nullptr) {
-    *why = std::string(FH_ORACLE_PYTHON) + " cannot import torch (install Debian's python3-torch): " + probe.output;
+    *why = oracle_python() + " cannot import torch (install Debian's python3-torch, or point FH_ORACLE_PYTHON at an interpreter that has it): " + probe.output;
   }
   return probe.status == 0;
 }
@@ -79,7 +85,7 @@ std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases) {
   safetensors::save(in_path, tensors, {{"cases", spec.dump()}});
 
   const CommandResult r =
-      run_command(std::string(FH_ORACLE_PYTHON) + " " + FH_ORACLE_SCRIPT + " " + in_path + " " + out_path);
+      run_command(oracle_python() + " " + FH_ORACLE_SCRIPT + " " + in_path + " " + out_path);
   if (r.status != 0) {
     fs::remove_all(dir);
     FH_FAIL("oracle", "torch_oracle.py failed (exit ", r.status, "):\n", r.output);
