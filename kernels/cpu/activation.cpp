@@ -13,17 +13,27 @@ namespace fh::kernels::cpu {
 
 namespace {
 
+// The chunk bodies copy the function object (and so its constants) into a local first: read
+// through the closure, a constant could be changed by the stores to `out` as far as the
+// compiler knows, so it would reload it every element and not vectorise the loop.
 template <class T, class F>
 void map_unary(const T* x, T* out, int64_t n, F f) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    const F fn = f;
+    const T* in = x;
+    T* o = out;
+    for (int64_t i = b; i < e; ++i) o[i] = fn(in[i]);
   });
 }
 
 template <class T, class F>
 void map_binary(const T* a, const T* b, T* out, int64_t n, F f) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+  parallel_for(n, kElementwiseGrain, [=](int64_t begin, int64_t end) {
+    const F fn = f;
+    const T* in_a = a;
+    const T* in_b = b;
+    T* o = out;
+    for (int64_t i = begin; i < end; ++i) o[i] = fn(in_a[i], in_b[i]);
   });
 }
 

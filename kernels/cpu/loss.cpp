@@ -17,20 +17,29 @@ namespace {
 
 constexpr int64_t kLossBlock = 1 << 14;
 constexpr int kLanes = 16;
+// Terms are formed kPiece at a time into a small buffer, then summed: two plain loops the
+// compiler vectorises (one fused loop with a select, as relu needs, it leaves scalar).
+constexpr int64_t kPiece = 512;
 
-// Σ_i term(i) over [0, n) in double.
-template <class Term>
+// Σ_i term(i) over [0, n) in double; term(i) returns the element's term as T.
+template <class T, class Term>
 double ordered_sum(int64_t n, Term term) {
   const int64_t blocks = (n + kLossBlock - 1) / kLossBlock;
   std::vector<double> partial(static_cast<size_t>(blocks));
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    const Term term_fn = term;  // a local copy: see write_grads
+    T terms[kPiece];
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t begin = blk * kLossBlock, end = std::min(n, begin + kLossBlock);
       double acc[kLanes] = {};
-      int64_t i = begin;
-      for (; i + kLanes <= end; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(term(i + k));
-      for (int k = 0; i < end; ++i, ++k) acc[k] += static_cast<double>(term(i));
+      for (int64_t p0 = begin; p0 < end; p0 += kPiece) {
+        const int64_t m = std::min(kPiece, end - p0);
+        for (int64_t j = 0; j < m; ++j) terms[j] = term_fn(p0 + j);
+        int64_t j = 0;
+        for (; j + kLanes <= m; j += kLanes)
+          for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(terms[j + k]);
+        for (int k = 0; j < m; ++j, ++k) acc[k] += static_cast<double>(terms[j]);
+      }
       for (int width = kLanes / 2; width > 0; width /= 2)
         for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
       partial[blk] = acc[0];
@@ -45,35 +54,40 @@ template <class T>
 T loss_forward_typed(LossOp op, const T* a, const T* b, int64_t n) {
   double total = 0;
   switch (op) {
-    case LossOp::L1: total = ordered_sum(n, [=](int64_t i) { return std::abs(a[i] - b[i]); }); break;
+    case LossOp::L1: total = ordered_sum<T>(n, [=](int64_t i) { return std::abs(a[i] - b[i]); }); break;
     case LossOp::Mse:
-      total = ordered_sum(n, [=](int64_t i) {
+      total = ordered_sum<T>(n, [=](int64_t i) {
         const T d = a[i] - b[i];
         return d * d;
       });
       break;
     // relu(v) as (v < 0 ? 0 : v) keeps NaN, as torch.relu does.
     case LossOp::HingeReal:
-      total = ordered_sum(n, [=](int64_t i) {
+      total = ordered_sum<T>(n, [=](int64_t i) {
         const T v = T(1) - a[i];
         return v < T(0) ? T(0) : v;
       });
       break;
     case LossOp::HingeFake:
-      total = ordered_sum(n, [=](int64_t i) {
+      total = ordered_sum<T>(n, [=](int64_t i) {
         const T v = T(1) + a[i];
         return v < T(0) ? T(0) : v;
       });
       break;
-    case LossOp::HingeGenerator: total = -ordered_sum(n, [=](int64_t i) { return a[i]; }); break;
+    case LossOp::HingeGenerator: total = -ordered_sum<T>(n, [=](int64_t i) { return a[i]; }); break;
   }
   return static_cast<T>(total / static_cast<double>(n));
 }
 
-// Writes ga[i] = f(i) and, when gb is wanted, gb[i] = -f(i).
+// Writes ga[i] = f(i) and, when gb is wanted, gb[i] = -f(i). The chunk body works on a
+// local copy of f: its constants, read through the closure, might be changed by the stores
+// as far as the compiler knows, which would stop it vectorising the loops.
 template <class T, class F>
-void write_grads(int64_t n, T* ga, T* gb, F f) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+void write_grads(int64_t n, T* ga_out, T* gb_out, F f_in) {
+  parallel_for(n, kElementwiseGrain, [=](int64_t begin, int64_t end) {
+    const F f = f_in;
+    T* ga = ga_out;
+    T* gb = gb_out;
     if (ga && gb) {
       for (int64_t i = begin; i < end; ++i) {
         const T v = f(i);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vector_math.h"
@@ -84,40 +85,71 @@ T row_dot(const T* a, const T* b, int64_t n) {
   return combine_lanes(acc);
 }
 
+// Calls body(len) with len a compile-time constant (std::integral_constant) for the short
+// rows that dominate in practice (N-shot sources, a few channels), so that the per-row loops
+// unroll completely and vectorise across rows; with the plain int64_t otherwise.
+template <class Body>
+void with_row_length(int64_t len, Body&& body) {
+  using std::integral_constant;
+  switch (len) {
+    case 2: return body(integral_constant<int64_t, 2>{});
+    case 3: return body(integral_constant<int64_t, 3>{});
+    case 4: return body(integral_constant<int64_t, 4>{});
+    case 5: return body(integral_constant<int64_t, 5>{});
+    case 6: return body(integral_constant<int64_t, 6>{});
+    case 7: return body(integral_constant<int64_t, 7>{});
+    case 8: return body(integral_constant<int64_t, 8>{});
+    default: return body(len);
+  }
+}
+
+// Rows [r0, r1) of length `len`, in blocks of about kRowBlock elements.
+template <class T, class Len>
+void rows_forward_chunk(const T* x, T* y, int64_t r0, int64_t r1, Len length) {
+  const int64_t len = length;
+  const int64_t block_rows = std::max<int64_t>(1, kRowBlock / len);
+  T scale[kRowBlock];  // per row of the block: its max, then 1 / its sum
+  for (int64_t b = r0; b < r1; b += block_rows) {
+    const int64_t nr = std::min(block_rows, r1 - b);
+    const T* xb = x + b * len;
+    T* yb = y + b * len;
+    for (int64_t r = 0; r < nr; ++r) scale[r] = row_max(xb + r * len, len);
+    for (int64_t r = 0; r < nr; ++r) {
+      const T m = scale[r];
+      for (int64_t j = 0; j < len; ++j) yb[r * len + j] = xb[r * len + j] - m;
+    }
+    for (int64_t i = 0; i < nr * len; ++i) yb[i] = vmath::exp(yb[i]);
+    for (int64_t r = 0; r < nr; ++r) scale[r] = T(1) / row_dot<T>(yb + r * len, nullptr, len);
+    for (int64_t r = 0; r < nr; ++r) {
+      const T s = scale[r];
+      for (int64_t j = 0; j < len; ++j) yb[r * len + j] *= s;
+    }
+  }
+}
+
+template <class T, class Len>
+void rows_backward_chunk(const T* g, const T* y, T* gin, int64_t r0, int64_t r1, Len length) {
+  const int64_t len = length;
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* gr = g + r * len;
+    const T* yr = y + r * len;
+    T* out = gin + r * len;
+    const T d = row_dot(gr, yr, len);
+    for (int64_t j = 0; j < len; ++j) out[j] = yr[j] * (gr[j] - d);
+  }
+}
+
 template <class T>
 void rows_forward(const T* x, T* y, int64_t rows, int64_t len) {
-  const int64_t block_rows = std::max<int64_t>(1, kRowBlock / len);
-  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / len), [&](int64_t r0, int64_t r1) {
-    T scale[kRowBlock];  // per row of the block: its max, then 1 / its sum
-    for (int64_t b = r0; b < r1; b += block_rows) {
-      const int64_t nr = std::min(block_rows, r1 - b);
-      const T* xb = x + b * len;
-      T* yb = y + b * len;
-      for (int64_t r = 0; r < nr; ++r) scale[r] = row_max(xb + r * len, len);
-      for (int64_t r = 0; r < nr; ++r) {
-        const T m = scale[r];
-        for (int64_t j = 0; j < len; ++j) yb[r * len + j] = xb[r * len + j] - m;
-      }
-      for (int64_t i = 0; i < nr * len; ++i) yb[i] = vmath::exp(yb[i]);
-      for (int64_t r = 0; r < nr; ++r) scale[r] = T(1) / row_dot<T>(yb + r * len, nullptr, len);
-      for (int64_t r = 0; r < nr; ++r) {
-        const T s = scale[r];
-        for (int64_t j = 0; j < len; ++j) yb[r * len + j] *= s;
-      }
-    }
+  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / len), [=](int64_t r0, int64_t r1) {
+    with_row_length(len, [&](auto length) { rows_forward_chunk(x, y, r0, r1, length); });
   });
 }
 
 template <class T>
 void rows_backward(const T* g, const T* y, T* gin, int64_t rows, int64_t len) {
-  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / len), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* gr = g + r * len;
-      const T* yr = y + r * len;
-      T* out = gin + r * len;
-      const T d = row_dot(gr, yr, len);
-      for (int64_t j = 0; j < len; ++j) out[j] = yr[j] * (gr[j] - d);
-    }
+  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / len), [=](int64_t r0, int64_t r1) {
+    with_row_length(len, [&](auto length) { rows_backward_chunk(g, y, gin, r0, r1, length); });
   });
 }
 
