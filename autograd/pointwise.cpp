@@ -58,6 +58,8 @@ Tensor loss_op(LossOp op, const Tensor& a, const Tensor& b = Tensor()) {
   Tensor out = kernels::loss(op, a, b);
   if (needs_grad({&a, &b})) {
     const bool ga = a.requires_grad(), gb = b.defined() && b.requires_grad();
+    // The backward kernel reads the operands (for the hinge generator term only a's size):
+    // detached views, no copies.
     record(node_name(op), {&a, &b}, {&out},
            [op, ga, gb, as = a.detach(), bs = b.defined() ? b.detach() : Tensor()](Grads& g) -> Grads {
              kernels::LossGrads grads = kernels::loss_backward(op, g[0], as, bs, ga, gb);

@@ -165,6 +165,11 @@ TEST_CASE("PyTorch parity: activations, clamps, softmax and losses on random sha
                             [](auto& x) { return fh::softmax(x[0], -1); }));
   cases.push_back(make_case(gen, "softmax", dim_json(-1), {fh::randn({1, 97, 129, 4}, gen, 0.0, 3.0)},
                             [](auto& x) { return fh::softmax(x[0], -1); }));
+  // Every row length the CPU kernel specialises (2-8), its neighbours, and the lane boundary.
+  for (int64_t len : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17}) {
+    cases.push_back(make_case(gen, "softmax", dim_json(-1), {fh::randn({3, 5, len}, gen, 0.0, 3.0)},
+                              [](auto& x) { return fh::softmax(x[0], -1); }));
+  }
 
   // Losses: random shapes, odd images, one over several summation blocks (a 3×256² image).
   std::vector<Shape> loss_shapes;
