@@ -3,6 +3,7 @@
 // the derivative does not exist and central differences straddle two slopes).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -34,13 +35,23 @@ Tensor leaf(fh::Generator& gen, const Shape& s, double lo = -1.0, double hi = 1.
   return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
 }
 
+// The worst fraction of the threshold seen in the current test case.
+double g_worst = 0;
+
 void expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
   GradcheckOptions opts;
   opts.seed = run_seed() + 23;
   const GradcheckResult r = gradcheck(fn, inputs, opts);
   INFO(what << "\n" << r.report);
   CHECK(r.ok);
+  g_worst = std::max(g_worst, r.worst_fraction);
 }
+
+// Reports the case's worst fraction when it goes out of scope.
+struct WorstReport {
+  WorstReport() { g_worst = 0; }
+  ~WorstReport() { MESSAGE("worst gradient error " << g_worst << " of threshold"); }
+};
 
 // Up to 4 dims, size-1 dims often; sometimes an odd NHWC image with one channel.
 Shape activation_shape(fh::Generator& gen, int trial) {
@@ -51,6 +62,7 @@ Shape activation_shape(fh::Generator& gen, int trial) {
 }  // namespace
 
 TEST_CASE("gradcheck: leaky_relu, tanh, sigmoid, sqrt, sin, cos, acos") {
+  const WorstReport report;
   fh::Generator gen(run_seed());
   for (int trial = 0; trial < kTrials; ++trial) {
     const Shape s = activation_shape(gen, trial);
@@ -68,6 +80,7 @@ TEST_CASE("gradcheck: leaky_relu, tanh, sigmoid, sqrt, sin, cos, acos") {
 }
 
 TEST_CASE("gradcheck: clamp and acos_clamped, on both sides of their bounds") {
+  const WorstReport report;
   fh::Generator gen(run_seed());
   for (int trial = 0; trial < kTrials; ++trial) {
     const Shape s = activation_shape(gen, trial);
@@ -87,6 +100,7 @@ TEST_CASE("gradcheck: clamp and acos_clamped, on both sides of their bounds") {
 }
 
 TEST_CASE("gradcheck: softmax along every axis") {
+  const WorstReport report;
   fh::Generator gen(run_seed());
   for (int trial = 0; trial < kTrials; ++trial) {
     const int nd = static_cast<int>(rand_int(gen, 1, 4));
@@ -105,6 +119,7 @@ TEST_CASE("gradcheck: softmax along every axis") {
 }
 
 TEST_CASE("gradcheck: l1, mse and hinge losses") {
+  const WorstReport report;
   fh::Generator gen(run_seed());
   for (int trial = 0; trial < kTrials; ++trial) {
     const Shape s = activation_shape(gen, trial);
@@ -127,6 +142,7 @@ TEST_CASE("gradcheck: l1, mse and hinge losses") {
 }
 
 TEST_CASE("gradcheck: an N-shot weighted average and a gaze-style angle loss") {
+  const WorstReport report;
   fh::Generator gen(run_seed());
   // x̄ = Σ_j softmax_j(m)·x_j over M sources: weights [N, M, H, W, 1], images [N, M, H, W, C].
   Tensor logits = leaf(gen, {1, 3, 2, 3, 1}, -2, 2), images = leaf(gen, {1, 3, 2, 3, 2});
