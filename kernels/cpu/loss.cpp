@@ -1,8 +1,8 @@
 // Mean-reduced losses on the CPU. The forward reads its operands once and reduces the
 // per-element terms directly (no intermediate tensor); the backward writes both operands'
 // gradients in the same pass. The sum runs over fixed blocks of kLossBlock elements (so its
-// order depends on the size alone, never on the thread count), each block in kLanes double
-// accumulators, the block sums added in order.
+// order depends on the size alone, never on the thread count), each block in lane-parallel
+// accumulators (see ordered_sum), the block sums added in order in double.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -17,28 +17,36 @@ namespace {
 
 constexpr int64_t kLossBlock = 1 << 14;
 constexpr int kLanes = 16;
-// Terms are formed kPiece at a time into a small buffer, then summed: two plain loops the
-// compiler vectorises (one fused loop with a select, as relu needs, it leaves scalar).
 constexpr int64_t kPiece = 512;
 
-// Σ_i term(i) over [0, n) in double; term(i) returns the element's term as T.
-template <class T, class Term>
+// Σ_i term(i) over [0, n), term(i) being element i's term as T. Pieces of kPiece terms are
+// summed in kLanes accumulators of T (32 terms each, so rounding stays within a few ulp of
+// the piece's sum whatever n is); the pieces' lanes are summed in double. With `Buffered`,
+// a piece's terms are first formed into a buffer by a plain elementwise loop: the compiler
+// vectorises that one even where the term has a select (as relu does), but not the select
+// fused into the accumulation.
+template <class T, bool Buffered, class Term>
 double ordered_sum(int64_t n, Term term) {
   const int64_t blocks = (n + kLossBlock - 1) / kLossBlock;
   std::vector<double> partial(static_cast<size_t>(blocks));
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     const Term term_fn = term;  // a local copy: see write_grads
-    T terms[kPiece];
+    T terms[Buffered ? kPiece : 1];
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t begin = blk * kLossBlock, end = std::min(n, begin + kLossBlock);
       double acc[kLanes] = {};
       for (int64_t p0 = begin; p0 < end; p0 += kPiece) {
         const int64_t m = std::min(kPiece, end - p0);
-        for (int64_t j = 0; j < m; ++j) terms[j] = term_fn(p0 + j);
+        if constexpr (Buffered) {
+          for (int64_t j = 0; j < m; ++j) terms[j] = term_fn(p0 + j);
+        }
+        auto term_at = [&](int64_t j) { return Buffered ? terms[j] : term_fn(p0 + j); };
+        T lane[kLanes] = {};
         int64_t j = 0;
         for (; j + kLanes <= m; j += kLanes)
-          for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(terms[j + k]);
-        for (int k = 0; j < m; ++j, ++k) acc[k] += static_cast<double>(terms[j]);
+          for (int k = 0; k < kLanes; ++k) lane[k] += term_at(j + k);
+        for (int k = 0; j < m; ++j, ++k) lane[k] += term_at(j);
+        for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(lane[k]);
       }
       for (int width = kLanes / 2; width > 0; width /= 2)
         for (int k = 0; k < width; ++k) acc[k] += acc[k + width];
@@ -54,27 +62,27 @@ template <class T>
 T loss_forward_typed(LossOp op, const T* a, const T* b, int64_t n) {
   double total = 0;
   switch (op) {
-    case LossOp::L1: total = ordered_sum<T>(n, [=](int64_t i) { return std::abs(a[i] - b[i]); }); break;
+    case LossOp::L1: total = ordered_sum<T, false>(n, [=](int64_t i) { return std::abs(a[i] - b[i]); }); break;
     case LossOp::Mse:
-      total = ordered_sum<T>(n, [=](int64_t i) {
+      total = ordered_sum<T, false>(n, [=](int64_t i) {
         const T d = a[i] - b[i];
         return d * d;
       });
       break;
     // relu(v) as (v < 0 ? 0 : v) keeps NaN, as torch.relu does.
     case LossOp::HingeReal:
-      total = ordered_sum<T>(n, [=](int64_t i) {
+      total = ordered_sum<T, true>(n, [=](int64_t i) {
         const T v = T(1) - a[i];
         return v < T(0) ? T(0) : v;
       });
       break;
     case LossOp::HingeFake:
-      total = ordered_sum<T>(n, [=](int64_t i) {
+      total = ordered_sum<T, true>(n, [=](int64_t i) {
         const T v = T(1) + a[i];
         return v < T(0) ? T(0) : v;
       });
       break;
-    case LossOp::HingeGenerator: total = -ordered_sum<T>(n, [=](int64_t i) { return a[i]; }); break;
+    case LossOp::HingeGenerator: total = -ordered_sum<T, false>(n, [=](int64_t i) { return a[i]; }); break;
   }
   return static_cast<T>(total / static_cast<double>(n));
 }

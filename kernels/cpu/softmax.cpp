@@ -2,8 +2,9 @@
 // Two shapes of work, each vectorised along contiguous memory:
 //  - inner == 1 (the innermost axis): rows of `axis` contiguous elements. Rows are taken in
 //    blocks of ~kRowBlock elements that stay in L1 while the block is walked in passes
-//    (row maxima; x - max; exp over the whole block; row sums; scaling), so even rows of 2-8
-//    elements get a long, vectorised exp loop.
+//    (row maxima; x - max; exp over the whole block; row sums; scaling), so even rows of a
+//    few elements get a long, vectorised exp loop; rows of 2-8 elements are compiled for
+//    their length, so the per-row passes unroll and vectorise across rows too.
 //  - inner > 1 (an outer axis, e.g. N-shot weights [N, M, H, W, 1] over M): tiles of up to
 //    kColumnTile contiguous columns, each column's reduction running down the axis with the
 //    tile's columns as the vector lanes.
