@@ -65,6 +65,65 @@ BENCHMARK(BM_leaky_relu_backward)->Apply(activation_shapes);
 BENCHMARK(BM_tanh_forward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
 BENCHMARK(BM_tanh_backward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
 
+// The other activations, which the model applies to small tensors (angles, gaze vectors,
+// sketch colours) rather than to the decoder's activations: one family over the op codes,
+// at one decoder shape for reference. Args: op (ActivationOp's value), N, H, W, C.
+constexpr k::ActivationOp kOtherActivations[] = {k::ActivationOp::Sigmoid, k::ActivationOp::Sqrt,
+                                                 k::ActivationOp::Sin,     k::ActivationOp::Cos,
+                                                 k::ActivationOp::Acos,    k::ActivationOp::Clamp,
+                                                 k::ActivationOp::AcosClamped};
+
+struct OtherActivation {
+  k::ActivationOp op;
+  k::ActivationParams params;
+  fh::Tensor x;
+};
+
+// Inputs in each op's domain: positive for sqrt, within [-1, 1] for acos.
+OtherActivation other_activation(const benchmark::State& state, fh::Generator& gen) {
+  OtherActivation a;
+  a.op = static_cast<k::ActivationOp>(state.range(0));
+  const fh::Shape shape{state.range(1), state.range(2), state.range(3), state.range(4)};
+  a.params.lo = a.op == k::ActivationOp::Clamp ? -0.5 : -1.0 + 1e-7;
+  a.params.hi = a.op == k::ActivationOp::Clamp ? 0.5 : 1.0 - 1e-7;
+  const bool unit = a.op == k::ActivationOp::Acos || a.op == k::ActivationOp::AcosClamped;
+  a.x = a.op == k::ActivationOp::Sqrt ? fh::rand(shape, gen, 0.01, 4.0)
+        : unit                        ? fh::rand(shape, gen, -1.0, 1.0)
+                                      : fh::randn(shape, gen);
+  return a;
+}
+
+void BM_other_activation_forward(benchmark::State& state) {
+  fh::Generator gen(1);
+  const OtherActivation a = other_activation(state, gen);
+  state.SetLabel(k::op_name(a.op));
+  for (auto _ : state) {
+    fh::Tensor y = k::activation(a.op, a.x, a.params);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, 2 * kF32 * elements(a.x));
+}
+
+void BM_other_activation_backward(benchmark::State& state) {
+  fh::Generator gen(1);
+  const OtherActivation a = other_activation(state, gen);
+  state.SetLabel(k::op_name(a.op));
+  const fh::Tensor grad = fh::randn(a.x.shape(), gen);
+  const fh::Tensor saved = k::backward_reads_output(a.op) ? k::activation(a.op, a.x, a.params) : a.x;
+  for (auto _ : state) {
+    fh::Tensor gx = k::activation_backward(a.op, grad, saved, a.params);
+    benchmark::DoNotOptimize(gx.raw_data());
+  }
+  fh::bench::set_bytes(state, 3 * kF32 * elements(a.x));
+}
+
+void other_activation_shapes(benchmark::internal::Benchmark* b) {
+  for (k::ActivationOp op : kOtherActivations) b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+BENCHMARK(BM_other_activation_forward)->Apply(other_activation_shapes);
+BENCHMARK(BM_other_activation_backward)->Apply(other_activation_shapes);
+
 // Softmax benchmarks take Args N, A, B, C and a tensor shape and dim built from them.
 struct SoftmaxCase {
   fh::Shape shape;

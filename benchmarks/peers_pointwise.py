@@ -42,6 +42,34 @@ def softmax_backward(shape, dim):
     return lambda: torch.ops.aten._softmax_backward_data(g, y, dim, torch.float32)
 
 
+# bench_pointwise.cpp's kOtherActivations, by ActivationOp value: (input, forward, backward).
+# Backward peers are the formulas PyTorch's autograd evaluates for each op (clamp's and the
+# composition's through where()).
+_unit = lambda s: torch.rand(*s) * 2 - 1
+OTHER = {
+    2: (torch.randn, torch.sigmoid, lambda g, x, y: torch.ops.aten.sigmoid_backward(g, y)),
+    3: (lambda s: torch.rand(*s) * 3.99 + 0.01, torch.sqrt, lambda g, x, y: g / (2 * y)),
+    4: (torch.randn, torch.sin, lambda g, x, y: g * x.cos()),
+    5: (torch.randn, torch.cos, lambda g, x, y: g * -x.sin()),
+    6: (_unit, torch.acos, lambda g, x, y: g * -((-x * x + 1).rsqrt())),
+    7: (torch.randn, lambda x: torch.clamp(x, -0.5, 0.5),
+        lambda g, x, y: torch.where((x >= -0.5) & (x <= 0.5), g, torch.zeros(()))),
+    8: (_unit, lambda x: torch.acos(torch.clamp(x, -1 + 1e-7, 1 - 1e-7)),
+        lambda g, x, y: torch.where((x >= -1 + 1e-7) & (x <= 1 - 1e-7), g * -((-x * x + 1).rsqrt()), torch.zeros(()))),
+}
+
+
+def other_activation(direction):
+    def peer(op, n, h, w, c):
+        make, forward, backward = OTHER[op]
+        x = make((n, c, h, w))
+        if direction == "forward":
+            return lambda: forward(x)
+        y, g = forward(x), torch.randn(n, c, h, w)
+        return lambda: backward(g, x, y)
+    return peer
+
+
 # Softmax args: last (N, M, H, W) over W; sources (N, M, H, W) over M of [N, M, H, W] (the
 # weights' channel dim is 1); channels (N, H, W, C) over C, which in NCHW is dim 1.
 SOFTMAX = {
@@ -80,6 +108,8 @@ PEERS = {
     "BM_leaky_relu_backward": leaky_relu_backward,
     "BM_tanh_forward": tanh_forward,
     "BM_tanh_backward": tanh_backward,
+    "BM_other_activation_forward": other_activation("forward"),
+    "BM_other_activation_backward": other_activation("backward"),
 }
 for _axis, _layout in SOFTMAX.items():
     PEERS[f"BM_softmax_{_axis}_forward"] = lambda *a, _l=_layout: softmax_forward(*_l(*a))

@@ -1,6 +1,7 @@
-// The CPU backend's vectorisable float32 exp, tanh and sigmoid (kernels/cpu/vector_math.h)
-// against float64 references, over a sweep of float bit patterns covering every exponent
-// and sign, plus dense runs around the points where their formulas change.
+// The CPU backend's vectorised float32 functions against float64 references, over a sweep
+// of float bit patterns covering every exponent and sign: exp, tanh and sigmoid
+// (kernels/cpu/vector_math.h, plus dense runs around the points where their formulas
+// change), and the sin and cos kernels (Eigen's SIMD versions).
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -8,8 +9,10 @@
 #include <cstdint>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 #include "kernels/cpu/vector_math.h"
+#include "kernels/pointwise.h"
 
 namespace vmath = fh::kernels::cpu::vmath;
 
@@ -79,4 +82,22 @@ TEST_CASE("vector math: float32 exp, tanh and sigmoid are within 2 ulp") {
   CHECK(std::signbit(vmath::tanh(-0.0f)));
   CHECK(vmath::tanh(-INFINITY) == -1.0f);
   CHECK(vmath::sigmoid(-INFINITY) == 0.0f);
+}
+
+TEST_CASE("vector math: float32 sin and cos kernels are within 2 ulp") {
+  std::vector<float> xs;
+  for (uint64_t bits = 0; bits < (uint64_t{1} << 32); bits += 4099) xs.push_back(std::bit_cast<float>(static_cast<uint32_t>(bits)));
+  for (float v : {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, 3.14159265f, 1e30f}) xs.push_back(v);
+  const fh::Tensor x = fh::Tensor::from_vector<float>(xs, {static_cast<int64_t>(xs.size())});
+  namespace k = fh::kernels;
+  const std::vector<float> s = k::activation(k::ActivationOp::Sin, x).to_vector<float>();
+  const std::vector<float> c = k::activation(k::ActivationOp::Cos, x).to_vector<float>();
+  Worst ws, wc;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ws.update(ulp_error(s[i], std::sin(static_cast<double>(xs[i])), kDenormalSpacing), xs[i]);
+    wc.update(ulp_error(c[i], std::cos(static_cast<double>(xs[i])), kDenormalSpacing), xs[i]);
+  }
+  report("sin", ws, 2.0);
+  report("cos", wc, 2.0);
+  CHECK(std::signbit(s[xs.size() - 7]));  // sin(-0) = -0
 }

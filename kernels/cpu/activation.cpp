@@ -1,6 +1,13 @@
 // Activations and clamps on the CPU: one flat pass over contiguous data, split into chunks
 // that depend only on the size and the thread count. Every formula is PyTorch's, including
-// its conventions at kinks and for NaN (see kernels/pointwise_types.h).
+// its conventions at kinks and for NaN (see kernels/pointwise_types.h). Plain loops that
+// the compiler vectorises, with Eigen's SIMD sin and cos (libm's are scalar calls; within
+// 1.5 ulp, tests/test_pointwise_math.cpp). sqrt and acos stay scalar, correctly rounded
+// calls: a sqrt loop is not vectorised because of errno, and Eigen's SIMD sqrt is an
+// approximation (inf gives NaN); the model takes them of small tensors only (gaze vectors
+// and cosines).
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 
@@ -37,6 +44,26 @@ void map_binary(const T* a, const T* b, T* out, int64_t n, F f) {
   });
 }
 
+template <class T>
+using ArrayOut = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ArrayIn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// out = f(x) with f taking and returning Eigen arrays, chunk by chunk.
+template <class T, class F>
+void map_unary_eigen(const T* x, T* out, int64_t n, F f) {
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    ArrayOut<T>(out + b, e - b) = f(ArrayIn<T>(x + b, e - b));
+  });
+}
+
+template <class T, class F>
+void map_binary_eigen(const T* a, const T* b, T* out, int64_t n, F f) {
+  parallel_for(n, kElementwiseGrain, [=](int64_t begin, int64_t end) {
+    ArrayOut<T>(out + begin, end - begin) = f(ArrayIn<T>(a + begin, end - begin), ArrayIn<T>(b + begin, end - begin));
+  });
+}
+
 // std::max(v, lo) is (v < lo ? lo : v) and std::min(m, hi) is (hi < m ? hi : m), so NaN
 // passes through both, and lo > hi yields hi: PyTorch's clamp.
 template <class T>
@@ -59,8 +86,8 @@ void forward_typed(ActivationOp op, const ActivationParams& p, const T* x, T* y,
     case ActivationOp::Tanh: return map_unary(x, y, n, [](T v) { return vmath::tanh(v); });
     case ActivationOp::Sigmoid: return map_unary(x, y, n, [](T v) { return vmath::sigmoid(v); });
     case ActivationOp::Sqrt: return map_unary(x, y, n, [](T v) { return std::sqrt(v); });
-    case ActivationOp::Sin: return map_unary(x, y, n, [](T v) { return std::sin(v); });
-    case ActivationOp::Cos: return map_unary(x, y, n, [](T v) { return std::cos(v); });
+    case ActivationOp::Sin: return map_unary_eigen(x, y, n, [](const auto& v) { return v.sin(); });
+    case ActivationOp::Cos: return map_unary_eigen(x, y, n, [](const auto& v) { return v.cos(); });
     case ActivationOp::Acos: return map_unary(x, y, n, [](T v) { return std::acos(v); });
     case ActivationOp::Clamp: return map_unary(x, y, n, [lo, hi](T v) { return clamp_value(v, lo, hi); });
     case ActivationOp::AcosClamped:
@@ -79,8 +106,10 @@ void backward_typed(ActivationOp op, const ActivationParams& p, const T* g, cons
     case ActivationOp::Sigmoid: return map_binary(g, s, gin, n, [](T gv, T y) { return gv * (T(1) - y) * y; });
     // √0 = 0 gives ±inf (or NaN for a zero gradient), as in PyTorch.
     case ActivationOp::Sqrt: return map_binary(g, s, gin, n, [](T gv, T y) { return gv / (T(2) * y); });
-    case ActivationOp::Sin: return map_binary(g, s, gin, n, [](T gv, T x) { return gv * std::cos(x); });
-    case ActivationOp::Cos: return map_binary(g, s, gin, n, [](T gv, T x) { return gv * -std::sin(x); });
+    case ActivationOp::Sin:
+      return map_binary_eigen(g, s, gin, n, [](const auto& gv, const auto& x) { return gv * x.cos(); });
+    case ActivationOp::Cos:
+      return map_binary_eigen(g, s, gin, n, [](const auto& gv, const auto& x) { return gv * -x.sin(); });
     case ActivationOp::Acos: return map_binary(g, s, gin, n, [](T gv, T x) { return gv * acos_derivative(x); });
     // The bounds themselves pass the gradient; NaN fails both comparisons and gets 0.
     case ActivationOp::Clamp:
