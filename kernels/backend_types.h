@@ -5,4 +5,5 @@
 
 #include "kernels/layout.h"
 #include "kernels/ops.h"
+#include "kernels/pointwise_types.h"
 #include "runtime/tensor.h"
