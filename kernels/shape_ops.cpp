@@ -117,11 +117,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   FH_CHECK(!xs.empty(), "stack", "needs at least one tensor");
-  Shape view = xs[0].shape();
-  FH_CHECK(view.size() < Shape::kMaxDims, "stack", "tensors of shape ", view, " already have the most dims a tensor can");
-  view.insert(0, 1);  // the dims of the result, to wrap `axis` against
-  const int a = view.wrap_dim(axis, "stack");
-  view = xs[0].shape();
+  const Shape& first = xs[0].shape();
+  const int64_t nd = first.size();
+  FH_CHECK(nd < Shape::kMaxDims, "stack", "tensors of shape ", first, " already have the most dims a tensor can");
+  FH_CHECK(axis >= -(nd + 1) && axis <= nd, "stack", "axis ", axis, " is out of range for stacking tensors of shape ",
+           first, " (valid: ", -(nd + 1), " to ", nd, ")");
+  const int a = static_cast<int>(axis < 0 ? axis + nd + 1 : axis);
+  // Each input, viewed with a size-1 dim at the new axis, is one slot of the output.
+  Shape view = first;
   view.insert(a, 1);
   for (size_t i = 0; i < xs.size(); ++i) {
     check_same("stack", xs[0], xs[i]);
