@@ -37,13 +37,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   for (const Tensor& x : xs) lengths.push_back(x.size(a));
   record("ConcatBackward", inputs, {&out}, [a, lengths, wanted = wants_grad(xs)](Grads& g) -> Grads {
     // Input i's gradient is its own stretch of the output gradient along the axis.
-    Grads grads(lengths.size());
-    int64_t start = 0;
-    for (size_t i = 0; i < lengths.size(); ++i) {
-      if (wanted[i]) grads[i] = kernels::slice(g[0], a, start, lengths[i]);
-      start += lengths[i];
-    }
-    return grads;
+    return kernels::split(g[0], a, lengths, wanted);
   });
   return out;
 }
@@ -55,9 +49,9 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   const int a = out.shape().wrap_dim(axis, "stack");
   record("StackBackward", inputs, {&out}, [a, in = xs[0].shape(), wanted = wants_grad(xs)](Grads& g) -> Grads {
     // Input i's gradient is index i of the new axis.
-    Grads grads(wanted.size());
-    for (size_t i = 0; i < wanted.size(); ++i)
-      if (wanted[i]) grads[i] = kernels::slice(g[0], a, static_cast<int64_t>(i), 1).view(in);
+    Grads grads = kernels::split(g[0], a, std::vector<int64_t>(wanted.size(), 1), wanted);
+    for (Tensor& grad : grads)
+      if (grad.defined()) grad = grad.view(in);
     return grads;
   });
   return out;

@@ -43,6 +43,11 @@ Tensor resize_nearest_backward(const Tensor& grad_out, const Shape& input_shape)
 // ---- Shape ops (any dtype; axes may be negative) -------------------------------------------
 // Joins tensors that agree on every dim but `axis` along it (torch.cat).
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
+// The inverse of concat: the consecutive pieces of x along `axis` with these lengths (which
+// sum to its size there). Pieces with wanted[i] false (all are wanted when it is empty)
+// are left undefined.
+std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64_t>& lengths,
+                          const std::vector<bool>& wanted = {});
 // Joins same-shape tensors along a new dim `axis` in [-(dim+1), dim] (torch.stack).
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis);
 // Elements [start, start + length) of `axis` (x.narrow(axis, start, length)).

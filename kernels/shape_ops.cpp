@@ -42,18 +42,35 @@ RegionCopy make_region_copy(const Shape& sizes, const Shape& src_shape, const in
 
 namespace {
 
+// Elements before dim `axis` (rows of the joined view) and from it on (row length per unit of the dim).
+int64_t outer_size(const Shape& s, int axis) {
+  int64_t n = 1;
+  for (int d = 0; d < axis; ++d) n *= s[d];
+  return n;
+}
+int64_t inner_size(const Shape& s, int axis) {
+  int64_t n = 1;
+  for (int d = axis + 1; d < s.size(); ++d) n *= s[d];
+  return n;
+}
+
+std::string list_text(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 std::string shapes_text(const std::vector<Tensor>& xs) {
   std::string s;
   for (size_t i = 0; i < xs.size(); ++i) s += (i ? ", " : "") + xs[i].shape().str();
   return s;
 }
 
-// dst's box at dst_start (of src_view's sizes) = all of src, read as src_view (src's
-// shape with size-1 dims inserted where dst has extra ones).
-void place(const Tensor& src, const Shape& src_view, Tensor& dst, const int64_t* dst_start) {
+// dst's box at dst_start (of src's sizes) = all of src.
+void place(const Tensor& src, Tensor& dst, const int64_t* dst_start) {
   if (src.numel() == 0) return;
   const int64_t zero[kMaxLayoutDims] = {};
-  const RegionCopy region = make_region_copy(src_view, src_view, zero, dst.shape(), dst_start);
+  const RegionCopy region = make_region_copy(src.shape(), src.shape(), zero, dst.shape(), dst_start);
   FH_BACKEND_CPU_ONLY(dst.device(), region_copy, src, region, dst);
 }
 
@@ -107,12 +124,38 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     out_shape[a] += s[a];
   }
   Tensor out = Tensor::empty(out_shape, xs[0].dtype(), xs[0].device());
-  int64_t start[kMaxLayoutDims] = {};
-  for (const Tensor& x : xs) {
-    place(x, x.shape(), out, start);
-    start[a] += x.size(a);
-  }
+  if (out.numel() == 0) return out;
+  std::vector<int64_t> widths;
+  for (const Tensor& x : xs) widths.push_back(x.size(a) * inner_size(out_shape, a));
+  FH_BACKEND_CPU_ONLY(out.device(), concat_rows, xs, widths, outer_size(out_shape, a), out);
   return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64_t>& lengths,
+                          const std::vector<bool>& wanted) {
+  const int a = x.shape().wrap_dim(axis, "split");
+  FH_CHECK(wanted.empty() || wanted.size() == lengths.size(), "split", lengths.size(), " lengths but ", wanted.size(),
+           " wanted flags (splitting ", x.shape(), ")");
+  int64_t sum = 0;
+  for (int64_t len : lengths) {
+    FH_CHECK(len >= 0, "split", "lengths ", list_text(lengths), " include a negative one (splitting ", x.shape(), ")");
+    sum += len;
+  }
+  FH_CHECK(sum == x.size(a), "split", "lengths ", list_text(lengths), " add up to ", sum, ", not to size ",
+           x.size(a), " of dim ", a, " of ", x.shape());
+  std::vector<Tensor> parts(lengths.size());
+  std::vector<int64_t> widths;
+  bool any = false;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    widths.push_back(lengths[i] * inner_size(x.shape(), a));
+    if (!wanted.empty() && !wanted[i]) continue;
+    Shape s = x.shape();
+    s[a] = lengths[i];
+    parts[i] = Tensor::empty(s, x.dtype(), x.device());
+    any = any || parts[i].numel() > 0;
+  }
+  if (any) FH_BACKEND_CPU_ONLY(x.device(), split_rows, x, widths, outer_size(x.shape(), a), parts);
+  return parts;
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
@@ -123,7 +166,6 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   FH_CHECK(axis >= -(nd + 1) && axis <= nd, "stack", "axis ", axis, " is out of range for stacking tensors of shape ",
            first, " (valid: ", -(nd + 1), " to ", nd, ")");
   const int a = static_cast<int>(axis < 0 ? axis + nd + 1 : axis);
-  // Each input, viewed with a size-1 dim at the new axis, is one slot of the output.
   Shape view = first;
   view.insert(a, 1);
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -134,11 +176,10 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   Shape out_shape = view;
   out_shape[a] = static_cast<int64_t>(xs.size());
   Tensor out = Tensor::empty(out_shape, xs[0].dtype(), xs[0].device());
-  int64_t start[kMaxLayoutDims] = {};
-  for (const Tensor& x : xs) {
-    place(x, view, out, start);
-    ++start[a];
-  }
+  if (out.numel() == 0) return out;
+  // Stacking is concatenating the inputs viewed with a size-1 dim at the new axis.
+  const std::vector<int64_t> widths(xs.size(), inner_size(view, a));
+  FH_BACKEND_CPU_ONLY(out.device(), concat_rows, xs, widths, outer_size(view, a), out);
   return out;
 }
 
@@ -163,7 +204,7 @@ Tensor slice_backward(const Tensor& grad, const Shape& input_shape, int64_t axis
   Tensor grad_in = Tensor::zeros(input_shape, grad.dtype(), grad.device());
   int64_t at[kMaxLayoutDims] = {};
   at[a] = start;
-  place(grad, grad.shape(), grad_in, at);
+  place(grad, grad_in, at);
   return grad_in;
 }
 

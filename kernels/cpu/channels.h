@@ -26,6 +26,35 @@ decltype(auto) with_channels(int64_t channels, Fn&& fn) {
   }
 }
 
+// Channel tile of the runtime-count path: one AVX-512 register of float32.
+constexpr int64_t kChannelTile = 16;
+// The widest tile a kernel with compile-time count kC visits (its local arrays' size).
+template <int kC>
+constexpr int64_t kMaxTile = kC > 0 ? kC : kChannelTile;
+
+// Visits channels [0, channels) in tiles, calling fn.template operator()<kWidth>(c0, width):
+// with kC > 0 one tile of compile-time width kWidth = kC; else tiles of compile-time width
+// kChannelTile and a last one of runtime width (kWidth = 0). A body written as
+//   [&]<int64_t kWidth>(int64_t c0, int64_t n) { const int64_t width = kWidth > 0 ? kWidth : n; ... }
+// gets loops of constant trip count over local arrays, which unroll and stay in registers;
+// local arrays cannot alias the tensors, so those loops vectorise freely.
+template <int kC, class Fn>
+void for_each_channel_tile(int64_t channels, Fn&& fn) {
+  if constexpr (kC > 0) {
+    fn.template operator()<kC>(0, kC);
+  } else {
+    int64_t c0 = 0;
+    for (; c0 + kChannelTile <= channels; c0 += kChannelTile) fn.template operator()<kChannelTile>(c0, kChannelTile);
+    if (c0 < channels) fn.template operator()<0>(c0, channels - c0);
+  }
+}
+
+// Put before a channel loop whose body selects (a ? b : c) per element: GCC otherwise
+// unrolls a loop of compile-time trip count completely before vectorising, and the
+// unrolled selects become scalar compares and branches (many times slower on random data).
+// GCC honours it only when the loop's bound is a plain integer (not a conversion).
+#define FH_KEEP_LOOP_FOR_VECTORS _Pragma("GCC unroll 1")
+
 // Runs body.template operator()<T, kC>() for a float32/float64 tensor's element type T and
 // a channel count (kC as in with_channels).
 template <class Body>
