@@ -6,6 +6,8 @@
 #include <string>
 
 #include "autograd/ops.h"
+#include "kernels/pool.h"
+#include "runtime/thread_pool.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/pool_parity.h"
@@ -186,6 +188,47 @@ TEST_CASE("shape ops copy any dtype exactly") {
   const Tensor both = fh::concat({img, sketch}, 3);
   CHECK(fh::slice(both, 3, 0, 3).to_vector<float>() == img.to_vector<float>());
   CHECK(fh::slice(both, 3, 3, 3).to_vector<float>() == sketch.to_vector<float>());
+}
+
+TEST_CASE("concat and split copy exactly on every path and thread count") {
+  // Reference: element (r, j) of the joined [outer, Σ widths] rows, built on the host.
+  // Widths cover the fixed-size moves (<= 4, 8, 16 elements), wider parts, empty parts and
+  // more parts than the single pass takes; outer sizes below and above the row split.
+  const std::vector<std::vector<int64_t>> width_sets = {
+      {3, 3}, {1, 1}, {2, 5, 1}, {4, 8, 16}, {9, 0, 7}, {17, 3}, {1, 1, 1, 1, 1, 1, 1, 1, 1}, {6, 64}};
+  const int before = fh::num_threads();
+  for (int threads : {1, 2, 3}) {
+    fh::set_num_threads(threads);
+    for (const std::vector<int64_t>& widths : width_sets) {
+      for (int64_t outer : {1, 5, 63, 64, 257, 3001}) {
+        int64_t total = 0;
+        for (int64_t w : widths) total += w;
+        std::vector<Tensor> parts;
+        std::vector<int64_t> expected(static_cast<size_t>(outer * total));
+        int64_t offset = 0;
+        for (size_t i = 0; i < widths.size(); ++i) {
+          std::vector<int64_t> v(static_cast<size_t>(outer * widths[i]));
+          for (int64_t r = 0; r < outer; ++r)
+            for (int64_t j = 0; j < widths[i]; ++j) {
+              v[r * widths[i] + j] = 1000000 * static_cast<int64_t>(i) + r * 100 + j;
+              expected[r * total + offset + j] = v[r * widths[i] + j];
+            }
+          parts.push_back(Tensor::from_vector(v, {outer, widths[i]}));
+          offset += widths[i];
+        }
+        INFO(threads << " threads, outer " << outer << ", " << widths.size() << " parts, first width " << widths[0]);
+        const Tensor joined = fh::concat(parts, 1);
+        CHECK(joined.to_vector<int64_t>() == expected);
+        const std::vector<Tensor> back = fh::kernels::split(joined, 1, widths);
+        for (size_t i = 0; i < widths.size(); ++i) CHECK(back[i].to_vector<int64_t>() == parts[i].to_vector<int64_t>());
+        // float32 parts take the 4-byte element path.
+        std::vector<Tensor> floats;
+        for (const Tensor& p : parts) floats.push_back(p.to(DType::F32));
+        CHECK(fh::concat(floats, 1).to_vector<float>() == joined.to(DType::F32).to_vector<float>());
+      }
+    }
+  }
+  fh::set_num_threads(before);
 }
 
 TEST_CASE("shape-op errors name the op and the shapes") {

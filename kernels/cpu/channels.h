@@ -35,7 +35,7 @@ constexpr int64_t kMaxTile = kC > 0 ? kC : kChannelTile;
 // Visits channels [0, channels) in tiles, calling fn.template operator()<kWidth>(c0, width):
 // with kC > 0 one tile of compile-time width kWidth = kC; else tiles of compile-time width
 // kChannelTile and a last one of runtime width (kWidth = 0). A body written as
-//   [&]<int64_t kWidth>(int64_t c0, int64_t n) { const int64_t width = kWidth > 0 ? kWidth : n; ... }
+//   [&]<int64_t kWidth>(int64_t c0, int64_t tile) { const int64_t width = kWidth > 0 ? kWidth : tile; ... }
 // gets loops of constant trip count over local arrays, which unroll and stay in registers;
 // local arrays cannot alias the tensors, so those loops vectorise freely.
 template <int kC, class Fn>

@@ -53,8 +53,8 @@ void avg_pool_forward(const T* x, const Pool2dGeometry& g, bool include_pad, T* 
       for (int64_t ox = 0; ox < OW; ++ox) {
         const PoolSpan sx = cols[ox];
         const T divisor = static_cast<T>(avg_divisor(sy, sx, include_pad));
-        for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t n) {
-          const int64_t width = kWidth > 0 ? kWidth : n;
+        for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t tile) {
+          const int64_t width = kWidth > 0 ? kWidth : tile;
           T acc[kMaxTile<kC>] = {};
           for (int64_t iy = sy.begin; iy < sy.end; ++iy) {
             for (int64_t ix = sx.begin; ix < sx.end; ++ix) {
@@ -88,8 +88,8 @@ void avg_pool_backward(const T* grad_out, const Pool2dGeometry& g, bool include_
         for (int64_t ox = 0; ox < OW; ++ox) {
           const PoolSpan sx = cols[ox];
           const T divisor = static_cast<T>(avg_divisor(sy, sx, include_pad));
-          for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t n) {
-          const int64_t width = kWidth > 0 ? kWidth : n;
+          for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t tile) {
+            const int64_t width = kWidth > 0 ? kWidth : tile;
             T share[kMaxTile<kC>];
             for (int64_t c = 0; c < width; ++c) share[c] = go[ox * C + c0 + c] / divisor;
             for (int64_t ix = sx.begin; ix < sx.end; ++ix)
@@ -115,8 +115,8 @@ void max_pool_forward(const T* x, const Pool2dGeometry& g, T* out, int64_t* indi
       int64_t* oi = indices + r * OW * C;
       for (int64_t ox = 0; ox < OW; ++ox) {
         const PoolSpan sx = cols[ox];
-        for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t n) {
-          const int64_t width = kWidth > 0 ? kWidth : n;
+        for_each_channel_tile<kC>(C, [&]<int64_t kWidth>(int64_t c0, int64_t tile) {
+          const int64_t width = kWidth > 0 ? kWidth : tile;
           T best[kMaxTile<kC>];
           int64_t where[kMaxTile<kC>];
           for (int64_t c = 0; c < width; ++c) {
