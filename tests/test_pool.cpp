@@ -320,7 +320,10 @@ TEST_CASE("pooling and resizing errors name the op and the shapes") {
                        doctest::Contains("avg_pool2d_backward: gradient [2, 2, 2, 3] does not match the output "
                                          "[2, 3, 2, 3] of input [2, 5, 4, 3]"),
                        fh::Error);
-  const fh::kernels::MaxPoolResult r = fh::kernels::max_pool2d(img, PoolWindow::square(2, 2));
+  fh::kernels::MaxPoolResult r = fh::kernels::max_pool2d(img, PoolWindow::square(2, 2));
+  r.indices.data<int64_t>()[5] = 20;  // one past the 5x4 image
+  CHECK_THROWS_WITH_AS(fh::kernels::max_pool2d_backward(r.output, r.indices, img.shape(), PoolWindow::square(2, 2)),
+                       doctest::Contains("max_pool2d_backward: index 20 is outside the 5x4 image"), fh::Error);
   CHECK_THROWS_WITH_AS(fh::kernels::max_pool2d_backward(r.output, r.output, img.shape(), PoolWindow::square(2, 2)),
                        doctest::Contains("max_pool2d_backward: indices [2, 2, 2, 3] float32 cpu must be int64"),
                        fh::Error);

@@ -249,6 +249,9 @@ TEST_CASE("shape-op errors name the op and the shapes") {
                        doctest::Contains("slice: range [2, 4) of length 2 does not fit dim 1 of [2, 3, 4] (size 3)"),
                        fh::Error);
   CHECK_THROWS_WITH_AS(fh::slice(a, -1, -1, 1), doctest::Contains("slice: range [-1, 0)"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::kernels::split(a, 2, {1, 2}),
+                       doctest::Contains("split: lengths [1, 2] add up to 3, not to size 4 of dim 2 of [2, 3, 4]"),
+                       fh::Error);
   const Tensor img = Tensor::zeros({2, 6, 5, 3});
   CHECK_THROWS_WITH_AS(fh::crop2d(img, {0, 3}, {0, 0}, 4, 4),
                        doctest::Contains("crop2d: the 4x4 crop at (top 3, left 0) of image 1 does not fit the 6x5 "
