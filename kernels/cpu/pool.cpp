@@ -163,7 +163,7 @@ void max_pool_backward(const T* grad_out, const int64_t* indices, const Pool2dGe
   const int64_t C = kC > 0 ? kC : g.channels;
   const int64_t plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t tiles = (C + kChannelTile - 1) / kChannelTile;
-  const int64_t groups = std::clamp<int64_t>((2 * num_threads() + g.batch - 1) / g.batch, 1, tiles);
+  const int64_t groups = std::clamp<int64_t>((num_threads() + g.batch - 1) / g.batch, 1, tiles);
   parallel_for(g.batch * groups, grain_for((plane + out_plane) * C / groups), [&](int64_t b, int64_t e) {
     for (int64_t item = b; item < e; ++item) {
       const int64_t n = item / groups, group = item % groups;
