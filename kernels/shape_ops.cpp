@@ -1,6 +1,7 @@
-// Entry points of the shape ops (concat, stack, slice, per-image crops and their
-// gradients): every one is a box copy (RegionCopy) between contiguous tensors, so they
-// share one backend kernel and one validation style.
+// Entry points of the shape ops (concat, stack, split, slice, per-image crops and their
+// gradients), all copies between contiguous tensors: concat, stack and split view their
+// operands as rows joined side by side (concat_rows / split_rows); slices and crops are
+// box copies (RegionCopy).
 #include <string>
 
 #include "kernels/dispatch.h"
@@ -42,7 +43,8 @@ RegionCopy make_region_copy(const Shape& sizes, const Shape& src_shape, const in
 
 namespace {
 
-// Elements before dim `axis` (rows of the joined view) and from it on (row length per unit of the dim).
+// Elements over the dims before `axis` (the rows of a joined view) and over the dims after
+// it (the elements each index of `axis` holds within a row).
 int64_t outer_size(const Shape& s, int axis) {
   int64_t n = 1;
   for (int d = 0; d < axis; ++d) n *= s[d];
