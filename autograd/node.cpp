@@ -1,6 +1,7 @@
 #include "autograd/node.h"
 
 #include <atomic>
+#include <span>
 
 #include "autograd/grad_mode.h"
 #include "kernels/kernels.h"
@@ -82,12 +83,19 @@ std::vector<Tensor> AccumulateGrad::backward(std::vector<Tensor>& grad_outputs) 
   return {};
 }
 
-bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+namespace {
+
+bool needs_grad_span(std::span<const Tensor* const> inputs) {
   if (!grad_enabled()) return false;
   for (const Tensor* t : inputs)
     if (t->defined() && t->requires_grad()) return true;
   return false;
 }
+
+}  // namespace
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) { return needs_grad_span({inputs.begin(), inputs.size()}); }
+bool needs_grad(const std::vector<const Tensor*>& inputs) { return needs_grad_span(inputs); }
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
@@ -101,8 +109,10 @@ Edge gradient_edge(const Tensor& t) {
   return {acc, 0};
 }
 
-void record(const std::string& name, std::initializer_list<const Tensor*> inputs, std::vector<Tensor*> outputs,
-            FunctionNode::Backward fn) {
+namespace {
+
+void record_span(const std::string& name, std::span<const Tensor* const> inputs, std::vector<Tensor*> outputs,
+                 FunctionNode::Backward fn) {
   auto node = std::make_shared<FunctionNode>(name, static_cast<uint32_t>(outputs.size()), std::move(fn));
   std::vector<Edge> edges;
   edges.reserve(inputs.size());
@@ -117,6 +127,18 @@ void record(const std::string& name, std::initializer_list<const Tensor*> inputs
     meta->grad_fn = node;
     meta->output_nr = i;
   }
+}
+
+}  // namespace
+
+void record(const std::string& name, std::initializer_list<const Tensor*> inputs, std::vector<Tensor*> outputs,
+            FunctionNode::Backward fn) {
+  record_span(name, {inputs.begin(), inputs.size()}, std::move(outputs), std::move(fn));
+}
+
+void record(const std::string& name, const std::vector<const Tensor*>& inputs, std::vector<Tensor*> outputs,
+            FunctionNode::Backward fn) {
+  record_span(name, inputs, std::move(outputs), std::move(fn));
 }
 
 }  // namespace fh::autograd

@@ -92,10 +92,13 @@ class AccumulateGrad final : public Node {
 
 // True when any input requires gradients and recording is on.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(const std::vector<const Tensor*>& inputs);  // for ops with any number of inputs
 
 // Records `fn` as the backward of an op with these inputs and outputs: builds the edges,
 // sets each output's grad_fn and requires_grad. Call only when needs_grad(inputs).
 void record(const std::string& name, std::initializer_list<const Tensor*> inputs, std::vector<Tensor*> outputs,
+            FunctionNode::Backward fn);
+void record(const std::string& name, const std::vector<const Tensor*>& inputs, std::vector<Tensor*> outputs,
             FunctionNode::Backward fn);
 
 // The edge through which a gradient for `t` should flow (null edge if none needed).

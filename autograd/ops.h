@@ -48,3 +48,4 @@ inline Tensor operator*(double s, const Tensor& x) { return scale(x, s); }
 }  // namespace fh
 
 #include "autograd/pointwise.h"
+#include "autograd/pool.h"

@@ -7,3 +7,4 @@
 #include "kernels/ops.h"
 #include "kernels/pointwise_types.h"
 #include "runtime/tensor.h"
+#include "kernels/pool_types.h"

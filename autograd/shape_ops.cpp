@@ -1,0 +1,81 @@
+// Differentiable concat, stack, slice and crops: each backward cuts (or pads) the incoming
+// gradient back to the shape of the input it belongs to.
+#include "autograd/node.h"
+#include "autograd/pool.h"
+#include "kernels/pool.h"
+
+namespace fh {
+
+using autograd::needs_grad;
+using autograd::record;
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+std::vector<const Tensor*> pointers(const std::vector<Tensor>& xs) {
+  std::vector<const Tensor*> p;
+  p.reserve(xs.size());
+  for (const Tensor& x : xs) p.push_back(&x);
+  return p;
+}
+
+std::vector<bool> wants_grad(const std::vector<Tensor>& xs) {
+  std::vector<bool> w;
+  w.reserve(xs.size());
+  for (const Tensor& x : xs) w.push_back(x.requires_grad());
+  return w;
+}
+
+}  // namespace
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  Tensor out = kernels::concat(xs, axis);
+  const std::vector<const Tensor*> inputs = pointers(xs);
+  if (!needs_grad(inputs)) return out;
+  const int a = xs[0].shape().wrap_dim(axis, "concat");
+  std::vector<int64_t> lengths;
+  for (const Tensor& x : xs) lengths.push_back(x.size(a));
+  record("ConcatBackward", inputs, {&out}, [a, lengths, wanted = wants_grad(xs)](Grads& g) -> Grads {
+    // Input i's gradient is its own stretch of the output gradient along the axis.
+    return kernels::split(g[0], a, lengths, wanted);
+  });
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
+  Tensor out = kernels::stack(xs, axis);
+  const std::vector<const Tensor*> inputs = pointers(xs);
+  if (!needs_grad(inputs)) return out;
+  const int a = out.shape().wrap_dim(axis, "stack");
+  record("StackBackward", inputs, {&out}, [a, in = xs[0].shape(), wanted = wants_grad(xs)](Grads& g) -> Grads {
+    // Input i's gradient is index i of the new axis.
+    Grads grads = kernels::split(g[0], a, std::vector<int64_t>(wanted.size(), 1), wanted);
+    for (Tensor& grad : grads)
+      if (grad.defined()) grad = grad.view(in);
+    return grads;
+  });
+  return out;
+}
+
+Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
+  Tensor out = kernels::slice(x, axis, start, length);
+  if (needs_grad({&x})) {
+    record("SliceBackward", {&x}, {&out}, [in = x.shape(), axis, start](Grads& g) -> Grads {
+      return {kernels::slice_backward(g[0], in, axis, start)};
+    });
+  }
+  return out;
+}
+
+Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vector<int64_t>& lefts, int64_t height,
+              int64_t width) {
+  Tensor out = kernels::crop2d(x, tops, lefts, height, width);
+  if (needs_grad({&x})) {
+    record("Crop2dBackward", {&x}, {&out}, [in = x.shape(), tops, lefts](Grads& g) -> Grads {
+      return {kernels::crop2d_backward(g[0], in, tops, lefts)};
+    });
+  }
+  return out;
+}
+
+}  // namespace fh

@@ -1,0 +1,243 @@
+// Pool family: pooling, nearest resizing, concat and crops at the shapes the model runs
+// them, batch 1 and 8, forward and backward kernels. All are memory-bound, so each reports
+// the minimum bytes it must move (float32 = 4 bytes, int64 indices = 8): every input
+// element it needs read once, every output element written once. peers_pool.py runs the
+// same work through PyTorch (NCHW, its natural layout).
+#include <algorithm>
+#include <vector>
+
+#include "benchmarks/bench_util.h"
+#include "kernels/pool.h"
+#include "runtime/random.h"
+
+namespace {
+
+using fh::Shape;
+using fh::Tensor;
+using fh::kernels::PoolWindow;
+
+constexpr double kF32 = 4, kI64 = 8;
+
+double elements(const Shape& s) { return static_cast<double>(s.numel()); }
+
+// Args of the pooling benchmarks: N, H, W, C, kernel, stride, padding (square windows).
+struct PoolArgs {
+  Shape input;
+  PoolWindow window;
+  explicit PoolArgs(const benchmark::State& state)
+      : input{state.range(0), state.range(1), state.range(2), state.range(3)},
+        window(PoolWindow::square(state.range(4), state.range(5), state.range(6))) {}
+};
+
+// Args: N, H, W, C, kernel, stride, padding, count_include_pad.
+void BM_avg_pool2d(benchmark::State& state) {
+  const PoolArgs a(state);
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(a.input, gen);
+  const bool include_pad = state.range(7) != 0;
+  Tensor y = fh::kernels::avg_pool2d(x, a.window, include_pad);
+  for (auto _ : state) {
+    y = fh::kernels::avg_pool2d(x, a.window, include_pad);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(x.shape()) + elements(y.shape())));
+}
+
+void BM_avg_pool2d_backward(benchmark::State& state) {
+  const PoolArgs a(state);
+  fh::Generator gen(1);
+  const bool include_pad = state.range(7) != 0;
+  const Tensor g = fh::randn(fh::kernels::avg_pool2d(Tensor::zeros(a.input), a.window, include_pad).shape(), gen);
+  for (auto _ : state) {
+    Tensor dx = fh::kernels::avg_pool2d_backward(g, a.input, a.window, include_pad);
+    benchmark::DoNotOptimize(dx.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(g.shape()) + elements(a.input)));
+}
+
+// Args: N, H, W, C, kernel, stride, padding. Writes the maxima and their int64 positions.
+void BM_max_pool2d(benchmark::State& state) {
+  const PoolArgs a(state);
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(a.input, gen);
+  fh::kernels::MaxPoolResult r = fh::kernels::max_pool2d(x, a.window);
+  for (auto _ : state) {
+    r = fh::kernels::max_pool2d(x, a.window);
+    benchmark::DoNotOptimize(r.output.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * elements(a.input) + (kF32 + kI64) * elements(r.output.shape()));
+}
+
+void BM_max_pool2d_backward(benchmark::State& state) {
+  const PoolArgs a(state);
+  fh::Generator gen(1);
+  const fh::kernels::MaxPoolResult r = fh::kernels::max_pool2d(fh::randn(a.input, gen), a.window);
+  const Tensor g = fh::randn(r.output.shape(), gen);
+  for (auto _ : state) {
+    Tensor dx = fh::kernels::max_pool2d_backward(g, r.indices, a.input, a.window);
+    benchmark::DoNotOptimize(dx.raw_data());
+  }
+  fh::bench::set_bytes(state, (kF32 + kI64) * elements(g.shape()) + kF32 * elements(a.input));
+}
+
+// Args: N, H, W, C.
+void BM_global_avg_pool(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(in, gen);
+  for (auto _ : state) {
+    Tensor y = fh::kernels::global_avg_pool(x);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(in) + static_cast<double>(in[0] * in[3])));
+}
+
+void BM_global_avg_pool_backward(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  fh::Generator gen(1);
+  const Tensor g = fh::randn({in[0], in[3]}, gen);
+  for (auto _ : state) {
+    Tensor dx = fh::kernels::global_avg_pool_backward(g, in);
+    benchmark::DoNotOptimize(dx.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(in) + elements(g.shape())));
+}
+
+// Args: N, H, W, C, out_h, out_w. A downsample reads only the pixels it keeps.
+void BM_resize_nearest(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  const int64_t oh = state.range(4), ow = state.range(5);
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(in, gen);
+  for (auto _ : state) {
+    Tensor y = fh::kernels::resize_nearest(x, oh, ow);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  const double read = static_cast<double>(in[0] * std::min(in[1], oh) * std::min(in[2], ow) * in[3]);
+  fh::bench::set_bytes(state, kF32 * (read + static_cast<double>(in[0] * oh * ow * in[3])));
+}
+
+void BM_resize_nearest_backward(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  const int64_t oh = state.range(4), ow = state.range(5);
+  fh::Generator gen(1);
+  const Tensor g = fh::randn({in[0], oh, ow, in[3]}, gen);
+  for (auto _ : state) {
+    Tensor dx = fh::kernels::resize_nearest_backward(g, in);
+    benchmark::DoNotOptimize(dx.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(g.shape()) + elements(in)));
+}
+
+// Args: N, H, W, C. Two NHWC images joined on channels (the discriminator's and the flow
+// network's 6-channel inputs).
+void BM_concat(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  fh::Generator gen(1);
+  const std::vector<Tensor> xs = {fh::randn(in, gen), fh::randn(in, gen)};
+  for (auto _ : state) {
+    Tensor y = fh::kernels::concat(xs, 3);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * 4 * elements(in));
+}
+
+// The gradient of each input: its channels of the output gradient (ConcatBackward).
+void BM_concat_backward(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  fh::Generator gen(1);
+  const Tensor g = fh::randn({in[0], in[1], in[2], 2 * in[3]}, gen);
+  for (auto _ : state) {
+    std::vector<Tensor> grads = fh::kernels::split(g, 3, {in[3], in[3]});
+    benchmark::DoNotOptimize(grads[0].raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * 4 * elements(in));
+}
+
+// Args: N, H, W, C, crop size. Image n's crop sits near the centre, shifted by n % 3 - 1
+// pixels (peers_pool.py uses the same offsets).
+std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
+  std::vector<int64_t> at;
+  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
+  return at;
+}
+
+void BM_crop2d(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  const int64_t crop = state.range(4);
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(in, gen);
+  const std::vector<int64_t> tops = crop_offsets(in[0], in[1], crop, 1), lefts = crop_offsets(in[0], in[2], crop, -1);
+  for (auto _ : state) {
+    Tensor y = fh::kernels::crop2d(x, tops, lefts, crop, crop);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * 2 * static_cast<double>(in[0] * crop * crop * in[3]));
+}
+
+// Zeros everywhere but the crops, which receive the gradient.
+void BM_crop2d_backward(benchmark::State& state) {
+  const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
+  const int64_t crop = state.range(4);
+  fh::Generator gen(1);
+  const Tensor g = fh::randn({in[0], crop, crop, in[3]}, gen);
+  const std::vector<int64_t> tops = crop_offsets(in[0], in[1], crop, 1), lefts = crop_offsets(in[0], in[2], crop, -1);
+  for (auto _ : state) {
+    Tensor dx = fh::kernels::crop2d_backward(g, in, tops, lefts);
+    benchmark::DoNotOptimize(dx.raw_data());
+  }
+  fh::bench::set_bytes(state, kF32 * (elements(g.shape()) + elements(in)));
+}
+
+// Flows (2 channels) halved for h2 and h3: 2x2 stride 2 at 256² and 128²; the
+// discriminator's pyramid: 3x3 stride 2 padding 1, count_include_pad off, on its
+// 6-channel input at 256².
+void avg_pool_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) {
+    b->Args({n, 256, 256, 2, 2, 2, 0, 1});
+    b->Args({n, 128, 128, 2, 2, 2, 0, 1});
+    b->Args({n, 256, 256, 6, 3, 2, 1, 0});
+  }
+}
+// E_gaze's ResNet-34 stem on a 128² eye crop: 3x3 stride 2 padding 1 of 64×64².
+void max_pool_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 64, 3, 2, 1});
+}
+// E_can's 512×8² and E_gaze's 512×4² (ResNet-34 at 128²) final feature maps.
+void global_pool_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) {
+    b->Args({n, 8, 8, 512});
+    b->Args({n, 4, 4, 512});
+  }
+}
+// A 3×256² sketch brought to the SPADE blocks' 64² and 128².
+void resize_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) {
+    b->Args({n, 256, 256, 3, 64, 64});
+    b->Args({n, 256, 256, 3, 128, 128});
+  }
+}
+// Two 3×256² images joined into 6×256².
+void concat_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3});
+}
+// The discriminator's mouth crop: S/4 = 64 of a 3×256² image.
+void crop_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
+}
+
+#define FH_POOL_BENCHMARK(fn, shapes) BENCHMARK(fn)->Apply(shapes)->Unit(benchmark::kMicrosecond)->UseRealTime()
+FH_POOL_BENCHMARK(BM_avg_pool2d, avg_pool_shapes);
+FH_POOL_BENCHMARK(BM_avg_pool2d_backward, avg_pool_shapes);
+FH_POOL_BENCHMARK(BM_max_pool2d, max_pool_shapes);
+FH_POOL_BENCHMARK(BM_max_pool2d_backward, max_pool_shapes);
+FH_POOL_BENCHMARK(BM_global_avg_pool, global_pool_shapes);
+FH_POOL_BENCHMARK(BM_global_avg_pool_backward, global_pool_shapes);
+FH_POOL_BENCHMARK(BM_resize_nearest, resize_shapes);
+FH_POOL_BENCHMARK(BM_resize_nearest_backward, resize_shapes);
+FH_POOL_BENCHMARK(BM_concat, concat_shapes);
+FH_POOL_BENCHMARK(BM_concat_backward, concat_shapes);
+FH_POOL_BENCHMARK(BM_crop2d, crop_shapes);
+FH_POOL_BENCHMARK(BM_crop2d_backward, crop_shapes);
+
+}  // namespace

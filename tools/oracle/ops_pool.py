@@ -1,0 +1,36 @@
+"""PyTorch reference of freehead's pool family: pooling, nearest resizing, concat, stack,
+slice and per-image crops. Image ops receive NCHW tensors (their cases flag NHWC inputs);
+the shape ops run on freehead's tensors as they are."""
+import torch
+import torch.nn.functional as F
+
+
+def avg_pool2d(x, a):
+    return F.avg_pool2d(x[0], a["kernel"], a["stride"], a["padding"], ceil_mode=False,
+                        count_include_pad=a["count_include_pad"])
+
+
+def max_pool2d(x, a):
+    return F.max_pool2d(x[0], a["kernel"], a["stride"], a["padding"], ceil_mode=False)
+
+
+def crop2d(x, a):
+    # One window per image; x is NCHW here.
+    h, w = a["height"], a["width"]
+    n = x[0].shape[0]
+    tops = a["tops"] * n if len(a["tops"]) == 1 else a["tops"]
+    lefts = a["lefts"] * n if len(a["lefts"]) == 1 else a["lefts"]
+    return torch.stack([x[0][i, :, tops[i]:tops[i] + h, lefts[i]:lefts[i] + w] for i in range(n)])
+
+
+# op name -> f(list of input tensors, args dict) -> output tensor
+OPS = {
+    "avg_pool2d": avg_pool2d,
+    "max_pool2d": max_pool2d,
+    "global_avg_pool": lambda x, a: x[0].mean((2, 3)),
+    "resize_nearest": lambda x, a: F.interpolate(x[0], size=(a["height"], a["width"]), mode="nearest"),
+    "concat": lambda x, a: torch.cat(x, dim=a["axis"]),
+    "stack": lambda x, a: torch.stack(x, dim=a["axis"]),
+    "slice": lambda x, a: x[0].narrow(a["axis"], a["start"], a["length"]),
+    "crop2d": crop2d,
+}
