@@ -222,7 +222,8 @@ TEST_CASE("warp backward is bit-identical across runs and thread counts") {
   // thread count changes; flows that pile many outputs onto few source pixels.
   const int before = fh::num_threads();
   fh::Generator gen(run_seed());
-  for (const Shape& s : {Shape{1, 37, 29, 3}, Shape{1, 13, 11, 40}, Shape{3, 9, 17, 20}, Shape{2, 1, 31, 9}}) {
+  for (const Shape& s : {Shape{1, 37, 29, 3}, Shape{1, 13, 11, 40}, Shape{3, 9, 17, 20}, Shape{2, 1, 31, 9},
+                         Shape{1, 3, 11, 130}}) {
     const Tensor src = fh::randn(s, gen), grad_out = fh::randn(s, gen);
     const Tensor flow = converging_flow(random_flow(gen, s[0], s[1], s[2], FlowRange::Mixed, DType::F32));
     std::vector<Tensor> first;

@@ -92,9 +92,13 @@ void fusion_backward_m_typed(const T* m, const T* x, const T* go, T* gm, const F
       T mean = 0;  // Σ_j a_j · dots_j = <grad_out, out>
       for (int64_t j = 0; j < d.M; ++j) {
         const T* __restrict xs = x + ((n * d.M + j) * d.P + p) * d.C;
-        Lanes<T> acc[1];
-        for_lanes(d.C, acc, [&](Lanes<T>(&s)[1], int l, int64_t c) { s[0].v[l] += g[c] * xs[c]; });
-        dots[j] = acc[0].total();
+        Lanes<T> dot;
+        int64_t c = 0;
+        for (; c + kLanes <= d.C; c += kLanes) {
+          for (int l = 0; l < kLanes; ++l) dot.v[l] += g[c + l] * xs[c + l];
+        }
+        for (; c < d.C; ++c) dot.v[0] += g[c] * xs[c];
+        dots[j] = dot.total();
         mean += a[j] * dots[j];
       }
       T* out = gm + n * d.M * d.P + p;
