@@ -171,13 +171,31 @@ TEST_CASE("warp: zero, integer and half-pixel flows, clamping and one-pixel axes
   CHECK(gf[1] != 0.0f);
 }
 
-TEST_CASE("warp: a NaN flow gives NaN outputs and reads nothing out of bounds") {
-  const Tensor src = Tensor::ones({1, 2, 2, 3});
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  const Tensor flow = Tensor::from_vector<float>({nan, 0, 0, nan, 0, 0, 0, 0}, Shape{1, 2, 2, 2});
+TEST_CASE("warp: infinite flows clamp, NaN flows give NaN outputs, nothing reads out of bounds") {
+  fh::Generator gen(run_seed());
+  const Tensor src = fh::randn({1, 2, 3, 2}, gen);
+  const std::vector<float> s = values(src);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // Pixels (row-major over 2×3): +inf x, -inf y, NaN x, NaN y, both -inf, none.
+  const Tensor flow = Tensor::from_vector<float>({inf, 0, 0, -inf, nan, 0, 0, nan, -inf, -inf, 0, 0}, Shape{1, 2, 3, 2});
   const std::vector<float> out = values(fh::kernels::warp(src, flow));
-  for (int i = 0; i < 6; ++i) CHECK(std::isnan(out[i]));
-  for (int i = 6; i < 12; ++i) CHECK(out[i] == 1.0f);
+  auto at = [&](int64_t y, int64_t x, int64_t c) { return s[(y * 3 + x) * 2 + c]; };
+  for (int64_t c = 0; c < 2; ++c) {
+    CHECK(out[0 * 2 + c] == at(0, 2, c));  // (0,0) + (inf, 0) -> column 2
+    CHECK(out[1 * 2 + c] == at(0, 1, c));  // (0,1) + (0, -inf) -> row 0
+    CHECK(std::isnan(out[2 * 2 + c]));
+    CHECK(std::isnan(out[3 * 2 + c]));
+    CHECK(out[4 * 2 + c] == at(0, 0, c));  // (1,1) + (-inf, -inf) -> the top-left corner
+    CHECK(out[5 * 2 + c] == at(1, 2, c));
+  }
+  const std::vector<float> gf = values(fh::kernels::warp_backward_flow(src, flow, fh::randn(src.shape(), gen)));
+  // The clamped axes get no gradient: x of pixel 0, y of pixel 1, both of pixel 4; pixel 1's x
+  // (column 1, strictly inside) does.
+  CHECK(gf[0] == 0.0f);
+  CHECK(gf[3] == 0.0f);
+  CHECK(gf[8] == 0.0f);
+  CHECK(gf[9] == 0.0f);
+  CHECK(gf[2] != 0.0f);
 }
 
 TEST_CASE("nshot_fusion: M = 1 is the identity with zero gradient to m; equal weights average") {

@@ -3,9 +3,10 @@
 // threshold. One oracle process serves all cases (tools/oracle/ops_warp.py).
 //
 // Tolerances, from the float32 arithmetic each op does (unit normals, so |values| < 5):
-//  - warp: the oracle evaluates grid_sample in float64 (ops_warp.py), and freehead's sample
-//    coordinates are exact (kernels/cpu/warp.cpp), so what remains is freehead's rounding of
-//    a few products: about an ulp of the output, atol 1e-6. The flow gradient sums C
+//  - warp: the oracle evaluates grid_sample in float64 (ops_warp.py), and freehead's
+//    bilinear weights are exact to half an ulp of 1 whatever the image size
+//    (kernels/cpu/warp.cpp), so what remains is freehead's rounding of a few products: about
+//    an ulp of the output, atol 1e-6. The flow gradient sums C
 //    channels: atol 1e-6·√C. grad_src sums every output pixel that sampled a source pixel,
 //    and flows far outside pile up to H·W of them onto the border: atol 5e-7·√(H·W).
 //  - nshot_fusion: softmax weights and a sum of M products, atol 5e-7; the m gradient is a

@@ -28,10 +28,12 @@ namespace {
 // `interior`: strictly inside (0, size-1), the only case where the coordinate's gradient
 // flows; on or beyond the border it is zero, as in PyTorch's border padding.
 //
-// The coordinate is never rounded: d splits exactly into floor(d) and d - floor(d) (both
-// representable), and the integer part joins pos as an integer. So the weights are exact
-// fractions of the input, however far from the origin the image is, and an integer
-// coordinate is recognised as one. A NaN d gives w = NaN (so NaN outputs) and reads pixel 0.
+// The coordinate pos + d is never formed in floating point, where it would round by half an
+// ulp of the image size: d splits into floor(d), an integer that joins pos as one, and
+// w = d - floor(d), which is exact (Sterbenz) except for -1/2 < d < 0, where 1 + d rounds by
+// at most half an ulp of 1. So the weights are as exact as the flow, however large the
+// image, and an integer coordinate is recognised as one. A NaN d gives w = NaN (so NaN
+// outputs) and reads pixel 0.
 template <class T>
 struct AxisTap {
   int64_t i0, step;
