@@ -3,6 +3,7 @@
 // errors bad operands get. PyTorch parity is in test_warp_parity.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>

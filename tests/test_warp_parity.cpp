@@ -14,6 +14,7 @@
 //  - pixel shuffle / unshuffle only move values: they must match bit for bit.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>

@@ -25,12 +25,13 @@ enum class FlowRange {
   Mixed,     // each pixel picks one of the above
 };
 
-// Moves v (a sample coordinate computed as T(pixel) + d) off any integer by shifting d.
+// Returns d, or d + 2·margin when pixel + d (evaluated exactly, in double) lies within
+// `margin` of an integer. d is a T, so the shifted value is rounded to T.
 template <class T>
 inline T away_from_integers(int64_t pixel, T d, double margin) {
-  const T u = static_cast<T>(pixel) + d;
-  const double frac = static_cast<double>(u) - std::floor(static_cast<double>(u));
-  if (frac < margin || frac > 1.0 - margin) return d + static_cast<T>(2.0 * margin);
+  const double u = static_cast<double>(pixel) + static_cast<double>(d);
+  const double frac = u - std::floor(u);
+  if (frac < margin || frac > 1.0 - margin) return static_cast<T>(static_cast<double>(d) + 2.0 * margin);
   return d;
 }
 
