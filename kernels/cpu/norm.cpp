@@ -37,18 +37,17 @@ Moments moments(const T* x, const GroupedRows& geo) {
   std::vector<double> shift(static_cast<size_t>(G * C));
   for (int64_t g = 0; g < G; ++g)
     for (int64_t c = 0; c < C; ++c) shift[g * C + c] = static_cast<double>(x[g * R * C + c]);
-  const std::vector<double> sums =
-      sum_channels<2>(geo, [&](int64_t g, int64_t r0, int64_t r1, int64_t c0, auto width, TileSums<2>& s) {
-        const double* k = shift.data() + g * C + c0;
-        for (int64_t r = r0; r < r1; ++r) {
-          const T* px = x + (g * R + r) * C + c0;
-          for (int i = 0; i < width; ++i) {
-            const double d = static_cast<double>(px[i]) - k[i];
-            s[0][i] += d;
-            s[1][i] += d * d;
-          }
-        }
-      });
+  const std::vector<double> sums = sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
+    const double* __restrict k = shift.data() + g * C;
+    const T* __restrict px = x + (g * R + r) * C;
+    double* __restrict s0 = sums;
+    double* __restrict s1 = sums + C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = static_cast<double>(px[c]) - k[c];
+      s0[c] += d;
+      s1[c] += d * d;
+    }
+  });
   Moments m{std::vector<double>(static_cast<size_t>(G * C)), std::vector<double>(static_cast<size_t>(G * C))};
   const double inv_rows = 1.0 / static_cast<double>(R);
   for (int64_t i = 0; i < G * C; ++i) {
@@ -111,17 +110,17 @@ void norm_backward(const T* grad, const T* x, const GroupedRows& geo, const T* w
   const int64_t G = geo.groups, R = geo.rows, C = geo.channels;
   std::vector<double> sums;
   if (grad_weight || grad_bias || (grad_x && through_stats)) {
-    sums = sum_channels<2>(geo, [&](int64_t g, int64_t r0, int64_t r1, int64_t c0, auto width, TileSums<2>& s) {
-      const T* m = mean + g * C + c0;
-      const T* is = invstd + g * C + c0;
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* pg = grad + (g * R + r) * C + c0;
-        const T* px = x + (g * R + r) * C + c0;
-        for (int i = 0; i < width; ++i) {
-          const T xhat = (px[i] - m[i]) * is[i];
-          s[0][i] += static_cast<double>(pg[i]);
-          s[1][i] += static_cast<double>(pg[i] * xhat);
-        }
+    sums = sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
+      const T* __restrict m = mean + g * C;
+      const T* __restrict is = invstd + g * C;
+      const T* __restrict pg = grad + (g * R + r) * C;
+      const T* __restrict px = x + (g * R + r) * C;
+      double* __restrict s0 = sums;
+      double* __restrict s1 = sums + C;
+      for (int64_t c = 0; c < C; ++c) {
+        const T xhat = (px[c] - m[c]) * is[c];
+        s0[c] += static_cast<double>(pg[c]);
+        s1[c] += static_cast<double>(pg[c] * xhat);
       }
     });
   }
@@ -249,18 +248,19 @@ void spade_backward_typed(const Tensor& grad_t, const Tensor& x_t, const Tensor&
   }
   // One pass: the two sums per (n, c), and grad_gamma on the way when it is wanted.
   auto sum_pass = [&](auto write_grad_gamma) {
-    return sum_channels<2>(geo, [&](int64_t g, int64_t r0, int64_t r1, int64_t c0, auto width, TileSums<2>& s) {
-      const T *m = mean + g * C + c0, *is = invstd + g * C + c0;
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t off = (g * R + r) * C + c0;
-        const T *pg = grad + off, *px = x + off, *pgm = gamma + off;
-        for (int i = 0; i < width; ++i) {
-          const T xhat = (px[i] - m[i]) * is[i];
-          const T gh = pg[i] * (T(1) + pgm[i]);
-          if constexpr (decltype(write_grad_gamma)::value) grad_gamma[off + i] = pg[i] * xhat;
-          s[0][i] += static_cast<double>(gh);
-          s[1][i] += static_cast<double>(gh * xhat);
-        }
+    return sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
+      const int64_t off = (g * R + r) * C;
+      const T *__restrict m = mean + g * C, *__restrict is = invstd + g * C;
+      const T *__restrict pg = grad + off, *__restrict px = x + off, *__restrict pgm = gamma + off;
+      T* __restrict pgg = grad_gamma ? grad_gamma + off : nullptr;
+      double* __restrict s0 = sums;
+      double* __restrict s1 = sums + C;
+      for (int64_t c = 0; c < C; ++c) {
+        const T xhat = (px[c] - m[c]) * is[c];
+        const T gh = pg[c] * (T(1) + pgm[c]);
+        if constexpr (decltype(write_grad_gamma)::value) pgg[c] = pg[c] * xhat;
+        s0[c] += static_cast<double>(gh);
+        s1[c] += static_cast<double>(gh * xhat);
       }
     });
   };
