@@ -145,7 +145,8 @@ struct ParityCase {
 // inputs[0] is the image x; `images` says which other inputs are NHWC images too.
 ParityCase parity_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs,
                        std::vector<bool> requires_grad, std::vector<bool> images,
-                       std::function<Tensor(const std::vector<Tensor>&)> ours, Tolerance tol, bool image_output = true) {
+                       std::function<Tensor(const std::vector<Tensor>&)> ours, Tolerance tol,
+                       bool image_output = true) {
   ParityCase c;
   c.oracle.op = std::move(op);
   c.oracle.args_json = std::move(args);
@@ -419,8 +420,8 @@ TEST_CASE("zero-variance channels normalise to the bias exactly") {
     CHECK(bn[i] == bias[1]);
     CHECK(spade[i] == shift[i]);
   }
-  // Gradients there: x̂ = 0, so grad_gamma = 0 and grad_x = (g - mean g)·(1 + gamma)-free
-  // terms times 1/sqrt(eps); checked against float64 on the same values.
+  // Gradients there: x̂ = 0, so grad_gamma = 0 exactly, and grad_x = (gh - mean gh)/sqrt(eps)
+  // with gh = grad·(1 + gamma), checked against float64 on the same values.
   Tensor xg = x.clone().requires_grad_(), gg = gamma.clone().requires_grad_();
   const Tensor grad = fh::randn(s, gen);
   fh::spade_modulation(xg, gg, beta).backward(grad);
@@ -435,7 +436,8 @@ TEST_CASE("normalisation errors name the op and every shape") {
   const Tensor x = Tensor::zeros({2, 3, 3, 5});
   const Tensor c5 = Tensor::ones({5}), c4 = Tensor::ones({4});
   CHECK_THROWS_WITH_AS(fh::batch_norm2d(Tensor::zeros({2, 3, 5}), c5, c5, Tensor(), Tensor(), true),
-                       doctest::Contains("batch_norm2d: x must be an NHWC image [N, H, W, C], got [2, 3, 5] float32 cpu"),
+                       doctest::Contains("batch_norm2d: x must be an NHWC image [N, H, W, C], got [2, 3, 5] "
+                                         "float32 cpu"),
                        fh::Error);
   CHECK_THROWS_WITH_AS(fh::batch_norm2d(x, c4, c5, Tensor(), Tensor(), true),
                        doctest::Contains("batch_norm2d: weight must be [C] = [5] for x [2, 3, 3, 5], got [4] (x [2, 3, "

@@ -1,14 +1,14 @@
 // Batch norm, instance norm and the fused SPADE modulation on the CPU (NHWC).
 //
-// Every kernel is a reduction pass (channel_sums.h: per-(group, channel) sums in double, in
-// an order fixed by the shapes) followed by an elementwise pass over rows whose inner loop
-// runs over the contiguous channels with per-channel coefficients computed once per call.
+// Every kernel is a per-(group, channel) reduction in double followed by an elementwise
+// pass with per-channel coefficients computed once per call, scheduled by reduce_then_apply
+// (norm_schedule.h). Inner loops run over the contiguous channels and vectorise.
 #include <cmath>
 #include <type_traits>
 #include <vector>
 
-#include "kernels/cpu/channel_sums.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/norm_schedule.h"
 
 namespace fh::kernels::cpu {
 
@@ -24,148 +24,238 @@ T* data_or_null(Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-// Statistics of each (group, channel) over its rows: mean and 1/sqrt(var + eps) with the
-// biased variance, in double. The terms are shifted by the group's first row so that a mean
-// large next to the spread does not cancel the variance's digits.
-struct Moments {
-  std::vector<double> mean, var;
+GroupedRows batch_geometry(const Tensor& x) { return {1, x.size(0) * x.size(1) * x.size(2), x.size(3)}; }
+GroupedRows instance_geometry(const Tensor& x) { return {x.size(0), x.size(1) * x.size(2), x.size(3)}; }
+
+// ---- Row kernels -------------------------------------------------------------------------------
+// The loops over one row's (or kRows consecutive rows') contiguous channels. They take
+// __restrict parameters, which is what lets the compiler vectorise them without alias
+// checks. Sums run row after row into s0, s1 (double), one accumulator load and store per
+// kRows rows.
+
+// s0 += d, s1 += d², d = x - shift.
+template <class T, int kRows>
+void moment_rows(int64_t C, const T* __restrict x, const double* __restrict shift, double* __restrict s0,
+                 double* __restrict s1) {
+  for (int64_t c = 0; c < C; ++c) {
+    double a0 = s0[c], a1 = s1[c];
+    for (int i = 0; i < kRows; ++i) {
+      const double d = static_cast<double>(x[i * C + c]) - shift[c];
+      a0 += d;
+      a1 += d * d;
+    }
+    s0[c] = a0;
+    s1[c] = a1;
+  }
+}
+
+// s0 += grad, s1 += grad·x̂, x̂ = (x - mean)·invstd.
+template <class T, int kRows>
+void grad_sum_rows(int64_t C, const T* __restrict grad, const T* __restrict x, const T* __restrict mean,
+                   const T* __restrict invstd, double* __restrict s0, double* __restrict s1) {
+  for (int64_t c = 0; c < C; ++c) {
+    double a0 = s0[c], a1 = s1[c];
+    for (int i = 0; i < kRows; ++i) {
+      const T xhat = (x[i * C + c] - mean[c]) * invstd[c];
+      a0 += static_cast<double>(grad[i * C + c]);
+      a1 += static_cast<double>(grad[i * C + c] * xhat);
+    }
+    s0[c] = a0;
+    s1[c] = a1;
+  }
+}
+
+// SPADE: s0 += gh, s1 += gh·x̂ with gh = grad·(1 + gamma); grad_gamma = grad·x̂ if kGradGamma.
+template <class T, int kRows, bool kGradGamma>
+void spade_grad_sum_rows(int64_t C, const T* __restrict grad, const T* __restrict x, const T* __restrict gamma,
+                         const T* __restrict mean, const T* __restrict invstd, T* __restrict grad_gamma,
+                         double* __restrict s0, double* __restrict s1) {
+  for (int64_t c = 0; c < C; ++c) {
+    double a0 = s0[c], a1 = s1[c];
+    for (int i = 0; i < kRows; ++i) {
+      const int64_t e = i * C + c;
+      const T xhat = (x[e] - mean[c]) * invstd[c];
+      const T gh = grad[e] * (T(1) + gamma[e]);
+      if constexpr (kGradGamma) grad_gamma[e] = grad[e] * xhat;
+      a0 += static_cast<double>(gh);
+      a1 += static_cast<double>(gh * xhat);
+    }
+    s0[c] = a0;
+    s1[c] = a1;
+  }
+}
+
+// out = (x - mean)·scale + shift (shift may be null).
+template <class T>
+void affine_row(int64_t C, const T* __restrict x, const T* __restrict mean, const T* __restrict scale,
+                const T* __restrict shift, T* __restrict out) {
+  if (shift != nullptr) {
+    for (int64_t c = 0; c < C; ++c) out[c] = (x[c] - mean[c]) * scale[c] + shift[c];
+  } else {
+    for (int64_t c = 0; c < C; ++c) out[c] = (x[c] - mean[c]) * scale[c];
+  }
+}
+
+// SPADE: out = (x - mean)·invstd·(1 + gamma) + beta.
+template <class T>
+void spade_row(int64_t C, const T* __restrict x, const T* __restrict gamma, const T* __restrict beta,
+               const T* __restrict mean, const T* __restrict invstd, T* __restrict out) {
+  for (int64_t c = 0; c < C; ++c) out[c] = (x[c] - mean[c]) * invstd[c] * (T(1) + gamma[c]) + beta[c];
+}
+
+// grad_x = a·grad - b - d·(x - mean); b, d null: grad_x = a·grad.
+template <class T>
+void grad_x_row(int64_t C, const T* __restrict grad, const T* __restrict x, const T* __restrict mean,
+                const T* __restrict a, const T* __restrict b, const T* __restrict d, T* __restrict grad_x) {
+  if (b != nullptr) {
+    for (int64_t c = 0; c < C; ++c) grad_x[c] = a[c] * grad[c] - b[c] - d[c] * (x[c] - mean[c]);
+  } else {
+    for (int64_t c = 0; c < C; ++c) grad_x[c] = a[c] * grad[c];
+  }
+}
+
+// SPADE: grad_x = invstd·grad·(1 + gamma) - b - d·(x - mean).
+template <class T>
+void spade_grad_x_row(int64_t C, const T* __restrict grad, const T* __restrict x, const T* __restrict gamma,
+                      const T* __restrict mean, const T* __restrict invstd, const T* __restrict b,
+                      const T* __restrict d, T* __restrict grad_x) {
+  for (int64_t c = 0; c < C; ++c)
+    grad_x[c] = invstd[c] * (grad[c] * (T(1) + gamma[c])) - b[c] - d[c] * (x[c] - mean[c]);
+}
+
+// SPADE: grad_gamma = grad·(x - mean)·invstd.
+template <class T>
+void spade_grad_gamma_row(int64_t C, const T* __restrict grad, const T* __restrict x, const T* __restrict mean,
+                          const T* __restrict invstd, T* __restrict grad_gamma) {
+  for (int64_t c = 0; c < C; ++c) grad_gamma[c] = grad[c] * ((x[c] - mean[c]) * invstd[c]);
+}
+
+// ---- Forward statistics ----------------------------------------------------------------------
+
+// The mean and biased variance of x per (group, channel), summed in double as d = x - K and
+// d², with K the group's first row, so that a mean large next to the spread does not cancel
+// the variance's digits (and a constant channel gets exactly its value as mean).
+template <class T>
+class Moments {
+ public:
+  Moments(const T* x, const GroupedRows& geo) : x_(x), geo_(geo) {
+    const int64_t C = geo.channels;
+    shift_.resize(static_cast<size_t>(geo.groups * C));
+    for (int64_t g = 0; g < geo.groups; ++g)
+      for (int64_t c = 0; c < C; ++c) shift_[g * C + c] = x[g * geo.rows * C + c];
+  }
+
+  // The reduce_then_apply callback: sums[c] += d, sums[C + c] += d².
+  auto accumulate() const {
+    return [this](int64_t g, int64_t r, auto rows, double* sums) {
+      const int64_t C = geo_.channels;
+      const T* row = x_ + (g * geo_.rows + r) * C;
+      moment_rows<T, decltype(rows)::value>(C, row, shift_.data() + g * C, sums, sums + C);
+    };
+  }
+
+  // The mean and biased variance of channel c of group g, from the group's complete sums.
+  void finish(int64_t g, int64_t c, const double* sums, double& mean, double& var) const {
+    const double inv_rows = 1.0 / static_cast<double>(geo_.rows);
+    const double centred = sums[c] * inv_rows;
+    mean = shift_[g * geo_.channels + c] + centred;
+    var = std::max(0.0, sums[geo_.channels + c] * inv_rows - centred * centred);
+  }
+
+ private:
+  const T* x_;
+  GroupedRows geo_;
+  std::vector<double> shift_;
 };
 
-template <class T>
-Moments moments(const T* x, const GroupedRows& geo) {
-  const int64_t G = geo.groups, R = geo.rows, C = geo.channels;
-  std::vector<double> shift(static_cast<size_t>(G * C));
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t c = 0; c < C; ++c) shift[g * C + c] = static_cast<double>(x[g * R * C + c]);
-  const std::vector<double> sums = sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
-    const double* __restrict k = shift.data() + g * C;
-    const T* __restrict px = x + (g * R + r) * C;
-    double* __restrict s0 = sums;
-    double* __restrict s1 = sums + C;
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = static_cast<double>(px[c]) - k[c];
-      s0[c] += d;
-      s1[c] += d * d;
-    }
-  });
-  Moments m{std::vector<double>(static_cast<size_t>(G * C)), std::vector<double>(static_cast<size_t>(G * C))};
-  const double inv_rows = 1.0 / static_cast<double>(R);
-  for (int64_t i = 0; i < G * C; ++i) {
-    const double centred = sums[i] * inv_rows;
-    m.mean[i] = shift[i] + centred;
-    m.var[i] = std::max(0.0, sums[G * C + i] * inv_rows - centred * centred);
-  }
-  return m;
+// Batch norm (training) and instance norm: x's statistics per (group, channel), saved in T,
+// then out = (x - mean)·invstd·weight + bias. on_stats(c, mean, var) sees each group's
+// statistics in double (batch norm's running averages use them).
+template <class T, class OnStats>
+void norm_forward(const T* x, const GroupedRows& geo, double eps, const T* weight, const T* bias, T* out,
+                  T* save_mean, T* save_invstd, OnStats on_stats) {
+  const int64_t C = geo.channels;
+  const Moments<T> moments(x, geo);
+  std::vector<T> scale(static_cast<size_t>(geo.groups * C));
+  reduce_then_apply<2>(
+      geo, moments.accumulate(),
+      [&](int64_t g, const double* sums) {
+        for (int64_t c = 0; c < C; ++c) {
+          double mean, var;
+          moments.finish(g, c, sums, mean, var);
+          on_stats(c, mean, var);
+          const int64_t i = g * C + c;
+          save_mean[i] = static_cast<T>(mean);
+          save_invstd[i] = static_cast<T>(1.0 / std::sqrt(var + eps));
+          scale[i] = weight ? static_cast<T>(static_cast<double>(save_invstd[i]) * weight[c]) : save_invstd[i];
+        }
+      },
+      [&](int64_t g, int64_t r) {
+        const int64_t off = (g * geo.rows + r) * C;
+        affine_row(C, x + off, save_mean + g * C, scale.data() + g * C, bias, out + off);
+      });
 }
 
-// Writes the statistics a backward pass reads: mean and 1/sqrt(var + eps), rounded to T.
-template <class T>
-void store_stats(const std::vector<double>& mean, const std::vector<double>& var, double eps, T* save_mean,
-                 T* save_invstd) {
-  for (size_t i = 0; i < mean.size(); ++i) {
-    save_mean[i] = static_cast<T>(mean[i]);
-    save_invstd[i] = static_cast<T>(1.0 / std::sqrt(var[i] + eps));
-  }
-}
+// ---- Backward ----------------------------------------------------------------------------------
 
-// out = (x - mean)·scale + shift, with mean and scale per (group, channel) and shift per
-// channel (none when null).
-template <class T>
-void apply_affine(const T* x, const GroupedRows& geo, const T* mean, const T* scale, const T* shift, T* out) {
-  const int64_t R = geo.rows, C = geo.channels;
-  for_each_row(geo, [&](int64_t g, int64_t r) {
-    const T* px = x + (g * R + r) * C;
-    T* po = out + (g * R + r) * C;
-    const T* m = mean + g * C;
-    const T* s = scale + g * C;
-    if (shift != nullptr) {
-      for (int64_t c = 0; c < C; ++c) po[c] = (px[c] - m[c]) * s[c] + shift[c];
-    } else {
-      for (int64_t c = 0; c < C; ++c) po[c] = (px[c] - m[c]) * s[c];
-    }
-  });
-}
-
-// The affine normalisation both batch norm and instance norm end with, from saved
-// statistics [G, C]: scale = invstd·weight.
-template <class T>
-void normalise(const T* x, const GroupedRows& geo, const T* mean, const T* invstd, const T* weight, const T* bias,
-               T* out) {
-  const int64_t G = geo.groups, C = geo.channels;
-  std::vector<T> scale(static_cast<size_t>(G * C));
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t c = 0; c < C; ++c)
-      scale[g * C + c] = weight ? static_cast<T>(static_cast<double>(invstd[g * C + c]) * weight[c]) : invstd[g * C + c];
-  apply_affine(x, geo, mean, scale.data(), bias, out);
-}
-
-// Backward of out = x̂·weight + bias with x̂ = (x - mean)·invstd over groups [G, R, C].
-// Per (g, c): Σ grad and Σ grad·x̂. grad_bias and grad_weight sum those over the groups (in
-// group order). through_stats: mean and invstd were computed from x, so
-//   grad_x = w·invstd·(grad - Σgrad/R - x̂·Σ(grad·x̂)/R);
-// otherwise grad_x = w·invstd·grad.
+// Backward of out = x̂·weight + bias with x̂ = (x - mean)·invstd over [G, R, C]. Per (g, c):
+// Σ grad and Σ grad·x̂, which grad_bias and grad_weight add up over the groups in order.
+// through_stats: mean and invstd were x's own statistics, so
+//   grad_x = w·invstd·(grad - Σgrad/R - x̂·Σ(grad·x̂)/R) = a·grad - b - d·(x - mean)
+// with a = w·invstd, b = a·Σgrad/R, d = a·invstd·Σ(grad·x̂)/R; otherwise grad_x = a·grad.
 template <class T>
 void norm_backward(const T* grad, const T* x, const GroupedRows& geo, const T* weight, const T* mean,
                    const T* invstd, bool through_stats, T* grad_x, T* grad_weight, T* grad_bias) {
   const int64_t G = geo.groups, R = geo.rows, C = geo.channels;
-  std::vector<double> sums;
-  if (grad_weight || grad_bias || (grad_x && through_stats)) {
-    sums = sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
-      const T* __restrict m = mean + g * C;
-      const T* __restrict is = invstd + g * C;
-      const T* __restrict pg = grad + (g * R + r) * C;
-      const T* __restrict px = x + (g * R + r) * C;
-      double* __restrict s0 = sums;
-      double* __restrict s1 = sums + C;
-      for (int64_t c = 0; c < C; ++c) {
-        const T xhat = (px[c] - m[c]) * is[c];
-        s0[c] += static_cast<double>(pg[c]);
-        s1[c] += static_cast<double>(pg[c] * xhat);
-      }
-    });
+  std::vector<T> a(static_cast<size_t>(G * C)), b(a.size(), T(0)), d(a.size(), T(0));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < C; ++c)
+      a[g * C + c] = static_cast<T>((weight ? static_cast<double>(weight[c]) : 1.0) * invstd[g * C + c]);
+  auto apply = [&](int64_t g, int64_t r) {
+    const int64_t off = (g * R + r) * C, i = g * C;
+    grad_x_row(C, grad + off, x + off, mean + i, a.data() + i, through_stats ? b.data() + i : nullptr,
+               d.data() + i, grad_x + off);
+  };
+  if (!(grad_weight || grad_bias || through_stats)) {
+    if (grad_x) apply_rows(geo, apply);
+    return;
   }
-  const double* sum_grad = sums.data();
-  const double* sum_grad_xhat = sums.data() + G * C;
+
+  std::vector<double> sum_grad(static_cast<size_t>(G * C)), sum_grad_xhat(sum_grad.size());
+  auto accumulate = [&](int64_t g, int64_t r, auto rows, double* sums) {
+    const int64_t off = (g * R + r) * C;
+    grad_sum_rows<T, decltype(rows)::value>(C, grad + off, x + off, mean + g * C, invstd + g * C, sums, sums + C);
+  };
+  auto finalize = [&](int64_t g, const double* sums) {
+    const double inv_rows = 1.0 / static_cast<double>(R);
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t i = g * C + c;
+      sum_grad[i] = sums[c];
+      sum_grad_xhat[i] = sums[C + c];
+      if (through_stats) {
+        const double ai = static_cast<double>(a[i]);
+        b[i] = static_cast<T>(ai * sums[c] * inv_rows);
+        d[i] = static_cast<T>(ai * static_cast<double>(invstd[i]) * sums[C + c] * inv_rows);
+      }
+    }
+  };
+  if (grad_x) {
+    reduce_then_apply<2>(geo, accumulate, finalize, apply);
+  } else {
+    reduce_then_apply<2>(geo, accumulate, finalize, [](int64_t, int64_t) {});
+  }
   for (int64_t c = 0; c < C; ++c) {
     double gb = 0, gw = 0;
     for (int64_t g = 0; g < G; ++g) {
-      if (grad_bias) gb += sum_grad[g * C + c];
-      if (grad_weight) gw += sum_grad_xhat[g * C + c];
+      gb += sum_grad[g * C + c];
+      gw += sum_grad_xhat[g * C + c];
     }
     if (grad_bias) grad_bias[c] = static_cast<T>(gb);
     if (grad_weight) grad_weight[c] = static_cast<T>(gw);
   }
-  if (!grad_x) return;
-
-  // grad_x = a·grad - b - d·(x - mean), per (g, c): a = w·invstd, and through the statistics
-  // b = a·Σgrad/R, d = a·invstd·Σ(grad·x̂)/R.
-  std::vector<T> a(static_cast<size_t>(G * C)), b(a.size(), T(0)), d(a.size(), T(0));
-  const double inv_rows = 1.0 / static_cast<double>(R);
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t c = 0; c < C; ++c) {
-      const int64_t i = g * C + c;
-      const double is = invstd[i], ai = (weight ? static_cast<double>(weight[c]) : 1.0) * is;
-      a[i] = static_cast<T>(ai);
-      if (through_stats) {
-        b[i] = static_cast<T>(ai * sum_grad[i] * inv_rows);
-        d[i] = static_cast<T>(ai * is * sum_grad_xhat[i] * inv_rows);
-      }
-    }
-  for_each_row(geo, [&](int64_t g, int64_t r) {
-    const int64_t off = (g * R + r) * C;
-    const T *pg = grad + off, *px = x + off, *m = mean + g * C;
-    const T *pa = a.data() + g * C, *pb = b.data() + g * C, *pd = d.data() + g * C;
-    T* po = grad_x + off;
-    if (through_stats) {
-      for (int64_t c = 0; c < C; ++c) po[c] = pa[c] * pg[c] - pb[c] - pd[c] * (px[c] - m[c]);
-    } else {
-      for (int64_t c = 0; c < C; ++c) po[c] = pa[c] * pg[c];
-    }
-  });
 }
 
-GroupedRows batch_geometry(const Tensor& x) { return {1, x.size(0) * x.size(1) * x.size(2), x.size(3)}; }
-GroupedRows instance_geometry(const Tensor& x) { return {x.size(0), x.size(1) * x.size(2), x.size(3)}; }
+// ---- The backend functions, typed ------------------------------------------------------------
 
 template <class T>
 void batch_norm_forward_typed(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
@@ -173,37 +263,30 @@ void batch_norm_forward_typed(const Tensor& x, const Tensor& weight, const Tenso
                               Tensor& save_invstd) {
   const GroupedRows geo = batch_geometry(x);
   const int64_t C = geo.channels;
-  T* sm = save_mean.data<T>();
-  T* si = save_invstd.data<T>();
+  const T *w = data_or_null<T>(weight), *b = data_or_null<T>(bias);
+  T *sm = save_mean.data<T>(), *si = save_invstd.data<T>();
   if (p.training) {
-    const Moments m = moments(x.data<T>(), geo);
-    store_stats(m.mean, m.var, p.eps, sm, si);
+    T* rm = data_or_null<T>(running_mean);
+    T* rv = data_or_null<T>(running_var);
     // PyTorch's update: the running variance tracks the unbiased estimate.
     const double unbiased = static_cast<double>(geo.rows) / static_cast<double>(geo.rows - 1);
-    if (T* rm = data_or_null<T>(running_mean))
-      for (int64_t c = 0; c < C; ++c) rm[c] = static_cast<T>((1.0 - p.momentum) * rm[c] + p.momentum * m.mean[c]);
-    if (T* rv = data_or_null<T>(running_var))
-      for (int64_t c = 0; c < C; ++c)
-        rv[c] = static_cast<T>((1.0 - p.momentum) * rv[c] + p.momentum * m.var[c] * unbiased);
-  } else {
-    const T* rm = running_mean.data<T>();
-    const T* rv = running_var.data<T>();
-    for (int64_t c = 0; c < C; ++c) {
-      sm[c] = rm[c];
-      si[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(rv[c]) + p.eps));
-    }
+    norm_forward(x.data<T>(), geo, p.eps, w, b, out.data<T>(), sm, si, [&](int64_t c, double mean, double var) {
+      if (rm) rm[c] = static_cast<T>((1.0 - p.momentum) * rm[c] + p.momentum * mean);
+      if (rv) rv[c] = static_cast<T>((1.0 - p.momentum) * rv[c] + p.momentum * var * unbiased);
+    });
+    return;
   }
-  normalise(x.data<T>(), geo, sm, si, data_or_null<T>(weight), data_or_null<T>(bias), out.data<T>());
-}
-
-template <class T>
-void instance_norm_forward_typed(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& out,
-                                 Tensor& save_mean, Tensor& save_invstd) {
-  const GroupedRows geo = instance_geometry(x);
-  const Moments m = moments(x.data<T>(), geo);
-  store_stats(m.mean, m.var, eps, save_mean.data<T>(), save_invstd.data<T>());
-  normalise(x.data<T>(), geo, save_mean.data<T>(), save_invstd.data<T>(), data_or_null<T>(weight),
-            data_or_null<T>(bias), out.data<T>());
+  // Eval: the running statistics define an affine map per channel.
+  const T *rm = running_mean.data<T>(), *rv = running_var.data<T>();
+  std::vector<T> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    sm[c] = rm[c];
+    si[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(rv[c]) + p.eps));
+    scale[c] = w ? static_cast<T>(static_cast<double>(si[c]) * w[c]) : si[c];
+  }
+  const T* xd = x.data<T>();
+  T* od = out.data<T>();
+  apply_rows(geo, [&](int64_t, int64_t r) { affine_row(C, xd + r * C, sm, scale.data(), b, od + r * C); });
 }
 
 template <class T>
@@ -212,21 +295,28 @@ void spade_forward_typed(const Tensor& x_t, const Tensor& gamma_t, const Tensor&
   const GroupedRows geo = instance_geometry(x_t);
   const int64_t R = geo.rows, C = geo.channels;
   const T *x = x_t.data<T>(), *gamma = gamma_t.data<T>(), *beta = beta_t.data<T>();
-  T* out = out_t.data<T>();
-  const Moments m = moments(x, geo);
-  T* mean = save_mean.data<T>();
-  T* invstd = save_invstd.data<T>();
-  store_stats(m.mean, m.var, eps, mean, invstd);
-  for_each_row(geo, [&](int64_t g, int64_t r) {
-    const int64_t off = (g * R + r) * C;
-    const T *px = x + off, *pg = gamma + off, *pb = beta + off, *pm = mean + g * C, *ps = invstd + g * C;
-    T* po = out + off;
-    for (int64_t c = 0; c < C; ++c) po[c] = (px[c] - pm[c]) * ps[c] * (T(1) + pg[c]) + pb[c];
-  });
+  T *out = out_t.data<T>(), *mean = save_mean.data<T>(), *invstd = save_invstd.data<T>();
+  const Moments<T> moments(x, geo);
+  reduce_then_apply<2>(
+      geo, moments.accumulate(),
+      [&](int64_t g, const double* sums) {
+        for (int64_t c = 0; c < C; ++c) {
+          double m, var;
+          moments.finish(g, c, sums, m, var);
+          mean[g * C + c] = static_cast<T>(m);
+          invstd[g * C + c] = static_cast<T>(1.0 / std::sqrt(var + eps));
+        }
+      },
+      [&](int64_t g, int64_t r) {
+        const int64_t off = (g * R + r) * C;
+        spade_row(C, x + off, gamma + off, beta + off, mean + g * C, invstd + g * C, out + off);
+      });
 }
 
 // SPADE backward. With gh = grad·(1 + gamma) the gradient of the instance norm's output,
-//   grad_gamma = grad·x̂,   grad_x = invstd·(gh - Σgh/R - x̂·Σ(gh·x̂)/R).
+//   grad_gamma = grad·x̂,   grad_x = invstd·(gh - Σgh/R - x̂·Σ(gh·x̂)/R)
+//                                  = invstd·gh - b - d·(x - mean),
+// b = invstd·Σgh/R, d = invstd²·Σ(gh·x̂)/R. grad_gamma is written by the reduction pass.
 template <class T>
 void spade_backward_typed(const Tensor& grad_t, const Tensor& x_t, const Tensor& gamma_t, const Tensor& save_mean,
                           const Tensor& save_invstd, Tensor& grad_x_t, Tensor& grad_gamma_t) {
@@ -238,48 +328,39 @@ void spade_backward_typed(const Tensor& grad_t, const Tensor& x_t, const Tensor&
   T* grad_gamma = data_or_null<T>(grad_gamma_t);
 
   if (!grad_x) {
-    for_each_row(geo, [&](int64_t g, int64_t r) {
+    apply_rows(geo, [&](int64_t g, int64_t r) {
       const int64_t off = (g * R + r) * C;
-      const T *pg = grad + off, *px = x + off, *pm = mean + g * C, *ps = invstd + g * C;
-      T* pgg = grad_gamma + off;
-      for (int64_t c = 0; c < C; ++c) pgg[c] = pg[c] * ((px[c] - pm[c]) * ps[c]);
+      spade_grad_gamma_row(C, grad + off, x + off, mean + g * C, invstd + g * C, grad_gamma + off);
     });
     return;
   }
-  // One pass: the two sums per (n, c), and grad_gamma on the way when it is wanted.
-  auto sum_pass = [&](auto write_grad_gamma) {
-    return sum_channels<2>(geo, [&](int64_t g, int64_t r, double* sums) {
-      const int64_t off = (g * R + r) * C;
-      const T *__restrict m = mean + g * C, *__restrict is = invstd + g * C;
-      const T *__restrict pg = grad + off, *__restrict px = x + off, *__restrict pgm = gamma + off;
-      T* __restrict pgg = grad_gamma ? grad_gamma + off : nullptr;
-      double* __restrict s0 = sums;
-      double* __restrict s1 = sums + C;
-      for (int64_t c = 0; c < C; ++c) {
-        const T xhat = (px[c] - m[c]) * is[c];
-        const T gh = pg[c] * (T(1) + pgm[c]);
-        if constexpr (decltype(write_grad_gamma)::value) pgg[c] = pg[c] * xhat;
-        s0[c] += static_cast<double>(gh);
-        s1[c] += static_cast<double>(gh * xhat);
-      }
-    });
-  };
-  const std::vector<double> sums = grad_gamma ? sum_pass(std::true_type{}) : sum_pass(std::false_type{});
-  // grad_x = invstd·gh - b - d·(x - mean), with b = invstd·Σgh/R and d = invstd²·Σ(gh·x̂)/R.
   std::vector<T> b(static_cast<size_t>(G * C)), d(b.size());
-  const double inv_rows = 1.0 / static_cast<double>(R);
-  for (int64_t i = 0; i < G * C; ++i) {
-    const double is = invstd[i];
-    b[i] = static_cast<T>(is * sums[i] * inv_rows);
-    d[i] = static_cast<T>(is * is * sums[G * C + i] * inv_rows);
+  auto accumulate = [&](auto with_grad_gamma) {
+    return [&](int64_t g, int64_t r, auto rows, double* sums) {
+      const int64_t off = (g * R + r) * C;
+      spade_grad_sum_rows<T, decltype(rows)::value, decltype(with_grad_gamma)::value>(
+          C, grad + off, x + off, gamma + off, mean + g * C, invstd + g * C,
+          decltype(with_grad_gamma)::value ? grad_gamma + off : nullptr, sums, sums + C);
+    };
+  };
+  auto finalize = [&](int64_t g, const double* sums) {
+    const double inv_rows = 1.0 / static_cast<double>(R);
+    for (int64_t c = 0; c < C; ++c) {
+      const double is = invstd[g * C + c];
+      b[g * C + c] = static_cast<T>(is * sums[c] * inv_rows);
+      d[g * C + c] = static_cast<T>(is * is * sums[C + c] * inv_rows);
+    }
+  };
+  auto apply = [&](int64_t g, int64_t r) {
+    const int64_t off = (g * R + r) * C, i = g * C;
+    spade_grad_x_row(C, grad + off, x + off, gamma + off, mean + i, invstd + i, b.data() + i, d.data() + i,
+                     grad_x + off);
+  };
+  if (grad_gamma) {
+    reduce_then_apply<2>(geo, accumulate(std::true_type{}), finalize, apply);
+  } else {
+    reduce_then_apply<2>(geo, accumulate(std::false_type{}), finalize, apply);
   }
-  for_each_row(geo, [&](int64_t g, int64_t r) {
-    const int64_t off = (g * R + r) * C;
-    const T *pg = grad + off, *px = x + off, *pgm = gamma + off;
-    const T *pm = mean + g * C, *ps = invstd + g * C, *pb = b.data() + g * C, *pd = d.data() + g * C;
-    T* po = grad_x + off;
-    for (int64_t c = 0; c < C; ++c) po[c] = ps[c] * (pg[c] * (T(1) + pgm[c])) - pb[c] - pd[c] * (px[c] - pm[c]);
-  });
 }
 
 }  // namespace
@@ -311,10 +392,14 @@ void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& 
 
 void instance_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& out,
                            Tensor& save_mean, Tensor& save_invstd) {
+  const GroupedRows geo = instance_geometry(x);
+  auto no_running_stats = [](int64_t, double, double) {};
   if (x.dtype() == DType::F64) {
-    instance_norm_forward_typed<double>(x, weight, bias, eps, out, save_mean, save_invstd);
+    norm_forward(x.data<double>(), geo, eps, data_or_null<double>(weight), data_or_null<double>(bias),
+                 out.data<double>(), save_mean.data<double>(), save_invstd.data<double>(), no_running_stats);
   } else {
-    instance_norm_forward_typed<float>(x, weight, bias, eps, out, save_mean, save_invstd);
+    norm_forward(x.data<float>(), geo, eps, data_or_null<float>(weight), data_or_null<float>(bias), out.data<float>(),
+                 save_mean.data<float>(), save_invstd.data<float>(), no_running_stats);
   }
 }
 
