@@ -42,9 +42,11 @@ Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -2.0, double hi = 2.
   return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
 }
 
-void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
+void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what,
+                      double eps = 1e-6) {
   GradcheckOptions opts;
   opts.seed = run_seed() + 29;
+  opts.eps = eps;
   const GradcheckResult r = gradcheck(fn, inputs, opts);
   INFO(what << "\n" << r.report);
   CHECK(r.ok);
@@ -130,6 +132,23 @@ TEST_CASE("gradcheck: normalisation with only some inputs requiring grad") {
     expect_gradcheck([](auto& in) { return fh::spade_modulation(in[0], in[1], in[2]); }, spade_inputs,
                      "spade_modulation" + what);
   }
+}
+
+TEST_CASE("gradcheck: normalisation of an image large enough to be summed in pieces") {
+  // 38400 values per image, 76800 per channel: both statistics are summed in several pieces.
+  // The checked loss sums 76800 products, rounded to ~1e-11; a step of 1e-4 (not 1e-6)
+  // keeps that rounding over 2·eps well below the tolerance, and these functions are smooth
+  // enough for the step's own error to stay smaller still.
+  fh::Generator gen(run_seed());
+  const Shape s{2, 40, 40, 24};
+  constexpr double kEps = 1e-4;
+  const std::vector<Tensor> norm_inputs{leaf(s, gen), leaf({24}, gen, 0.5, 1.5), leaf({24}, gen)};
+  expect_gradcheck([](auto& in) { return fh::batch_norm2d(in[0], in[1], in[2], Tensor(), Tensor(), true); },
+                   norm_inputs, "batch_norm2d training " + s.str(), kEps);
+  expect_gradcheck([](auto& in) { return fh::instance_norm2d(in[0], in[1], in[2]); }, norm_inputs,
+                   "instance_norm2d " + s.str(), kEps);
+  expect_gradcheck([](auto& in) { return fh::spade_modulation(in[0], in[1], in[2]); },
+                   {leaf(s, gen), leaf(s, gen, -1, 1), leaf(s, gen, -1, 1)}, "spade_modulation " + s.str(), kEps);
 }
 
 // ---- PyTorch parity ---------------------------------------------------------------------------
