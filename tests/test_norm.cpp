@@ -459,6 +459,20 @@ TEST_CASE("zero-variance channels normalise to the bias exactly") {
   FH_CHECK_CLOSE(xg.grad(), x64.grad(), (Tolerance{1e-5, 1e-5}), "spade grad_x with a zero-variance channel");
 }
 
+TEST_CASE("normalisation of empty images gives empty outputs and zero parameter gradients") {
+  Tensor x = Tensor::zeros({0, 3, 3, 4}).requires_grad_(), w = Tensor::ones({4}).requires_grad_();
+  Tensor b = Tensor::zeros({4}).requires_grad_();
+  const Tensor out = fh::instance_norm2d(x, w, b);
+  CHECK(out.shape() == Shape{0, 3, 3, 4});
+  fh::sum(out).backward();
+  CHECK(x.grad().shape() == Shape{0, 3, 3, 4});
+  CHECK(w.grad().to_vector<float>() == std::vector<float>(4, 0.0f));
+  CHECK(b.grad().to_vector<float>() == std::vector<float>(4, 0.0f));
+  const Tensor none = Tensor::zeros({2, 3, 3, 0});
+  CHECK(fh::spade_modulation(none, none, none).shape() == Shape{2, 3, 3, 0});
+  CHECK(fh::batch_norm2d(none, Tensor(), Tensor(), Tensor(), Tensor(), true).shape() == Shape{2, 3, 3, 0});
+}
+
 TEST_CASE("normalisation errors name the op and every shape") {
   const Tensor x = Tensor::zeros({2, 3, 3, 5});
   const Tensor c5 = Tensor::ones({5}), c4 = Tensor::ones({4});
