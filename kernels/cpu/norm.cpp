@@ -335,12 +335,14 @@ void spade_backward_typed(const Tensor& grad_t, const Tensor& x_t, const Tensor&
     return;
   }
   std::vector<T> b(static_cast<size_t>(G * C)), d(b.size());
+  // The reduction callback, writing grad_gamma on the way or not.
   auto accumulate = [&](auto with_grad_gamma) {
+    constexpr bool kGradGamma = decltype(with_grad_gamma)::value;
     return [&](int64_t g, int64_t r, auto rows, double* sums) {
       const int64_t off = (g * R + r) * C;
-      spade_grad_sum_rows<T, decltype(rows)::value, decltype(with_grad_gamma)::value>(
-          C, grad + off, x + off, gamma + off, mean + g * C, invstd + g * C,
-          decltype(with_grad_gamma)::value ? grad_gamma + off : nullptr, sums, sums + C);
+      spade_grad_sum_rows<T, decltype(rows)::value, kGradGamma>(C, grad + off, x + off, gamma + off, mean + g * C,
+                                                                invstd + g * C, kGradGamma ? grad_gamma + off : nullptr,
+                                                                sums, sums + C);
     };
   };
   auto finalize = [&](int64_t g, const double* sums) {
