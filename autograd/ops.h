@@ -50,3 +50,4 @@ inline Tensor operator*(double s, const Tensor& x) { return scale(x, s); }
 #include "autograd/pointwise.h"
 #include "autograd/pool.h"
 #include "autograd/warp.h"
+#include "autograd/norm.h"

@@ -8,3 +8,4 @@
 #include "kernels/pointwise_types.h"
 #include "runtime/tensor.h"
 #include "kernels/pool_types.h"
+#include "kernels/norm_types.h"
