@@ -4,8 +4,8 @@
 #pragma once
 
 #include "kernels/layout.h"
+#include "kernels/norm_types.h"
 #include "kernels/ops.h"
 #include "kernels/pointwise_types.h"
-#include "runtime/tensor.h"
 #include "kernels/pool_types.h"
-#include "kernels/norm_types.h"
+#include "runtime/tensor.h"
