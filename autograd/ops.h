@@ -46,3 +46,4 @@ inline Tensor operator*(const Tensor& x, double s) { return scale(x, s); }
 inline Tensor operator*(double s, const Tensor& x) { return scale(x, s); }
 
 }  // namespace fh
+#include "autograd/conv.h"

@@ -6,3 +6,4 @@
 #include "kernels/layout.h"
 #include "kernels/ops.h"
 #include "runtime/tensor.h"
+#include "kernels/conv_types.h"
