@@ -52,17 +52,25 @@ Phase make_phase(const Conv2dParams& p, int64_t py, int64_t px) {
 // (the window walks grad_out forwards, so the kernel runs backwards).
 template <class T>
 void phase_weight(const T* w, const Conv2dParams& p, const Phase& ph, std::vector<T>& sub) {
-  const int64_t s = p.stride, K = ph.taps_y * ph.taps_x * p.Cout;
+  const int64_t s = p.stride, K = ph.taps_y * ph.taps_x * p.Cout, w_row = p.kh * p.kw * p.Cin;
   sub.resize(static_cast<size_t>(p.Cin * K));
-  parallel_for(p.Cin, std::max<int64_t>(1, 4096 / K), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      T* dst = sub.data() + c * K;
-      for (int64_t a = 0; a < ph.taps_y; ++a) {
-        const int64_t i = ph.py + s * (ph.taps_y - 1 - a);
-        for (int64_t b = 0; b < ph.taps_x; ++b) {
-          const int64_t j = ph.px + s * (ph.taps_x - 1 - b);
-          const T* src = w + (i * p.kw + j) * p.Cin + c;  // w(0, i, j, c); o steps by kh·kw·Cin
-          for (int64_t o = 0; o < p.Cout; ++o) *dst++ = src[o * p.kh * p.kw * p.Cin];
+  // Per tap, a transpose of w(:, i, j, :) [Cout, Cin] into sub(:, tap, :) [Cin, Cout], in
+  // square blocks so that reads and writes both stay within a few cache lines.
+  constexpr int64_t kBlock = 16;
+  parallel_for((p.Cin + kBlock - 1) / kBlock, 1, [&](int64_t cb0, int64_t cb1) {
+    for (int64_t a = 0; a < ph.taps_y; ++a) {
+      const int64_t i = ph.py + s * (ph.taps_y - 1 - a);
+      for (int64_t b = 0; b < ph.taps_x; ++b) {
+        const int64_t j = ph.px + s * (ph.taps_x - 1 - b);
+        const T* src = w + (i * p.kw + j) * p.Cin;     // src[o·w_row + c] = w(o, i, j, c)
+        T* dst = sub.data() + (a * ph.taps_x + b) * p.Cout;  // dst[c·K + o]
+        for (int64_t c0 = cb0 * kBlock; c0 < std::min(p.Cin, cb1 * kBlock); c0 += kBlock) {
+          const int64_t c1 = std::min(p.Cin, c0 + kBlock);
+          for (int64_t o0 = 0; o0 < p.Cout; o0 += kBlock) {
+            const int64_t o1 = std::min(p.Cout, o0 + kBlock);
+            for (int64_t c = c0; c < c1; ++c)
+              for (int64_t o = o0; o < o1; ++o) dst[c * K + o] = src[o * w_row + c];
+          }
         }
       }
     }
