@@ -12,6 +12,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -28,6 +29,22 @@ template <class T>
 using ConstMatrixView = Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 template <class T>
 using MatrixView = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// Runs body(scratch, task) for every task in [0, tasks) over the thread pool, with
+// scratch = make_scratch() made once per participating thread. Threads claim tasks one at
+// a time from a shared counter rather than owning a fixed range, so a thread that the OS
+// deschedules on a busy machine holds up nothing. Every task writes only its own outputs,
+// summed in an order of its own, so which thread runs a task never changes a value.
+template <class MakeScratch, class Body>
+void for_each_task(int64_t tasks, const MakeScratch& make_scratch, const Body& body) {
+  std::atomic<int64_t> next{0};
+  parallel_for(std::min<int64_t>(tasks, num_threads()), 1, [&](int64_t, int64_t) {
+    auto scratch = make_scratch();
+    for (int64_t task = next.fetch_add(1, std::memory_order_relaxed); task < tasks;
+         task = next.fetch_add(1, std::memory_order_relaxed))
+      body(scratch, task);
+  });
+}
 
 // How the rows × outputs of a column-matrix product are cut into tasks: row tiles of
 // `rows` (the last one shorter), each split over `out_blocks` blocks of output columns when
@@ -87,41 +104,53 @@ struct RowDestination {
 };
 
 // dest rows = columns(src, win) · wmatᵀ + bias, wmat [n_out, win.cols()] row-major, in
-// parallel over the tasks of plan_tiles. Every output value is computed by one task.
+// parallel over the tasks of plan_tiles (or, for a handful of outputs, narrow_rows over
+// blocks of rows). Every output value is computed by one task.
 template <class T, class RowAddress>
 void product_with_weight(const T* src, const Window& win, const T* wmat, int64_t n_out, const T* bias,
                          const RowDestination<RowAddress>& dest) {
   const int64_t M = win.rows(), K = win.cols();
   if (M == 0 || n_out == 0) return;
   if (n_out <= kMaxNarrowOutputs) {
-    // Each row is computed on its own, so the split over threads does not change any value.
-    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * n_out));
-    parallel_for(M, grain, [&](int64_t r0, int64_t r1) { narrow_rows(n_out, src, win, wmat, bias, r0, r1, dest.row); });
+    // Each row is computed on its own; tasks of ~64K multiply-adds.
+    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * n_out));
+    for_each_task(
+        (M + rows - 1) / rows, [] { return 0; },
+        [&](int, int64_t task) {
+          narrow_rows(n_out, src, win, wmat, bias, task * rows, std::min(M, (task + 1) * rows), dest.row);
+        });
     return;
   }
   const TilePlan plan = plan_tiles(M, K, n_out);
   const bool src_is_columns = win.identity();
-  parallel_for(plan.tiles * plan.out_blocks, 1, [&](int64_t task_begin, int64_t task_end) {
-    // Scratch for this chunk of tasks, reused by each of its tiles.
-    std::unique_ptr<T[]> col(src_is_columns ? nullptr : new T[plan.rows * K]);
-    std::unique_ptr<T[]> staging(dest.contiguous ? nullptr : new T[plan.rows * n_out]);
-    int64_t gathered = -1;  // the tile whose columns `col` holds
-    for (int64_t task = task_begin; task < task_end; ++task) {
-      const int64_t tile = task / plan.out_blocks, block = task % plan.out_blocks;
-      const int64_t r0 = tile * plan.rows, rows = std::min(plan.rows, M - r0);
-      const int64_t c0 = n_out * block / plan.out_blocks, c1 = n_out * (block + 1) / plan.out_blocks;
-      const T* columns = src + r0 * K;
-      if (!src_is_columns) {
-        if (gathered != tile) gather_columns(src, win, r0, rows, 0, K, col.get());
-        gathered = tile;
-        columns = col.get();
-      }
-      T* out = dest.contiguous ? dest.row(r0) : staging.get();
-      tile_product(columns, K, rows, K, wmat, c0, c1, bias, out, n_out);
-      if (!dest.contiguous) {
-        for (int64_t r = 0; r < rows; ++r)
-          std::copy(staging.get() + r * n_out + c0, staging.get() + r * n_out + c1, dest.row(r0 + r) + c0);
-      }
+  // Per-thread scratch, reused by each of its tasks.
+  struct Scratch {
+    std::unique_ptr<T[]> col;      // the gathered tile (unless the source is its own column matrix)
+    std::unique_ptr<T[]> staging;  // the product, when dest rows are not contiguous
+    int64_t gathered = -1;         // the tile whose columns `col` holds
+  };
+  const auto make_scratch = [&] {
+    return Scratch{std::unique_ptr<T[]>(src_is_columns ? nullptr : new T[plan.rows * K]),
+                   std::unique_ptr<T[]>(dest.contiguous ? nullptr : new T[plan.rows * n_out]), -1};
+  };
+  // Tasks are tile-major, so a thread that claims the next output block of the same tile
+  // reuses its gather.
+  for_each_task(plan.tiles * plan.out_blocks, make_scratch, [&](Scratch& scratch, int64_t task) {
+    const int64_t tile = task / plan.out_blocks, block = task % plan.out_blocks;
+    const int64_t r0 = tile * plan.rows, rows = std::min(plan.rows, M - r0);
+    const int64_t c0 = n_out * block / plan.out_blocks, c1 = n_out * (block + 1) / plan.out_blocks;
+    const T* columns = src + r0 * K;
+    if (!src_is_columns) {
+      if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());
+      scratch.gathered = tile;
+      columns = scratch.col.get();
+    }
+    T* out = dest.contiguous ? dest.row(r0) : scratch.staging.get();
+    tile_product(columns, K, rows, K, wmat, c0, c1, bias, out, n_out);
+    if (!dest.contiguous) {
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy(scratch.staging.get() + r * n_out + c0, scratch.staging.get() + r * n_out + c1,
+                  dest.row(r0 + r) + c0);
     }
   });
 }

@@ -52,31 +52,29 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
   std::unique_ptr<T[]> partial(plan.pieces > 1 ? new T[plan.pieces * Cout * K] : nullptr);
   const int64_t max_block = (K + plan.kblocks - 1) / plan.kblocks;
 
-  parallel_for(plan.pieces * plan.kblocks, 1, [&](int64_t task_begin, int64_t task_end) {
-    std::unique_ptr<T[]> col(src_is_columns ? nullptr : new T[plan.rows * max_block]);
-    for (int64_t task = task_begin; task < task_end; ++task) {
-      const int64_t piece = task / plan.kblocks, kb = task % plan.kblocks;
-      const int64_t r_begin = M * piece / plan.pieces, r_end = M * (piece + 1) / plan.pieces;
-      const int64_t k0 = K * kb / plan.kblocks, k1 = K * (kb + 1) / plan.kblocks;
-      T* acc = (plan.pieces > 1 ? partial.get() + piece * Cout * K : grad_w) + k0;
-      MatrixView<T> D(acc, Cout, k1 - k0, Eigen::OuterStride<>(K));
-      if (r_begin == r_end) D.setZero();
-      for (int64_t r0 = r_begin; r0 < r_end; r0 += plan.rows) {
-        const int64_t rows = std::min(plan.rows, r_end - r0);
-        const T* columns = x + r0 * K + k0;
-        int64_t ld = K;
-        if (!src_is_columns) {
-          conv::gather_columns(x, win, r0, rows, k0, k1, col.get());
-          columns = col.get();
-          ld = k1 - k0;
-        }
-        const ConstMatrixView<T> G(grad_out + r0 * Cout, rows, Cout, Eigen::OuterStride<>(Cout));
-        const ConstMatrixView<T> A(columns, rows, k1 - k0, Eigen::OuterStride<>(ld));
-        if (r0 == r_begin) {
-          D.noalias() = G.transpose() * A;
-        } else {
-          D.noalias() += G.transpose() * A;
-        }
+  const auto make_scratch = [&] { return std::unique_ptr<T[]>(src_is_columns ? nullptr : new T[plan.rows * max_block]); };
+  conv::for_each_task(plan.pieces * plan.kblocks, make_scratch, [&](std::unique_ptr<T[]>& col, int64_t task) {
+    const int64_t piece = task / plan.kblocks, kb = task % plan.kblocks;
+    const int64_t r_begin = M * piece / plan.pieces, r_end = M * (piece + 1) / plan.pieces;
+    const int64_t k0 = K * kb / plan.kblocks, k1 = K * (kb + 1) / plan.kblocks;
+    T* acc = (plan.pieces > 1 ? partial.get() + piece * Cout * K : grad_w) + k0;
+    MatrixView<T> D(acc, Cout, k1 - k0, Eigen::OuterStride<>(K));
+    if (r_begin == r_end) D.setZero();
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += plan.rows) {
+      const int64_t rows = std::min(plan.rows, r_end - r0);
+      const T* columns = x + r0 * K + k0;
+      int64_t ld = K;
+      if (!src_is_columns) {
+        conv::gather_columns(x, win, r0, rows, k0, k1, col.get());
+        columns = col.get();
+        ld = k1 - k0;
+      }
+      const ConstMatrixView<T> G(grad_out + r0 * Cout, rows, Cout, Eigen::OuterStride<>(Cout));
+      const ConstMatrixView<T> A(columns, rows, k1 - k0, Eigen::OuterStride<>(ld));
+      if (r0 == r_begin) {
+        D.noalias() = G.transpose() * A;
+      } else {
+        D.noalias() += G.transpose() * A;
       }
     }
   });
