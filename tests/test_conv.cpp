@@ -35,6 +35,8 @@ std::vector<ConvGeometry> edge_geometries() {
   g.push_back({1, 2, 3, 1, 1, 1, 1, 1, 3, true});   // padding larger than the kernel
   g.push_back({2, 4, 7, 3, 2, 3, 1, 1, 1, true});   // non-square kernel
   g.push_back({1, 8, 8, 2, 2, 3, 3, 2, 0, false});  // even input whose last row/column is never read
+  g.push_back({1, 9, 8, 6, 5, 7, 7, 1, 3, true});   // 7x7 with 5-8 channels: the dot-product path both ways
+  g.push_back({1, 6, 7, 9, 3, 3, 3, 2, 1, true});   // 3 outputs, 9-channel input gradient by GEMM
   return g;
 }
 

@@ -14,7 +14,7 @@
 namespace fh::kernels::cpu::conv {
 
 // The widest output count that takes this path.
-constexpr int64_t kMaxNarrowOutputs = 4;
+constexpr int64_t kMaxNarrowOutputs = 8;
 
 // Rows [r_begin, r_end) of dest = columns(src, win) · wmatᵀ + bias for NO outputs: wmat
 // [NO, win.cols()] row-major; dest_row(r) gives row r's NO values. Each output sums its
@@ -68,7 +68,11 @@ void narrow_rows(int64_t n_out, const T* src, const Window& win, const T* wmat, 
     case 1: return narrow_rows<1>(src, win, wmat, bias, r_begin, r_end, dest_row);
     case 2: return narrow_rows<2>(src, win, wmat, bias, r_begin, r_end, dest_row);
     case 3: return narrow_rows<3>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    default: return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 4: return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 5: return narrow_rows<5>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 6: return narrow_rows<6>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 7: return narrow_rows<7>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    default: return narrow_rows<8>(src, win, wmat, bias, r_begin, r_end, dest_row);
   }
 }
 
