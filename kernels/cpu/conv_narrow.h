@@ -61,6 +61,59 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
   }
 }
 
+// The weight gradient for NO outputs, without a gather: acc [NO, win.cols()] +=
+// Σ over rows r in [r_begin, r_end), in order, of g(r, :)ᵀ · columns(r, :), g [rows, NO].
+// Each window row of each position is one contiguous run of the source added, scaled by
+// g(r, o), into the run of acc row o it belongs to; acc stays in the L1 cache.
+template <int NO, class T>
+void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end, T* acc) {
+  constexpr int kLanes = 64 / sizeof(T);
+  using Lanes = Eigen::Array<T, kLanes, 1>;
+  const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
+  int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h,
+          n = r_begin / (win.grid_w * win.grid_h);
+  for (int64_t r = r_begin; r < r_end; ++r) {
+    T go[NO];
+    for (int o = 0; o < NO; ++o) go[o] = g[r * NO + o];
+    const int64_t y0 = gy * win.stride + win.origin_y, x0 = gx * win.stride + win.origin_x;
+    const int64_t i_lo = std::clamp<int64_t>(-y0, 0, win.win_h);
+    const int64_t i_hi = std::clamp<int64_t>(win.src_h - y0, i_lo, win.win_h);
+    const int64_t j_lo = std::clamp<int64_t>(-x0, 0, win.win_w);
+    const int64_t j_hi = std::clamp<int64_t>(win.src_w - x0, j_lo, win.win_w);
+    const int64_t len = (j_hi - j_lo) * C;
+    for (int64_t i = i_lo; i < i_hi; ++i) {
+      const T* s = src + ((n * win.src_h + y0 + i) * win.src_w + x0 + j_lo) * C;
+      T* a = acc + i * run + j_lo * C;
+      int64_t e = 0;
+      for (; e + kLanes <= len; e += kLanes) {
+        const Lanes v = Eigen::Map<const Lanes>(s + e);
+        for (int o = 0; o < NO; ++o) Eigen::Map<Lanes>(a + o * K + e) += go[o] * v;
+      }
+      for (; e < len; ++e)
+        for (int o = 0; o < NO; ++o) a[o * K + e] += go[o] * s[e];
+    }
+    if (++gx == win.grid_w) {
+      gx = 0;
+      if (++gy == win.grid_h) gy = 0, ++n;
+    }
+  }
+}
+
+template <class T>
+void narrow_weight_rows(int64_t n_out, const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end,
+                        T* acc) {
+  switch (n_out) {
+    case 1: return narrow_weight_rows<1>(src, win, g, r_begin, r_end, acc);
+    case 2: return narrow_weight_rows<2>(src, win, g, r_begin, r_end, acc);
+    case 3: return narrow_weight_rows<3>(src, win, g, r_begin, r_end, acc);
+    case 4: return narrow_weight_rows<4>(src, win, g, r_begin, r_end, acc);
+    case 5: return narrow_weight_rows<5>(src, win, g, r_begin, r_end, acc);
+    case 6: return narrow_weight_rows<6>(src, win, g, r_begin, r_end, acc);
+    case 7: return narrow_weight_rows<7>(src, win, g, r_begin, r_end, acc);
+    default: return narrow_weight_rows<8>(src, win, g, r_begin, r_end, acc);
+  }
+}
+
 template <class T, class RowAddress>
 void narrow_rows(int64_t n_out, const T* src, const Window& win, const T* wmat, const T* bias, int64_t r_begin,
                  int64_t r_end, const RowAddress& dest_row) {

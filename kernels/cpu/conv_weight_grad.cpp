@@ -4,7 +4,8 @@
 // fixed number of pieces and the K columns into blocks; each (piece, block) task sums its
 // pixels tile by tile into its own partial result, and the pieces' partials are added in
 // piece order. Both cuts depend on the sizes only, so the result does not depend on the
-// thread count.
+// thread count. With a handful of outputs (the 7x7 heads) a piece sums straight from the
+// input instead (conv_narrow.h).
 #include <vector>
 
 #include "kernels/cpu/conv_gemm.h"
@@ -24,7 +25,7 @@ struct WeightGradPlan {
   int64_t rows = 1;     // pixels per gathered tile
 };
 
-WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout) {
+WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout, bool narrow) {
   // A column block of at most 512 keeps a task's [Cout, block] accumulator and the tile's
   // columns cache-resident; tiles of ~512K values amortise the accumulator's load and
   // store over many pixels.
@@ -32,7 +33,8 @@ WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout) {
   constexpr int64_t kMinTasks = 32;  // enough to share among the threads of a large machine
   constexpr int64_t kPartialBudget = int64_t{8} << 20;  // values held by all pieces' partials
   WeightGradPlan plan;
-  plan.kblocks = (K + kMaxBlock - 1) / kMaxBlock;
+  // The narrow path keeps all of its [Cout, K] accumulator in cache and needs no blocks.
+  plan.kblocks = narrow ? 1 : (K + kMaxBlock - 1) / kMaxBlock;
   const int64_t block = (K + plan.kblocks - 1) / plan.kblocks;
   plan.rows = std::clamp(kTileValues / block, kMinRows, kMaxRows);
   const int64_t wanted = (kMinTasks + plan.kblocks - 1) / plan.kblocks;
@@ -42,23 +44,22 @@ WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout) {
   return plan;
 }
 
+// Each (piece, column block) task: its pixels' columns gathered a tile at a time, and
+// acc(:, k0:k1) = Σ over the tiles, in order, of G_tileᵀ · columns_tile by Eigen.
 template <class T>
-void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dParams& p, T* grad_w) {
-  const Window win = conv::forward_window(p);
-  const int64_t M = win.rows(), K = win.cols(), Cout = p.Cout;
-  const WeightGradPlan plan = plan_weight_grad(M, K, Cout);
+void sum_pieces_by_gemm(const T* grad_out, const T* x, const Window& win, int64_t Cout, const WeightGradPlan& plan,
+                        T* const* piece_acc) {
+  const int64_t M = win.rows(), K = win.cols();
   const bool src_is_columns = win.identity();
-  // Partial results of every piece (all but a single piece, which writes grad_w directly).
-  std::unique_ptr<T[]> partial(plan.pieces > 1 ? new T[plan.pieces * Cout * K] : nullptr);
   const int64_t max_block = (K + plan.kblocks - 1) / plan.kblocks;
-
-  const auto make_scratch = [&] { return std::unique_ptr<T[]>(src_is_columns ? nullptr : new T[plan.rows * max_block]); };
+  const auto make_scratch = [&] {
+    return std::unique_ptr<T[]>(src_is_columns ? nullptr : new T[plan.rows * max_block]);
+  };
   conv::for_each_task(plan.pieces * plan.kblocks, make_scratch, [&](std::unique_ptr<T[]>& col, int64_t task) {
     const int64_t piece = task / plan.kblocks, kb = task % plan.kblocks;
     const int64_t r_begin = M * piece / plan.pieces, r_end = M * (piece + 1) / plan.pieces;
     const int64_t k0 = K * kb / plan.kblocks, k1 = K * (kb + 1) / plan.kblocks;
-    T* acc = (plan.pieces > 1 ? partial.get() + piece * Cout * K : grad_w) + k0;
-    MatrixView<T> D(acc, Cout, k1 - k0, Eigen::OuterStride<>(K));
+    MatrixView<T> D(piece_acc[piece] + k0, Cout, k1 - k0, Eigen::OuterStride<>(K));
     if (r_begin == r_end) D.setZero();
     for (int64_t r0 = r_begin; r0 < r_end; r0 += plan.rows) {
       const int64_t rows = std::min(plan.rows, r_end - r0);
@@ -78,8 +79,40 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
       }
     }
   });
-  if (plan.pieces == 1) return;
+}
+
+// A handful of outputs: each piece sums straight from the input, without a gather
+// (conv_narrow.h).
+template <class T>
+void sum_pieces_narrow(const T* grad_out, const T* x, const Window& win, int64_t Cout, const WeightGradPlan& plan,
+                       T* const* piece_acc) {
+  const int64_t M = win.rows(), K = win.cols();
+  conv::for_each_task(
+      plan.pieces, [] { return 0; },
+      [&](int, int64_t piece) {
+        T* acc = piece_acc[piece];
+        std::fill(acc, acc + Cout * K, T(0));
+        conv::narrow_weight_rows(Cout, x, win, grad_out, M * piece / plan.pieces, M * (piece + 1) / plan.pieces, acc);
+      });
+}
+
+template <class T>
+void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dParams& p, T* grad_w) {
+  const Window win = conv::forward_window(p);
+  const int64_t M = win.rows(), K = win.cols(), Cout = p.Cout;
+  const bool narrow = Cout <= conv::kMaxNarrowOutputs;
+  const WeightGradPlan plan = plan_weight_grad(M, K, Cout, narrow);
+  // Each piece's partial sum; a single piece sums into grad_w directly.
   const int64_t total = Cout * K;
+  std::unique_ptr<T[]> partial(plan.pieces > 1 ? new T[plan.pieces * total] : nullptr);
+  std::vector<T*> piece_acc(static_cast<size_t>(plan.pieces), grad_w);
+  for (int64_t piece = 0; piece < plan.pieces && plan.pieces > 1; ++piece) piece_acc[piece] = partial.get() + piece * total;
+  if (narrow) {
+    sum_pieces_narrow(grad_out, x, win, Cout, plan, piece_acc.data());
+  } else {
+    sum_pieces_by_gemm(grad_out, x, win, Cout, plan, piece_acc.data());
+  }
+  if (plan.pieces == 1) return;
   parallel_for(total, 1 << 14, [&](int64_t e0, int64_t e1) {
     std::copy(partial.get() + e0, partial.get() + e1, grad_w + e0);
     for (int64_t piece = 1; piece < plan.pieces; ++piece) {
