@@ -7,7 +7,8 @@
 // whole (a batch of 256² maps with a 3x3x32 window would take 600 MB): rows are gathered a
 // tile at a time into per-thread scratch and multiplied there with single-threaded Eigen.
 // Images are NHWC, so a window row is one contiguous run of win_w·channels values in both
-// the source and the column row: the gather is a few memcpys per position.
+// the source and the column row: the gather is a few memcpys per position
+// (conv_window.h). Products with a handful of outputs skip the GEMM (conv_narrow.h).
 #pragma once
 
 #include <Eigen/Core>
@@ -95,8 +96,9 @@ void tile_product(const T* col, int64_t ld_col, int64_t rows, int64_t K, const T
   }
 }
 
-// Where the output rows of a column-matrix product go: `base + r·ld` when contiguous,
-// else wherever row(r) says (the product is formed in scratch and copied out).
+// Where the output rows of a column-matrix product go: row(r) is row r's first value.
+// Contiguous rows (row(r + 1) = row(r) + n_out) take a tile's product in place; others get
+// it copied from scratch row by row.
 template <class RowAddress>
 struct RowDestination {
   bool contiguous;
