@@ -15,9 +15,8 @@ Conv2dParams conv2d_params(const char* op, const Shape& x, const Shape& w, int64
   FH_CHECK(w[1] >= 1 && w[2] >= 1, op, "kernel of weight ", w, " is empty");
   FH_CHECK(stride >= 1, op, "stride must be >= 1, got ", stride, " (input ", x, ", weight ", w, ")");
   FH_CHECK(padding >= 0, op, "padding must be >= 0, got ", padding, " (input ", x, ", weight ", w, ")");
-  FH_CHECK(x[1] + 2 * padding >= w[1] && x[2] + 2 * padding >= w[2], op, "kernel ", w[1], "x", w[2],
-           " of weight ", w, " is larger than input ", x, " padded by ", padding, " (", x[1] + 2 * padding, "x",
-           x[2] + 2 * padding, ")");
+  FH_CHECK(x[1] + 2 * padding >= w[1] && x[2] + 2 * padding >= w[2], op, "kernel ", w[1], "x", w[2], " of weight ", w,
+           " is larger than input ", x, " padded by ", padding, " (", x[1] + 2 * padding, "x", x[2] + 2 * padding, ")");
   Conv2dParams p;
   p.N = x[0], p.H = x[1], p.W = x[2], p.Cin = x[3];
   p.Cout = w[0], p.kh = w[1], p.kw = w[2];
@@ -31,8 +30,7 @@ namespace {
 
 Shape output_shape(const Conv2dParams& p) { return Shape{p.N, p.Ho, p.Wo, p.Cout}; }
 
-void check_grad_out(const char* op, const Tensor& grad_out, const Conv2dParams& p, const Shape& x,
-                    const Shape& w) {
+void check_grad_out(const char* op, const Tensor& grad_out, const Conv2dParams& p, const Shape& x, const Shape& w) {
   FH_CHECK(grad_out.shape() == output_shape(p), op, "gradient ", grad_out.shape(), " does not match the output ",
            output_shape(p), " of input ", x, " and weight ", w, " (stride ", p.stride, ", padding ", p.pad, ")");
 }
@@ -50,7 +48,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stri
   }
   Tensor out = Tensor::empty(output_shape(p), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  if (p.Cin == 0) return bias.defined() ? broadcast_to(bias, out.shape()) : Tensor::zeros(out.shape(), x.dtype(), x.device());
+  if (p.Cin == 0)
+    return bias.defined() ? broadcast_to(bias, out.shape()) : Tensor::zeros(out.shape(), x.dtype(), x.device());
   FH_BACKEND_CPU_ONLY(x.device(), conv2d, x, w, bias, p, out);
   return out;
 }
@@ -114,14 +113,14 @@ Shape with_last(Shape shape, int64_t last) {
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_same("linear", x, w);
   check_float("linear", x);
-  FH_CHECK(x.dim() >= 1 && w.dim() == 2, "linear", "needs input [..., in] and weight [out, in], got input ",
-           x.shape(), " and weight ", w.shape());
-  FH_CHECK(x.size(-1) == w.size(1), "linear", "input ", x.shape(), " has in=", x.size(-1), " but weight ",
-           w.shape(), " expects in=", w.size(1));
+  FH_CHECK(x.dim() >= 1 && w.dim() == 2, "linear", "needs input [..., in] and weight [out, in], got input ", x.shape(),
+           " and weight ", w.shape());
+  FH_CHECK(x.size(-1) == w.size(1), "linear", "input ", x.shape(), " has in=", x.size(-1), " but weight ", w.shape(),
+           " expects in=", w.size(1));
   if (bias.defined()) {
     check_same("linear", x, bias);
-    FH_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0), "linear", "bias ", bias.shape(),
-             " does not match weight ", w.shape(), " (expected [", w.size(0), "])");
+    FH_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0), "linear", "bias ", bias.shape(), " does not match weight ",
+             w.shape(), " (expected [", w.size(0), "])");
   }
   Tensor out = matmul(as_rows(x), w, false, true);
   if (bias.defined() && out.numel() > 0) binary_(BinaryOp::Add, out, bias);
@@ -131,8 +130,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
 Tensor linear_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape) {
   FH_CHECK(w.dim() == 2 && x_shape.size() >= 1 && x_shape[x_shape.size() - 1] == w.size(1) &&
                grad_out.shape() == with_last(x_shape, w.size(0)),
-           "linear_backward_input", "gradient ", grad_out.shape(), " does not match input ", x_shape,
-           " and weight ", w.shape());
+           "linear_backward_input", "gradient ", grad_out.shape(), " does not match input ", x_shape, " and weight ",
+           w.shape());
   return matmul(as_rows(grad_out), w).view(x_shape);
 }
 

@@ -124,8 +124,8 @@ TEST_CASE("PyTorch parity: conv2d") {
     // the n additions rounds at that scale, so both sides err by up to about n·eps. The
     // output sums K = kh·kw·Cin terms, the input gradient up to kh·kw·Cout, the weight
     // gradient N·Ho·Wo. (The float64 direct-loop test pins correctness to 1e-11.)
-    const double n = std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout),
-                                       double(p.N * p.Ho * p.Wo)});
+    const double n =
+        std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout), double(p.N * p.Ho * p.Wo)});
     tols.push_back({std::max(1e-6, 2.5e-7 * n), 1e-5});
   }
   const std::vector<OracleResult> refs = run_oracle(cases);
@@ -199,12 +199,12 @@ TEST_CASE("conv2d errors name the op and every shape") {
   CHECK_THROWS_WITH_AS(fh::conv2d(x, w, Tensor::zeros({3})),
                        doctest::Contains("conv2d: bias [3] does not match weight [4, 3, 3, 3] (expected [4])"),
                        fh::Error);
-  CHECK_THROWS_WITH_AS(fh::conv2d(x, Tensor::zeros({4, 7, 7, 3}), Tensor(), 1, 0),
-                       doctest::Contains("kernel 7x7 of weight [4, 7, 7, 3] is larger than input [1, 5, 5, 3] padded by 0"),
-                       fh::Error);
-  CHECK_THROWS_WITH_AS(fh::conv2d(x, w, Tensor(), 0, 1),
-                       doctest::Contains("conv2d: stride must be >= 1, got 0 (input [1, 5, 5, 3], weight [4, 3, 3, 3])"),
-                       fh::Error);
+  CHECK_THROWS_WITH_AS(
+      fh::conv2d(x, Tensor::zeros({4, 7, 7, 3}), Tensor(), 1, 0),
+      doctest::Contains("kernel 7x7 of weight [4, 7, 7, 3] is larger than input [1, 5, 5, 3] padded by 0"), fh::Error);
+  CHECK_THROWS_WITH_AS(
+      fh::conv2d(x, w, Tensor(), 0, 1),
+      doctest::Contains("conv2d: stride must be >= 1, got 0 (input [1, 5, 5, 3], weight [4, 3, 3, 3])"), fh::Error);
   CHECK_THROWS_WITH_AS(fh::conv2d(x, w, Tensor(), 1, -1), doctest::Contains("conv2d: padding must be >= 0, got -1"),
                        fh::Error);
   CHECK_THROWS_WITH_AS(fh::conv2d(Tensor::zeros({5, 5, 3}), w),

@@ -96,31 +96,40 @@ TEST_CASE("PyTorch parity: linear, transpose, small batched matmuls") {
     const int64_t in = rand_int(gen, 1, 40), out = rand_int(gen, 1, 30);
     const Shape xs = linear_input(gen, in);
     const double rows = static_cast<double>(xs.numel() / in);
-    add("linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen), fh::randn({out}, gen)},
+    add(
+        "linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen), fh::randn({out}, gen)},
         [](auto& x) { return fh::linear(x[0], x[1], x[2]); }, std::max<double>({double(in), double(out), rows}));
-    add("linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen)}, [](auto& x) { return fh::linear(x[0], x[1]); },
+    add(
+        "linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen)}, [](auto& x) { return fh::linear(x[0], x[1]); },
         std::max<double>({double(in), double(out), rows}));
     const Shape ts = random_shape(gen, 4, 5);
     const int64_t d0 = rand_int(gen, -4, 3), d1 = rand_int(gen, -4, 3);
-    add("transpose", "{\"dim0\":" + std::to_string(d0) + ",\"dim1\":" + std::to_string(d1) + "}", {fh::randn(ts, gen)},
+    add(
+        "transpose", "{\"dim0\":" + std::to_string(d0) + ",\"dim1\":" + std::to_string(d1) + "}", {fh::randn(ts, gen)},
         [d0, d1](auto& x) { return fh::transpose(x[0], d0, d1); }, 1);
   }
   // The key-point heads' shape and the gaze head's.
-  add("linear", "", {fh::randn({8, 512}, gen), fh::randn({204, 512}, gen), fh::randn({204}, gen)},
+  add(
+      "linear", "", {fh::randn({8, 512}, gen), fh::randn({204, 512}, gen), fh::randn({204}, gen)},
       [](auto& x) { return fh::linear(x[0], x[1], x[2]); }, 512);
   // Rotations of key-points, batch 1 to 64, plain and with a broadcast rotation; products on
   // both sides of the plain-loop threshold (M·N·K = 1024).
   for (int64_t B : {1, 5, 64}) {
-    add("matmul", "", {fh::randn({B, 3, 3}, gen), fh::randn({B, 3, 68}, gen)},
+    add(
+        "matmul", "", {fh::randn({B, 3, 3}, gen), fh::randn({B, 3, 68}, gen)},
         [](auto& x) { return fh::matmul(x[0], x[1]); }, 68);
   }
-  add("matmul", "", {fh::randn({3, 3}, gen), fh::randn({7, 3, 68}, gen)}, [](auto& x) { return fh::matmul(x[0], x[1]); },
-      68 * 7);
-  add("matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 8}, gen)},
+  add(
+      "matmul", "", {fh::randn({3, 3}, gen), fh::randn({7, 3, 68}, gen)},
+      [](auto& x) { return fh::matmul(x[0], x[1]); }, 68 * 7);
+  add(
+      "matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 8}, gen)},
       [](auto& x) { return fh::matmul(x[0], x[1]); }, 16);
-  add("matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 9}, gen)},
+  add(
+      "matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 9}, gen)},
       [](auto& x) { return fh::matmul(x[0], x[1]); }, 16);
-  add("matmul", "", {fh::randn({2, 1, 37}, gen), fh::randn({2, 37, 1}, gen)},
+  add(
+      "matmul", "", {fh::randn({2, 1, 37}, gen), fh::randn({2, 37, 1}, gen)},
       [](auto& x) { return fh::matmul(x[0], x[1]); }, 37);
 
   std::vector<OracleCase> oracle_cases;
@@ -167,8 +176,8 @@ TEST_CASE("small matmuls: every transpose combination matches direct loops") {
         for (int64_t m = 0; m < M; ++m)
           for (int64_t n = 0; n < N; ++n)
             for (int64_t k = 0; k < K; ++k)
-              ref[(i * M + m) * N + n] += av[i * M * K + (ta ? k * M + m : m * K + k)] *
-                                          bv[i * K * N + (tb ? n * K + k : k * N + n)];
+              ref[(i * M + m) * N + n] +=
+                  av[i * M * K + (ta ? k * M + m : m * K + k)] * bv[i * K * N + (tb ? n * K + k : k * N + n)];
       const std::string what = "a " + a.shape().str() + (ta ? "ᵀ" : "") + " b " + b.shape().str() + (tb ? "ᵀ" : "");
       FH_CHECK_CLOSE(fh::kernels::matmul(a, b, ta, tb), Tensor::from_vector(ref, {B, M, N}), Tolerance({1e-12, 1e-12}),
                      what);
@@ -184,8 +193,8 @@ TEST_CASE("small batched matmuls: bit-identical whatever the thread count") {
   for (int threads : {1, 2, 3}) {
     fh::set_num_threads(threads);
     std::vector<float> bits;
-    for (const Tensor& t : {fh::kernels::matmul(r, p), fh::kernels::matmul(g, p, false, true),
-                            fh::kernels::matmul(r, g, true, false)}) {
+    for (const Tensor& t :
+         {fh::kernels::matmul(r, p), fh::kernels::matmul(g, p, false, true), fh::kernels::matmul(r, g, true, false)}) {
       const std::vector<float> v = t.to_vector<float>();
       bits.insert(bits.end(), v.begin(), v.end());
     }
@@ -214,7 +223,8 @@ TEST_CASE("linear and transpose errors name the op and every shape") {
 }
 
 TEST_CASE("linear: 1-d input, empty batch and zero input features") {
-  const Tensor w = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}), b = Tensor::from_vector<float>({10, 20}, {2});
+  const Tensor w = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}),
+               b = Tensor::from_vector<float>({10, 20}, {2});
   CHECK(fh::linear(Tensor::from_vector<float>({1, 1, 1}, {3}), w, b).to_vector<float>() == std::vector<float>{16, 35});
   CHECK(fh::linear(Tensor::zeros({0, 3}), w, b).shape() == Shape{0, 2});
   CHECK(fh::linear(Tensor::zeros({2, 0}), Tensor::zeros({2, 0}), b).to_vector<float>() ==

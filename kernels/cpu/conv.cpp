@@ -27,9 +27,9 @@ void conv2d_typed(const T* x, const T* w, const T* bias, const Conv2dParams& p, 
 // transposed weight, written straight to its own input pixels: every grad_in value is
 // computed once, by one task, with no scatter-add.
 struct Phase {
-  int64_t py = 0, px = 0;     // (iy + pad) mod s, (ix + pad) mod s
-  int64_t iy0 = 0, ix0 = 0;   // first input row / column of the phase
-  int64_t rows = 0, cols = 0;  // input rows / columns in the phase
+  int64_t py = 0, px = 0;          // (iy + pad) mod s, (ix + pad) mod s
+  int64_t iy0 = 0, ix0 = 0;        // first input row / column of the phase
+  int64_t rows = 0, cols = 0;      // input rows / columns in the phase
   int64_t taps_y = 0, taps_x = 0;  // kernel rows i ≡ py, columns j ≡ px (mod s)
 };
 
@@ -62,7 +62,7 @@ void phase_weight(const T* w, const Conv2dParams& p, const Phase& ph, std::vecto
       const int64_t i = ph.py + s * (ph.taps_y - 1 - a);
       for (int64_t b = 0; b < ph.taps_x; ++b) {
         const int64_t j = ph.px + s * (ph.taps_x - 1 - b);
-        const T* src = w + (i * p.kw + j) * p.Cin;     // src[o·w_row + c] = w(o, i, j, c)
+        const T* src = w + (i * p.kw + j) * p.Cin;           // src[o·w_row + c] = w(o, i, j, c)
         T* dst = sub.data() + (a * ph.taps_x + b) * p.Cout;  // dst[c·K + o]
         for (int64_t c0 = cb0 * kBlock; c0 < std::min(p.Cin, cb1 * kBlock); c0 += kBlock) {
           const int64_t c1 = std::min(p.Cin, c0 + kBlock);
@@ -75,6 +75,25 @@ void phase_weight(const T* w, const Conv2dParams& p, const Phase& ph, std::vecto
       }
     }
   });
+}
+
+// The phase's window over grad_out: phase pixel (t, u) is input pixel (iy0 + s·t, ix0 + s·u),
+// whose taps read grad_out rows (iy0 + s·t + pad - py)/s - a for a < taps_y, i.e. the
+// window starting at origin_y + t (likewise for columns).
+Window phase_window(const Conv2dParams& p, const Phase& ph) {
+  Window win;
+  win.batch = p.N;
+  win.src_h = p.Ho;
+  win.src_w = p.Wo;
+  win.channels = p.Cout;
+  win.grid_h = ph.rows;
+  win.grid_w = ph.cols;
+  win.win_h = ph.taps_y;
+  win.win_w = ph.taps_x;
+  win.stride = 1;
+  win.origin_y = (ph.iy0 + p.pad - ph.py) / p.stride - (ph.taps_y - 1);
+  win.origin_x = (ph.ix0 + p.pad - ph.px) / p.stride - (ph.taps_x - 1);
+  return win;
 }
 
 template <class T>
@@ -101,12 +120,7 @@ void conv2d_backward_input_typed(const T* grad_out, const T* w, const Conv2dPara
         continue;
       }
       phase_weight(w, p, ph, sub);
-      // Phase pixel (t, u) is input pixel (iy0 + s·t, ix0 + s·u); its window's first row is
-      // grad_out row (iy0 + s·t + pad - py)/s - (taps_y - 1) = origin_y + t.
-      const Window win{p.N,  p.Ho,      p.Wo,      p.Cout, ph.rows,
-                       ph.cols, ph.taps_y, ph.taps_x, 1,
-                       (ph.iy0 + p.pad - py) / s - (ph.taps_y - 1),
-                       (ph.ix0 + p.pad - px) / s - (ph.taps_x - 1)};
+      const Window win = phase_window(p, ph);
       if (s == 1) {
         const auto row = [grad_in, ld = p.Cin](int64_t r) { return grad_in + r * ld; };
         conv::product_with_weight(grad_out, win, sub.data(), p.Cin, static_cast<const T*>(nullptr),
@@ -130,8 +144,7 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dPa
     conv2d_typed(x.data<double>(), w.data<double>(), bias.defined() ? bias.data<double>() : nullptr, p,
                  out.data<double>());
   } else {
-    conv2d_typed(x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p,
-                 out.data<float>());
+    conv2d_typed(x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p, out.data<float>());
   }
 }
 

@@ -116,11 +116,10 @@ void product_with_weight(const T* src, const Window& win, const T* wmat, int64_t
   if (n_out <= kMaxNarrowOutputs) {
     // Each row is computed on its own; tasks of ~64K multiply-adds.
     const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * n_out));
-    for_each_task(
-        (M + rows - 1) / rows, [] { return 0; },
-        [&](int, int64_t task) {
-          narrow_rows(n_out, src, win, wmat, bias, task * rows, std::min(M, (task + 1) * rows), dest.row);
-        });
+    for_each_task((M + rows - 1) / rows, [] { return 0; },
+                  [&](int, int64_t task) {
+                    narrow_rows(n_out, src, win, wmat, bias, task * rows, std::min(M, (task + 1) * rows), dest.row);
+                  });
     return;
   }
   const TilePlan plan = plan_tiles(M, K, n_out);

@@ -27,8 +27,7 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
   constexpr int kLanes = 64 / sizeof(T);
   using Lanes = Eigen::Array<T, kLanes, 1>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
-  int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h,
-          n = r_begin / (win.grid_w * win.grid_h);
+  int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h, n = r_begin / (win.grid_w * win.grid_h);
   for (int64_t r = r_begin; r < r_end; ++r) {
     Lanes acc[NO];
     T tail[NO] = {};
@@ -70,8 +69,7 @@ void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_b
   constexpr int kLanes = 64 / sizeof(T);
   using Lanes = Eigen::Array<T, kLanes, 1>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
-  int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h,
-          n = r_begin / (win.grid_w * win.grid_h);
+  int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h, n = r_begin / (win.grid_w * win.grid_h);
   for (int64_t r = r_begin; r < r_end; ++r) {
     T go[NO];
     for (int o = 0; o < NO; ++o) go[o] = g[r * NO + o];
@@ -103,14 +101,22 @@ template <class T>
 void narrow_weight_rows(int64_t n_out, const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end,
                         T* acc) {
   switch (n_out) {
-    case 1: return narrow_weight_rows<1>(src, win, g, r_begin, r_end, acc);
-    case 2: return narrow_weight_rows<2>(src, win, g, r_begin, r_end, acc);
-    case 3: return narrow_weight_rows<3>(src, win, g, r_begin, r_end, acc);
-    case 4: return narrow_weight_rows<4>(src, win, g, r_begin, r_end, acc);
-    case 5: return narrow_weight_rows<5>(src, win, g, r_begin, r_end, acc);
-    case 6: return narrow_weight_rows<6>(src, win, g, r_begin, r_end, acc);
-    case 7: return narrow_weight_rows<7>(src, win, g, r_begin, r_end, acc);
-    default: return narrow_weight_rows<8>(src, win, g, r_begin, r_end, acc);
+    case 1:
+      return narrow_weight_rows<1>(src, win, g, r_begin, r_end, acc);
+    case 2:
+      return narrow_weight_rows<2>(src, win, g, r_begin, r_end, acc);
+    case 3:
+      return narrow_weight_rows<3>(src, win, g, r_begin, r_end, acc);
+    case 4:
+      return narrow_weight_rows<4>(src, win, g, r_begin, r_end, acc);
+    case 5:
+      return narrow_weight_rows<5>(src, win, g, r_begin, r_end, acc);
+    case 6:
+      return narrow_weight_rows<6>(src, win, g, r_begin, r_end, acc);
+    case 7:
+      return narrow_weight_rows<7>(src, win, g, r_begin, r_end, acc);
+    default:
+      return narrow_weight_rows<8>(src, win, g, r_begin, r_end, acc);
   }
 }
 
@@ -118,14 +124,22 @@ template <class T, class RowAddress>
 void narrow_rows(int64_t n_out, const T* src, const Window& win, const T* wmat, const T* bias, int64_t r_begin,
                  int64_t r_end, const RowAddress& dest_row) {
   switch (n_out) {
-    case 1: return narrow_rows<1>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 2: return narrow_rows<2>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 3: return narrow_rows<3>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 4: return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 5: return narrow_rows<5>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 6: return narrow_rows<6>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 7: return narrow_rows<7>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    default: return narrow_rows<8>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 1:
+      return narrow_rows<1>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 2:
+      return narrow_rows<2>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 3:
+      return narrow_rows<3>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 4:
+      return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 5:
+      return narrow_rows<5>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 6:
+      return narrow_rows<6>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 7:
+      return narrow_rows<7>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    default:
+      return narrow_rows<8>(src, win, wmat, bias, r_begin, r_end, dest_row);
   }
 }
 

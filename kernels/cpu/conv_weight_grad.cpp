@@ -30,7 +30,7 @@ WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout, bool narrow)
   // columns cache-resident; tiles of ~512K values amortise the accumulator's load and
   // store over many pixels.
   constexpr int64_t kMaxBlock = 512, kTileValues = int64_t{1} << 19, kMinRows = 64, kMaxRows = 2048;
-  constexpr int64_t kMinTasks = 32;  // enough to share among the threads of a large machine
+  constexpr int64_t kMinTasks = 32;                     // enough to share among the threads of a large machine
   constexpr int64_t kPartialBudget = int64_t{8} << 20;  // values held by all pieces' partials
   WeightGradPlan plan;
   // The narrow path keeps all of its [Cout, K] accumulator in cache and needs no blocks.
@@ -38,7 +38,7 @@ WeightGradPlan plan_weight_grad(int64_t M, int64_t K, int64_t Cout, bool narrow)
   const int64_t block = (K + plan.kblocks - 1) / plan.kblocks;
   plan.rows = std::clamp(kTileValues / block, kMinRows, kMaxRows);
   const int64_t wanted = (kMinTasks + plan.kblocks - 1) / plan.kblocks;
-  const int64_t by_rows = std::max<int64_t>(1, M / plan.rows);     // each piece at least a full tile
+  const int64_t by_rows = std::max<int64_t>(1, M / plan.rows);  // each piece at least a full tile
   const int64_t by_memory = std::max<int64_t>(1, kPartialBudget / (Cout * K));
   plan.pieces = std::max<int64_t>(1, std::min({wanted, by_rows, by_memory}));
   return plan;
@@ -106,7 +106,8 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
   const int64_t total = Cout * K;
   std::unique_ptr<T[]> partial(plan.pieces > 1 ? new T[plan.pieces * total] : nullptr);
   std::vector<T*> piece_acc(static_cast<size_t>(plan.pieces), grad_w);
-  for (int64_t piece = 0; piece < plan.pieces && plan.pieces > 1; ++piece) piece_acc[piece] = partial.get() + piece * total;
+  for (int64_t piece = 0; piece < plan.pieces && plan.pieces > 1; ++piece)
+    piece_acc[piece] = partial.get() + piece * total;
   if (narrow) {
     sum_pieces_narrow(grad_out, x, win, Cout, plan, piece_acc.data());
   } else {

@@ -34,18 +34,18 @@ void gemm_rows(const T* a, const T* b, T* c, const MatmulLayout& L, int64_t m0, 
 // (measured: plain loops win up to about 1K multiply-adds and lose from about 4K).
 constexpr int64_t kSmallProduct = 1024;
 
-// One vector register of lanes (Eigen's fixed-size arrays compile to packet operations).
+// One AVX register of values (Eigen's fixed-size arrays compile to packet operations).
 template <class T>
-using Lanes = Eigen::Array<T, 32 / sizeof(T), 1>;
+using Packet = Eigen::Array<T, 32 / sizeof(T), 1>;
 
 // Σ x[i]·y[i] over contiguous x and y: partial sums in lanes, then the lanes and the tail,
 // always in the same order.
 template <class T>
 T lane_dot(const T* x, const T* y, int64_t n) {
-  constexpr int64_t kWidth = Lanes<T>::SizeAtCompileTime;
-  Lanes<T> acc = Lanes<T>::Zero();
+  constexpr int64_t kWidth = Packet<T>::SizeAtCompileTime;
+  Packet<T> acc = Packet<T>::Zero();
   int64_t i = 0;
-  for (; i + kWidth <= n; i += kWidth) acc += Eigen::Map<const Lanes<T>>(x + i) * Eigen::Map<const Lanes<T>>(y + i);
+  for (; i + kWidth <= n; i += kWidth) acc += Eigen::Map<const Packet<T>>(x + i) * Eigen::Map<const Packet<T>>(y + i);
   T tail = 0;
   for (; i < n; ++i) tail += x[i] * y[i];
   return acc.sum() + tail;
@@ -62,7 +62,7 @@ void small_product(const T* a, const T* b, T* c, const MatmulLayout& L) {
       for (int64_t n = 0; n < L.N; ++n) c[m * L.N + n] = lane_dot(a + m * L.K, b + n * L.K, L.K);
     return;
   }
-  constexpr int64_t kWidth = Lanes<T>::SizeAtCompileTime;
+  constexpr int64_t kWidth = Packet<T>::SizeAtCompileTime;
   const int64_t a_m = L.trans_a ? 1 : L.K, a_k = L.trans_a ? L.M : 1;  // A(m, k) = a[m·a_m + k·a_k]
   const int64_t b_k = L.trans_b ? 1 : L.N, b_n = L.trans_b ? L.K : 1;  // B(k, n) = b[k·b_k + n·b_n]
   for (int64_t m = 0; m < L.M; ++m) {
@@ -71,9 +71,9 @@ void small_product(const T* a, const T* b, T* c, const MatmulLayout& L) {
     int64_t n0 = 0;
     if (b_n == 1) {
       for (; n0 + kWidth <= L.N; n0 += kWidth) {
-        Lanes<T> acc = Lanes<T>::Zero();
-        for (int64_t k = 0; k < L.K; ++k) acc += am[k * a_k] * Eigen::Map<const Lanes<T>>(b + k * b_k + n0);
-        Eigen::Map<Lanes<T>>(row + n0) = acc;
+        Packet<T> acc = Packet<T>::Zero();
+        for (int64_t k = 0; k < L.K; ++k) acc += am[k * a_k] * Eigen::Map<const Packet<T>>(b + k * b_k + n0);
+        Eigen::Map<Packet<T>>(row + n0) = acc;
       }
     }
     for (int64_t n = n0; n < L.N; ++n) {

@@ -49,10 +49,9 @@ struct DirectConv {
   Tensor out, grad_x, grad_w, grad_b;
 };
 
-inline DirectConv direct_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& grad_out,
-                              int64_t stride, int64_t pad) {
-  const std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(),
-                            gv = grad_out.to_vector<double>();
+inline DirectConv direct_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& grad_out, int64_t stride,
+                              int64_t pad) {
+  const std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(), gv = grad_out.to_vector<double>();
   const int64_t N = x.size(0), H = x.size(1), W = x.size(2), Cin = x.size(3);
   const int64_t Cout = w.size(0), kh = w.size(1), kw = w.size(2);
   const int64_t Ho = (H + 2 * pad - kh) / stride + 1, Wo = (W + 2 * pad - kw) / stride + 1;
