@@ -101,22 +101,14 @@ template <class T>
 void narrow_weight_rows(int64_t n_out, const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end,
                         T* acc) {
   switch (n_out) {
-    case 1:
-      return narrow_weight_rows<1>(src, win, g, r_begin, r_end, acc);
-    case 2:
-      return narrow_weight_rows<2>(src, win, g, r_begin, r_end, acc);
-    case 3:
-      return narrow_weight_rows<3>(src, win, g, r_begin, r_end, acc);
-    case 4:
-      return narrow_weight_rows<4>(src, win, g, r_begin, r_end, acc);
-    case 5:
-      return narrow_weight_rows<5>(src, win, g, r_begin, r_end, acc);
-    case 6:
-      return narrow_weight_rows<6>(src, win, g, r_begin, r_end, acc);
-    case 7:
-      return narrow_weight_rows<7>(src, win, g, r_begin, r_end, acc);
-    default:
-      return narrow_weight_rows<8>(src, win, g, r_begin, r_end, acc);
+    case 1: return narrow_weight_rows<1>(src, win, g, r_begin, r_end, acc);
+    case 2: return narrow_weight_rows<2>(src, win, g, r_begin, r_end, acc);
+    case 3: return narrow_weight_rows<3>(src, win, g, r_begin, r_end, acc);
+    case 4: return narrow_weight_rows<4>(src, win, g, r_begin, r_end, acc);
+    case 5: return narrow_weight_rows<5>(src, win, g, r_begin, r_end, acc);
+    case 6: return narrow_weight_rows<6>(src, win, g, r_begin, r_end, acc);
+    case 7: return narrow_weight_rows<7>(src, win, g, r_begin, r_end, acc);
+    default: return narrow_weight_rows<8>(src, win, g, r_begin, r_end, acc);
   }
 }
 
@@ -124,22 +116,14 @@ template <class T, class RowAddress>
 void narrow_rows(int64_t n_out, const T* src, const Window& win, const T* wmat, const T* bias, int64_t r_begin,
                  int64_t r_end, const RowAddress& dest_row) {
   switch (n_out) {
-    case 1:
-      return narrow_rows<1>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 2:
-      return narrow_rows<2>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 3:
-      return narrow_rows<3>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 4:
-      return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 5:
-      return narrow_rows<5>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 6:
-      return narrow_rows<6>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    case 7:
-      return narrow_rows<7>(src, win, wmat, bias, r_begin, r_end, dest_row);
-    default:
-      return narrow_rows<8>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 1: return narrow_rows<1>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 2: return narrow_rows<2>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 3: return narrow_rows<3>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 4: return narrow_rows<4>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 5: return narrow_rows<5>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 6: return narrow_rows<6>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    case 7: return narrow_rows<7>(src, win, wmat, bias, r_begin, r_end, dest_row);
+    default: return narrow_rows<8>(src, win, wmat, bias, r_begin, r_end, dest_row);
   }
 }
 
