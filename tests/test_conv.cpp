@@ -152,43 +152,46 @@ TEST_CASE("PyTorch parity: conv2d") {
 }
 
 TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count") {
-  const int before = fh::num_threads();
-  fh::Generator gen(7);
-  // Several row tiles, output blocks, weight-gradient pieces and blocks, stride-2 phases.
-  const Tensor x = fh::randn({2, 41, 37, 24}, gen), w = fh::randn({72, 3, 3, 24}, gen), b = fh::randn({72}, gen);
-  const Tensor x1 = fh::randn({1, 70, 66, 3}, gen), w1 = fh::randn({8, 3, 3, 3}, gen);
-  auto run = [&] {
+  struct Case {
+    Shape x, w;
+    int64_t stride, pad;
+  };
+  const std::vector<Case> cases = {
+      {{2, 41, 37, 24}, {72, 3, 3, 24}, 1, 1},  // several row tiles and output blocks
+      {{2, 41, 37, 24}, {72, 3, 3, 24}, 2, 1},  // stride-2 phases, scattered rows
+      {{1, 70, 66, 3}, {12, 3, 3, 3}, 1, 1},    // weight gradient summed in pieces
+      {{1, 70, 66, 5}, {3, 7, 7, 5}, 1, 3},     // the dot-product path, weight gradient in pieces
+  };
+  // Outputs and all three gradients of every case, as raw bits.
+  auto run = [&](uint64_t seed) {
+    fh::Generator gen(seed);
     std::vector<float> bits;
-    for (int64_t stride : {1, 2}) {
-      Tensor xs = x.clone().requires_grad_(), ws = w.clone().requires_grad_(), bs = b.clone().requires_grad_();
-      Tensor out = fh::conv2d(xs, ws, bs, stride, 1);
+    for (const Case& c : cases) {
+      Tensor x = fh::randn(c.x, gen).requires_grad_(), w = fh::randn(c.w, gen).requires_grad_();
+      Tensor b = fh::randn({c.w[0]}, gen).requires_grad_();
+      Tensor out = fh::conv2d(x, w, b, c.stride, c.pad);
       out.backward(fh::randn(out.shape(), gen));
-      for (const Tensor& t : {out, xs.grad(), ws.grad(), bs.grad()}) {
+      for (const Tensor& t : {out, x.grad(), w.grad(), b.grad()}) {
         const std::vector<float> v = t.to_vector<float>();
         bits.insert(bits.end(), v.begin(), v.end());
       }
     }
-    Tensor ws1 = w1.clone().requires_grad_();
-    Tensor out1 = fh::conv2d(x1, ws1, Tensor(), 1, 1);
-    fh::sum(out1 * out1).backward();
-    const std::vector<float> v = ws1.grad().to_vector<float>();
-    bits.insert(bits.end(), v.begin(), v.end());
     return bits;
   };
-  std::vector<std::vector<float>> results;
-  for (int threads : {1, 2, 3}) {
+  auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  };
+  const int before = fh::num_threads();
+  fh::set_num_threads(1);
+  const std::vector<float> reference = run(11);
+  CHECK_FALSE(same_bits(reference, run(12)));
+  for (int threads : {1, 2, 3, 5}) {
     fh::set_num_threads(threads);
-    gen = fh::Generator(11);
-    results.push_back(run());
-    gen = fh::Generator(11);
-    results.push_back(run());
+    INFO(threads << " threads");
+    CHECK(same_bits(run(11), reference));
+    CHECK(same_bits(run(11), reference));
   }
   fh::set_num_threads(before);
-  for (size_t i = 1; i < results.size(); ++i) {
-    INFO("run " << i);
-    CHECK(results[i].size() == results[0].size());
-    CHECK(std::memcmp(results[i].data(), results[0].data(), results[0].size() * sizeof(float)) == 0);
-  }
 }
 
 TEST_CASE("conv2d errors name the op and every shape") {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "autograd/ops.h"
 #include "kernels/conv.h"

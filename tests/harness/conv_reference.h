@@ -2,7 +2,9 @@
 // float64 convolution (forward and gradients) to check the GEMM kernels against.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "runtime/random.h"
 #include "tests/harness/random_inputs.h"
