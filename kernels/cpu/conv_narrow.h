@@ -1,8 +1,9 @@
 // Convolution products with a handful of outputs per window (the 7x7 heads' 1-3 channels,
-// the input gradient of a 3-channel image). A GEMM wastes most of its micro-kernel on
-// them, and gathering a window costs as much as multiplying it; instead each output is a
-// dot product of the window with a weight row, read straight from the source one window
-// row (a contiguous run, NHWC) at a time. Used by conv::product_with_weight (conv_gemm.h).
+// the input gradient of a 3- or 6-channel image). A GEMM wastes most of its micro-kernel
+// on them, and gathering a window costs as much as multiplying it; instead each output is
+// a dot product of the window with a weight row, read straight from the source one window
+// row (a contiguous run, NHWC) at a time. Used by conv::product_with_weight (conv_gemm.h)
+// and, for the weight gradient of such a convolution, by conv_weight_grad.cpp.
 #pragma once
 
 #include <Eigen/Core>
@@ -63,7 +64,7 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
 // The weight gradient for NO outputs, without a gather: acc [NO, win.cols()] +=
 // Σ over rows r in [r_begin, r_end), in order, of g(r, :)ᵀ · columns(r, :), g [rows, NO].
 // Each window row of each position is one contiguous run of the source added, scaled by
-// g(r, o), into the run of acc row o it belongs to; acc stays in the L1 cache.
+// g(r, o), into the run of acc row o it belongs to; acc (NO·K values) stays in cache.
 template <int NO, class T>
 void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end, T* acc) {
   constexpr int kLanes = 64 / sizeof(T);
