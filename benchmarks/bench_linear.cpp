@@ -1,7 +1,8 @@
 // The dense ops of the conv family, float32: the linear layer (forward, and backward to
-// input, weight and bias) at the shapes of the key-point and gaze heads, and batched small
-// matmuls (rotations of 68 key-points). torch_compare.py times the same work in PyTorch
-// (peers_conv.py).
+// input, weight and bias) at the shapes of the key-point and gaze heads, batched small
+// matmuls (rotations of 68 key-points) and transposes. torch_compare.py times the same work
+// in PyTorch (peers_conv.py).
+#include "autograd/conv.h"
 #include "benchmarks/bench_util.h"
 #include "kernels/conv.h"
 #include "kernels/kernels.h"
@@ -92,5 +93,26 @@ void small_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_matmul_small)->Apply(small_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_matmul_small_backward)->Apply(small_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// Args: a 4-d shape and the two dims swapped. Its backward is the same transpose.
+void BM_transpose(benchmark::State& state) {
+  const fh::Shape shape{state.range(0), state.range(1), state.range(2), state.range(3)};
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(shape, gen);
+  for (auto _ : state) {
+    Tensor y = fh::transpose(x, state.range(4), state.range(5));
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, 2 * kFloat * static_cast<double>(shape.numel()));
+}
+
+// Key-points [B, 68, 3] to [B, 3, 68]; the gaze head's weight [1446, 2048]; a feature map's
+// H and W.
+BENCHMARK(BM_transpose)
+    ->Args({1, 64, 68, 3, 1, 2})
+    ->Args({1, 1, 1446, 2048, 2, 3})
+    ->Args({8, 128, 128, 128, 1, 2})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace

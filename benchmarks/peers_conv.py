@@ -69,6 +69,11 @@ def matmul_small_backward_peer(batch, m, k, n):
     return lambda: (torch.matmul(dc, b.transpose(1, 2)), torch.matmul(a.transpose(1, 2), dc))
 
 
+def transpose_peer(a, b, c, d, dim0, dim1):
+    x = torch.randn(a, b, c, d)
+    return lambda: x.transpose(dim0, dim1).contiguous()
+
+
 # benchmark family -> function(*int args) -> zero-argument callable doing the same work
 PEERS = {
     "BM_conv2d_forward": conv_forward_peer,
@@ -79,4 +84,5 @@ PEERS = {
     "BM_linear_backward": linear_backward_peer,
     "BM_matmul_small": matmul_small_peer,
     "BM_matmul_small_backward": matmul_small_backward_peer,
+    "BM_transpose": transpose_peer,
 }
