@@ -46,6 +46,7 @@ TEST_CASE("gradcheck: conv2d") {
   fh::Generator gen(run_seed());
   std::vector<ConvGeometry> shapes = edge_geometries();
   for (int trial = 0; trial < 10; ++trial) shapes.push_back(random_conv_geometry(gen, 7, 3));
+  double worst = 0;
   for (const ConvGeometry& g : shapes) {
     Tensor x = leaf64(g.input(), gen), w = leaf64(g.weight(), gen);
     Tensor b = g.bias ? leaf64({g.Cout}, gen) : Tensor();
@@ -61,7 +62,9 @@ TEST_CASE("gradcheck: conv2d") {
         inputs, opts);
     INFO(g.str() << "\n" << r.report);
     CHECK(r.ok);
+    worst = std::max(worst, r.worst_fraction);
   }
+  MESSAGE(shapes.size() << " conv2d gradient checks; worst error " << worst << " of threshold");
 }
 
 TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path") {
