@@ -51,3 +51,4 @@ inline Tensor operator*(double s, const Tensor& x) { return scale(x, s); }
 #include "autograd/pool.h"
 #include "autograd/warp.h"
 #include "autograd/norm.h"
+#include "autograd/conv.h"

@@ -3,6 +3,7 @@
 // family (docs/adding-an-op.md).
 #pragma once
 
+#include "kernels/conv_types.h"
 #include "kernels/layout.h"
 #include "kernels/norm_types.h"
 #include "kernels/ops.h"

@@ -1,7 +1,9 @@
 // Batched matmul on the CPU through Eigen's GEMM. Eigen runs single-threaded
 // (EIGEN_DONT_PARALLELIZE); freehead splits batches, or row blocks of one product, over its
-// own pool, so a given thread count always splits the same way (bit-reproducible).
+// own pool, so a given thread count always splits the same way (bit-reproducible). Small
+// products (up to about a thousand multiply-adds) are done by plain loops instead.
 #include <Eigen/Core>
+#include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -27,6 +29,61 @@ void gemm_rows(const T* a, const T* b, T* c, const MatmulLayout& L, int64_t m0, 
   if (L.trans_a && L.trans_b) C.noalias() = A.middleCols(m0, rows).transpose() * B.transpose();
 }
 
+// Products of at most this many multiply-adds (M·N·K) skip Eigen: the rotation of 68
+// key-points (3x3 · 3x68) costs Eigen's GEMM setup and packing more than its arithmetic
+// (measured: plain loops win up to about 1K multiply-adds and lose from about 4K).
+constexpr int64_t kSmallProduct = 1024;
+
+// One AVX register of values (Eigen's fixed-size arrays compile to packet operations).
+template <class T>
+using Packet = Eigen::Array<T, 32 / sizeof(T), 1>;
+
+// Σ x[i]·y[i] over contiguous x and y: partial sums in lanes, then the lanes and the tail,
+// always in the same order.
+template <class T>
+T lane_dot(const T* x, const T* y, int64_t n) {
+  constexpr int64_t kWidth = Packet<T>::SizeAtCompileTime;
+  Packet<T> acc = Packet<T>::Zero();
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) acc += Eigen::Map<const Packet<T>>(x + i) * Eigen::Map<const Packet<T>>(y + i);
+  T tail = 0;
+  for (; i < n; ++i) tail += x[i] * y[i];
+  return acc.sum() + tail;
+}
+
+// C = op(A) · op(B) for one small product by plain loops, C(m, n) summed over k in order.
+// With A's rows and Bᵀ's rows both contiguous along k (a · bᵀ), each C(m, n) is a dot
+// product; otherwise C's row m is built a register of columns at a time, the sums over k
+// staying in the register.
+template <class T>
+void small_product(const T* a, const T* b, T* c, const MatmulLayout& L) {
+  if (!L.trans_a && L.trans_b) {
+    for (int64_t m = 0; m < L.M; ++m)
+      for (int64_t n = 0; n < L.N; ++n) c[m * L.N + n] = lane_dot(a + m * L.K, b + n * L.K, L.K);
+    return;
+  }
+  constexpr int64_t kWidth = Packet<T>::SizeAtCompileTime;
+  const int64_t a_m = L.trans_a ? 1 : L.K, a_k = L.trans_a ? L.M : 1;  // A(m, k) = a[m·a_m + k·a_k]
+  const int64_t b_k = L.trans_b ? 1 : L.N, b_n = L.trans_b ? L.K : 1;  // B(k, n) = b[k·b_k + n·b_n]
+  for (int64_t m = 0; m < L.M; ++m) {
+    const T* am = a + m * a_m;
+    T* row = c + m * L.N;
+    int64_t n0 = 0;
+    if (b_n == 1) {
+      for (; n0 + kWidth <= L.N; n0 += kWidth) {
+        Packet<T> acc = Packet<T>::Zero();
+        for (int64_t k = 0; k < L.K; ++k) acc += am[k * a_k] * Eigen::Map<const Packet<T>>(b + k * b_k + n0);
+        Eigen::Map<Packet<T>>(row + n0) = acc;
+      }
+    }
+    for (int64_t n = n0; n < L.N; ++n) {
+      T acc = 0;
+      for (int64_t k = 0; k < L.K; ++k) acc += am[k * a_k] * b[k * b_k + n * b_n];
+      row[n] = acc;
+    }
+  }
+}
+
 template <class T>
 void matmul_typed(const T* a, const T* b, T* c, const MatmulLayout& L) {
   // Matrix indices of a and b for every output batch element.
@@ -42,6 +99,16 @@ void matmul_typed(const T* a, const T* b, T* c, const MatmulLayout& L) {
     }
   }
   const int64_t a_size = L.M * L.K, b_size = L.K * L.N, c_size = L.M * L.N;
+  if (L.M * L.N * L.K <= kSmallProduct) {
+    // Whole products per chunk, at least ~64K multiply-adds each (the pool's wake-up costs
+    // more than a few small products).
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, L.M * L.N * L.K));
+    parallel_for(L.batch, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t bi = begin; bi < end; ++bi)
+        small_product(a + a_index[bi] * a_size, b + b_index[bi] * b_size, c + bi * c_size, L);
+    });
+    return;
+  }
   const int threads = num_threads();
   // Enough independent products: one task per product. Otherwise cut each product's rows
   // into blocks so that every thread has work.

@@ -1,0 +1,139 @@
+// conv2d forward, input gradient and weight gradient (float32, NHWC) at the generator's
+// shapes, batch 1 and 8, and the Eigen GEMM that each convolution amounts to.
+// Args: N, H (= W), Cin, Cout, kernel, stride, padding. torch_compare.py times PyTorch's
+// NCHW convolution on the same shapes (peers_conv.py).
+#include <algorithm>
+#include <memory>
+
+#include "benchmarks/bench_util.h"
+#include "kernels/conv.h"
+#include "kernels/cpu/conv_gemm.h"
+#include "runtime/random.h"
+
+namespace {
+
+using fh::Shape;
+using fh::Tensor;
+
+constexpr double kFloat = sizeof(float);
+
+struct ConvCase {
+  fh::kernels::Conv2dParams p;
+  Shape x, w, out;
+  double flops() const { return 2.0 * p.N * p.Ho * p.Wo * p.Cout * p.kh * p.kw * p.Cin; }
+};
+
+ConvCase conv_case(const benchmark::State& state) {
+  const int64_t N = state.range(0), H = state.range(1), Cin = state.range(2), Cout = state.range(3), k = state.range(4),
+                stride = state.range(5), pad = state.range(6);
+  ConvCase c;
+  c.x = Shape{N, H, H, Cin};
+  c.w = Shape{Cout, k, k, Cin};
+  c.p = fh::kernels::conv2d_params("bench", c.x, c.w, stride, pad);
+  c.out = Shape{N, c.p.Ho, c.p.Wo, Cout};
+  return c;
+}
+
+void BM_conv2d_forward(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(c.x, gen), w = fh::randn(c.w, gen), b = fh::randn({c.p.Cout}, gen);
+  for (auto _ : state) {
+    Tensor out = fh::kernels::conv2d(x, w, b, c.p.stride, c.p.pad);
+    benchmark::DoNotOptimize(out.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (c.x.numel() + c.w.numel() + c.p.Cout + c.out.numel()));
+}
+
+void BM_conv2d_backward_input(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  fh::Generator gen(1);
+  const Tensor grad_out = fh::randn(c.out, gen), w = fh::randn(c.w, gen);
+  for (auto _ : state) {
+    Tensor grad_in = fh::kernels::conv2d_backward_input(grad_out, w, c.x, c.p.stride, c.p.pad);
+    benchmark::DoNotOptimize(grad_in.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (c.out.numel() + c.w.numel() + c.x.numel()));
+}
+
+// The weight and bias gradients (what a layer with a bias needs besides grad_in).
+void BM_conv2d_backward_weight(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  fh::Generator gen(1);
+  const Tensor grad_out = fh::randn(c.out, gen), x = fh::randn(c.x, gen);
+  for (auto _ : state) {
+    Tensor grad_w = fh::kernels::conv2d_backward_weight(grad_out, x, c.w, c.p.stride, c.p.pad);
+    Tensor grad_b = fh::kernels::conv2d_backward_bias(grad_out);
+    benchmark::DoNotOptimize(grad_w.raw_data());
+    benchmark::DoNotOptimize(grad_b.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops() + static_cast<double>(c.out.numel()));
+  fh::bench::set_bytes(state, kFloat * (c.out.numel() + c.x.numel() + c.w.numel() + c.p.Cout));
+}
+
+// The GEMM a convolution forward amounts to, out [M, Cout] = columns [M, K] · weightᵀ with
+// M = N·Ho·Wo and K = kh·kw·Cin, done by Eigen in exactly the conv's tiles and tasks over
+// the same threads, but on a column tile that is already there (per-thread, reused) instead
+// of gathered: conv2d_forward's time over this one is the cost of the gather. (With at
+// most 8 outputs the convolution skips the GEMM; this stays the GEMM it would have been.)
+void BM_conv_gemm_reference(benchmark::State& state) {
+  namespace conv = fh::kernels::cpu::conv;
+  const ConvCase c = conv_case(state);
+  const int64_t M = c.p.N * c.p.Ho * c.p.Wo, K = c.p.kh * c.p.kw * c.p.Cin, Cout = c.p.Cout;
+  const conv::TilePlan plan = conv::plan_tiles(M, K, Cout);
+  fh::Generator gen(1);
+  const Tensor w = fh::randn({Cout, K}, gen), b = fh::randn({Cout}, gen);
+  const Tensor tile = fh::randn({plan.rows, K}, gen);
+  Tensor out = Tensor::empty({M, Cout});
+  const float* wp = w.data<float>();
+  const float* bp = b.data<float>();
+  const float* tp = tile.data<float>();
+  float* op = out.data<float>();
+  // Each thread's own copy of the column tile, as the convolution gathers into its own scratch.
+  const auto make_scratch = [&] {
+    std::unique_ptr<float[]> col(new float[plan.rows * K]);
+    std::copy(tp, tp + plan.rows * K, col.get());
+    return col;
+  };
+  for (auto _ : state) {
+    conv::for_each_task(plan.tiles * plan.out_blocks, make_scratch, [&](std::unique_ptr<float[]>& col, int64_t task) {
+      const int64_t tile = task / plan.out_blocks, block = task % plan.out_blocks;
+      const int64_t r0 = tile * plan.rows, rows = std::min(plan.rows, M - r0);
+      const int64_t c0 = Cout * block / plan.out_blocks, c1 = Cout * (block + 1) / plan.out_blocks;
+      conv::tile_product(col.get(), K, rows, K, wp, c0, c1, bp, op + r0 * Cout, Cout);
+    });
+    benchmark::DoNotOptimize(op);
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (static_cast<double>(M) * K + w.numel() + Cout + out.numel()));
+}
+
+// The generator's convolutions (docs/adding-an-op.md), batch 1 and 8.
+void generator_shapes(benchmark::internal::Benchmark* b) {
+  static const int64_t kShapes[][6] = {
+      // H, Cin, Cout, kernel, stride, padding
+      {256, 6, 32, 7, 1, 3},                                                       // encoder 0
+      {256, 32, 128, 3, 2, 1},                                                     // encoder 1
+      {128, 128, 512, 3, 2, 1},                                                    // encoder 2
+      {64, 3, 128, 3, 1, 1},                                                       // SPADE mlp_shared, sketch label
+      {128, 3, 128, 3, 1, 1},   {256, 3, 128, 3, 1, 1},  {64, 512, 128, 3, 1, 1},  // mlp_shared, feature labels
+      {128, 128, 128, 3, 1, 1},                           // (also mlp_gamma/beta and the block convs at 128²)
+      {256, 32, 128, 3, 1, 1},  {64, 128, 512, 3, 1, 1},  // mlp_gamma/beta
+      {256, 128, 32, 3, 1, 1},  {64, 512, 512, 3, 1, 1},  // SPADEResBlock convs
+      {256, 32, 32, 3, 1, 1},   {64, 512, 512, 1, 1, 0},  // 1x1 shortcut
+      {256, 32, 2, 7, 1, 3},                              // flow head
+      {256, 32, 1, 7, 1, 3},                              // weight head
+      {256, 32, 3, 7, 1, 3},                              // output conv
+  };
+  for (int64_t n : {1, 8})
+    for (const auto& s : kShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
+}
+
+BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_backward_weight)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

@@ -1,0 +1,233 @@
+// conv2d: float64 gradient checks, a direct-loop reference on shapes that reach every
+// tiling path of the GEMM kernels, PyTorch parity on fresh float32 inputs, bit-identical
+// results across thread counts, and error messages.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "autograd/ops.h"
+#include "kernels/conv.h"
+#include "runtime/thread_pool.h"
+#include "tests/harness/conv_reference.h"
+#include "tests/harness/gradcheck.h"
+#include "tests/harness/oracle.h"
+#include "tests/harness/tolerance.h"
+
+using fh::DType;
+using fh::Shape;
+using fh::Tensor;
+using namespace fh::test;
+
+namespace {
+
+Tensor leaf64(const Shape& s, fh::Generator& gen) { return fh::rand(s, gen, -1.0, 1.0, DType::F64).requires_grad_(); }
+
+// Geometries every test sees besides its random ones: the edges of the op.
+std::vector<ConvGeometry> edge_geometries() {
+  std::vector<ConvGeometry> g;
+  g.push_back({1, 7, 7, 3, 2, 3, 3, 2, 1, true});   // stride 2 on an odd input
+  g.push_back({2, 5, 6, 2, 3, 1, 1, 1, 0, true});   // 1x1: the input is its own column matrix
+  g.push_back({1, 5, 5, 2, 2, 1, 1, 2, 0, false});  // 1x1 stride 2: odd rows/columns get no gradient
+  g.push_back({1, 6, 5, 2, 2, 4, 4, 2, 2, true});   // PatchGAN's 4x4 stride 2 pad 2
+  g.push_back({1, 3, 3, 1, 2, 7, 7, 1, 3, true});   // kernel larger than the input, inside the padding
+  g.push_back({1, 7, 7, 2, 1, 7, 7, 3, 3, true});   // stride 3
+  g.push_back({1, 2, 3, 1, 1, 1, 1, 1, 3, true});   // padding larger than the kernel
+  g.push_back({2, 4, 7, 3, 2, 3, 1, 1, 1, true});   // non-square kernel
+  g.push_back({1, 8, 8, 2, 2, 3, 3, 2, 0, false});  // even input whose last row/column is never read
+  g.push_back({1, 9, 8, 6, 5, 7, 7, 1, 3, true});   // 7x7 with 5-8 channels: the dot-product path both ways
+  g.push_back({1, 6, 7, 9, 3, 3, 3, 2, 1, true});   // 3 outputs, 9-channel input gradient by GEMM
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck: conv2d") {
+  fh::Generator gen(run_seed());
+  std::vector<ConvGeometry> shapes = edge_geometries();
+  for (int trial = 0; trial < 10; ++trial) shapes.push_back(random_conv_geometry(gen, 7, 3));
+  double worst = 0;
+  for (const ConvGeometry& g : shapes) {
+    Tensor x = leaf64(g.input(), gen), w = leaf64(g.weight(), gen);
+    Tensor b = g.bias ? leaf64({g.Cout}, gen) : Tensor();
+    std::vector<Tensor> inputs = {x, w};
+    if (g.bias) inputs.push_back(b);
+    GradcheckOptions opts;
+    opts.seed = run_seed() + 17;
+    opts.max_elements = 300;
+    const GradcheckResult r = gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          return fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad);
+        },
+        inputs, opts);
+    INFO(g.str() << "\n" << r.report);
+    CHECK(r.ok);
+    worst = std::max(worst, r.worst_fraction);
+  }
+  MESSAGE(shapes.size() << " conv2d gradient checks; worst error " << worst << " of threshold");
+}
+
+TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path") {
+  fh::Generator gen(run_seed());
+  std::vector<ConvGeometry> shapes = edge_geometries();
+  // Many row tiles split over output blocks; two column blocks in the weight gradient.
+  shapes.push_back({2, 20, 20, 70, 130, 3, 3, 1, 1, true});
+  // The same with stride 2 (four phases in the input gradient, scattered rows).
+  shapes.push_back({2, 21, 19, 70, 66, 3, 3, 2, 1, true});
+  // Enough output pixels for the weight gradient to sum in several pieces.
+  shapes.push_back({1, 67, 67, 3, 5, 3, 3, 1, 1, true});
+  // 1x1 over many rows (the input as the column matrix, weight gradient in pieces).
+  shapes.push_back({2, 48, 50, 9, 7, 1, 1, 1, 0, false});
+  for (int trial = 0; trial < 8; ++trial) shapes.push_back(random_conv_geometry(gen, 24, 40));
+  for (const ConvGeometry& g : shapes) {
+    const Tensor x = fh::randn(g.input(), gen, 0, 1, DType::F64), w = fh::randn(g.weight(), gen, 0, 1, DType::F64);
+    const Tensor b = g.bias ? fh::randn({g.Cout}, gen, 0, 1, DType::F64) : Tensor();
+    const Tensor out = fh::kernels::conv2d(x, w, b, g.stride, g.pad);
+    const Tensor grad_out = fh::randn(out.shape(), gen, 0, 1, DType::F64);
+    const DirectConv ref = direct_conv(x, w, b, grad_out, g.stride, g.pad);
+    const Tolerance tol{1e-11, 1e-11};
+    FH_CHECK_CLOSE(out, ref.out, tol, "out " + g.str());
+    FH_CHECK_CLOSE(fh::kernels::conv2d_backward_input(grad_out, w, x.shape(), g.stride, g.pad), ref.grad_x, tol,
+                   "grad_x " + g.str());
+    FH_CHECK_CLOSE(fh::kernels::conv2d_backward_weight(grad_out, x, w.shape(), g.stride, g.pad), ref.grad_w, tol,
+                   "grad_w " + g.str());
+    FH_CHECK_CLOSE(fh::kernels::conv2d_backward_bias(grad_out), ref.grad_b, tol, "grad_b " + g.str());
+  }
+}
+
+TEST_CASE("PyTorch parity: conv2d") {
+  std::string why;
+  if (!oracle_available(&why)) {
+    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
+    return;
+  }
+  fh::Generator gen(run_seed());
+  std::vector<ConvGeometry> shapes = edge_geometries();
+  for (int trial = 0; trial < 16; ++trial) shapes.push_back(random_conv_geometry(gen, 12, 9));
+  shapes.push_back({2, 33, 17, 40, 24, 3, 3, 2, 1, true});   // odd, stride 2, several tiles
+  shapes.push_back({1, 16, 16, 64, 96, 3, 3, 1, 1, true});   // K = 576: two weight-gradient blocks
+  shapes.push_back({2, 32, 32, 6, 8, 7, 7, 1, 3, true});     // the encoder's 7x7 head, in small
+  shapes.push_back({1, 23, 23, 32, 16, 1, 1, 1, 0, false});  // 1x1 shortcut
+  std::vector<OracleCase> cases;
+  std::vector<Tolerance> tols;
+  for (const ConvGeometry& g : shapes) {
+    OracleCase c;
+    c.op = "conv2d";
+    c.args_json = g.args_json();
+    c.inputs = {fh::randn(g.input(), gen), fh::randn(g.weight(), gen)};
+    if (g.bias) c.inputs.push_back(fh::randn({g.Cout}, gen));
+    c.requires_grad.assign(c.inputs.size(), true);
+    c.nhwc = {true, true, false};
+    c.nhwc.resize(c.inputs.size());
+    c.nhwc_output = true;
+    const fh::kernels::Conv2dParams p = fh::kernels::conv2d_params("test", g.input(), g.weight(), g.stride, g.pad);
+    c.grad_output = fh::randn({p.N, p.Ho, p.Wo, p.Cout}, gen);
+    cases.push_back(c);
+    // Float32 sums of n unit-variance products: partial sums grow like sqrt(n) and each of
+    // the n additions rounds at that scale, so both sides err by up to about n·eps. The
+    // output sums K = kh·kw·Cin terms, the input gradient up to kh·kw·Cout, the weight
+    // gradient N·Ho·Wo. (The float64 direct-loop test pins correctness to 1e-11.)
+    const double n =
+        std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout), double(p.N * p.Ho * p.Wo)});
+    tols.push_back({std::max(1e-6, 2.5e-7 * n), 1e-5});
+  }
+  const std::vector<OracleResult> refs = run_oracle(cases);
+  double worst = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const ConvGeometry& g = shapes[i];
+    std::vector<Tensor> in;
+    for (const Tensor& t : cases[i].inputs) in.push_back(t.clone().requires_grad_());
+    const Tensor out = fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad);
+    out.backward(cases[i].grad_output);
+    const std::string name = "case " + std::to_string(i) + " " + g.str();
+    const Comparison co = compare(out, refs[i].output, tols[i]);
+    INFO(co.report(name + " output"));
+    CHECK(co.ok());
+    worst = std::max(worst, co.worst_fraction);
+    for (size_t j = 0; j < in.size(); ++j) {
+      const Comparison cg = compare(in[j].grad(), refs[i].grads[j], tols[i]);
+      INFO(cg.report(name + " grad" + std::to_string(j)));
+      CHECK(cg.ok());
+      worst = std::max(worst, cg.worst_fraction);
+    }
+  }
+  MESSAGE(cases.size() << " conv2d cases against PyTorch; worst error " << worst << " of threshold");
+}
+
+TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count") {
+  struct Case {
+    Shape x, w;
+    int64_t stride, pad;
+  };
+  const std::vector<Case> cases = {
+      {{2, 41, 37, 24}, {72, 3, 3, 24}, 1, 1},  // several row tiles and output blocks
+      {{2, 41, 37, 24}, {72, 3, 3, 24}, 2, 1},  // stride-2 phases, scattered rows
+      {{1, 70, 66, 3}, {12, 3, 3, 3}, 1, 1},    // weight gradient summed in pieces
+      {{1, 70, 66, 5}, {3, 7, 7, 5}, 1, 3},     // the dot-product path, weight gradient in pieces
+  };
+  // Outputs and all three gradients of every case, as raw bits.
+  auto run = [&](uint64_t seed) {
+    fh::Generator gen(seed);
+    std::vector<float> bits;
+    for (const Case& c : cases) {
+      Tensor x = fh::randn(c.x, gen).requires_grad_(), w = fh::randn(c.w, gen).requires_grad_();
+      Tensor b = fh::randn({c.w[0]}, gen).requires_grad_();
+      Tensor out = fh::conv2d(x, w, b, c.stride, c.pad);
+      out.backward(fh::randn(out.shape(), gen));
+      for (const Tensor& t : {out, x.grad(), w.grad(), b.grad()}) {
+        const std::vector<float> v = t.to_vector<float>();
+        bits.insert(bits.end(), v.begin(), v.end());
+      }
+    }
+    return bits;
+  };
+  auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  };
+  const int before = fh::num_threads();
+  fh::set_num_threads(1);
+  const std::vector<float> reference = run(11);
+  CHECK_FALSE(same_bits(reference, run(12)));
+  for (int threads : {1, 2, 3, 5}) {
+    fh::set_num_threads(threads);
+    INFO(threads << " threads");
+    CHECK(same_bits(run(11), reference));
+    CHECK(same_bits(run(11), reference));
+  }
+  fh::set_num_threads(before);
+}
+
+TEST_CASE("conv2d errors name the op and every shape") {
+  const Tensor x = Tensor::zeros({1, 5, 5, 3}), w = Tensor::zeros({4, 3, 3, 3});
+  CHECK_THROWS_WITH_AS(fh::conv2d(x, Tensor::zeros({4, 3, 3, 2})),
+                       doctest::Contains("conv2d: input [1, 5, 5, 3] has Cin=3 but weight [4, 3, 3, 2] expects Cin=2"),
+                       fh::Error);
+  CHECK_THROWS_WITH_AS(fh::conv2d(x, w, Tensor::zeros({3})),
+                       doctest::Contains("conv2d: bias [3] does not match weight [4, 3, 3, 3] (expected [4])"),
+                       fh::Error);
+  CHECK_THROWS_WITH_AS(
+      fh::conv2d(x, Tensor::zeros({4, 7, 7, 3}), Tensor(), 1, 0),
+      doctest::Contains("kernel 7x7 of weight [4, 7, 7, 3] is larger than input [1, 5, 5, 3] padded by 0"), fh::Error);
+  CHECK_THROWS_WITH_AS(
+      fh::conv2d(x, w, Tensor(), 0, 1),
+      doctest::Contains("conv2d: stride must be >= 1, got 0 (input [1, 5, 5, 3], weight [4, 3, 3, 3])"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::conv2d(x, w, Tensor(), 1, -1), doctest::Contains("conv2d: padding must be >= 0, got -1"),
+                       fh::Error);
+  CHECK_THROWS_WITH_AS(fh::conv2d(Tensor::zeros({5, 5, 3}), w),
+                       doctest::Contains("conv2d: input must be 4-d NHWC [N, H, W, Cin], got [5, 5, 3]"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::conv2d(x, Tensor::zeros({4, 3, 3, 3}, DType::F64)),
+                       doctest::Contains("conv2d: operands have different dtypes"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::kernels::conv2d_backward_input(Tensor::zeros({1, 4, 4, 4}), w, x.shape(), 1, 1),
+                       doctest::Contains("conv2d_backward_input: gradient [1, 4, 4, 4] does not match the output "
+                                         "[1, 5, 5, 4] of input [1, 5, 5, 3] and weight [4, 3, 3, 3]"),
+                       fh::Error);
+}
+
+TEST_CASE("conv2d: empty batch, and zero input channels give the bias") {
+  const Tensor empty = fh::conv2d(Tensor::zeros({0, 5, 5, 3}), Tensor::ones({4, 3, 3, 3}), Tensor(), 2, 1);
+  CHECK(empty.shape() == Shape{0, 3, 3, 4});
+  const Tensor bias = Tensor::from_vector<float>({1, 2}, {2});
+  const Tensor out = fh::conv2d(Tensor::zeros({1, 3, 3, 0}), Tensor::zeros({2, 3, 3, 0}), bias, 1, 1);
+  CHECK(out.shape() == Shape{1, 3, 3, 2});
+  CHECK(out.to_vector<float>() == std::vector<float>{1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2});
+}
