@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "autograd/ops.h"
-#include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
 
@@ -17,25 +17,9 @@ using namespace fh::test;
 
 namespace {
 
-struct ParityCase {
-  OracleCase oracle;
-  std::function<Tensor(const std::vector<Tensor>&)> ours;
-  Tolerance tol;
-};
-
-ParityCase make_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs,
-                     std::function<Tensor(const std::vector<Tensor>&)> ours, Tolerance tol = {1e-6, 1e-5}) {
-  ParityCase c;
-  c.oracle.op = std::move(op);
-  c.oracle.args_json = std::move(args);
-  c.oracle.inputs = std::move(inputs);
-  c.oracle.requires_grad.assign(c.oracle.inputs.size(), true);
-  // The output shape comes from running our op once without gradients.
-  const Tensor probe = ours(c.oracle.inputs);
-  c.oracle.grad_output = fh::randn(probe.shape(), gen);
-  c.ours = std::move(ours);
-  c.tol = tol;
-  return c;
+ParityCase make_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs, DiffOp ours,
+                     Tolerance tol = {1e-6, 1e-5}) {
+  return make_parity_case(gen, std::move(op), std::move(args), std::move(inputs), std::move(ours), tol);
 }
 
 std::string dims_json(const std::vector<int64_t>& dims, bool keepdim) {
@@ -114,38 +98,9 @@ std::vector<ParityCase> build_cases(fh::Generator& gen) {
 }  // namespace
 
 TEST_CASE("PyTorch parity: outputs and gradients of every op") {
-  std::string why;
-  if (!oracle_available(&why)) {
-    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-    return;
-  }
+  if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
-  std::vector<ParityCase> cases = build_cases(gen);
-  std::vector<OracleCase> oracle_cases;
-  for (const auto& c : cases) oracle_cases.push_back(c.oracle);
-  const std::vector<OracleResult> refs = run_oracle(oracle_cases);
-
+  const std::vector<ParityCase> cases = build_cases(gen);
   double worst = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    ParityCase& c = cases[i];
-    std::vector<Tensor> inputs;
-    for (const Tensor& t : c.oracle.inputs) inputs.push_back(t.clone().requires_grad_());
-    const Tensor out = c.ours(inputs);
-    out.backward(c.oracle.grad_output);
-    std::string shapes;
-    for (const Tensor& t : inputs) shapes += t.shape().str() + " ";
-    const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
-    const Comparison co = compare(out, refs[i].output, c.tol);
-    INFO(co.report(name + "output"));
-    CHECK(co.ok());
-    worst = std::max(worst, co.worst_fraction);
-    for (size_t j = 0; j < inputs.size(); ++j) {
-      const Tensor g = inputs[j].grad().defined() ? inputs[j].grad() : Tensor::zeros(inputs[j].shape());
-      const Comparison cg = compare(g, refs[i].grads[j], c.tol);
-      INFO(cg.report(name + "grad" + std::to_string(j)));
-      CHECK(cg.ok());
-      worst = std::max(worst, cg.worst_fraction);
-    }
-  }
-  MESSAGE(cases.size() << " cases against PyTorch; worst error " << worst << " of threshold");
+  if (run_parity(cases, &worst)) MESSAGE(cases.size() << " cases against PyTorch; worst error " << worst << " of threshold");
 }

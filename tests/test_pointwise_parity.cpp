@@ -13,6 +13,7 @@
 
 #include "autograd/ops.h"
 #include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
 
@@ -25,26 +26,11 @@ namespace {
 
 using Op = std::function<Tensor(const std::vector<Tensor>&)>;
 
-struct ParityCase {
-  OracleCase oracle;
-  Op ours;
-  Tolerance tol;
-};
-
 constexpr Tolerance kTol{1e-6, 1e-5};
 
 ParityCase make_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs, Op ours,
                      Tolerance tol = kTol) {
-  ParityCase c;
-  c.oracle.op = std::move(op);
-  c.oracle.args_json = std::move(args);
-  c.oracle.inputs = std::move(inputs);
-  c.oracle.requires_grad.assign(c.oracle.inputs.size(), true);
-  const Tensor probe = ours(c.oracle.inputs);
-  c.oracle.grad_output = fh::randn(probe.shape(), gen);
-  c.ours = std::move(ours);
-  c.tol = tol;
-  return c;
+  return make_parity_case(gen, std::move(op), std::move(args), std::move(inputs), std::move(ours), tol);
 }
 
 // The same case with its tensors flagged as NHWC images for the oracle.
@@ -55,42 +41,9 @@ ParityCase as_nhwc(ParityCase c) {
 }
 
 // Runs every case through the oracle and through freehead; checks outputs and gradients.
-void check_cases(std::vector<ParityCase>& cases) {
-  const std::vector<OracleResult> refs = run_oracle([&] {
-    std::vector<OracleCase> oc;
-    for (const auto& c : cases) oc.push_back(c.oracle);
-    return oc;
-  }());
+void check_cases(const std::vector<ParityCase>& cases) {
   double worst = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    ParityCase& c = cases[i];
-    std::vector<Tensor> inputs;
-    for (const Tensor& t : c.oracle.inputs) inputs.push_back(t.clone().requires_grad_());
-    const Tensor out = c.ours(inputs);
-    out.backward(c.oracle.grad_output);
-    std::string shapes;
-    for (const Tensor& t : inputs) shapes += t.shape().str() + " ";
-    const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
-    const Comparison co = compare(out, refs[i].output, c.tol);
-    INFO(co.report(name + "output"));
-    CHECK(co.ok());
-    worst = std::max(worst, co.worst_fraction);
-    for (size_t j = 0; j < inputs.size(); ++j) {
-      const Tensor g = inputs[j].grad().defined() ? inputs[j].grad() : Tensor::zeros(inputs[j].shape());
-      const Comparison cg = compare(g, refs[i].grads[j], c.tol);
-      INFO(cg.report(name + "grad" + std::to_string(j)));
-      CHECK(cg.ok());
-      worst = std::max(worst, cg.worst_fraction);
-    }
-  }
-  MESSAGE(cases.size() << " cases against PyTorch; worst error " << worst << " of threshold");
-}
-
-bool skip_without_oracle() {
-  std::string why;
-  if (oracle_available(&why)) return false;
-  MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-  return true;
+  if (run_parity(cases, &worst)) MESSAGE(cases.size() << " cases against PyTorch; worst error " << worst << " of threshold");
 }
 
 // An odd-sized NHWC image; batch and channels are 1 a third of the time each.

@@ -1,0 +1,37 @@
+// PyTorch parity runner shared by the op families' tests: a case pairs an oracle case with
+// freehead's differentiable op; one oracle run serves every case; the output and every
+// input gradient are compared with atol + rtol·|ref|, and the worst fraction of the
+// threshold is reported.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/random.h"
+#include "tests/harness/oracle.h"
+#include "tests/harness/tolerance.h"
+
+namespace fh::test {
+
+using DiffOp = std::function<Tensor(const std::vector<Tensor>&)>;
+
+struct ParityCase {
+  OracleCase oracle;
+  DiffOp ours;
+  Tolerance tol{1e-6, 1e-5};
+};
+
+// Float32 inputs, all requiring grad; the upstream gradient is random, shaped like our output.
+ParityCase make_parity_case(Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs, DiffOp ours,
+                            Tolerance tol = {1e-6, 1e-5});
+
+// True (after printing "[fh skip]" and the reason, which CTest reports as skipped) when the
+// oracle cannot run.
+bool skip_without_oracle();
+
+// Runs every case against PyTorch and CHECKs each comparison; false (skipped) when the
+// oracle is unavailable. `worst` receives the worst fraction of threshold seen.
+bool run_parity(const std::vector<ParityCase>& cases, double* worst);
+
+}  // namespace fh::test
