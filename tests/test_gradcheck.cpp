@@ -20,11 +20,7 @@ Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -1.0, double hi = 1.
 }
 
 void expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  GradcheckOptions opts;
-  opts.seed = run_seed() + 17;
-  const GradcheckResult r = gradcheck(fn, inputs, opts);
-  INFO(what << "\n" << r.report);
-  CHECK(r.ok);
+  check_gradients(fn, inputs, what);
 }
 
 constexpr int kTrials = 6;

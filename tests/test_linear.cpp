@@ -26,11 +26,7 @@ namespace {
 Tensor leaf64(const Shape& s, fh::Generator& gen) { return fh::rand(s, gen, -1.0, 1.0, DType::F64).requires_grad_(); }
 
 void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  GradcheckOptions opts;
-  opts.seed = run_seed() + 29;
-  const GradcheckResult r = gradcheck(fn, inputs, opts);
-  INFO(what << "\n" << r.report);
-  CHECK(r.ok);
+  check_gradients(fn, inputs, what);
 }
 
 // x [..., in] with 0 to 2 leading dims (size 1 drawn often).

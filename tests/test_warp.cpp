@@ -28,12 +28,7 @@ Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -1.0, double hi = 1.
 
 // Checks one function; returns its worst fraction of the threshold.
 double expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  GradcheckOptions opts;
-  opts.seed = run_seed() + 23;
-  const GradcheckResult r = gradcheck(fn, inputs, opts);
-  INFO(what << "\n" << r.report);
-  CHECK(r.ok);
-  return r.worst_fraction;
+  return check_gradients(fn, inputs, what);
 }
 
 // Sizes in [1, 7] with 1 and odd sizes common.

@@ -1,5 +1,7 @@
 #include "tests/harness/gradcheck.h"
 
+#include <doctest/doctest.h>
+
 #include <cmath>
 #include <sstream>
 
@@ -79,6 +81,15 @@ GradcheckResult gradcheck(const Function& fn, const std::vector<Tensor>& inputs,
   }
   result.report = report.str();
   return result;
+}
+
+double check_gradients(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what,
+                       GradcheckOptions opts) {
+  if (opts.seed == 0) opts.seed = run_seed();
+  const GradcheckResult r = gradcheck(fn, inputs, opts);
+  INFO(what << "\n" << r.report);
+  CHECK(r.ok);
+  return r.worst_fraction;
 }
 
 }  // namespace fh::test

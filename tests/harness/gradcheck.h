@@ -33,4 +33,10 @@ using Function = std::function<Tensor(const std::vector<Tensor>&)>;
 // Inputs must be float64 CPU tensors; those with requires_grad are checked.
 GradcheckResult gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& opts = {});
 
+// gradcheck inside a doctest case: CHECKs the result (the report names `what` and every
+// input's worst element on failure) and returns the worst fraction of the threshold.
+// opts.seed = 0 means the run's seed (run_seed()).
+double check_gradients(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what,
+                       GradcheckOptions opts = {});
+
 }  // namespace fh::test
