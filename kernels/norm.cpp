@@ -52,6 +52,12 @@ void check_backward(const char* op, const Tensor& grad_out, const Tensor& x, con
 }
 
 // An empty x: an empty output, and zero statistics where there are any.
+// Output shaped like x, and uninitialised per-(sample or batch, channel) statistics.
+NormForward allocate_forward(const Tensor& x, const Shape& stats) {
+  return {Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(stats, x.dtype(), x.device()),
+          Tensor::empty(stats, x.dtype(), x.device())};
+}
+
 NormForward empty_forward(const Tensor& x, const Shape& stats) {
   NormForward f{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::zeros(stats, x.dtype(), x.device()),
                 Tensor::zeros(stats, x.dtype(), x.device())};
@@ -98,8 +104,7 @@ NormForward batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bi
   }
   const Shape stats{x.size(3)};
   if (x.numel() == 0) return empty_forward(x, stats);
-  NormForward f{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(stats, x.dtype(), x.device()),
-                Tensor::empty(stats, x.dtype(), x.device())};
+  NormForward f = allocate_forward(x, stats);
   // Handles share storage: the backend updates the caller's running statistics in place.
   Tensor rm = running_mean, rv = running_var;
   FH_BACKEND_CPU_ONLY(x.device(), batch_norm_forward, x, weight, bias, rm, rv, params, f.out, f.mean, f.invstd);
@@ -131,8 +136,7 @@ NormForward instance_norm2d(const Tensor& x, const Tensor& weight, const Tensor&
   check_spatial(op, x);
   const Shape stats{x.size(0), x.size(3)};
   if (x.numel() == 0) return empty_forward(x, stats);
-  NormForward f{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(stats, x.dtype(), x.device()),
-                Tensor::empty(stats, x.dtype(), x.device())};
+  NormForward f = allocate_forward(x, stats);
   FH_BACKEND_CPU_ONLY(x.device(), instance_norm_forward, x, weight, bias, eps, f.out, f.mean, f.invstd);
   return f;
 }
@@ -160,8 +164,7 @@ NormForward spade_modulation(const Tensor& x, const Tensor& gamma, const Tensor&
   check_spatial(op, x);
   const Shape stats{x.size(0), x.size(3)};
   if (x.numel() == 0) return empty_forward(x, stats);
-  NormForward f{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(stats, x.dtype(), x.device()),
-                Tensor::empty(stats, x.dtype(), x.device())};
+  NormForward f = allocate_forward(x, stats);
   FH_BACKEND_CPU_ONLY(x.device(), spade_modulation_forward, x, gamma, beta, eps, f.out, f.mean, f.invstd);
   return f;
 }
