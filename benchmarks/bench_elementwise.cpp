@@ -1,5 +1,5 @@
-// Memory-bound kernels: a broadcasting add (bias over channels, NHWC) and a sum over all
-// but the channel dim. Rates are the minimum bytes each must move (read inputs once, write
+// Memory-bound core kernels: a broadcasting add (bias over channels, NHWC), a sum over all
+// but the channel dim (a bias gradient), full-size mul/div, relu/exp/log and relu backward. Rates are the minimum bytes each must move (read inputs once, write
 // the output once); torch_compare.py times the same work in PyTorch.
 #include "benchmarks/bench_util.h"
 #include "kernels/kernels.h"
@@ -31,18 +31,58 @@ void BM_sum_to_channels(benchmark::State& state) {
   fh::bench::set_bytes(state, static_cast<double>(x.nbytes() + C * sizeof(float)));
 }
 
-// Generator activation shapes of the `paper` config: 32×256², 128×128², 512×64², batch 1.
-BENCHMARK(BM_add_bias)
-    ->Args({1, 256, 256, 32})
-    ->Args({1, 128, 128, 128})
-    ->Args({1, 64, 64, 512})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK(BM_sum_to_channels)
-    ->Args({1, 256, 256, 32})
-    ->Args({1, 128, 128, 128})
-    ->Args({1, 64, 64, 512})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+// Args: op (0 mul, 1 div), N, H, W, C: two full NHWC tensors.
+void BM_binary_full(benchmark::State& state) {
+  const auto op = state.range(0) == 0 ? fh::kernels::BinaryOp::Mul : fh::kernels::BinaryOp::Div;
+  const int64_t N = state.range(1), H = state.range(2), W = state.range(3), C = state.range(4);
+  fh::Generator gen(1);
+  const fh::Tensor a = fh::randn({N, H, W, C}, gen), b = fh::rand({N, H, W, C}, gen, 0.5, 2.0);
+  for (auto _ : state) {
+    fh::Tensor y = fh::kernels::binary(op, a, b);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, 3.0 * static_cast<double>(a.nbytes()));
+}
+
+// Args: op (0 relu, 1 exp, 2 log, 3 relu backward), N, H, W, C.
+void BM_core_unary(benchmark::State& state) {
+  const int64_t op = state.range(0), N = state.range(1), H = state.range(2), W = state.range(3), C = state.range(4);
+  fh::Generator gen(1);
+  const fh::Tensor x = op == 2 ? fh::rand({N, H, W, C}, gen, 0.1, 4.0) : fh::randn({N, H, W, C}, gen);
+  const fh::Tensor g = fh::randn({N, H, W, C}, gen);
+  const fh::kernels::UnaryOp ops[] = {fh::kernels::UnaryOp::Relu, fh::kernels::UnaryOp::Exp, fh::kernels::UnaryOp::Log};
+  for (auto _ : state) {
+    fh::Tensor y = op == 3 ? fh::kernels::relu_backward(g, x) : fh::kernels::unary(ops[op], x);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  fh::bench::set_bytes(state, (op == 3 ? 3.0 : 2.0) * static_cast<double>(x.nbytes()));
+}
+
+// Generator activation shapes of the `paper` config: 32×256², 128×128², 512×64², batch 1 and 8.
+void activation_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8}) {
+    b->Args({n, 256, 256, 32});
+    b->Args({n, 128, 128, 128});
+    b->Args({n, 64, 64, 512});
+  }
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+// The same shapes with a leading op selector.
+template <int kOps>
+void op_activation_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t op = 0; op < kOps; ++op)
+    for (int64_t n : {1, 8}) {
+      b->Args({op, n, 256, 256, 32});
+      b->Args({op, n, 128, 128, 128});
+      b->Args({op, n, 64, 64, 512});
+    }
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_add_bias)->Apply(activation_shapes);
+BENCHMARK(BM_sum_to_channels)->Apply(activation_shapes);
+BENCHMARK(BM_binary_full)->Apply(op_activation_shapes<2>);
+BENCHMARK(BM_core_unary)->Apply(op_activation_shapes<4>);
 
 }  // namespace
