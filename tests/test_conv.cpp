@@ -10,6 +10,7 @@
 #include "kernels/conv.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/conv_reference.h"
+#include "tests/harness/random_inputs.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/oracle.h"
 #include "tests/harness/tolerance.h"
@@ -21,7 +22,6 @@ using namespace fh::test;
 
 namespace {
 
-Tensor leaf64(const Shape& s, fh::Generator& gen) { return fh::rand(s, gen, -1.0, 1.0, DType::F64).requires_grad_(); }
 
 // Geometries every test sees besides its random ones: the edges of the op.
 std::vector<ConvGeometry> edge_geometries() {
@@ -48,8 +48,8 @@ TEST_CASE("gradcheck: conv2d") {
   for (int trial = 0; trial < 10; ++trial) shapes.push_back(random_conv_geometry(gen, 7, 3));
   double worst = 0;
   for (const ConvGeometry& g : shapes) {
-    Tensor x = leaf64(g.input(), gen), w = leaf64(g.weight(), gen);
-    Tensor b = g.bias ? leaf64({g.Cout}, gen) : Tensor();
+    Tensor x = random_leaf(g.input(), gen), w = random_leaf(g.weight(), gen);
+    Tensor b = g.bias ? random_leaf({g.Cout}, gen) : Tensor();
     std::vector<Tensor> inputs = {x, w};
     if (g.bias) inputs.push_back(b);
     GradcheckOptions opts;

@@ -15,9 +15,6 @@ using namespace fh::test;
 
 namespace {
 
-Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -1.0, double hi = 1.0) {
-  return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
-}
 
 void expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
   check_gradients(fn, inputs, what);
@@ -34,8 +31,8 @@ TEST_CASE("gradcheck: add, sub, mul, div with broadcasting") {
     const Shape sb = broadcastable_to(gen, sa);
     // Swap sides half the time so that either operand can be the broadcast one.
     const bool swap = rand_int(gen, 0, 1) == 1;
-    Tensor a = leaf(swap ? sb : sa, gen), b = leaf(swap ? sa : sb, gen);
-    Tensor denom = leaf(swap ? sa : sb, gen, 0.5, 2.0);
+    Tensor a = random_leaf(swap ? sb : sa, gen), b = random_leaf(swap ? sa : sb, gen);
+    Tensor denom = random_leaf(swap ? sa : sb, gen, 0.5, 2.0);
     const std::string shapes = a.shape().str() + " with " + b.shape().str();
     expect_ok([](auto& x) { return fh::add(x[0], x[1]); }, {a, b}, "add " + shapes);
     expect_ok([](auto& x) { return fh::sub(x[0], x[1]); }, {a, b}, "sub " + shapes);
@@ -54,11 +51,11 @@ TEST_CASE("gradcheck: relu, exp, log, neg, scale, add_scalar") {
                                      fh::kernels::unary(fh::kernels::UnaryOp::Scale, fh::rand(s, gen, 0, 1, DType::F64), 2.0), -1.0);
     Tensor x_relu = fh::kernels::binary(fh::kernels::BinaryOp::Mul, r, sign).requires_grad_();
     expect_ok([](auto& x) { return fh::relu(x[0]); }, {x_relu}, "relu " + s.str());
-    expect_ok([](auto& x) { return fh::exp(x[0]); }, {leaf(s, gen)}, "exp " + s.str());
-    expect_ok([](auto& x) { return fh::log(x[0]); }, {leaf(s, gen, 0.2, 3.0)}, "log " + s.str());
-    expect_ok([](auto& x) { return -x[0]; }, {leaf(s, gen)}, "neg " + s.str());
-    expect_ok([](auto& x) { return x[0] * 2.5; }, {leaf(s, gen)}, "scale " + s.str());
-    expect_ok([](auto& x) { return x[0] + 0.7; }, {leaf(s, gen)}, "add_scalar " + s.str());
+    expect_ok([](auto& x) { return fh::exp(x[0]); }, {random_leaf(s, gen)}, "exp " + s.str());
+    expect_ok([](auto& x) { return fh::log(x[0]); }, {random_leaf(s, gen, 0.2, 3.0)}, "log " + s.str());
+    expect_ok([](auto& x) { return -x[0]; }, {random_leaf(s, gen)}, "neg " + s.str());
+    expect_ok([](auto& x) { return x[0] * 2.5; }, {random_leaf(s, gen)}, "scale " + s.str());
+    expect_ok([](auto& x) { return x[0] + 0.7; }, {random_leaf(s, gen)}, "add_scalar " + s.str());
   }
 }
 
@@ -72,7 +69,7 @@ TEST_CASE("gradcheck: matmul, batched and broadcast") {
     if (mode == 1) sa.insert(0, B), sb.insert(0, B);
     if (mode == 2) sa.insert(0, B);
     if (mode == 3) sa.insert(0, B), sa.insert(0, 2), sb.insert(0, B), sb.insert(0, 1);
-    expect_ok([](auto& x) { return fh::matmul(x[0], x[1]); }, {leaf(sa, gen), leaf(sb, gen)},
+    expect_ok([](auto& x) { return fh::matmul(x[0], x[1]); }, {random_leaf(sa, gen), random_leaf(sb, gen)},
               "matmul " + sa.str() + " · " + sb.str());
   }
 }
@@ -87,16 +84,16 @@ TEST_CASE("gradcheck: sum and mean over axes, reshape") {
       if (rand_int(gen, 0, 1)) dims.push_back(rand_int(gen, 0, 1) ? d : d - nd);
     const bool keepdim = rand_int(gen, 0, 1) == 1;
     const std::string what = s.str() + " dims " + std::to_string(dims.size()) + (keepdim ? " keepdim" : "");
-    expect_ok([&](auto& x) { return fh::sum(x[0], dims, keepdim); }, {leaf(s, gen)}, "sum " + what);
-    expect_ok([&](auto& x) { return fh::mean(x[0], dims, keepdim); }, {leaf(s, gen)}, "mean " + what);
-    expect_ok([&](auto& x) { return fh::exp(fh::reshape(x[0], {-1})); }, {leaf(s, gen)}, "reshape " + s.str());
+    expect_ok([&](auto& x) { return fh::sum(x[0], dims, keepdim); }, {random_leaf(s, gen)}, "sum " + what);
+    expect_ok([&](auto& x) { return fh::mean(x[0], dims, keepdim); }, {random_leaf(s, gen)}, "mean " + what);
+    expect_ok([&](auto& x) { return fh::exp(fh::reshape(x[0], {-1})); }, {random_leaf(s, gen)}, "reshape " + s.str());
   }
 }
 
 TEST_CASE("gradcheck: parameters in a composite (a one-layer MLP loss)") {
   fh::Generator gen(run_seed());
   Tensor input = fh::rand({4, 3}, gen, -1, 1, DType::F64);  // data, no grad
-  Tensor w = leaf({3, 5}, gen), bias = leaf({5}, gen), target = fh::rand({4, 5}, gen, 0, 1, DType::F64);
+  Tensor w = random_leaf({3, 5}, gen), bias = random_leaf({5}, gen), target = fh::rand({4, 5}, gen, 0, 1, DType::F64);
   expect_ok(
       [&](auto& p) {
         Tensor h = fh::relu(fh::matmul(input, p[0]) + p[1]);
@@ -118,13 +115,13 @@ TEST_CASE("gradcheck catches a wrong backward") {
     return out;
   };
   fh::Generator gen(run_seed());
-  const GradcheckResult r = gradcheck(wrong_square, {leaf({3}, gen, 0.5, 1.0)});
+  const GradcheckResult r = gradcheck(wrong_square, {random_leaf({3}, gen, 0.5, 1.0)});
   CHECK_FALSE(r.ok);
   CHECK(r.worst_fraction > 1000);
 }
 
 TEST_CASE("gradcheck: permute") {
   fh::Generator gen(run_seed());
-  expect_ok([](auto& x) { return fh::permute(x[0], {2, 0, 1}); }, {leaf({3, 1, 4}, gen)}, "permute [3,1,4]");
-  expect_ok([](auto& x) { return fh::permute(x[0], {0, 3, 1, 2}); }, {leaf({2, 3, 2, 4}, gen)}, "permute NHWC->NCHW");
+  expect_ok([](auto& x) { return fh::permute(x[0], {2, 0, 1}); }, {random_leaf({3, 1, 4}, gen)}, "permute [3,1,4]");
+  expect_ok([](auto& x) { return fh::permute(x[0], {0, 3, 1, 2}); }, {random_leaf({2, 3, 2, 4}, gen)}, "permute NHWC->NCHW");
 }

@@ -23,7 +23,6 @@ using namespace fh::test;
 
 namespace {
 
-Tensor leaf64(const Shape& s, fh::Generator& gen) { return fh::rand(s, gen, -1.0, 1.0, DType::F64).requires_grad_(); }
 
 void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
   check_gradients(fn, inputs, what);
@@ -44,8 +43,8 @@ TEST_CASE("gradcheck: linear") {
     const int64_t in = rand_int(gen, 1, 6), out = rand_int(gen, 1, 6);
     const Shape xs = linear_input(gen, in);
     const bool bias = trial % 2 == 0;
-    std::vector<Tensor> inputs = {leaf64(xs, gen), leaf64({out, in}, gen)};
-    if (bias) inputs.push_back(leaf64({out}, gen));
+    std::vector<Tensor> inputs = {random_leaf(xs, gen), random_leaf({out, in}, gen)};
+    if (bias) inputs.push_back(random_leaf({out}, gen));
     expect_gradcheck([bias](auto& x) { return fh::linear(x[0], x[1], bias ? x[2] : Tensor()); }, inputs,
                      "linear x " + xs.str() + " out " + std::to_string(out) + (bias ? " bias" : ""));
   }
@@ -53,14 +52,14 @@ TEST_CASE("gradcheck: linear") {
 
 TEST_CASE("gradcheck: transpose, and small batched matmuls through it") {
   fh::Generator gen(run_seed());
-  expect_gradcheck([](auto& x) { return fh::transpose(x[0], 0, 2); }, {leaf64({3, 1, 4}, gen)}, "transpose 0,2");
-  expect_gradcheck([](auto& x) { return fh::transpose(x[0], -1, -2); }, {leaf64({2, 3, 4}, gen)}, "transpose -1,-2");
+  expect_gradcheck([](auto& x) { return fh::transpose(x[0], 0, 2); }, {random_leaf({3, 1, 4}, gen)}, "transpose 0,2");
+  expect_gradcheck([](auto& x) { return fh::transpose(x[0], -1, -2); }, {random_leaf({2, 3, 4}, gen)}, "transpose -1,-2");
   // Rotating key-points: R [B,3,3] · p [B,3,68]; and pᵀ · Rᵀ, whose backward takes the
   // transposed-operand loops.
-  expect_gradcheck([](auto& x) { return fh::matmul(x[0], x[1]); }, {leaf64({4, 3, 3}, gen), leaf64({4, 3, 68}, gen)},
+  expect_gradcheck([](auto& x) { return fh::matmul(x[0], x[1]); }, {random_leaf({4, 3, 3}, gen), random_leaf({4, 3, 68}, gen)},
                    "R · p");
   expect_gradcheck([](auto& x) { return fh::matmul(fh::transpose(x[1], 1, 2), fh::transpose(x[0], 1, 2)); },
-                   {leaf64({4, 3, 3}, gen), leaf64({4, 3, 17}, gen)}, "pᵀ · Rᵀ");
+                   {random_leaf({4, 3, 3}, gen), random_leaf({4, 3, 17}, gen)}, "pᵀ · Rᵀ");
 }
 
 TEST_CASE("PyTorch parity: linear, transpose, small batched matmuls") {

@@ -39,7 +39,7 @@ bool several_pixels(const Shape& s) { return s[1] * s[2] > 1; }
 Tensor arg(const std::vector<Tensor>& in, size_t i) { return i < in.size() ? in[i] : Tensor(); }
 
 Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -2.0, double hi = 2.0) {
-  return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
+  return random_leaf(s, gen, lo, hi);
 }
 
 void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what,

@@ -32,7 +32,7 @@ Tensor away_from(fh::Generator& gen, const Shape& s, double lo, double hi, const
 }
 
 Tensor leaf(fh::Generator& gen, const Shape& s, double lo = -1.0, double hi = 1.0) {
-  return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
+  return random_leaf(s, gen, lo, hi);
 }
 
 // The worst fraction of the threshold seen in the current test case.

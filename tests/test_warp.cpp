@@ -22,9 +22,6 @@ using namespace fh::test;
 
 namespace {
 
-Tensor leaf(const Shape& s, fh::Generator& gen, double lo = -1.0, double hi = 1.0) {
-  return fh::rand(s, gen, lo, hi, DType::F64).requires_grad_();
-}
 
 // Checks one function; returns its worst fraction of the threshold.
 double expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
@@ -65,7 +62,7 @@ TEST_CASE("gradcheck: warp, to src and flow, including flows far outside the ima
   for (int trial = 0; trial < 12; ++trial) {
     const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
     const FlowRange range = ranges[trial % 4];
-    Tensor src = leaf({N, H, W, C}, gen);
+    Tensor src = random_leaf({N, H, W, C}, gen);
     Tensor flow = random_flow(gen, N, H, W, range, DType::F64).requires_grad_();
     worst = std::max(worst, expect_ok([](auto& x) { return fh::warp(x[0], x[1]); }, {src, flow},
                                       "warp src " + src.shape().str() + " flow range " +
@@ -73,7 +70,7 @@ TEST_CASE("gradcheck: warp, to src and flow, including flows far outside the ima
   }
   // One-pixel axes, where every coordinate clamps: only the other axis interpolates.
   for (const Shape& s : {Shape{1, 1, 5, 3}, Shape{2, 4, 1, 2}, Shape{1, 1, 1, 4}}) {
-    Tensor src = leaf(s, gen);
+    Tensor src = random_leaf(s, gen);
     Tensor flow = random_flow(gen, s[0], s[1], s[2], FlowRange::Mixed, DType::F64).requires_grad_();
     worst = std::max(worst, expect_ok([](auto& x) { return fh::warp(x[0], x[1]); }, {src, flow},
                                       "warp one-pixel axis " + s.str()));
@@ -87,7 +84,7 @@ TEST_CASE("gradcheck: nshot_fusion with M = 1, M = 4 and random M") {
   for (int trial = 0; trial < 8; ++trial) {
     const int64_t M = trial == 0 ? 1 : (trial == 1 ? 4 : rand_int(gen, 1, 5));
     const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
-    Tensor m = leaf({N, M, H, W, 1}, gen, -2.0, 2.0), x = leaf({N, M, H, W, C}, gen);
+    Tensor m = random_leaf({N, M, H, W, 1}, gen, -2.0, 2.0), x = random_leaf({N, M, H, W, C}, gen);
     worst = std::max(worst, expect_ok([](auto& v) { return fh::nshot_fusion(v[0], v[1]); }, {m, x},
                                       "nshot_fusion x " + x.shape().str()));
   }
@@ -100,9 +97,9 @@ TEST_CASE("gradcheck: pixel_shuffle and pixel_unshuffle") {
   for (int64_t r : {1, 2, 3}) {
     const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
     worst = std::max(worst, expect_ok([r](auto& x) { return fh::pixel_shuffle(x[0], r); },
-                                      {leaf({N, H, W, C * r * r}, gen)}, "pixel_shuffle r=" + std::to_string(r)));
+                                      {random_leaf({N, H, W, C * r * r}, gen)}, "pixel_shuffle r=" + std::to_string(r)));
     worst = std::max(worst, expect_ok([r](auto& x) { return fh::pixel_unshuffle(x[0], r); },
-                                      {leaf({N, H * r, W * r, C}, gen)}, "pixel_unshuffle r=" + std::to_string(r)));
+                                      {random_leaf({N, H * r, W * r, C}, gen)}, "pixel_unshuffle r=" + std::to_string(r)));
   }
   MESSAGE("pixel_shuffle/unshuffle gradcheck: worst error " << worst << " of threshold");
 }

@@ -22,7 +22,7 @@
 
 #include "autograd/ops.h"
 #include "tests/harness/flow_inputs.h"
-#include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
 
@@ -33,27 +33,12 @@ using namespace fh::test;
 
 namespace {
 
-struct WarpCase {
-  OracleCase oracle;
-  std::function<Tensor(const std::vector<Tensor>&)> ours;
-  Tolerance out_tol;
-  std::vector<Tolerance> grad_tol;  // per input
-  bool exact = false;               // a pure data movement: bit-identical to PyTorch
-};
-
-WarpCase make_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs,
+ParityCase make_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs,
                    std::vector<bool> nhwc, std::function<Tensor(const std::vector<Tensor>&)> ours, Tolerance out_tol,
                    std::vector<Tolerance> grad_tol) {
-  WarpCase c;
-  c.oracle.op = std::move(op);
-  c.oracle.args_json = std::move(args);
-  c.oracle.inputs = std::move(inputs);
-  c.oracle.requires_grad.assign(c.oracle.inputs.size(), true);
+  ParityCase c = make_parity_case(gen, std::move(op), std::move(args), std::move(inputs), std::move(ours), out_tol);
   c.oracle.nhwc = std::move(nhwc);
   c.oracle.nhwc_output = true;
-  c.oracle.grad_output = fh::randn(ours(c.oracle.inputs).shape(), gen);
-  c.ours = std::move(ours);
-  c.out_tol = out_tol;
   c.grad_tol = std::move(grad_tol);
   return c;
 }
@@ -61,30 +46,30 @@ WarpCase make_case(fh::Generator& gen, std::string op, std::string args, std::ve
 // Sizes in [1, max] with 1 and odd sizes common.
 int64_t some_size(fh::Generator& gen, int64_t max) { return rand_int(gen, 0, 3) == 0 ? 1 : rand_int(gen, 2, max); }
 
-WarpCase warp_case(fh::Generator& gen, const Shape& s, FlowRange range) {
+ParityCase warp_case(fh::Generator& gen, const Shape& s, FlowRange range) {
   const double pixels = static_cast<double>(s[1] * s[2]), channels = static_cast<double>(s[3]);
   const Tolerance out_tol{1e-6, 1e-6}, src_tol{5e-7 * std::sqrt(pixels), 2e-6}, flow_tol{1e-6 * std::sqrt(channels), 2e-6};
   return make_case(gen, "warp", "", {fh::randn(s, gen), random_flow(gen, s[0], s[1], s[2], range, DType::F32)},
                    {true, false}, [](auto& x) { return fh::warp(x[0], x[1]); }, out_tol, {src_tol, flow_tol});
 }
 
-WarpCase fusion_case(fh::Generator& gen, int64_t N, int64_t M, int64_t H, int64_t W, int64_t C) {
+ParityCase fusion_case(fh::Generator& gen, int64_t N, int64_t M, int64_t H, int64_t W, int64_t C) {
   const Tolerance out_tol{5e-7, 1e-6}, m_tol{1e-6 * std::sqrt(static_cast<double>(C)), 1e-6};
   return make_case(gen, "nshot_fusion", "", {fh::randn({N, M, H, W, 1}, gen, 0.0, 2.0), fh::randn({N, M, H, W, C}, gen)},
                    {false, false}, [](auto& x) { return fh::nshot_fusion(x[0], x[1]); }, out_tol, {m_tol, out_tol});
 }
 
-WarpCase shuffle_case(fh::Generator& gen, bool unshuffle, int64_t r, const Shape& s) {
+ParityCase shuffle_case(fh::Generator& gen, bool unshuffle, int64_t r, const Shape& s) {
   const std::string args = "{\"r\":" + std::to_string(r) + "}";
-  WarpCase c = make_case(gen, unshuffle ? "pixel_unshuffle" : "pixel_shuffle", args, {fh::randn(s, gen)}, {true},
+  ParityCase c = make_case(gen, unshuffle ? "pixel_unshuffle" : "pixel_shuffle", args, {fh::randn(s, gen)}, {true},
                          [unshuffle, r](auto& x) { return unshuffle ? fh::pixel_unshuffle(x[0], r) : fh::pixel_shuffle(x[0], r); },
                          {1e-7, 0}, {{1e-7, 0}});
   c.exact = true;
   return c;
 }
 
-std::vector<WarpCase> build_cases(fh::Generator& gen) {
-  std::vector<WarpCase> cases;
+std::vector<ParityCase> build_cases(fh::Generator& gen) {
+  std::vector<ParityCase> cases;
   const FlowRange ranges[] = {FlowRange::Small, FlowRange::Image, FlowRange::Far, FlowRange::Mixed};
   for (int trial = 0; trial < 12; ++trial) {
     const Shape s{rand_int(gen, 1, 3), some_size(gen, 13), some_size(gen, 13), some_size(gen, 40)};
@@ -108,51 +93,15 @@ std::vector<WarpCase> build_cases(fh::Generator& gen) {
   return cases;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-  return a.shape() == b.shape() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("PyTorch parity: warp, nshot_fusion, pixel_shuffle and pixel_unshuffle") {
-  std::string why;
-  if (!oracle_available(&why)) {
-    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-    return;
-  }
+  if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
-  std::vector<WarpCase> cases = build_cases(gen);
-  std::vector<OracleCase> oracle_cases;
-  for (const auto& c : cases) oracle_cases.push_back(c.oracle);
-  const std::vector<OracleResult> refs = run_oracle(oracle_cases);
-
-  std::map<std::string, double> worst;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    WarpCase& c = cases[i];
-    std::vector<Tensor> inputs;
-    for (const Tensor& t : c.oracle.inputs) inputs.push_back(t.clone().requires_grad_());
-    const Tensor out = c.ours(inputs);
-    out.backward(c.oracle.grad_output);
-    std::string shapes;
-    for (const Tensor& t : inputs) shapes += t.shape().str() + " ";
-    const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
-    std::vector<std::pair<Tensor, Tensor>> pairs = {{out, refs[i].output}};
-    std::vector<Tolerance> tols = {c.out_tol};
-    for (size_t j = 0; j < inputs.size(); ++j) {
-      pairs.emplace_back(inputs[j].grad(), refs[i].grads[j]);
-      tols.push_back(c.grad_tol[j]);
-    }
-    for (size_t k = 0; k < pairs.size(); ++k) {
-      const std::string what = name + (k == 0 ? "output" : "grad" + std::to_string(k - 1));
-      const Comparison cmp = compare(pairs[k].first, pairs[k].second, tols[k]);
-      INFO(cmp.report(what));
-      CHECK(cmp.ok());
-      if (c.exact) CHECK_MESSAGE(same_bits(pairs[k].first, pairs[k].second), what << " is not bit-identical");
-      double& w = worst[c.oracle.op];
-      w = std::max(w, cmp.worst_fraction);
-    }
-  }
-  for (const auto& [op, w] : worst) MESSAGE(op << ": worst error " << w << " of threshold");
+  const std::vector<ParityCase> cases = build_cases(gen);
+  double worst = 0;
+  std::map<std::string, double> worst_by_op;
+  if (!run_parity(cases, &worst, &worst_by_op)) return;
+  for (const auto& [op, w] : worst_by_op) MESSAGE(op << ": worst error " << w << " of threshold");
   MESSAGE(cases.size() << " cases against PyTorch");
 }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace fh::test {
 
@@ -27,7 +28,16 @@ bool skip_without_oracle() {
   return true;
 }
 
-bool run_parity(const std::vector<ParityCase>& cases, double* worst) {
+namespace {
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
+  return a.shape() == b.shape() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+bool run_parity(const std::vector<ParityCase>& cases, double* worst, std::map<std::string, double>* worst_by_op) {
   if (skip_without_oracle()) return false;
   std::vector<OracleCase> oracle_cases;
   for (const ParityCase& c : cases) oracle_cases.push_back(c.oracle);
@@ -42,16 +52,27 @@ bool run_parity(const std::vector<ParityCase>& cases, double* worst) {
     std::string shapes;
     for (const Tensor& t : inputs) shapes += t.shape().str() + " ";
     const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
-    const Comparison co = compare(out, refs[i].output, c.tol);
-    INFO(co.report(name + "output"));
-    CHECK(co.ok());
-    *worst = std::max(*worst, co.worst_fraction);
-    for (size_t j = 0; j < inputs.size(); ++j) {
-      const Tensor g = inputs[j].grad().defined() ? inputs[j].grad() : Tensor::zeros(inputs[j].shape());
-      const Comparison cg = compare(g, refs[i].grads[j], c.tol);
-      INFO(cg.report(name + "grad" + std::to_string(j)));
-      CHECK(cg.ok());
-      *worst = std::max(*worst, cg.worst_fraction);
+    // The output, then each input's gradient.
+    for (size_t k = 0; k <= inputs.size(); ++k) {
+      Tensor ours = out, ref = refs[i].output;
+      Tolerance tol = c.tol;
+      std::string what = name + "output";
+      if (k > 0) {
+        const Tensor& x = inputs[k - 1];
+        ours = x.grad().defined() ? x.grad() : Tensor::zeros(x.shape());
+        ref = refs[i].grads[k - 1];
+        if (!c.grad_tol.empty()) tol = c.grad_tol[k - 1];
+        what = name + "grad" + std::to_string(k - 1);
+      }
+      const Comparison cmp = compare(ours, ref, tol);
+      INFO(cmp.report(what));
+      CHECK(cmp.ok());
+      if (c.exact) CHECK_MESSAGE(same_bits(ours, ref), what << " is not bit-identical");
+      *worst = std::max(*worst, cmp.worst_fraction);
+      if (worst_by_op != nullptr) {
+        double& w = (*worst_by_op)[c.oracle.op];
+        w = std::max(w, cmp.worst_fraction);
+      }
     }
   }
   return true;

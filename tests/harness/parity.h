@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ using DiffOp = std::function<Tensor(const std::vector<Tensor>&)>;
 struct ParityCase {
   OracleCase oracle;
   DiffOp ours;
-  Tolerance tol{1e-6, 1e-5};
+  Tolerance tol{1e-6, 1e-5};       // the output's, and every gradient's unless grad_tol is set
+  std::vector<Tolerance> grad_tol;  // per input, when gradients need their own
+  bool exact = false;               // pure data movement: also require identical bits
 };
 
 // Float32 inputs, all requiring grad; the upstream gradient is random, shaped like our output.
@@ -31,7 +34,9 @@ ParityCase make_parity_case(Generator& gen, std::string op, std::string args, st
 bool skip_without_oracle();
 
 // Runs every case against PyTorch and CHECKs each comparison; false (skipped) when the
-// oracle is unavailable. `worst` receives the worst fraction of threshold seen.
-bool run_parity(const std::vector<ParityCase>& cases, double* worst);
+// oracle is unavailable. `worst` receives the worst fraction of threshold seen, and
+// `worst_by_op`, if given, the worst per oracle op.
+bool run_parity(const std::vector<ParityCase>& cases, double* worst,
+                std::map<std::string, double>* worst_by_op = nullptr);
 
 }  // namespace fh::test

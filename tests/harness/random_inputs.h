@@ -14,6 +14,11 @@ inline int64_t rand_int(Generator& gen, int64_t lo, int64_t hi) {
   return lo + std::min<int64_t>(hi - lo, static_cast<int64_t>(u * static_cast<double>(hi - lo + 1)));
 }
 
+// A float64 leaf requiring grad, uniform in [lo, hi): the usual gradcheck input.
+inline Tensor random_leaf(const Shape& s, Generator& gen, double lo = -1.0, double hi = 1.0) {
+  return rand(s, gen, lo, hi, DType::F64).requires_grad_();
+}
+
 // A shape of `ndim` dims with sizes in [1, max_size] (size 1 comes up often on purpose).
 inline Shape random_shape(Generator& gen, int ndim, int64_t max_size = 5) {
   Shape s;
