@@ -12,7 +12,7 @@
 #include "tests/harness/conv_reference.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/gradcheck.h"
-#include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/tolerance.h"
 
 using fh::DType;
@@ -96,11 +96,7 @@ TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path")
 }
 
 TEST_CASE("PyTorch parity: conv2d") {
-  std::string why;
-  if (!oracle_available(&why)) {
-    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-    return;
-  }
+  if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
   std::vector<ConvGeometry> shapes = edge_geometries();
   for (int trial = 0; trial < 16; ++trial) shapes.push_back(random_conv_geometry(gen, 12, 9));
@@ -108,8 +104,7 @@ TEST_CASE("PyTorch parity: conv2d") {
   shapes.push_back({1, 16, 16, 64, 96, 3, 3, 1, 1, true});   // K = 576: two weight-gradient blocks
   shapes.push_back({2, 32, 32, 6, 8, 7, 7, 1, 3, true});     // the encoder's 7x7 head, in small
   shapes.push_back({1, 23, 23, 32, 16, 1, 1, 1, 0, false});  // 1x1 shortcut
-  std::vector<OracleCase> cases;
-  std::vector<Tolerance> tols;
+  std::vector<ParityCase> cases;
   for (const ConvGeometry& g : shapes) {
     OracleCase c;
     c.op = "conv2d";
@@ -122,35 +117,17 @@ TEST_CASE("PyTorch parity: conv2d") {
     c.nhwc_output = true;
     const fh::kernels::Conv2dParams p = fh::kernels::conv2d_params("test", g.input(), g.weight(), g.stride, g.pad);
     c.grad_output = fh::randn({p.N, p.Ho, p.Wo, p.Cout}, gen);
-    cases.push_back(c);
     // Float32 sums of n unit-variance products: partial sums grow like sqrt(n) and each of
     // the n additions rounds at that scale, so both sides err by up to about n·eps. The
     // output sums K = kh·kw·Cin terms, the input gradient up to kh·kw·Cout, the weight
     // gradient N·Ho·Wo. (The float64 direct-loop test pins correctness to 1e-11.)
     const double n =
         std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout), double(p.N * p.Ho * p.Wo)});
-    tols.push_back({std::max(1e-6, 2.5e-7 * n), 1e-5});
+    const Tolerance tol{std::max(1e-6, 2.5e-7 * n), 1e-5};
+    cases.push_back({c, [g](auto& in) { return fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad); }, tol});
   }
-  const std::vector<OracleResult> refs = run_oracle(cases);
   double worst = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const ConvGeometry& g = shapes[i];
-    std::vector<Tensor> in;
-    for (const Tensor& t : cases[i].inputs) in.push_back(t.clone().requires_grad_());
-    const Tensor out = fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad);
-    out.backward(cases[i].grad_output);
-    const std::string name = "case " + std::to_string(i) + " " + g.str();
-    const Comparison co = compare(out, refs[i].output, tols[i]);
-    INFO(co.report(name + " output"));
-    CHECK(co.ok());
-    worst = std::max(worst, co.worst_fraction);
-    for (size_t j = 0; j < in.size(); ++j) {
-      const Comparison cg = compare(in[j].grad(), refs[i].grads[j], tols[i]);
-      INFO(cg.report(name + " grad" + std::to_string(j)));
-      CHECK(cg.ok());
-      worst = std::max(worst, cg.worst_fraction);
-    }
-  }
+  if (!run_parity(cases, &worst)) return;
   MESSAGE(cases.size() << " conv2d cases against PyTorch; worst error " << worst << " of threshold");
 }
 

@@ -12,7 +12,7 @@
 #include "kernels/kernels.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/gradcheck.h"
-#include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
 
@@ -63,30 +63,13 @@ TEST_CASE("gradcheck: transpose, and small batched matmuls through it") {
 }
 
 TEST_CASE("PyTorch parity: linear, transpose, small batched matmuls") {
-  std::string why;
-  if (!oracle_available(&why)) {
-    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-    return;
-  }
+  if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
-  struct Case {
-    OracleCase oracle;
-    std::function<Tensor(const std::vector<Tensor>&)> ours;
-    Tolerance tol;
-  };
-  std::vector<Case> cases;
-  auto add = [&](std::string op, std::string args, std::vector<Tensor> inputs,
-                 std::function<Tensor(const std::vector<Tensor>&)> ours, double terms) {
-    Case c;
-    c.oracle.op = std::move(op);
-    c.oracle.args_json = std::move(args);
-    c.oracle.inputs = std::move(inputs);
-    c.oracle.requires_grad.assign(c.oracle.inputs.size(), true);
-    c.oracle.grad_output = fh::randn(ours(c.oracle.inputs).shape(), gen);
-    c.ours = std::move(ours);
+  std::vector<ParityCase> cases;
+  auto add = [&](std::string op, std::string args, std::vector<Tensor> inputs, DiffOp ours, double terms) {
     // Float32 sums of `terms` unit-variance products err by up to about terms·eps.
-    c.tol = {std::max(1e-6, 2.5e-7 * terms), 1e-5};
-    cases.push_back(std::move(c));
+    cases.push_back(make_parity_case(gen, std::move(op), std::move(args), std::move(inputs), std::move(ours),
+                                     {std::max(1e-6, 2.5e-7 * terms), 1e-5}));
   };
   for (int trial = 0; trial < 8; ++trial) {
     const int64_t in = rand_int(gen, 1, 40), out = rand_int(gen, 1, 30);
@@ -128,32 +111,8 @@ TEST_CASE("PyTorch parity: linear, transpose, small batched matmuls") {
       "matmul", "", {fh::randn({2, 1, 37}, gen), fh::randn({2, 37, 1}, gen)},
       [](auto& x) { return fh::matmul(x[0], x[1]); }, 37);
 
-  std::vector<OracleCase> oracle_cases;
-  for (const Case& c : cases) oracle_cases.push_back(c.oracle);
-  const std::vector<OracleResult> refs = run_oracle(oracle_cases);
   double worst = 0;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    Case& c = cases[i];
-    std::vector<Tensor> in;
-    std::string shapes;
-    for (const Tensor& t : c.oracle.inputs) {
-      in.push_back(t.clone().requires_grad_());
-      shapes += t.shape().str() + " ";
-    }
-    const Tensor out = c.ours(in);
-    out.backward(c.oracle.grad_output);
-    const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
-    const Comparison co = compare(out, refs[i].output, c.tol);
-    INFO(co.report(name + "output"));
-    CHECK(co.ok());
-    worst = std::max(worst, co.worst_fraction);
-    for (size_t j = 0; j < in.size(); ++j) {
-      const Comparison cg = compare(in[j].grad(), refs[i].grads[j], c.tol);
-      INFO(cg.report(name + "grad" + std::to_string(j)));
-      CHECK(cg.ok());
-      worst = std::max(worst, cg.worst_fraction);
-    }
-  }
+  if (!run_parity(cases, &worst)) return;
   MESSAGE(cases.size() << " linear/transpose/matmul cases against PyTorch; worst error " << worst << " of threshold");
 }
 

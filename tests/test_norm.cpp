@@ -13,6 +13,7 @@
 #include "runtime/thread_pool.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/oracle.h"
+#include "tests/harness/parity.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
 
@@ -152,13 +153,6 @@ TEST_CASE("gradcheck: normalisation of an image large enough to be summed in pie
 
 namespace {
 
-struct ParityCase {
-  OracleCase oracle;
-  std::function<Tensor(const std::vector<Tensor>&)> ours;  // takes the inputs in oracle order
-  Tolerance tol;              // the output and image gradients
-  Tolerance channel_sum_tol;  // gradients of per-channel parameters (sums over pixels)
-};
-
 // inputs[0] is the image x; `images` says which other inputs are NHWC images too.
 ParityCase parity_case(fh::Generator& gen, std::string op, std::string args, std::vector<Tensor> inputs,
                        std::vector<bool> requires_grad, std::vector<bool> images,
@@ -175,7 +169,8 @@ ParityCase parity_case(fh::Generator& gen, std::string op, std::string args, std
   c.oracle.grad_output = fh::randn(ours(c.oracle.inputs).shape(), gen);
   c.ours = std::move(ours);
   c.tol = tol;
-  c.channel_sum_tol = channel_sum_tol;
+  // Gradients of per-channel parameters (1-d) are sums over pixels: their own tolerance.
+  for (const Tensor& t : c.oracle.inputs) c.grad_tol.push_back(t.dim() == 1 ? channel_sum_tol : tol);
   return c;
 }
 
@@ -346,45 +341,11 @@ std::vector<ParityCase> build_parity_cases(fh::Generator& gen) {
 }  // namespace
 
 TEST_CASE("PyTorch parity: batch_norm2d, instance_norm2d, spade_modulation and running statistics") {
-  std::string why;
-  if (!oracle_available(&why)) {
-    MESSAGE("[fh skip] PyTorch oracle unavailable: " << why);
-    return;
-  }
+  if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
-  std::vector<ParityCase> cases = build_parity_cases(gen);
-  std::vector<OracleCase> oracle_cases;
-  for (const ParityCase& c : cases) oracle_cases.push_back(c.oracle);
-  const std::vector<OracleResult> refs = run_oracle(oracle_cases);
-
+  const std::vector<ParityCase> cases = build_parity_cases(gen);
   double worst = 0;
-  std::string worst_name;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const ParityCase& c = cases[i];
-    std::vector<Tensor> inputs;
-    for (size_t j = 0; j < c.oracle.inputs.size(); ++j) {
-      Tensor t = c.oracle.inputs[j].clone();
-      inputs.push_back(c.oracle.requires_grad[j] ? t.requires_grad_() : t);
-    }
-    const Tensor out = c.ours(inputs);
-    if (out.requires_grad()) out.backward(c.oracle.grad_output);
-    const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " x " +
-                             inputs[0].shape().str() + " ";
-    auto check = [&](const Tensor& got, const Tensor& ref, const std::string& what, Tolerance tol) {
-      const Comparison cmp = compare(got, ref, tol);
-      INFO(cmp.report(name + what));
-      CHECK(cmp.ok());
-      if (cmp.worst_fraction > worst) worst = cmp.worst_fraction, worst_name = name + what;
-    };
-    check(out, refs[i].output, "output", c.tol);
-    for (size_t j = 0; j < inputs.size(); ++j) {
-      if (!c.oracle.requires_grad[j]) continue;
-      const Tensor g = inputs[j].grad().defined() ? inputs[j].grad() : Tensor::zeros(inputs[j].shape());
-      check(g, refs[i].grads[j], "grad" + std::to_string(j), g.dim() == 1 ? c.channel_sum_tol : c.tol);
-    }
-  }
-  MESSAGE(cases.size() << " normalisation cases against PyTorch; worst error " << worst << " of threshold ("
-                       << worst_name << ")");
+  if (run_parity(cases, &worst)) MESSAGE(cases.size() << " normalisation cases against PyTorch; worst error " << worst << " of threshold");
 }
 
 // ---- Edges, errors, determinism -------------------------------------------------------------

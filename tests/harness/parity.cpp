@@ -46,9 +46,12 @@ bool run_parity(const std::vector<ParityCase>& cases, double* worst, std::map<st
   for (size_t i = 0; i < cases.size(); ++i) {
     const ParityCase& c = cases[i];
     std::vector<Tensor> inputs;
-    for (const Tensor& t : c.oracle.inputs) inputs.push_back(t.clone().requires_grad_());
+    for (size_t j = 0; j < c.oracle.inputs.size(); ++j) {
+      Tensor t = c.oracle.inputs[j].clone();
+      inputs.push_back(c.oracle.requires_grad[j] ? t.requires_grad_() : t);
+    }
     const Tensor out = c.ours(inputs);
-    out.backward(c.oracle.grad_output);
+    if (out.requires_grad()) out.backward(c.oracle.grad_output);
     std::string shapes;
     for (const Tensor& t : inputs) shapes += t.shape().str() + " ";
     const std::string name = "case " + std::to_string(i) + " " + c.oracle.op + " " + c.oracle.args_json + " " + shapes;
@@ -58,6 +61,7 @@ bool run_parity(const std::vector<ParityCase>& cases, double* worst, std::map<st
       Tolerance tol = c.tol;
       std::string what = name + "output";
       if (k > 0) {
+        if (!c.oracle.requires_grad[k - 1]) continue;
         const Tensor& x = inputs[k - 1];
         ours = x.grad().defined() ? x.grad() : Tensor::zeros(x.shape());
         ref = refs[i].grads[k - 1];

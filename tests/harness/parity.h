@@ -33,7 +33,8 @@ ParityCase make_parity_case(Generator& gen, std::string op, std::string args, st
 // oracle cannot run.
 bool skip_without_oracle();
 
-// Runs every case against PyTorch and CHECKs each comparison; false (skipped) when the
+// Runs every case against PyTorch and CHECKs the output and the gradient of every input
+// flagged in oracle.requires_grad; false (skipped) when the
 // oracle is unavailable. `worst` receives the worst fraction of threshold seen, and
 // `worst_by_op`, if given, the worst per oracle op.
 bool run_parity(const std::vector<ParityCase>& cases, double* worst,
