@@ -5,6 +5,7 @@
 #include "runtime/build_info.h"
 #include "runtime/error.h"
 #include "tools/freehead/commands.h"
+#include "tools/freehead/options.h"
 
 namespace {
 
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       return c.run(fh::cli::Args(argv + 2, argv + argc));
+    } catch (const fh::cli::UsageError& e) {
+      std::fprintf(stderr, "freehead %s: %s\n(`freehead %s --help` lists the options)\n", c.name, e.message.c_str(), c.name);
+      return 2;
     } catch (const fh::Error& e) {
       std::fprintf(stderr, "freehead %s: error: %s\n", c.name, e.what());
       return 1;

@@ -1,0 +1,51 @@
+// Flag parsing shared by every CLI command: `--name value` options and bare `--name`
+// switches, each declared up front so that an unknown flag, a missing value or a value of
+// the wrong type is an error naming the flag (exit code 2), never a silent default.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/freehead/commands.h"
+
+namespace fh::cli {
+
+struct OptionSpec {
+  std::string name;      // without the leading "--"
+  std::string meaning;   // one line for --help
+  bool takes_value = true;
+  bool required = false;
+  std::string fallback;  // default value shown in --help; empty = none
+};
+
+// Thrown for bad command lines; main() prints it with the usage and exits with 2.
+struct UsageError {
+  std::string message;
+};
+
+class Options {
+ public:
+  // Parses args against specs; throws UsageError on any problem. `--help`/`-h` is always allowed.
+  Options(std::string command, std::string summary, std::vector<OptionSpec> specs, const Args& args);
+
+  bool help_requested() const { return help_; }
+  std::string help_text() const;
+
+  bool has(const std::string& name) const;
+  bool flag(const std::string& name) const { return has(name); }
+  std::string str(const std::string& name) const;  // value, or the spec's fallback
+  int64_t integer(const std::string& name) const;  // strict parse; names the flag on error
+  double number(const std::string& name) const;
+
+ private:
+  const OptionSpec& spec(const std::string& name) const;
+  std::string command_, summary_;
+  std::vector<OptionSpec> specs_;
+  std::map<std::string, std::string> values_;
+  bool help_ = false;
+};
+
+}  // namespace fh::cli
