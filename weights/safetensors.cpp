@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "runtime/file_io.h"
 #include "weights/json.h"
 
 namespace fh::safetensors {
@@ -169,27 +170,18 @@ void save(const std::string& path, const NamedTensors& tensors, const std::map<s
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    FH_CHECK(out.good(), "safetensors", "cannot create '", tmp, "': ", std::strerror(errno));
-    unsigned char len_bytes[8];
-    uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i, n >>= 8) len_bytes[i] = static_cast<unsigned char>(n & 0xff);
-    out.write(reinterpret_cast<const char*>(len_bytes), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const Tensor& t : host) out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-    out.flush();
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      FH_FAIL("safetensors", "writing '", tmp, "' failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    FH_FAIL("safetensors", "cannot rename '", tmp, "' to '", path, "': ", std::strerror(err));
-  }
+  write_file_atomic(
+      path,
+      [&](std::ostream& out) {
+        unsigned char len_bytes[8];
+        uint64_t n = text.size();
+        for (int i = 0; i < 8; ++i, n >>= 8) len_bytes[i] = static_cast<unsigned char>(n & 0xff);
+        out.write(reinterpret_cast<const char*>(len_bytes), 8);
+        out.write(text.data(), static_cast<std::streamsize>(text.size()));
+        for (const Tensor& t : host)
+          out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
+      },
+      "safetensors");
 }
 
 }  // namespace fh::safetensors

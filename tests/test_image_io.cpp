@@ -1,0 +1,61 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/error.h"
+#include "runtime/file_io.h"
+#include "runtime/image_io.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path image_temp(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("fh-image-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+}  // namespace
+
+TEST_CASE("png: write then read returns the same pixels; tensors map [lo, hi] to [0, 255]") {
+  fh::Image img(5, 3, 3);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 17 % 256);
+  const fs::path p = image_temp("roundtrip.png");
+  fh::write_png(p.string(), img);
+  const fh::Image back = fh::read_png(p.string());
+  CHECK(back.width == 5);
+  CHECK(back.height == 3);
+  CHECK(back.channels == 3);
+  CHECK(back.pixels == img.pixels);
+  CHECK(!fs::exists(p.string() + ".tmp." + std::to_string(::getpid())));
+
+  const fh::Tensor t = fh::image_to_tensor(img);  // [-1, 1]
+  CHECK(t.shape() == fh::Shape{1, 3, 5, 3});
+  CHECK(t.data<float>()[1] == doctest::Approx(-1.0 + 2.0 * 17 / 255.0));
+  CHECK(fh::tensor_to_image(t).pixels == img.pixels);
+  const fh::Image grey = fh::read_png(p.string(), 1);
+  CHECK(grey.channels == 1);
+}
+
+TEST_CASE("png: truncated, empty, missing and non-PNG files are errors naming the file") {
+  fh::Image img(16, 16, 3);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 7919) % 251);
+  const fs::path good = image_temp("good.png");
+  fh::write_png(good.string(), img);
+  auto bytes = fh::read_file_bytes(good.string(), "test");
+  const fs::path cut = image_temp("cut.png");
+  fh::write_file_atomic(cut.string(), std::string(bytes.begin(), bytes.begin() + bytes.size() / 2), "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(cut.string()), doctest::Contains("cut.png"), fh::Error);
+  const fs::path empty = image_temp("empty.png");
+  fh::write_file_atomic(empty.string(), std::string(), "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(empty.string()), doctest::Contains("empty.png"), fh::Error);
+  const fs::path text = image_temp("text.png");
+  fh::write_file_atomic(text.string(), std::string("not an image at all"), "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(text.string()), doctest::Contains("text.png"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::read_png(image_temp("absent.png").string()), doctest::Contains("absent.png"), fh::Error);
+  CHECK_THROWS_AS(fh::tensor_to_image(fh::Tensor::zeros({2, 4, 4, 3})), fh::Error);
+}
