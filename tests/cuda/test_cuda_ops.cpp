@@ -15,6 +15,7 @@
 #include "runtime/cuda_runtime.h"
 #include "runtime/random.h"
 #include "runtime/tensor.h"
+#include "tests/cuda/cuda_test_util.h"
 #include "tests/harness/tolerance.h"
 
 using fh::Device;
@@ -24,10 +25,9 @@ using fh::Tensor;
 using fh::kernels::BinaryOp;
 using fh::kernels::UnaryOp;
 namespace kernels = fh::kernels;
+using namespace fh::cuda_test;
 
 namespace {
-
-const Device kGpu = Device::cuda(0);
 
 // Elementwise results differ by a few ulps at most (exp/log are not correctly rounded on
 // either side); sums by one final rounding; matmuls by summation order over K.
@@ -38,30 +38,7 @@ constexpr fh::test::Tolerance kSumF64{1e-12, 1e-12};
 constexpr fh::test::Tolerance kMatmulF32{1e-4, 1e-4};
 constexpr fh::test::Tolerance kMatmulF64{1e-11, 1e-11};
 
-fh::Generator& gen() {
-  static fh::Generator g(fh::test::run_seed());
-  return g;
-}
-
-Tensor random(const Shape& shape, DType dtype = DType::F32, double mean = 0.0, double std = 1.0) {
-  return fh::randn(shape, gen(), mean, std, dtype);
-}
-
 fh::test::Tolerance elementwise_tol(DType t) { return t == DType::F64 ? kElementwiseF64 : kElementwiseF32; }
-
-std::string label(const std::string& what, const Shape& a, DType t) {
-  return what + " " + a.str() + " " + fh::dtype_name(t);
-}
-std::string label(const std::string& what, const Shape& a, const Shape& b, DType t) {
-  return what + " " + a.str() + " with " + b.str() + " " + fh::dtype_name(t);
-}
-
-// Host bytes of a tensor on any device.
-std::vector<unsigned char> bytes_of(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu());
-  const auto* p = static_cast<const unsigned char*>(host.raw_data());
-  return std::vector<unsigned char>(p, p + host.nbytes());
-}
 
 const DType kAllDTypes[] = {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64};
 const DType kFloatDTypes[] = {DType::F32, DType::F64};
