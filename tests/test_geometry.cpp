@@ -15,6 +15,7 @@
 #include "geometry/conventions.h"
 #include "geometry/eyes.h"
 #include "geometry/keypoints.h"
+#include "tests/geometry_inputs.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/harness/tolerance.h"
@@ -28,24 +29,6 @@ namespace geo = fh::geometry;
 namespace {
 
 Tensor uniform(fh::Generator& gen, const Shape& s, double lo, double hi) { return fh::rand(s, gen, lo, hi, DType::F64); }
-
-// Eye meshes near the template: the template rotated, scaled, moved, and jittered.
-Tensor random_meshes(fh::Generator& gen, int64_t batch) {
-  const Tensor base = geo::eye_template_vertices(DType::F64);
-  std::vector<double> out;
-  const std::vector<double> jitter = uniform(gen, {batch, geo::kEyeVertices, 3}, -0.05, 0.05).to_vector<double>();
-  const std::vector<double> pose = uniform(gen, {batch, 7}, -0.6, 0.6).to_vector<double>();
-  const std::vector<double> v = base.to_vector<double>();
-  for (int64_t b = 0; b < batch; ++b) {
-    const double* q = pose.data() + 7 * b;
-    const Eigen::Matrix3d r = geo::rotation_from_euler(q[0], q[1], q[2]);
-    for (int i = 0; i < geo::kEyeVertices; ++i) {
-      const Eigen::Vector3d p = (1.0 + q[3]) * (r * Eigen::Vector3d(v[3 * i], v[3 * i + 1], v[3 * i + 2]));
-      for (int k = 0; k < 3; ++k) out.push_back(p[k] + q[4 + k] + jitter[(b * geo::kEyeVertices + i) * 3 + k]);
-    }
-  }
-  return Tensor::from_vector(out, {batch, geo::kEyeVertices, 3});
-}
 
 double g_worst = 0;
 void expect_grad(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
