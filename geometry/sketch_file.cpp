@@ -25,8 +25,10 @@ std::vector<double> read_values(const safetensors::Contents& file, const std::st
   }
   FH_CHECK(shape_ok, op, file.path, ": tensor '", name, "' has shape ", t.shape().str(), ", expected ", expected);
   const std::vector<double> v = t.to_vector<double>();
+  const size_t cols = static_cast<size_t>(t.size(1));
   for (size_t i = 0; i < v.size(); ++i)
-    FH_CHECK(std::isfinite(v[i]), op, file.path, ": tensor '", name, "' element ", i, " is not finite (", v[i], ")");
+    FH_CHECK(std::isfinite(v[i]), op, file.path, ": tensor '", name, "' element [", i / cols, ", ", i % cols,
+             "] is not finite (", v[i], ")");
   return v;
 }
 

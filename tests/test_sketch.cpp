@@ -230,7 +230,7 @@ TEST_CASE("sketch: key-point files and their errors") {
   expect_error({{"point", points}}, "tensor 'points' is missing");
   std::vector<float> bad = pts;
   bad[2 * 33 + 1] = std::nanf("");
-  expect_error({{"points", Tensor::from_vector(bad, {68, 2})}}, "tensor 'points' element 67 is not finite");
+  expect_error({{"points", Tensor::from_vector(bad, {68, 2})}}, "tensor 'points' element [33, 1] is not finite");
   expect_error({{"points", Tensor::from_vector<int64_t>(std::vector<int64_t>(136, 0), {68, 2})}},
                "expected floating point");
   expect_error({{"points", points}, {"gaze", Tensor::zeros({2, 3})}}, "tensor 'gaze' row 0 is the zero vector");
