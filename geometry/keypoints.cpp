@@ -45,6 +45,8 @@ Tensor bins_to_degrees(const Tensor& logits) {
   return add_scalar(scale(sum(mul(softmax(logits, -1), bins), {-1}), 3.0), -99.0);
 }
 
+Tensor bins_to_radians(const Tensor& logits) { return scale(bins_to_degrees(logits), deg_to_rad(1.0)); }
+
 namespace {
 
 void check_pose_args(const char* op, const Tensor& p, const Tensor& R, const Tensor& t, const Tensor& s,

@@ -15,6 +15,8 @@ Tensor rotation_matrix(const Tensor& yaw, const Tensor& pitch, const Tensor& rol
 // logits [B,66] -> [B].
 inline constexpr int kAngleBins = 66;
 Tensor bins_to_degrees(const Tensor& logits);
+// The same in radians (what rotation_matrix and the E_can loss take).
+Tensor bins_to_radians(const Tensor& logits);
 
 // Eq. 1: p_can = (1/s) · Rᵀ · (p − d − t) per point. p, d [B,68,3] (any number of points),
 // R [B,3,3], t [B,3], s [B,1] -> [B,68,3].

@@ -88,6 +88,8 @@ TEST_CASE("geometry: bins_to_degrees is 3·E[bin] − 99") {
   std::vector<double> two(geo::kAngleBins, -40.0);
   two[10] = two[20] = 10.0;
   CHECK(geo::bins_to_degrees(Tensor::from_vector(two, {1, geo::kAngleBins})).item() == doctest::Approx(-54.0));
+  CHECK(geo::bins_to_radians(Tensor::from_vector(two, {1, geo::kAngleBins})).item() ==
+        doctest::Approx(geo::deg_to_rad(-54.0)));
 }
 
 TEST_CASE("geometry: canonical -> posed -> canonical returns the points (and the other way round)") {

@@ -13,7 +13,7 @@ namespace fh::train {
 // ---- E_can (Eq. 3-6) ------------------------------------------------------------------------
 
 // What E_can predicts for one image of a (source, target) pair: the pose (angles in
-// radians, e.g. bins_to_degrees converted), expression deformation d [B,68,3] and
+// radians, e.g. from bins_to_radians), expression deformation d [B,68,3] and
 // key-points p [B,68,3].
 struct KeypointEstimate {
   geometry::HeadPose pose;
