@@ -18,8 +18,8 @@ void check_points(const Tensor& points, const char* op) {
 }
 
 void check_images(const Tensor& images, const char* op) {
-  FH_CHECK(images.defined() && images.dim() == 4, op, "images ",
-           images.defined() ? images.shape().str() : "undefined", " must be NHWC [B, H, W, C]");
+  FH_CHECK(images.defined() && images.dim() == 4, op, "images ", images.defined() ? images.shape().str() : "undefined",
+           " must be NHWC [B, H, W, C]");
 }
 
 void check_finite(const std::vector<double>& values, const char* op, const char* what) {
@@ -76,8 +76,7 @@ void crop_one(const T* image, int64_t H, int64_t W, int64_t C, const double* box
       const T* p10 = image + (y1 * W + x0) * C;
       const T* p11 = image + (y1 * W + x1) * C;
       T* o = out + (i * E + j) * C;
-      for (int64_t c = 0; c < C; ++c)
-        o[c] = static_cast<T>(w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c]);
+      for (int64_t c = 0; c < C; ++c) o[c] = static_cast<T>(w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c]);
     }
   }
 }
@@ -103,8 +102,8 @@ Tensor crop_boxes(const Tensor& images, const Tensor& boxes, int64_t size) {
   FH_CHECK(images.device().is_cpu(), op, "images ", images.describe(), " must be on the CPU");
   FH_CHECK(images.dtype() == DType::F32 || images.dtype() == DType::F64, op, "images ", images.describe(),
            " must be float32 or float64");
-  FH_CHECK(boxes.defined() && boxes.dim() == 3 && boxes.size(0) == images.size(0) && boxes.size(2) == 3, op,
-           "boxes ", boxes.defined() ? boxes.shape().str() : "undefined", " must be [", images.size(0), ", K, 3]");
+  FH_CHECK(boxes.defined() && boxes.dim() == 3 && boxes.size(0) == images.size(0) && boxes.size(2) == 3, op, "boxes ",
+           boxes.defined() ? boxes.shape().str() : "undefined", " must be [", images.size(0), ", K, 3]");
   FH_CHECK(size >= 2, op, "crop size ", size, " must be at least 2");
   const std::vector<double> b = boxes.to_vector<double>();
   check_finite(b, op, "boxes");

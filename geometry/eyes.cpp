@@ -77,8 +77,8 @@ Tensor gaze_to_angles(const Tensor& gaze) {
   std::vector<double> angles(static_cast<size_t>(2 * batch));
   for (int64_t b = 0; b < batch; ++b) {
     const Eigen::Vector3d v(g[3 * b], g[3 * b + 1], g[3 * b + 2]);
-    FH_CHECK(std::isfinite(v.squaredNorm()) && v.squaredNorm() > 0, "gaze_to_angles", "gaze vector ", b, " (",
-             v.x(), ", ", v.y(), ", ", v.z(), ") is zero or not finite");
+    FH_CHECK(std::isfinite(v.squaredNorm()) && v.squaredNorm() > 0, "gaze_to_angles", "gaze vector ", b, " (", v.x(),
+             ", ", v.y(), ", ", v.z(), ") is zero or not finite");
     const GazeAngles a = angles_from_gaze(v);
     angles[2 * b] = a.theta;
     angles[2 * b + 1] = a.phi;

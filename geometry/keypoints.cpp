@@ -73,8 +73,7 @@ Tensor canonical_from_posed(const Tensor& p, const Tensor& R, const Tensor& t, c
   return div(matmul(q, R), reshape(s, {batch, 1, 1}));
 }
 
-Tensor posed_from_canonical(const Tensor& p_can, const Tensor& R, const Tensor& t, const Tensor& s,
-                            const Tensor& d) {
+Tensor posed_from_canonical(const Tensor& p_can, const Tensor& R, const Tensor& t, const Tensor& s, const Tensor& d) {
   check_pose_args("posed_from_canonical", p_can, R, t, s, d);
   const int64_t batch = p_can.size(0);
   // Points are rows: (R p)ᵀ = pᵀ Rᵀ.

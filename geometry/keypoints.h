@@ -22,8 +22,7 @@ Tensor bins_to_radians(const Tensor& logits);
 // R [B,3,3], t [B,3], s [B,1] -> [B,68,3].
 Tensor canonical_from_posed(const Tensor& p, const Tensor& R, const Tensor& t, const Tensor& s, const Tensor& d);
 // Eq. 2: p = s · R · p_can + t + d per point; the inverse of Eq. 1.
-Tensor posed_from_canonical(const Tensor& p_can, const Tensor& R, const Tensor& t, const Tensor& s,
-                            const Tensor& d);
+Tensor posed_from_canonical(const Tensor& p_can, const Tensor& R, const Tensor& t, const Tensor& s, const Tensor& d);
 
 // Euler angles of rotation matrices, the inverse of rotation_matrix for |yaw| < π/2:
 // R [B,3,3] -> [B,3] holding (yaw, pitch, roll) in radians, same dtype and device. For

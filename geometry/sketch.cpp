@@ -159,16 +159,16 @@ void check_points(const Tensor& points, const char* op) {
 Tensor draw_sketches(const Tensor& points, const Tensor& gaze, int64_t size) {
   const char* op = "draw_sketches";
   check_points(points, op);
-  FH_CHECK(gaze.defined() && gaze.dim() == 3 && gaze.size(0) == points.size(0) && gaze.size(1) == 2 &&
-               gaze.size(2) == 3,
-           op, "gaze ", gaze.defined() ? gaze.shape().str() : "undefined", " must be [", points.size(0), ", 2, 3]");
+  FH_CHECK(
+      gaze.defined() && gaze.dim() == 3 && gaze.size(0) == points.size(0) && gaze.size(1) == 2 && gaze.size(2) == 3, op,
+      "gaze ", gaze.defined() ? gaze.shape().str() : "undefined", " must be [", points.size(0), ", 2, 3]");
   FH_CHECK(size >= 2, op, "sketch size ", size, " must be at least 2");
   const std::vector<double> g = gaze.to_vector<double>();
   std::vector<GazeAngles> angles(g.size() / 3);
   for (size_t e = 0; e < angles.size(); ++e) {
     const Eigen::Vector3d v(g[3 * e], g[3 * e + 1], g[3 * e + 2]);
-    FH_CHECK(std::isfinite(v.squaredNorm()) && v.squaredNorm() > 0, op, "gaze vector of image ", e / 2, " eye ",
-             e % 2, " (", v.x(), ", ", v.y(), ", ", v.z(), ") is zero or not finite");
+    FH_CHECK(std::isfinite(v.squaredNorm()) && v.squaredNorm() > 0, op, "gaze vector of image ", e / 2, " eye ", e % 2,
+             " (", v.x(), ", ", v.y(), ", ", v.z(), ") is zero or not finite");
     angles[e] = angles_from_gaze(v);
   }
   return draw_batch(points, angles, size, op);

@@ -15,10 +15,9 @@
 // one sketch): deterministic to the bit. z coordinates are ignored.
 #pragma once
 
+#include <Eigen/Core>
 #include <array>
 #include <cstdint>
-
-#include <Eigen/Core>
 
 #include "geometry/conventions.h"
 #include "runtime/tensor.h"

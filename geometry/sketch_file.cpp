@@ -16,7 +16,8 @@ std::vector<double> read_values(const safetensors::Contents& file, const std::st
   const char* op = "read_sketch_points";
   FH_CHECK(file.contains(name), op, file.path, ": tensor '", name, "' is missing");
   const Tensor& t = file.get(name);
-  FH_CHECK(is_floating(t.dtype()), op, file.path, ": tensor '", name, "' is ", t.describe(), ", expected floating point");
+  FH_CHECK(is_floating(t.dtype()), op, file.path, ": tensor '", name, "' is ", t.describe(),
+           ", expected floating point");
   bool shape_ok = false;
   std::string expected;
   for (const Shape& s : shapes) {

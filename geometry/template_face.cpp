@@ -14,12 +14,12 @@ std::array<Eigen::Vector3d, kNumKeypoints> build_face() {
     const double a = kPi * i / 16.0;
     p[i] = {-0.64 * std::cos(a), -0.12 + 0.85 * std::sin(a), 0.08 + 0.5 * std::cos(a) * std::cos(a)};
   }
-  // Everything else is mirror-symmetric about x = 0: the right half is listed and mirrored.
+  // The left brow mirrors the right one about x = 0.
   const std::array<std::pair<int, Eigen::Vector3d>, 5> right_brow{{{17, {-0.52, -0.30, 0.02}},
-                                                                  {18, {-0.42, -0.37, -0.06}},
-                                                                  {19, {-0.31, -0.39, -0.10}},
-                                                                  {20, {-0.20, -0.38, -0.12}},
-                                                                  {21, {-0.10, -0.34, -0.13}}}};
+                                                                   {18, {-0.42, -0.37, -0.06}},
+                                                                   {19, {-0.31, -0.39, -0.10}},
+                                                                   {20, {-0.20, -0.38, -0.12}},
+                                                                   {21, {-0.10, -0.34, -0.13}}}};
   for (const auto& [i, q] : right_brow) {
     p[i] = q;
     p[43 - i] = {-q.x(), q.y(), q.z()};  // 17 <-> 26, …, 21 <-> 22

@@ -5,9 +5,8 @@
 // shape.
 #pragma once
 
-#include <array>
-
 #include <Eigen/Core>
+#include <array>
 
 #include "geometry/conventions.h"
 

@@ -45,7 +45,8 @@ inline Tensor random_meshes(Generator& gen, int64_t batch, DType dtype = DType::
     const Eigen::Matrix3d r = geometry::rotation_from_euler(turn * q[0], turn * q[1], turn * q[2]);
     for (int i = 0; i < geometry::kEyeVertices; ++i) {
       const Eigen::Vector3d p = (1.0 + 0.3 * q[3]) * (r * verts[i]);
-      for (int k = 0; k < 3; ++k) out.push_back(p[k] + 0.5 * q[4 + k] + noise[(b * geometry::kEyeVertices + i) * 3 + k]);
+      for (int k = 0; k < 3; ++k)
+        out.push_back(p[k] + 0.5 * q[4 + k] + noise[(b * geometry::kEyeVertices + i) * 3 + k]);
     }
   }
   return Tensor::from_vector(out, {batch, geometry::kEyeVertices, 3}).to(dtype);

@@ -2,12 +2,12 @@
 // moments), one step against the formula in float64, parameters without gradients, state
 // files (resume = uninterrupted, layout hooks, errors) and learning-rate schedules.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -38,8 +38,9 @@ struct Mlp {
 };
 
 Mlp make_mlp(fh::Generator& gen, DType dtype = DType::F32) {
-  return {fh::randn({8, 4}, gen, 0.0, 0.5, dtype).requires_grad_(), fh::randn({8}, gen, 0.0, 0.1, dtype).requires_grad_(),
-          fh::randn({2, 8}, gen, 0.0, 0.5, dtype).requires_grad_(), fh::randn({2}, gen, 0.0, 0.1, dtype).requires_grad_()};
+  return {
+      fh::randn({8, 4}, gen, 0.0, 0.5, dtype).requires_grad_(), fh::randn({8}, gen, 0.0, 0.1, dtype).requires_grad_(),
+      fh::randn({2, 8}, gen, 0.0, 0.5, dtype).requires_grad_(), fh::randn({2}, gen, 0.0, 0.1, dtype).requires_grad_()};
 }
 
 Mlp copy_of(const Mlp& m) {
@@ -64,7 +65,8 @@ Tensor flat(const std::vector<Tensor>& ts) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fh-test-adam-" + std::to_string(::getpid()) + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("fh-test-adam-" + std::to_string(::getpid()) + "-" + name))
+      .string();
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
@@ -131,7 +133,9 @@ TEST_CASE("PyTorch parity: ten Adam steps on a small network") {
       const char* name;
       Tensor ours;
       Tolerance tol;
-    } parts[] = {{"parameters", flat(p), {1e-6, 1e-6}}, {"exp_avg", flat(m), {1e-7, 1e-5}}, {"exp_avg_sq", flat(v), {1e-9, 1e-5}}};
+    } parts[] = {{"parameters", flat(p), {1e-6, 1e-6}},
+                 {"exp_avg", flat(m), {1e-7, 1e-5}},
+                 {"exp_avg_sq", flat(v), {1e-9, 1e-5}}};
     for (int k = 0; k < 3; ++k) {
       const Comparison cmp = compare(parts[k].ours, fh::slice(ref, 0, k * n, n), parts[k].tol);
       INFO(cmp.report("config " + std::to_string(i) + " " + parts[k].name));
@@ -139,8 +143,10 @@ TEST_CASE("PyTorch parity: ten Adam steps on a small network") {
       worst = std::max(worst, cmp.worst_fraction);
     }
     // The parameters did move: by ~lr per step.
-    CHECK(fh::sum(fh::mul(fh::sub(flat(p), flat({cases[i].inputs[2], cases[i].inputs[3], cases[i].inputs[4], cases[i].inputs[5]})),
-                          fh::sub(flat(p), flat({cases[i].inputs[2], cases[i].inputs[3], cases[i].inputs[4], cases[i].inputs[5]}))))
+    CHECK(fh::sum(fh::mul(fh::sub(flat(p), flat({cases[i].inputs[2], cases[i].inputs[3], cases[i].inputs[4],
+                                                 cases[i].inputs[5]})),
+                          fh::sub(flat(p), flat({cases[i].inputs[2], cases[i].inputs[3], cases[i].inputs[4],
+                                                 cases[i].inputs[5]}))))
               .item() > 1e-3 * c.opts.lr * c.opts.lr);
   }
   MESSAGE("worst error " << worst << " of threshold over parameters and moments after ten steps");
@@ -163,10 +169,12 @@ TEST_CASE("Adam: one step equals the formula in float64, with weight decay") {
       const double gi = gv[i] + o.weight_decay * expected[i];
       m[i] = o.beta1 * m[i] + (1 - o.beta1) * gi;
       v[i] = o.beta2 * v[i] + (1 - o.beta2) * gi * gi;
-      const double mhat = m[i] / (1 - std::pow(o.beta1, step)), vhat_sqrt = std::sqrt(v[i]) / std::sqrt(1 - std::pow(o.beta2, step));
+      const double mhat = m[i] / (1 - std::pow(o.beta1, step)),
+                   vhat_sqrt = std::sqrt(v[i]) / std::sqrt(1 - std::pow(o.beta2, step));
       expected[i] -= o.lr * mhat / (vhat_sqrt + o.eps);
     }
-    FH_CHECK_CLOSE(p.detach(), Tensor::from_vector(expected, {5}), (Tolerance{1e-15, 1e-14}), "step " + std::to_string(step));
+    FH_CHECK_CLOSE(p.detach(), Tensor::from_vector(expected, {5}), (Tolerance{1e-15, 1e-14}),
+                   "step " + std::to_string(step));
     FH_CHECK_CLOSE(opt.state("p").exp_avg, Tensor::from_vector(m, {5}), (Tolerance{1e-15, 1e-14}), "exp_avg");
     FH_CHECK_CLOSE(opt.state("p").exp_avg_sq, Tensor::from_vector(v, {5}), (Tolerance{1e-15, 1e-14}), "exp_avg_sq");
   }
@@ -215,7 +223,9 @@ TEST_CASE("Adam: a saved and reloaded state resumes training to the same bits") 
   tr::Adam opt_resumed(resumed.parameters(), o);
   opt_resumed.load_state(path, transpose_2d);
   train(resumed, opt_resumed, x, y, 3, schedule, 3);
-  for (const auto& [a, b] : {std::pair{resumed.w1, straight.w1}, {resumed.b1, straight.b1}, {resumed.w2, straight.w2},
+  for (const auto& [a, b] : {std::pair{resumed.w1, straight.w1},
+                             {resumed.b1, straight.b1},
+                             {resumed.w2, straight.w2},
                              {resumed.b2, straight.b2}})
     CHECK(same_bits(a, b));
   CHECK(opt_resumed.state("fc1.weight").step == 6);
@@ -244,17 +254,20 @@ TEST_CASE("Adam: bad state files are errors naming the file and the tensor") {
          "tensor 'w.exp_avg_sq' has shape [3, 2] but parameter w has [2, 3]");
   expect({{"w.exp_avg", m}, {"w.exp_avg_sq", m}, {"w.step", step}, {"v.step", step}}, meta,
          "tensor 'v.step' belongs to no parameter");
-  expect({{"w.exp_avg", m}, {"w.exp_avg_sq", m}, {"w.step", Tensor::scalar(1.5)}}, meta, "expected a whole number >= 1");
+  expect({{"w.exp_avg", m}, {"w.exp_avg_sq", m}, {"w.step", Tensor::scalar(1.5)}}, meta,
+         "expected a whole number >= 1");
   expect({{"w.exp_avg", m}, {"w.exp_avg_sq", m}}, meta, "tensor 'w.step' is missing but the moments of w are present");
   expect({{"w.exp_avg", m}, {"w.exp_avg_sq", m}, {"w.step", step}}, {}, "is not an Adam state file");
   Tensor nan = Tensor::zeros({2, 3});
   nan.data<float>()[4] = std::nanf("");
-  expect({{"w.exp_avg", nan}, {"w.exp_avg_sq", m}, {"w.step", step}}, meta, "tensor 'w.exp_avg' holds a non-finite value");
+  expect({{"w.exp_avg", nan}, {"w.exp_avg_sq", m}, {"w.step", step}}, meta,
+         "tensor 'w.exp_avg' holds a non-finite value");
   // A failed load leaves the state as it was.
   CHECK(opt.state("w").step == 0);
   std::filesystem::remove(path);
 
-  CHECK_THROWS_WITH_AS(tr::Adam({{"w", w}, {"w", w}}, {}), doctest::Contains("'w' is empty or appears twice"), fh::Error);
+  CHECK_THROWS_WITH_AS(tr::Adam({{"w", w}, {"w", w}}, {}), doctest::Contains("'w' is empty or appears twice"),
+                       fh::Error);
   CHECK_THROWS_WITH_AS(tr::Adam({{"w", w}}, {0.1, 1.0, 0.999}), doctest::Contains("betas (1, 0.999)"), fh::Error);
   CHECK_THROWS_WITH_AS(opt.set_lr(-1), doctest::Contains("learning rate -1"), fh::Error);
 }

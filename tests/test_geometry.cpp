@@ -4,12 +4,11 @@
 // the errors bad arguments raise.
 #include <doctest/doctest.h>
 
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <Eigen/Geometry>
 
 #include "autograd/ops.h"
 #include "geometry/conventions.h"
@@ -28,7 +27,9 @@ namespace geo = fh::geometry;
 
 namespace {
 
-Tensor uniform(fh::Generator& gen, const Shape& s, double lo, double hi) { return fh::rand(s, gen, lo, hi, DType::F64); }
+Tensor uniform(fh::Generator& gen, const Shape& s, double lo, double hi) {
+  return fh::rand(s, gen, lo, hi, DType::F64);
+}
 
 double g_worst = 0;
 void expect_grad(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
@@ -45,8 +46,8 @@ TEST_CASE("geometry: rotation_matrix is Rx(pitch)·Ry(yaw)·Rz(roll) and orthono
   REQUIRE(R.shape() == Shape{B, 3, 3});
   std::vector<double> expected;
   for (int64_t b = 0; b < B; ++b) {
-    const Eigen::Matrix3d r = geo::rotation_from_euler(yaw.to_vector<double>()[b], pitch.to_vector<double>()[b],
-                                                       roll.to_vector<double>()[b]);
+    const Eigen::Matrix3d r =
+        geo::rotation_from_euler(yaw.to_vector<double>()[b], pitch.to_vector<double>()[b], roll.to_vector<double>()[b]);
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) expected.push_back(r(i, j));
   }
@@ -79,8 +80,8 @@ TEST_CASE("geometry: Euler angles from rotation matrices invert rotation_matrix"
 
 TEST_CASE("geometry: bins_to_degrees is 3·E[bin] − 99") {
   std::vector<double> logits(3 * geo::kAngleBins, 0.0);
-  logits[0] = 50;                         // all mass on bin 0 -> -99°
-  logits[geo::kAngleBins + 65] = 50;      // bin 65 -> 96°
+  logits[0] = 50;                     // all mass on bin 0 -> -99°
+  logits[geo::kAngleBins + 65] = 50;  // bin 65 -> 96°
   // third row uniform -> mean bin 32.5 -> -1.5°
   const Tensor deg = geo::bins_to_degrees(Tensor::from_vector(logits, {3, geo::kAngleBins}));
   FH_CHECK_CLOSE(deg, Tensor::from_vector<double>({-99.0, 96.0, -1.5}, {3}), (Tolerance{1e-9, 0}), "bins");
@@ -108,7 +109,8 @@ TEST_CASE("geometry: canonical -> posed -> canonical returns the points (and the
   const int64_t b = 3, i = 41;
   for (int k = 0; k < 3; ++k) {
     double acc = 0;
-    for (int j = 0; j < 3; ++j) acc += rv[9 * b + 3 * j + k] * (pv[(b * N + i) * 3 + j] - dv[(b * N + i) * 3 + j] - tv[3 * b + j]);
+    for (int j = 0; j < 3; ++j)
+      acc += rv[9 * b + 3 * j + k] * (pv[(b * N + i) * 3 + j] - dv[(b * N + i) * 3 + j] - tv[3 * b + j]);
     CHECK(cv[(b * N + i) * 3 + k] == doctest::Approx(acc / sv[b]).epsilon(1e-12));
   }
 }
@@ -152,7 +154,8 @@ TEST_CASE("geometry: the template's gaze is (0, 0, -1) and a rotated eye gazes a
     moved.insert(moved.end(), {q.x(), q.y(), q.z()});
   }
   const Tensor gaze = geo::gaze_from_mesh(Tensor::from_vector(moved, {1, geo::kEyeVertices, 3}));
-  FH_CHECK_CLOSE(gaze, Tensor::from_vector<double>({g.x(), g.y(), g.z()}, {1, 3}), (Tolerance{1e-14, 0}), "rotated eye");
+  FH_CHECK_CLOSE(gaze, Tensor::from_vector<double>({g.x(), g.y(), g.z()}, {1, 3}), (Tolerance{1e-14, 0}),
+                 "rotated eye");
   FH_CHECK_CLOSE(geo::gaze_to_angles(gaze), Tensor::from_vector<double>({theta, phi}, {1, 2}), (Tolerance{1e-13, 0}),
                  "its angles");
 }
@@ -201,8 +204,8 @@ TEST_CASE("geometry: eye template tensors and edge lengths") {
   // Lengths scale with the mesh and ignore where it is.
   fh::Generator gen(run_seed());
   const Tensor meshes = random_meshes(gen, 2);
-  FH_CHECK_CLOSE(geo::edge_lengths(fh::add_scalar(fh::scale(meshes, 2.5), 7.0)), fh::scale(geo::edge_lengths(meshes), 2.5),
-                 (Tolerance{1e-13, 1e-12}), "scaled and moved");
+  FH_CHECK_CLOSE(geo::edge_lengths(fh::add_scalar(fh::scale(meshes, 2.5), 7.0)),
+                 fh::scale(geo::edge_lengths(meshes), 2.5), (Tolerance{1e-13, 1e-12}), "scaled and moved");
 }
 
 TEST_CASE("gradcheck: key-point algebra (rotation, bins, Eq. 1, Eq. 2, pose edits)") {
@@ -215,20 +218,23 @@ TEST_CASE("gradcheck: key-point algebra (rotation, bins, Eq. 1, Eq. 2, pose edit
   expect_grad([](auto& x) { return geo::bins_to_degrees(x[0]); }, {random_leaf({B, geo::kAngleBins}, gen, -3, 3)},
               "bins_to_degrees");
   auto pose_inputs = [&] {
-    return std::vector<Tensor>{random_leaf({B, N, 3}, gen), random_leaf({B}, gen, -1, 1), random_leaf({B}, gen, -1, 1),
-                               random_leaf({B}, gen, -1, 1), random_leaf({B, 3}, gen), random_leaf({B, 1}, gen, 0.5, 2),
-                               random_leaf({B, N, 3}, gen, -0.2, 0.2)};
+    return std::vector<Tensor>{
+        random_leaf({B, N, 3}, gen),           random_leaf({B}, gen, -1, 1), random_leaf({B}, gen, -1, 1),
+        random_leaf({B}, gen, -1, 1),          random_leaf({B, 3}, gen),     random_leaf({B, 1}, gen, 0.5, 2),
+        random_leaf({B, N, 3}, gen, -0.2, 0.2)};
   };
-  expect_grad([](auto& x) {
-    return geo::canonical_from_posed(x[0], geo::rotation_matrix(x[1], x[2], x[3]), x[4], x[5], x[6]);
-  }, pose_inputs(), "canonical_from_posed");
-  expect_grad([](auto& x) {
-    return geo::posed_from_canonical(x[0], geo::rotation_matrix(x[1], x[2], x[3]), x[4], x[5], x[6]);
-  }, pose_inputs(), "posed_from_canonical");
-  expect_grad([](auto& x) {
-    const geo::PoseEdit edit{geo::AngleEdit::add(0.4), geo::AngleEdit::set(-0.1), geo::AngleEdit::keep()};
-    return geo::posed_with_edit(x[0], geo::HeadPose{x[1], x[2], x[3], x[4], x[5]}, x[6], edit);
-  }, pose_inputs(), "posed_with_edit");
+  expect_grad(
+      [](auto& x) { return geo::canonical_from_posed(x[0], geo::rotation_matrix(x[1], x[2], x[3]), x[4], x[5], x[6]); },
+      pose_inputs(), "canonical_from_posed");
+  expect_grad(
+      [](auto& x) { return geo::posed_from_canonical(x[0], geo::rotation_matrix(x[1], x[2], x[3]), x[4], x[5], x[6]); },
+      pose_inputs(), "posed_from_canonical");
+  expect_grad(
+      [](auto& x) {
+        const geo::PoseEdit edit{geo::AngleEdit::add(0.4), geo::AngleEdit::set(-0.1), geo::AngleEdit::keep()};
+        return geo::posed_with_edit(x[0], geo::HeadPose{x[1], x[2], x[3], x[4], x[5]}, x[6], edit);
+      },
+      pose_inputs(), "posed_with_edit");
   MESSAGE("worst gradient error " << g_worst << " of threshold");
 }
 
@@ -248,19 +254,20 @@ TEST_CASE("geometry: bad arguments name the function, the argument and its shape
   const Tensor p = Tensor::zeros({2, 68, 3}), R = Tensor::zeros({2, 3, 3}), t = Tensor::zeros({2, 3}),
                s = Tensor::ones({2, 1});
   CHECK_THROWS_WITH_AS(geo::canonical_from_posed(p, R, t, s, Tensor::zeros({2, 67, 3})),
-                       doctest::Contains("canonical_from_posed: d has shape [2, 67, 3], expected [2, 68, 3]"), fh::Error);
-  CHECK_THROWS_WITH_AS(geo::posed_from_canonical(p, Tensor::zeros({2, 3}), t, s, p), doctest::Contains("R has shape [2, 3]"),
+                       doctest::Contains("canonical_from_posed: d has shape [2, 67, 3], expected [2, 68, 3]"),
                        fh::Error);
+  CHECK_THROWS_WITH_AS(geo::posed_from_canonical(p, Tensor::zeros({2, 3}), t, s, p),
+                       doctest::Contains("R has shape [2, 3]"), fh::Error);
   CHECK_THROWS_WITH_AS(geo::canonical_from_posed(p, R, t, Tensor::ones({2, 1}, DType::F64), p),
                        doctest::Contains("s [2, 1] float64"), fh::Error);
   CHECK_THROWS_WITH_AS(geo::rotation_matrix(Tensor::zeros({3}), Tensor::zeros({2}), Tensor::zeros({3})),
                        doctest::Contains("rotation_matrix: pitch has shape [2], expected [3]"), fh::Error);
   CHECK_THROWS_WITH_AS(geo::bins_to_degrees(Tensor::zeros({2, 65})), doctest::Contains("logits has shape [2, 65]"),
                        fh::Error);
-  CHECK_THROWS_WITH_AS(geo::gaze_from_mesh(Tensor::zeros({1, 481, 3})), doctest::Contains("vertices has shape [1, 481, 3]"),
-                       fh::Error);
-  CHECK_THROWS_WITH_AS(geo::edge_lengths(Tensor::from_vector<int64_t>({1}, {1})), doctest::Contains("float32 or float64"),
-                       fh::Error);
+  CHECK_THROWS_WITH_AS(geo::gaze_from_mesh(Tensor::zeros({1, 481, 3})),
+                       doctest::Contains("vertices has shape [1, 481, 3]"), fh::Error);
+  CHECK_THROWS_WITH_AS(geo::edge_lengths(Tensor::from_vector<int64_t>({1}, {1})),
+                       doctest::Contains("float32 or float64"), fh::Error);
   CHECK_THROWS_WITH_AS(geo::euler_from_rotation_matrix(Tensor::zeros({3, 3})), doctest::Contains("R has shape [3, 3]"),
                        fh::Error);
 }

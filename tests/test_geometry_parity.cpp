@@ -54,25 +54,25 @@ std::vector<ParityCase> keypoint_cases(fh::Generator& gen) {
   std::vector<ParityCase> cases;
   const Tolerance tight{1e-6, 1e-6};
   for (int64_t B : {1, 3, 8}) {
-    cases.push_back(diff_case(gen, "rotation_matrix", "",
-                              {uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3)},
-                              [](auto& x) { return geo::rotation_matrix(x[0], x[1], x[2]); }, tight));
+    cases.push_back(diff_case(
+        gen, "rotation_matrix", "", {uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3)},
+        [](auto& x) { return geo::rotation_matrix(x[0], x[1], x[2]); }, tight));
     cases.push_back(diff_case(gen, "bins_to_degrees", "", {fh::randn({B, geo::kAngleBins}, gen, 0.0, 3.0)},
                               [](auto& x) { return geo::bins_to_degrees(x[0]); }, {3e-5, 1e-6}));
     for (const char* op : {"canonical_from_posed", "posed_from_canonical"}) {
       const bool to_canonical = std::string(op) == "canonical_from_posed";
       const int64_t N = B == 3 ? 5 : geo::kNumKeypoints;  // any number of points
-      cases.push_back(diff_case(
-          gen, op, "",
-          {fh::randn({B, N, 3}, gen), fh::randn({B, 3, 3}, gen), fh::randn({B, 3}, gen, 0.0, 0.3),
-           uniform(gen, {B, 1}, 0.5, 2.0), fh::randn({B, N, 3}, gen, 0.0, 0.1)},
-          [to_canonical](auto& x) {
-            return to_canonical ? geo::canonical_from_posed(x[0], x[1], x[2], x[3], x[4])
-                                : geo::posed_from_canonical(x[0], x[1], x[2], x[3], x[4]);
-          },
-          {2e-6, 2e-6}));
+      cases.push_back(diff_case(gen, op, "",
+                                {fh::randn({B, N, 3}, gen), fh::randn({B, 3, 3}, gen), fh::randn({B, 3}, gen, 0.0, 0.3),
+                                 uniform(gen, {B, 1}, 0.5, 2.0), fh::randn({B, N, 3}, gen, 0.0, 0.1)},
+                                [to_canonical](auto& x) {
+                                  return to_canonical ? geo::canonical_from_posed(x[0], x[1], x[2], x[3], x[4])
+                                                      : geo::posed_from_canonical(x[0], x[1], x[2], x[3], x[4]);
+                                },
+                                {2e-6, 2e-6}));
     }
-    const Tensor R = geo::rotation_matrix(uniform(gen, {B}, -1.4, 1.4), uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3));
+    const Tensor R =
+        geo::rotation_matrix(uniform(gen, {B}, -1.4, 1.4), uniform(gen, {B}, -3, 3), uniform(gen, {B}, -3, 3));
     cases.push_back(value_case(gen, "euler_from_rotation", "", {R},
                                [](auto& x) { return geo::euler_from_rotation_matrix(x[0]); }, {1e-6, 1e-6}));
   }
@@ -118,12 +118,12 @@ std::vector<ParityCase> crop_cases(fh::Generator& gen) {
     cases.push_back(crop);
     // Crop-normalised <-> image-normalised points, e.g. eye meshes.
     const Tensor flat_boxes = fh::reshape(boxes, {2 * s.B, 3});
-    cases.push_back(diff_case(gen, "image_to_crop_points", size_args(s.W, s.H), {fh::randn({2 * s.B, 7, 3}, gen, 0.0, 0.5), flat_boxes},
-                              [s](auto& x) { return geo::image_to_crop_points(x[0], x[1], s.W, s.H); }, {2e-6, 2e-6},
-                              {true, false}));
-    cases.push_back(diff_case(gen, "crop_to_image_points", size_args(s.W, s.H), {fh::randn({2 * s.B, 7, 3}, gen), flat_boxes},
-                              [s](auto& x) { return geo::crop_to_image_points(x[0], x[1], s.W, s.H); }, {2e-6, 2e-6},
-                              {true, false}));
+    cases.push_back(diff_case(
+        gen, "image_to_crop_points", size_args(s.W, s.H), {fh::randn({2 * s.B, 7, 3}, gen, 0.0, 0.5), flat_boxes},
+        [s](auto& x) { return geo::image_to_crop_points(x[0], x[1], s.W, s.H); }, {2e-6, 2e-6}, {true, false}));
+    cases.push_back(diff_case(
+        gen, "crop_to_image_points", size_args(s.W, s.H), {fh::randn({2 * s.B, 7, 3}, gen), flat_boxes},
+        [s](auto& x) { return geo::crop_to_image_points(x[0], x[1], s.W, s.H); }, {2e-6, 2e-6}, {true, false}));
     // Mouth crops: pure data movement, gradient to the image only.
     ParityCase mouth = diff_case(gen, "mouth_crops", "", {fh::randn({s.B, s.H, s.W, s.C}, gen), points},
                                  [](auto& x) { return geo::mouth_crops(x[0], x[1]); }, {0, 0}, {true, false});

@@ -3,12 +3,11 @@
 // their weights, float64 gradient checks and argument errors.
 #include <doctest/doctest.h>
 
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <Eigen/Geometry>
 
 #include "autograd/ops.h"
 #include "geometry/eyes.h"
@@ -80,7 +79,8 @@ TEST_CASE("losses: E_can terms vanish for exact estimates and take known values 
   CHECK(value(l.rotation) == doctest::Approx(0.03).epsilon(1e-12));
   CHECK(value(l.expression) == doctest::Approx(0.25).epsilon(1e-12));
   CHECK(value(l.reconstruction) > 0.0);
-  const double expected_total = value(l.points) + value(l.reconstruction) + value(l.rotation) + 0.1 * value(l.expression);
+  const double expected_total =
+      value(l.points) + value(l.reconstruction) + value(l.rotation) + 0.1 * value(l.expression);
   CHECK(value(l.total) == doctest::Approx(expected_total).epsilon(1e-12));
   // Custom weights.
   l = tr::keypoint_loss(s, t, p.source_landmarks, p.target_landmarks, p.target_angles, {2, 0, 0, 1});
@@ -123,7 +123,8 @@ TEST_CASE("losses: E_gaze terms — rotation gives its angle, scaling gives the 
   CHECK(value(l.vertices) == doctest::Approx(l1 / 2).epsilon(1e-12));
   CHECK(std::abs(value(l.edges)) < 1e-13);
   CHECK(value(l.gaze) == doctest::Approx((20.0 + geo::rad_to_deg(std::acos(1 - 1e-7))) / 2).epsilon(1e-9));
-  CHECK(value(l.total) == doctest::Approx(0.1 * value(l.vertices) + 0.01 * value(l.edges) + value(l.gaze)).epsilon(1e-12));
+  CHECK(value(l.total) ==
+        doctest::Approx(0.1 * value(l.vertices) + 0.01 * value(l.edges) + value(l.gaze)).epsilon(1e-12));
 
   // Twice the size around the eyeball centre (the origin): every edge doubles, Le = Σ lengths.
   l = tr::gaze_loss(fh::scale(base, 2.0), base);
@@ -159,8 +160,8 @@ TEST_CASE("losses: VGG weights, hinge terms, feature matching and the generator 
   in.vgg_target = b;  // LVGG(x̄, y) = 0
   auto scale_out = [&](double logit, double feature) {
     return tr::DiscriminatorScale{full({1, 2, 2, 1}, logit),
-                                  {full({1, 4, 4, 2}, feature), full({1, 2, 2, 3}, feature), full({1, 2, 2, 4}, feature),
-                                   full({1, 2, 2, 5}, feature)}};
+                                  {full({1, 4, 4, 2}, feature), full({1, 2, 2, 3}, feature),
+                                   full({1, 2, 2, 4}, feature), full({1, 2, 2, 5}, feature)}};
   };
   in.fake = {{scale_out(0.4, 1.0), scale_out(-0.2, 2.0)}, {scale_out(1.0, 0.5)}};
   in.real = {{scale_out(9.0, 0.0), scale_out(9.0, 0.0)}, {scale_out(9.0, 0.0)}};
@@ -181,7 +182,8 @@ TEST_CASE("losses: real features are targets — no gradient reaches them") {
     in.vgg_warped.push_back(full({1, 2, 2, 2}, 1.0));
     in.vgg_target.push_back(full({1, 2, 2, 2}, 0.0));
   }
-  Tensor fake_feature = full({1, 2, 2, 2}, 1.0).requires_grad_(), real_feature = full({1, 2, 2, 2}, 0.0).requires_grad_();
+  Tensor fake_feature = full({1, 2, 2, 2}, 1.0).requires_grad_(),
+         real_feature = full({1, 2, 2, 2}, 0.0).requires_grad_();
   in.fake = {{tr::DiscriminatorScale{full({1, 1, 1, 1}, 0.0), {fake_feature}}}};
   in.real = {{tr::DiscriminatorScale{full({1, 1, 1, 1}, 0.0), {real_feature}}}};
   tr::generator_loss(in).total.backward();
@@ -195,11 +197,23 @@ TEST_CASE("gradcheck: E_can, E_gaze, generator and discriminator objectives") {
   const int64_t B = 2;
   auto leaf = [&](const Shape& s, double lo = -1, double hi = 1) { return random_leaf(s, gen, lo, hi); };
   // E_can: every estimate input and the landmarks.
-  std::vector<Tensor> kp{leaf({B}, -0.5, 0.5), leaf({B}, -0.5, 0.5), leaf({B}, -0.5, 0.5), leaf({B, 3}), leaf({B, 1}, 0.5, 2),
-                         leaf({B, 68, 3}, -0.1, 0.1), leaf({B, 68, 3}),
-                         leaf({B}, -0.5, 0.5), leaf({B}, -0.5, 0.5), leaf({B}, -0.5, 0.5), leaf({B, 3}), leaf({B, 1}, 0.5, 2),
-                         leaf({B, 68, 3}, -0.1, 0.1), leaf({B, 68, 3}),
-                         leaf({B, 68, 3}), leaf({B, 68, 3}), leaf({B, 3})};
+  std::vector<Tensor> kp{leaf({B}, -0.5, 0.5),
+                         leaf({B}, -0.5, 0.5),
+                         leaf({B}, -0.5, 0.5),
+                         leaf({B, 3}),
+                         leaf({B, 1}, 0.5, 2),
+                         leaf({B, 68, 3}, -0.1, 0.1),
+                         leaf({B, 68, 3}),
+                         leaf({B}, -0.5, 0.5),
+                         leaf({B}, -0.5, 0.5),
+                         leaf({B}, -0.5, 0.5),
+                         leaf({B, 3}),
+                         leaf({B, 1}, 0.5, 2),
+                         leaf({B, 68, 3}, -0.1, 0.1),
+                         leaf({B, 68, 3}),
+                         leaf({B, 68, 3}),
+                         leaf({B, 68, 3}),
+                         leaf({B, 3})};
   worst = std::max(worst, check_gradients(
                               [](auto& x) {
                                 const tr::KeypointEstimate s{{x[0], x[1], x[2], x[3], x[4]}, x[5], x[6]};
@@ -223,37 +237,40 @@ TEST_CASE("gradcheck: E_can, E_gaze, generator and discriminator objectives") {
     const Eigen::Vector3d q = 2.0 * (turn * Eigen::Vector3d(truth[i], truth[i + 1], truth[i + 2]));
     for (int k = 0; k < 3; ++k) truth[i + k] = q[k] + 10.0;
   }
-  worst = std::max(worst, check_gradients(
-                              [](auto& x) {
-                                const tr::GazeLossTerms l = tr::gaze_loss(x[0], x[1]);
-                                return fh::stack({fh::scale(l.vertices, 1e-3), l.edges, l.gaze, fh::scale(l.total, 1e-3)}, 0);
-                              },
-                              {predicted, Tensor::from_vector(truth, predicted.shape())}, "gaze_loss"));
+  worst = std::max(worst,
+                   check_gradients(
+                       [](auto& x) {
+                         const tr::GazeLossTerms l = tr::gaze_loss(x[0], x[1]);
+                         return fh::stack({fh::scale(l.vertices, 1e-3), l.edges, l.gaze, fh::scale(l.total, 1e-3)}, 0);
+                       },
+                       {predicted, Tensor::from_vector(truth, predicted.shape())}, "gaze_loss"));
   // Generator: 5 VGG features each, two discriminators with 2 scales of 2 feature maps.
   std::vector<Tensor> gl;
   for (int i = 0; i < 15; ++i) gl.push_back(leaf({1, 3, 3, 2}));
   // Per scale: logits, 2 fake feature maps, 2 real ones (targets, detached by the loss: no grad here).
-  for (int i = 0; i < 2 * 2 * 5; ++i) gl.push_back(i % 5 < 3 ? leaf({1, 2, 2, 2}) : fh::rand({1, 2, 2, 2}, gen, -1, 1, DType::F64));
-  worst = std::max(worst, check_gradients(
-                              [](auto& x) {
-                                tr::GeneratorLossInputs in;
-                                in.vgg_output.assign(x.begin(), x.begin() + 5);
-                                in.vgg_warped.assign(x.begin() + 5, x.begin() + 10);
-                                in.vgg_target.assign(x.begin() + 10, x.begin() + 15);
-                                size_t k = 15;
-                                for (int d = 0; d < 2; ++d) {
-                                  tr::DiscriminatorOutputs f, r;
-                                  for (int s = 0; s < 2; ++s, k += 5) {
-                                    f.push_back({x[k], {x[k + 1], x[k + 2]}});
-                                    r.push_back({Tensor(), {x[k + 3], x[k + 4]}});
-                                  }
-                                  in.fake.push_back(f);
-                                  in.real.push_back(r);
-                                }
-                                const tr::GeneratorLossTerms l = tr::generator_loss(in);
-                                return fh::stack({l.adversarial, l.vgg_output, l.vgg_warped, l.feature_matching, l.total}, 0);
-                              },
-                              gl, "generator_loss"));
+  for (int i = 0; i < 2 * 2 * 5; ++i)
+    gl.push_back(i % 5 < 3 ? leaf({1, 2, 2, 2}) : fh::rand({1, 2, 2, 2}, gen, -1, 1, DType::F64));
+  worst = std::max(worst,
+                   check_gradients(
+                       [](auto& x) {
+                         tr::GeneratorLossInputs in;
+                         in.vgg_output.assign(x.begin(), x.begin() + 5);
+                         in.vgg_warped.assign(x.begin() + 5, x.begin() + 10);
+                         in.vgg_target.assign(x.begin() + 10, x.begin() + 15);
+                         size_t k = 15;
+                         for (int d = 0; d < 2; ++d) {
+                           tr::DiscriminatorOutputs f, r;
+                           for (int s = 0; s < 2; ++s, k += 5) {
+                             f.push_back({x[k], {x[k + 1], x[k + 2]}});
+                             r.push_back({Tensor(), {x[k + 3], x[k + 4]}});
+                           }
+                           in.fake.push_back(f);
+                           in.real.push_back(r);
+                         }
+                         const tr::GeneratorLossTerms l = tr::generator_loss(in);
+                         return fh::stack({l.adversarial, l.vgg_output, l.vgg_warped, l.feature_matching, l.total}, 0);
+                       },
+                       gl, "generator_loss"));
   worst = std::max(worst, check_gradients(
                               [](auto& x) {
                                 const tr::DiscriminatorLossTerms l = tr::discriminator_loss({x[0], x[1]}, {x[2], x[3]});
@@ -268,14 +285,17 @@ TEST_CASE("gradcheck: E_can, E_gaze, generator and discriminator objectives") {
 TEST_CASE("losses: argument errors name the loss and the argument") {
   const Tensor m = Tensor::zeros({2, 482, 3});
   CHECK_THROWS_WITH_AS(tr::gaze_loss(m, Tensor::zeros({2, 481, 3})),
-                       doctest::Contains("gaze_loss: true mesh has shape [2, 481, 3], expected [2, 482, 3]"), fh::Error);
+                       doctest::Contains("gaze_loss: true mesh has shape [2, 481, 3], expected [2, 482, 3]"),
+                       fh::Error);
   CHECK_THROWS_WITH_AS(tr::vgg_loss({m}, {m}), doctest::Contains("5 VGG19 features"), fh::Error);
   CHECK_THROWS_WITH_AS(tr::discriminator_loss({m}, {}), doctest::Contains("1 real and 0 fake scales"), fh::Error);
   tr::GeneratorLossInputs in;
   CHECK_THROWS_WITH_AS(tr::generator_loss(in), doctest::Contains("0 discriminators"), fh::Error);
-  tr::KeypointEstimate e{{Tensor::zeros({2}), Tensor::zeros({2}), Tensor::zeros({2}), Tensor::zeros({2, 3}),
-                          Tensor::ones({2, 1})},
-                         Tensor::zeros({2, 68, 3}), Tensor::zeros({2, 68, 3})};
-  CHECK_THROWS_WITH_AS(tr::keypoint_loss(e, e, Tensor::zeros({2, 68, 3}), Tensor::zeros({2, 68, 3}), Tensor::zeros({2, 2})),
-                       doctest::Contains("target angles has shape [2, 2], expected [2, 3]"), fh::Error);
+  tr::KeypointEstimate e{
+      {Tensor::zeros({2}), Tensor::zeros({2}), Tensor::zeros({2}), Tensor::zeros({2, 3}), Tensor::ones({2, 1})},
+      Tensor::zeros({2, 68, 3}),
+      Tensor::zeros({2, 68, 3})};
+  CHECK_THROWS_WITH_AS(
+      tr::keypoint_loss(e, e, Tensor::zeros({2, 68, 3}), Tensor::zeros({2, 68, 3}), Tensor::zeros({2, 2})),
+      doctest::Contains("target angles has shape [2, 2], expected [2, 3]"), fh::Error);
 }

@@ -2,11 +2,12 @@
 // of the contract's width), determinism (repeat, batch vs single, thread counts), any size,
 // key-point files for `freehead sketch` and their errors.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,8 @@ std::pair<int64_t, int64_t> eye_centre(const geo::SketchInput& in, int first, in
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fh-test-sketch-" + std::to_string(::getpid()) + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("fh-test-sketch-" + std::to_string(::getpid()) + "-" + name))
+      .string();
 }
 
 }  // namespace
@@ -84,7 +86,7 @@ TEST_CASE("sketch: black background, eyes in their gaze colours, lines white") {
   const geo::SketchInput in = face_input();
   const std::vector<float> img = draw(in, S);
   // Every value in [0, 1]; a corner far from the face is black.
-  for (float v : img) REQUIRE((v >= 0.0f && v <= 1.0f));
+  CHECK(std::all_of(img.begin(), img.end(), [](float v) { return v >= 0.0f && v <= 1.0f; }));
   for (int k = 0; k < 3; ++k) CHECK(pixel(img, S, 2, 2)[k] == 0.0f);
   for (int k = 0; k < 3; ++k) CHECK(pixel(img, S, S - 1, 0)[k] == 0.0f);
   // Each eye's interior holds exactly its own colour.
@@ -179,14 +181,16 @@ TEST_CASE("sketch: deterministic, batched = per image, independent of the thread
   // Points far outside the image draw nothing and do not fail.
   geo::SketchInput far = a;
   for (auto& p : far.points) p = p * 1e7 + Eigen::Vector2d(3e7, -2e7);
-  for (float v : draw(far, 32)) REQUIRE(v == 0.0f);
+  const std::vector<float> empty = draw(far, 32);
+  CHECK(std::all_of(empty.begin(), empty.end(), [](float v) { return v == 0.0f; }));
 }
 
 TEST_CASE("sketch: bad points and gaze are errors naming what is wrong") {
   geo::SketchInput in = face_input();
   in.points[17].x() = std::nan("");
   std::vector<float> out(16 * 16 * 3);
-  CHECK_THROWS_WITH_AS(geo::draw_sketch(in, 16, out.data()), doctest::Contains("key-point 17 is not finite"), fh::Error);
+  CHECK_THROWS_WITH_AS(geo::draw_sketch(in, 16, out.data()), doctest::Contains("key-point 17 is not finite"),
+                       fh::Error);
   CHECK_THROWS_WITH_AS(geo::draw_sketch(face_input(), 1, out.data()), doctest::Contains("size 1"), fh::Error);
   CHECK_THROWS_WITH_AS(geo::draw_sketches(Tensor::zeros({1, 67, 2}), Tensor::ones({1, 2, 3}), 16),
                        doctest::Contains("points [1, 67, 2] must be [B, 68, 2] or [B, 68, 3]"), fh::Error);
@@ -203,12 +207,14 @@ TEST_CASE("sketch: key-point files and their errors") {
   for (const auto& p : face.points) pts.insert(pts.end(), {static_cast<float>(p.x()), static_cast<float>(p.y())});
   const Tensor points = Tensor::from_vector(pts, {68, 2});
 
-  fh::safetensors::save(path, {{"points", points}, {"gaze_angles", Tensor::from_vector<float>({0.1f, -0.2f, 0.3f, 0.4f}, {2, 2})}});
+  fh::safetensors::save(
+      path, {{"points", points}, {"gaze_angles", Tensor::from_vector<float>({0.1f, -0.2f, 0.3f, 0.4f}, {2, 2})}});
   geo::SketchInput in = geo::read_sketch_points(path);
   CHECK(in.points[40].x() == doctest::Approx(face.points[40].x()).epsilon(1e-6));
   CHECK(in.gaze[1].phi == doctest::Approx(0.4).epsilon(1e-6));
 
-  fh::safetensors::save(path, {{"points", points}, {"gaze", Tensor::from_vector<double>({0, 0, -1, -1, 0, -1}, {2, 3})}});
+  fh::safetensors::save(path,
+                        {{"points", points}, {"gaze", Tensor::from_vector<double>({0, 0, -1, -1, 0, -1}, {2, 3})}});
   in = geo::read_sketch_points(path);
   CHECK(in.gaze[0].phi == 0.0);
   CHECK(in.gaze[1].phi == doctest::Approx(geo::kPi / 4));

@@ -134,7 +134,8 @@ void Adam::load_state(const std::string& path, const StateLayout& from_file) {
   const safetensors::Contents file = safetensors::load(path);
   const char* op = "Adam::load_state";
   auto it = file.metadata.find("optimizer");
-  FH_CHECK(it != file.metadata.end() && it->second == "adam", op, path, " is not an Adam state file (metadata 'optimizer' is ",
+  FH_CHECK(it != file.metadata.end() && it->second == "adam", op, path,
+           " is not an Adam state file (metadata 'optimizer' is ",
            it == file.metadata.end() ? std::string("missing") : "'" + it->second + "'", ")");
   // Every tensor must belong to a parameter: a misnamed state would otherwise be dropped silently.
   for (const auto& [name, t] : file.tensors) {
@@ -149,8 +150,8 @@ void Adam::load_state(const std::string& path, const StateLayout& from_file) {
     const std::string& name = params_[i].name;
     const Tensor& p = params_[i].tensor;
     if (!file.contains(name + ".step")) {
-      FH_CHECK(!file.contains(name + ".exp_avg") && !file.contains(name + ".exp_avg_sq"), op, path, ": tensor '",
-               name, ".step' is missing but the moments of ", name, " are present");
+      FH_CHECK(!file.contains(name + ".exp_avg") && !file.contains(name + ".exp_avg_sq"), op, path, ": tensor '", name,
+               ".step' is missing but the moments of ", name, " are present");
       continue;
     }
     const Tensor& step = file.get(name + ".step");

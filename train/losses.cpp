@@ -67,8 +67,8 @@ GazeLossTerms gaze_loss(const Tensor& predicted, const Tensor& truth, const Gaze
 
 Tensor vgg_loss(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   static constexpr double kWeights[5] = {1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0};
-  FH_CHECK(a.size() == 5 && b.size() == 5, "vgg_loss", "expected the 5 VGG19 features relu1_1..relu5_1 of each image, got ",
-           a.size(), " and ", b.size());
+  FH_CHECK(a.size() == 5 && b.size() == 5, "vgg_loss",
+           "expected the 5 VGG19 features relu1_1..relu5_1 of each image, got ", a.size(), " and ", b.size());
   Tensor total;
   for (size_t l = 0; l < 5; ++l) {
     const Tensor term = scale(l1_loss(a[l], b[l]), kWeights[l]);
@@ -109,7 +109,8 @@ GeneratorLossTerms generator_loss(const GeneratorLossInputs& in, const Generator
     l.adversarial = add_defined(l.adversarial, scale(adversarial, per_scale));
     if (matching.defined()) l.feature_matching = add_defined(l.feature_matching, scale(matching, per_scale));
   }
-  if (!l.feature_matching.defined()) l.feature_matching = Tensor::scalar(0.0, l.adversarial.dtype(), l.adversarial.device());
+  if (!l.feature_matching.defined())
+    l.feature_matching = Tensor::scalar(0.0, l.adversarial.dtype(), l.adversarial.device());
   l.vgg_output = vgg_loss(in.vgg_output, in.vgg_target);
   l.vgg_warped = vgg_loss(in.vgg_warped, in.vgg_target);
   l.total = add(add(l.adversarial, scale(add(l.vgg_output, l.vgg_warped), weights.vgg)),

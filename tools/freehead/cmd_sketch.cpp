@@ -11,17 +11,16 @@
 namespace fh::cli {
 
 int cmd_sketch(const Args& args) {
-  const Options opts(
-      "sketch",
-      "Draws the key-point sketch the generator is conditioned on (eye polygons in their gaze\n"
-      "colour, white polylines) as a PNG. The --points file is a safetensors file holding\n"
-      "`points` [68, 2|3] (image-normalised x, y in [-1, 1]; z ignored) and optionally `gaze`\n"
-      "[2, 3] (gaze vectors of the right eye 36-41, then the left eye 42-47) or `gaze_angles`\n"
-      "[2, 2] ((theta, phi) in radians per eye); without either, both eyes look at the camera.",
-      {{"points", "safetensors file with the key-points (and gaze)", true, true, ""},
-       {"out", "PNG file to write", true, true, ""},
-       {"size", "sketch width and height in pixels", true, false, "256"}},
-      args);
+  const Options opts("sketch",
+                     "Draws the key-point sketch the generator is conditioned on (eye polygons in their gaze\n"
+                     "colour, white polylines) as a PNG. The --points file is a safetensors file holding\n"
+                     "`points` [68, 2|3] (image-normalised x, y in [-1, 1]; z ignored) and optionally `gaze`\n"
+                     "[2, 3] (gaze vectors of the right eye 36-41, then the left eye 42-47) or `gaze_angles`\n"
+                     "[2, 2] ((theta, phi) in radians per eye); without either, both eyes look at the camera.",
+                     {{"points", "safetensors file with the key-points (and gaze)", true, true, ""},
+                      {"out", "PNG file to write", true, true, ""},
+                      {"size", "sketch width and height in pixels", true, false, "256"}},
+                     args);
   if (opts.help_requested()) {
     std::printf("%s", opts.help_text().c_str());
     return 0;
