@@ -11,6 +11,7 @@ namespace {
 
 const fh::cli::Command kCommands[] = {
     {"info", "version, commit, build options, CUDA devices (or why none), CPU threads", fh::cli::cmd_info},
+    {"sketch", "draw the key-point sketch of a points file as a PNG", fh::cli::cmd_sketch},
 };
 
 void usage(std::FILE* out) {
