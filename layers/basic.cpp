@@ -121,16 +121,13 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
   const bool has_orig = tensors.count(prefix + "weight_orig") != 0;
   if (has_orig && !tensors.count(prefix + "weight_u")) report.missing.push_back(prefix + "weight_u (needed with weight_orig)");
   if (!apply) return;
-  if (has_orig) {
-    // Training state: the effective weight follows weight_orig and u.
-    effective_is_loaded_ = false;
-    if (!training()) on_mode_change();
-  } else {
-    // Inference file: `weight` is the effective weight. Training resumes from it.
+  // Eval reads the file's `weight` exactly as stored until a training forward changes
+  // weight_orig. An inference file (no weight_orig) starts training from weight_orig = weight.
+  effective_is_loaded_ = true;
+  if (!has_orig) {
     NoGradGuard no_grad;
     *weight_orig_ = weight_->clone();
     weight_orig_->requires_grad_(true);
-    effective_is_loaded_ = true;
   }
 }
 

@@ -50,7 +50,7 @@ class Conv2d : public Module {
   Tensor* weight_orig_ = nullptr;  // spectral only
   Tensor* weight_u_ = nullptr;     // spectral only, [out]
   Tensor none_;
-  bool effective_is_loaded_ = false;  // `weight` came from a file without weight_orig
+  bool effective_is_loaded_ = false;  // `weight` came from a file, untouched by training since
 };
 
 class Linear : public Module {

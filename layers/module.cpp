@@ -67,6 +67,16 @@ void Module::to(Device device) {
   for (auto& [name, child] : children_) child->to(device);
 }
 
+void Module::to(DType dtype) {
+  for (auto& s : slots_) {
+    if (s.tensor.dtype() == dtype) continue;
+    const bool grad = s.tensor.requires_grad();
+    s.tensor = s.tensor.detach().to(dtype);
+    if (grad) s.tensor.requires_grad_(true);
+  }
+  for (auto& [name, child] : children_) child->to(dtype);
+}
+
 Device Module::device() const {
   for (const auto& s : slots_) return s.tensor.device();
   for (const auto& [name, child] : children_) return child->device();

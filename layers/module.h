@@ -61,6 +61,8 @@ class Module {
   // Moves every slot to `device` (parameters stay leaves that require grad).
   void to(Device device);
   Device device() const;
+  // Converts every slot to `dtype` (float64 serves the parity tests; float32 is the default).
+  void to(DType dtype);
   void set_requires_grad(bool on);
   void zero_grad();
 

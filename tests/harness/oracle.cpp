@@ -104,4 +104,12 @@ std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases) {
   return results;
 }
 
+void run_reference(const std::vector<std::string>& args) {
+  const char* env = std::getenv("FH_REFERENCE_SCRIPT");  // another checkout's reference, when set
+  std::string command = oracle_python() + " " + (env != nullptr && *env != '\0' ? env : FH_REFERENCE_SCRIPT);
+  for (const auto& a : args) command += " '" + a + "'";
+  const CommandResult r = run_command(command);
+  FH_CHECK(r.status == 0, "reference", "`", command, "` failed (exit ", r.status, "):\n", r.output);
+}
+
 }  // namespace fh::test

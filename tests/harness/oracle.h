@@ -34,4 +34,8 @@ bool oracle_available(std::string* why);
 // Runs every case in one Python process; throws with the script's stderr on failure.
 std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases);
 
+// Runs the PyTorch reference model's driver (tools/reference/run.py) with `args` under the
+// oracle's interpreter; throws with the script's output when it fails.
+void run_reference(const std::vector<std::string>& args);
+
 }  // namespace fh::test
