@@ -224,3 +224,34 @@ TEST_CASE("PyTorch reference: train-mode backward at tiny, every parameter and i
   }
   MESSAGE("worst fraction of threshold: ", worst.fraction, " (", worst.where, ")");
 }
+
+TEST_CASE("PyTorch reference: a torchvision ResNet-34 converted to safetensors loads into E_gaze's backbone") {
+  if (test::skip_without_oracle()) return;
+  // A state dict under torchvision's names (with fc and num_batches_tracked, as torchvision
+  // saves it), converted by tools/reference/convert_torchvision.py.
+  const std::string pth = path_of("resnet34.pth"), converted = path_of("resnet34.safetensors");
+  test::run_python({"-c",
+                    "import sys, torch; sys.path.insert(0, sys.argv[2]); import model as M\n"
+                    "torch.manual_seed(5); b = M.ResNet34Backbone(1.0); sd = dict(b.state_dict())\n"
+                    "sd['fc.weight'] = torch.zeros(1000, 512); sd['fc.bias'] = torch.zeros(1000)\n"
+                    "torch.save(sd, sys.argv[1])",
+                    pth, test::reference_dir()});
+  test::run_python({test::reference_dir() + "/convert_torchvision.py", "resnet34", pth, converted});
+  const nn::TensorMap file = load_map(converted);
+  CHECK(file.count("gaze.backbone.layer4.2.bn2.running_var"));
+  CHECK(!file.count("gaze.backbone.fc.weight"));
+  auto net = nets::make_network("gaze", nets::config("paper"));
+  const nn::LoadReport report = net->module().load_state_dict(file, "gaze.", /*allow_partial=*/true);
+  CHECK(report.unexpected.empty());
+  CHECK(report.mismatched.empty());
+  // Only the neck and the head are left to initialise.
+  for (const auto& name : report.missing) CHECK((name.rfind("gaze.neck.", 0) == 0 || name.rfind("gaze.head.", 0) == 0));
+  CHECK(report.missing.size() == 7);
+  const nn::TensorMap loaded = [&] {
+    nn::TensorMap m;
+    for (auto& [k, v] : net->module().state_dict("gaze.")) m[k] = v;
+    return m;
+  }();
+  CHECK(loaded.at("gaze.backbone.layer3.4.conv2.weight").to_vector<float>() ==
+        file.at("gaze.backbone.layer3.4.conv2.weight").to_vector<float>());
+}

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "runtime/error.h"
 #include "runtime/random.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/network_files.h"
@@ -18,6 +19,8 @@ int cmd_init(const Args& args) {
                {"config", "paper, small or tiny", true, false, "paper"},
                {"seed", "random seed", true, false, "0"},
                {"out", "safetensors file to write", true, true},
+               {"pretrained", "start from the tensors this file holds for the network (e.g. converted ImageNet\n"
+                "                        weights under gaze.backbone. or vgg.); the rest is initialised", true, false},
                {"merge", "keep other networks' tensors from an existing --out", false}},
               args);
   if (opt.help_requested()) {
@@ -27,6 +30,17 @@ int cmd_init(const Args& args) {
   auto net = build_network(opt.str("net"), opt.str("config"));
   Generator gen(static_cast<uint64_t>(opt.integer("seed")));
   net->module().reset_parameters(gen);
+  if (opt.has("pretrained")) {
+    const std::string file = opt.str("pretrained");
+    const nn::TensorMap pretrained = read_tensor_map(file);
+    const nn::LoadReport report = net->module().load_state_dict(pretrained, net->prefix(), /*allow_partial=*/true);
+    nn::LoadReport wrong = report;
+    wrong.missing.clear();  // missing tensors keep their fresh initialisation
+    FH_CHECK(wrong.ok(), "init", "'", file, "' does not fit ", net->name(), ":", wrong.message());
+    const size_t total = net->module().state_dict().size();
+    std::printf("%s: loaded %zu of %zu tensors, initialised the other %zu\n", file.c_str(),
+                total - report.missing.size(), total, report.missing.size());
+  }
   safetensors::NamedTensors tensors;
   const std::string out = opt.str("out");
   if (opt.flag("merge") && std::filesystem::exists(out)) {
