@@ -69,6 +69,8 @@ int cmd_bench(const Args& args) {
                {"sources", "source images per sample (gen, gen-nshot)", true, false, "1"},
                {"iters", "timed iterations of each pass", true, false, "5"},
                {"seed", "seed for weights and inputs", true, false, "0"},
+               {"weights", "weights file (default: fresh initialisation from --seed)", true, false},
+               {"inputs", "inputs file (default: random inputs from --seed)", true, false},
                {"forward-only", "skip the forward+backward timing", false}},
               args);
   if (opt.help_requested()) {
@@ -81,8 +83,15 @@ int cmd_bench(const Args& args) {
   if (batch < 1 || sources < 1 || iters < 1) throw UsageError{"--batch, --sources and --iters must be at least 1"};
   Generator gen(static_cast<uint64_t>(opt.integer("seed")));
   net->module().reset_parameters(gen);
+  if (opt.has("weights"))
+    nn::load_weights(net->module(), read_tensor_map(opt.str("weights")), net->prefix(), opt.str("weights"));
   net->module().to(device);
-  const nn::TensorMap inputs = random_inputs(*net, batch, sources, device, gen);
+  nn::TensorMap inputs;
+  if (opt.has("inputs")) {
+    for (auto& [name, t] : read_tensor_map(opt.str("inputs"))) inputs[name] = t.to(DType::F32).to(device);
+  } else {
+    inputs = random_inputs(*net, batch, sources, device, gen);
+  }
 
   net->module().eval();
   const double flops = forward_flops(*net, inputs);  // also the warm-up

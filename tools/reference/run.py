@@ -146,10 +146,19 @@ def cmd_bench(args):
     device = setup_device(args, allow_tf32=args.tf32)
     sources = default_sources(args)
     torch.manual_seed(0)
-    net = M.build(args.net, args.config).to(device)
+    net = M.build(args.net, args.config)
+    if args.weights:  # the same weights as the run it is compared with
+        weights, _ = load(args.weights)
+        M.load_file_state(net, weights, M.PREFIXES[args.net], source=args.weights)
+    net = net.to(device)
     net.train(args.train)
     gen = torch.Generator().manual_seed(1)
-    xs = M.random_inputs(args.net, args.config, args.batch, sources, generator=gen, device=device)
+    if args.inputs:
+        tensors, _ = load(args.inputs)
+        check_inputs(args.net, tensors, args.inputs)
+        xs = {n: tensors[n].to(device) for n in M.input_names(args.net)}
+    else:
+        xs = M.random_inputs(args.net, args.config, args.batch, sources, generator=gen, device=device)
     fn = net
     if args.compile:
         if not hasattr(torch, "compile"):
@@ -273,6 +282,8 @@ def parser():
     sp.add_argument("--repeats", type=int, default=7)
     sp.add_argument("--warmup", type=int, default=2)
     sp.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (off by default)")
+    sp.add_argument("--weights", default=None, help="weights file (default: fresh initialisation)")
+    sp.add_argument("--inputs", default=None, help="inputs file (default: random inputs)")
 
     sp = sub.add_parser("cost", help="parameter count and forward GFLOPs (conv and linear MACs x 2)")
     common(sp)
