@@ -16,5 +16,6 @@ struct Command {
 };
 
 int cmd_info(const Args& args);
+int cmd_synth(const Args& args);
 
 }  // namespace fh::cli

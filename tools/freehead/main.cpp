@@ -11,6 +11,7 @@ namespace {
 
 const fh::cli::Command kCommands[] = {
     {"info", "version, commit, build options, CUDA devices (or why none), CPU threads", fh::cli::cmd_info},
+    {"synth", "render a synthetic talking-head dataset with exact ground truth", fh::cli::cmd_synth},
 };
 
 void usage(std::FILE* out) {
