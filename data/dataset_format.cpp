@@ -164,8 +164,6 @@ Manifest Manifest::from_json(const json::Value& root, const std::string& source)
   m.image_size = read_int(root, "image_size", source);
   FH_CHECK(m.image_size >= 8, "dataset", source, ": image_size ", m.image_size, " is too small");
   m.annotations = read_string_array(&member(root, "annotations", source), source + ": field 'annotations'");
-  FH_CHECK(std::find(m.annotations.begin(), m.annotations.end(), "keypoints") != m.annotations.end(), "dataset", source,
-           ": 'annotations' must include 'keypoints'");
   for (const auto& a : m.annotations)
     FH_CHECK(find_annotation_field(a) != nullptr, "dataset", source, ": unknown annotation '", a, "'");
   m.identity_params = read_string_array(root.find("identity_params"), source + ": field 'identity_params'");

@@ -53,7 +53,7 @@ struct TripleEntry {
 struct Manifest {
   int version = kFormatVersion;
   int image_size = 0;
-  std::vector<std::string> annotations;  // tensors every clip holds (keypoints at least)
+  std::vector<std::string> annotations;  // tensors every clip holds
   std::vector<std::string> identity_params, expression_params;  // names, when present
   std::vector<ClipEntry> clips;
   std::vector<TripleEntry> triples;      // clips "triples/source", "triples/driver", "triples/target"

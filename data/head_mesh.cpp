@@ -146,7 +146,7 @@ Eigen::Vector3d head_surface(const FaceLayout& L, double u, double v) {
   const double hair = 1.0 - smoothstep(L.hair_edge_y(au) - 0.05, L.hair_edge_y(au) + 0.03, fy);
   if (hair > 0) {
     const Eigen::Vector3d n = Eigen::Vector3d(x, y, z).normalized();
-    const double lift = L.hair_volume * hair * (0.6 + 0.4 * smoothstep(0.0, -1.0, fy));
+    const double lift = L.hair_volume * hair * (0.5 + 0.5 * smoothstep(0.2, -1.0, fy));
     return Eigen::Vector3d(x, y, z) + lift * n;
   }
   return {x, y, z};
@@ -278,9 +278,9 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
     const Eigen::Vector3d root = head_surface(L, sgn * kPi / 2, std::asin(ear_fy / L.b));
     // The ear's plane: up, and back tilted 25° away from the head.
     const Eigen::Vector3d up(0, 1, 0);
-    const Eigen::Vector3d back = Eigen::Vector3d(sgn * std::sin(0.45), 0, std::cos(0.45)).normalized();
+    const Eigen::Vector3d back = Eigen::Vector3d(sgn * std::sin(0.3), 0, std::cos(0.3)).normalized();
     const Eigen::Vector3d out = back.cross(up).normalized() * (sgn * back.cross(up).normalized().x() > 0 ? 1 : -1);
-    const Eigen::Vector3d centre = root + back * 0.2 - out * 0.02;
+    const Eigen::Vector3d centre = root + back * 0.16 - out * 0.03;
     for (int layer = 0; layer < 2; ++layer) {
       const GridPart g{next, kEarRings, kEarSegments, true};
       for (int r = 0; r < kEarRings; ++r) {
@@ -289,7 +289,7 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
           const double th = 2 * kPi * k / kEarSegments;
           // Cupped: the rim stands out more than the middle; the inner layer sits behind.
           const double cup = 0.03 + 0.09 * rho * rho * rho - (layer == 1 ? 0.025 : 0.0);
-          const Eigen::Vector3d p = centre + up * (0.34 * rho * std::cos(th)) + back * (0.19 * rho * std::sin(th)) + out * cup;
+          const Eigen::Vector3d p = centre + up * (0.3 * rho * std::cos(th)) + back * (0.16 * rho * std::sin(th)) + out * cup;
           const int vi = g.at(r, k);
           set3(rest, vi, p.x(), p.y(), p.z());
           set3(face, vi, 0, kEarMark, kPi / 2);
@@ -305,8 +305,8 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
 
   // ---- Neck: a vertical elliptic cylinder from inside the head down into the shoulders,
   // following the head at the top and the body at the bottom.
-  const double rx = 0.52 * L.a * (0.55 + 0.45 * L.jaw_taper), rz = 0.5 * L.c;
-  const double neck_top = 0.5 * L.b, neck_bottom = L.b + 0.95;
+  const double rx = 0.6 * L.a * (0.55 + 0.45 * L.jaw_taper), rz = 0.55 * L.c;
+  const double neck_top = 0.5 * L.b, neck_bottom = L.b + 0.8;
   {
     const GridPart g{neck_first, kNeckRows, kNeckColumns, true};
     for (int k = 0; k < kNeckRows; ++k) {
@@ -314,10 +314,12 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
       for (int j = 0; j < kNeckColumns; ++j) {
         const double w = -kPi + 2 * kPi * j / kNeckColumns;
         const int vi = g.at(k, j);
-        set3(rest, vi, rx * std::sin(w), y, kNeckCentreZ - rz * std::cos(w));
+        // Narrower at the top, where it meets the underside of the head.
+        const double widen = 0.72 + 0.28 * smoothstep(neck_top, neck_top + 0.55, y);
+        set3(rest, vi, widen * rx * std::sin(w), y, kNeckCentreZ - widen * rz * std::cos(w));
         set3(face, vi, 0, kNeckMark, std::abs(w));
         set_colour(vi, skin * (0.8 + 0.12 * smoothstep(L.b - 0.1, L.b + 0.5, y)));
-        body_weight[vi - rigid_end] = static_cast<float>(smoothstep(L.b * 0.75, L.b + 0.8, y));
+        body_weight[vi - rigid_end] = static_cast<float>(smoothstep(L.b * 0.75, L.b + 0.6, y));
       }
     }
     add_grid_topology(*this, g, [](const Eigen::Vector3d& p) { return Eigen::Vector3d(p.x(), 0, p.z() - kNeckCentreZ); });
@@ -325,7 +327,7 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
   // ---- Shoulders: the top of a wide ellipsoid, in the clothes' colour.
   {
     const GridPart g{torso_first, kTorsoRows, kTorsoColumns, true};
-    const Eigen::Vector3d centre(0, L.b + 1.5, 0.3), radii(1.9, 1.05, 0.85);
+    const Eigen::Vector3d centre(0, L.b + 1.2, 0.3), radii(2.0, 0.95, 0.85);
     for (int k = 0; k < kTorsoRows; ++k) {
       const double lat = -kPi / 2 + 0.12 + (kPi / 2 + 0.1) * k / (kTorsoRows - 1);
       for (int j = 0; j < kTorsoColumns; ++j) {

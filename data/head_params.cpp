@@ -37,7 +37,7 @@ const IdentityField kIdentityFields[kIdentityScalars] = {
     {"brow_thickness", &Identity::brow_thickness, 0.025, 0.05},
     {"brow_arch", &Identity::brow_arch, 0.0, 0.05},
     {"hairline", &Identity::hairline, -0.85, -0.58},
-    {"hair_volume", &Identity::hair_volume, 0.02, 0.12},
+    {"hair_volume", &Identity::hair_volume, 0.04, 0.22},
     {"hair_length", &Identity::hair_length, 0.0, 1.0},
 };
 
