@@ -8,6 +8,7 @@
 
 #include "geometry/conventions.h"
 #include "runtime/error.h"
+#include "runtime/thread_pool.h"
 
 namespace fh::data {
 
@@ -224,7 +225,9 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
   set3(rest, 0, 0, -L.b - L.hair_volume, 0);
   set3(face, 0, 0, -L.b, kPi);
   set_colour(0, skin);
-  for (int i = 0; i < nv; ++i) {
+  // Rows are independent: build them in parallel (each vertex is written by one row).
+  parallel_for(nv, 4, [&](int64_t row_begin, int64_t row_end) {
+  for (int i = static_cast<int>(row_begin); i < row_end; ++i) {
     const double v = vs[i], cv = std::cos(v), sv = std::sin(v);
     for (int j = 0; j < nu; ++j) {
       const double u = us[j], cu = std::cos(u), su = std::sin(u);
@@ -246,6 +249,7 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
       set_colour(vi, col * shade);
     }
   }
+  });
   // Triangles: the pole's fan, then (A, C, B) and (B, C, D) for the quad A=(i,j), B=(i,j+1),
   // C=(i+1,j), D=(i+1,j+1), so that (v1 − v0) × (v2 − v0) points out of the head.
   for (int j = 0; j < nu; ++j) triangles.push_back({0, grid_vertex(0, j), grid_vertex(0, (j + 1) % nu)});

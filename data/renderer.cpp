@@ -81,9 +81,9 @@ struct Shader {
   Vec3 eyeball(int e, float x, float y, float lid, Material& m) const {
     const float dx = x - eye_centre[e].x(), dy = y - eye_centre[e].y();
     const float r2 = eye_radius * eye_radius, d2 = dx * dx + dy * dy;
-    if (d2 >= r2) {  // past the ball's outline, deep in the corner
+    if (d2 >= r2) {  // past the ball's outline, deep in the corner: shaded white of the eye
       m = Material::EyeCorner;
-      return Vec3(0.75f, 0.5f, 0.48f).cwiseProduct(skin) * 0.75f * lambert(Vec3(0, 0, -1));
+      return Vec3(0.8f, 0.72f, 0.7f) * (0.8f * lambert(Vec3(0, 0, -1)) * (1.f - 0.45f * std::exp(-lid / 0.02f)));
     }
     const Vec3 n(dx / eye_radius, dy / eye_radius, -std::sqrt(r2 - d2) / eye_radius);
     const float ca = n.dot(gaze[e]);
