@@ -227,28 +227,28 @@ HeadMesh::HeadMesh(const Identity& id) : identity(id), layout(id) {
   set_colour(0, skin);
   // Rows are independent: build them in parallel (each vertex is written by one row).
   parallel_for(nv, 4, [&](int64_t row_begin, int64_t row_end) {
-  for (int i = static_cast<int>(row_begin); i < row_end; ++i) {
-    const double v = vs[i], cv = std::cos(v), sv = std::sin(v);
-    for (int j = 0; j < nu; ++j) {
-      const double u = us[j], cu = std::cos(u), su = std::sin(u);
-      const double fx = L.a * cv * su, fy = L.b * sv;
-      const int vi = grid_vertex(i, j);
-      const Eigen::Vector3d p = head_surface(L, u, v);
-      set3(rest, vi, p.x(), p.y(), p.z());
-      set3(face, vi, fx, fy, std::abs(u));
-      float shapes[kShapeExpressions][3];
-      expression_shapes(L, fx, fy, smoothstep(0.0, 0.45, cu), shapes);
-      for (int k = 0; k < kShapeExpressions; ++k)
-        for (int d = 0; d < 3; ++d) blend[(static_cast<size_t>(vi) * kShapeExpressions + k) * 3 + d] = shapes[k][d];
-      // Skin colour: blush on the cheeks, a little darker around the eyes.
-      const double front = smoothstep(0.1, 0.55, cu);
-      Eigen::Vector3d col = skin + gauss2(std::abs(fx) - 0.42, 0.15, fy - 0.38, 0.15) * front *
-                                       Eigen::Vector3d(0.06, -0.015, -0.01);
-      double shade = 1.0;
-      for (int e = 0; e < 2; ++e) shade -= 0.08 * gauss2(fx - L.eye_x[e], 0.22, fy, 0.12) * front;
-      set_colour(vi, col * shade);
+    for (int i = static_cast<int>(row_begin); i < row_end; ++i) {
+      const double v = vs[i], cv = std::cos(v), sv = std::sin(v);
+      for (int j = 0; j < nu; ++j) {
+        const double u = us[j], cu = std::cos(u), su = std::sin(u);
+        const double fx = L.a * cv * su, fy = L.b * sv;
+        const int vi = grid_vertex(i, j);
+        const Eigen::Vector3d p = head_surface(L, u, v);
+        set3(rest, vi, p.x(), p.y(), p.z());
+        set3(face, vi, fx, fy, std::abs(u));
+        float shapes[kShapeExpressions][3];
+        expression_shapes(L, fx, fy, smoothstep(0.0, 0.45, cu), shapes);
+        for (int k = 0; k < kShapeExpressions; ++k)
+          for (int d = 0; d < 3; ++d) blend[(static_cast<size_t>(vi) * kShapeExpressions + k) * 3 + d] = shapes[k][d];
+        // Skin colour: blush on the cheeks, a little darker around the eyes.
+        const double front = smoothstep(0.1, 0.55, cu);
+        Eigen::Vector3d col = skin + gauss2(std::abs(fx) - 0.42, 0.15, fy - 0.38, 0.15) * front *
+                                         Eigen::Vector3d(0.06, -0.015, -0.01);
+        double shade = 1.0;
+        for (int e = 0; e < 2; ++e) shade -= 0.08 * gauss2(fx - L.eye_x[e], 0.22, fy, 0.12) * front;
+        set_colour(vi, col * shade);
+      }
     }
-  }
   });
   // Triangles: the pole's fan, then (A, C, B) and (B, C, D) for the quad A=(i,j), B=(i,j+1),
   // C=(i+1,j), D=(i+1,j+1), so that (v1 − v0) × (v2 − v0) points out of the head.
