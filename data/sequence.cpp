@@ -60,9 +60,9 @@ ClipScript::ClipScript(uint64_t seed, int identity, int clip, int frames)
   roll_w_ = make_wave(rng, deg_to_rad(rng.uniform(3, 9)), 0.004, 0.02);
   tx_c_ = rng.uniform(-0.08, 0.08);
   tx_w_ = make_wave(rng, 0.03, 0.003, 0.015);
-  ty_c_ = rng.uniform(-0.22, -0.1);
+  ty_c_ = rng.uniform(-0.12, -0.02);
   ty_w_ = make_wave(rng, 0.02, 0.003, 0.015);
-  scale_c_ = rng.uniform(0.5, 0.64);
+  scale_c_ = rng.uniform(0.46, 0.58);
   scale_w_ = make_wave(rng, 0.02, 0.003, 0.012);
 
   talk_amp_ = rng.uniform(0.4, 1.0);

@@ -61,6 +61,8 @@ std::vector<SheetPick> pick_sheet_frames(const std::vector<ClipJob>& jobs, const
                                        : std::abs(p.pose.yaw);
       if (score > best_score) best_score = score, best = t;
     }
+    for (const SheetPick& earlier : picks)  // the same clip twice: show another moment
+      if (earlier.job == job && earlier.frame == best) best = (best + o.frames / 2) % o.frames;
     picks.push_back({job, best});
   }
   return picks;

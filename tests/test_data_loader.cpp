@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 
+#include "data/dataset_format.h"
 #include "data/loader.h"
 #include "data/synth.h"
 #include "geometry/conventions.h"
@@ -210,4 +211,51 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
   bad.split = "train";
   bad.batch_size = 100;
   CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("fewer than one batch of 100"), fh::Error);
+}
+
+TEST_CASE("loader: an eye-only dataset (crops as frames, one eye slot) feeds the eye-crop sampler") {
+  // A gaze dataset converted as docs/data.md describes: each frame is an eye crop, slot 0
+  // covers the whole frame, slot 1 is absent (side 0).
+  const fs::path dir = fs::temp_directory_path() / ("fh-eyes-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "eyes/p00");
+  const int s = 24, frames = 3;
+  std::vector<float> crop(frames * 2 * 3, 0.f), mesh(frames * 2 * fh::geometry::kEyeVertices * 3, 0.f), gaze(frames * 2 * 3, 0.f);
+  for (int t = 0; t < frames; ++t) {
+    fh::Image img(s, s, 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 7 + t * 31) % 256);
+    fh::write_png((dir / "eyes/p00" / frame_filename(t)).string(), img);
+    crop[t * 6 + 0] = crop[t * 6 + 1] = 0.5f * (s - 1);
+    crop[t * 6 + 2] = static_cast<float>(s - 1);
+    for (int v = 0; v < fh::geometry::kEyeVertices * 3; ++v) mesh[t * 2 * fh::geometry::kEyeVertices * 3 + v] = 0.01f * v + t;
+    gaze[t * 6 + 2] = -1.f;
+  }
+  fh::safetensors::save((dir / "eyes/p00" / kAnnotationsName).string(),
+                        {{"eye_crop", fh::Tensor::from_vector(crop, {frames, 2, 3})},
+                         {"eye_mesh", fh::Tensor::from_vector(mesh, {frames, 2, fh::geometry::kEyeVertices, 3})},
+                         {"gaze", fh::Tensor::from_vector(gaze, {frames, 2, 3})}});
+  Manifest m;
+  m.image_size = s;
+  m.annotations = {"eye_crop", "eye_mesh", "gaze"};
+  m.clips.push_back({"eyes/p00", "p00", frames, "train"});
+  write_manifest(dir.string(), m);
+
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.eye_size = s;  // the crop is the frame itself
+  o.batch_size = 3;
+  o.shuffle = false;
+  o.workers = 0;
+  const auto d = Dataset::open(dir.string());
+  Loader loader(d, o);
+  CHECK(loader.items_per_epoch() == 3);
+  const Batch b = loader.next();
+  for (int t = 0; t < frames; ++t) {
+    CHECK(b.targets[t].eye == 0);
+    const fh::Tensor png = fh::image_to_tensor(d->frame(0, t));
+    for (int64_t i = 0; i < s * s * 3; ++i)
+      REQUIRE(b["image"].data<float>()[t * s * s * 3 + i] == doctest::Approx(png.data<float>()[i]).epsilon(1e-6));
+    CHECK(b["eye_mesh"].data<float>()[t * fh::geometry::kEyeVertices * 3] == static_cast<float>(t));
+  }
+  fs::remove_all(dir);
 }
