@@ -121,7 +121,7 @@ struct Shader {
     const float* n2 = head.normal.data() + 3 * t[2];
     Vec3 n(b0 * n0[0] + b1 * n1[0] + b2 * n2[0], b0 * n0[1] + b1 * n1[1] + b2 * n2[1],
            b0 * n0[2] + b1 * n1[2] + b2 * n2[2]);
-    n.normalize();
+    n *= 1.f / std::sqrt(n.squaredNorm());  // one division, not three
     const float* a0 = mesh.albedo.data() + 3 * t[0];
     const float* a1 = mesh.albedo.data() + 3 * t[1];
     const float* a2 = mesh.albedo.data() + 3 * t[2];
