@@ -226,7 +226,7 @@ SynthReport synthesize(const SynthOptions& o) {
     for (int r = 0; r < 3; ++r) {
       write_clip_annotations((root / roles[r] / kAnnotationsName).string(), role_annotations[r],
                              clip_metadata(roles[r], "", o));
-      manifest.clips.push_back({roles[r], r == 1 ? "drivers" : "sources", o.pairs, "triples"});
+      manifest.clips.push_back({roles[r], "mixed", o.pairs, "triples"});  // row i belongs to triple i
     }
     for (int i = 0; i < o.pairs; ++i) {
       const TripleSpec s = triple_spec(o.seed, i, pool, o.clips_per_identity, o.frames);

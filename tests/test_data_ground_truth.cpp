@@ -344,6 +344,27 @@ TEST_CASE("synthetic data: blinks close the lids onto the lid key-points") {
   }
   CHECK(right_eye == 0);  // closed: no eyeball visible
   CHECK(left_eye > 50);
+  // The renderer's material map agrees: lids over the right eyeball, the left one open.
+  std::vector<Material> materials;
+  fh::Image again;
+  PosedHead head;
+  pose_head(mesh, p, head);
+  renderer.render(head, bg, again, &materials);
+  CHECK(again.pixels == f.image.pixels);
+  int eyeball[2] = {0, 0};
+  for (int e = 0; e < 2; ++e) {
+    const auto& crop = f.annotation.eye_crop[e];
+    for (int y = static_cast<int>(crop[1] - crop[2] / 2); y <= crop[1] + crop[2] / 2; ++y)
+      for (int x = static_cast<int>(crop[0] - crop[2] / 2); x <= crop[0] + crop[2] / 2; ++x) {
+        const Material m = materials[y * 256 + x];
+        eyeball[e] += m == Material::Sclera || m == Material::Iris || m == Material::Pupil;
+      }
+  }
+  CHECK(eyeball[0] == 0);
+  CHECK(eyeball[1] > 50);
+  const int nx = static_cast<int>(std::lround((f.annotation.keypoints[30][0] + 1) * px));
+  const int ny = static_cast<int>(std::lround((f.annotation.keypoints[30][1] + 1) * px));
+  CHECK(materials[ny * 256 + nx] == Material::Skin);
   // The closed lid's upper and lower key-points meet.
   for (int i : {1, 2}) {
     const auto& up = f.annotation.keypoints[36 + i];
