@@ -113,8 +113,11 @@ FrameParams ClipScript::frame(int frame) const {
   double blink[2];
   for (int k = 0; k < 2; ++k) {
     double b = std::clamp(0.1 + squint_w_[k].at(t), 0.0, 0.3);
-    for (const Blink& ev : blinks_)
-      if (ev.eye[k]) b = std::max(b, std::exp(-std::pow((t - ev.time) / 1.4, 2)));
+    // Blinks are sorted by time and last a few frames: look only at those near t.
+    auto it = std::lower_bound(blinks_.begin(), blinks_.end(), t - 8.0,
+                               [](const Blink& ev, double time) { return ev.time < time; });
+    for (; it != blinks_.end() && it->time < t + 8.0; ++it)
+      if (it->eye[k]) b = std::max(b, std::exp(-std::pow((t - it->time) / 1.4, 2)));
     blink[k] = std::clamp(b, 0.0, 1.0);
   }
   e.blink_right = blink[0];
@@ -128,8 +131,10 @@ FrameParams ClipScript::frame(int frame) const {
     const geometry::GazeAngles a = geometry::angles_from_gaze(r.transpose() * Eigen::Vector3d(0, 0, -1));
     return EyeGaze{a.theta, a.phi};
   };
-  size_t k = 0;
-  while (k + 1 < fixations_.size() && fixations_[k + 1].start <= t) ++k;
+  // The last fixation that has started (fixations are sorted by start, the first at 0).
+  const size_t k = static_cast<size_t>(std::upper_bound(fixations_.begin(), fixations_.end(), t,
+                                                        [](double time, const Fixation& f) { return time < f.start; }) -
+                                       fixations_.begin()) - 1;
   EyeGaze g = target(fixations_[k]);
   if (k > 0 && t - fixations_[k].start < 3.0) {
     const EyeGaze from = target(fixations_[k - 1]);

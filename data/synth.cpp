@@ -54,7 +54,9 @@ std::vector<SheetPick> pick_sheet_frames(const std::vector<ClipJob>& jobs, const
     int best = o.frames / 2;
     double best_score = -1;
     // Kinds: the widest-open mouth, the most turned eyes, the most turned head, mid-clip.
-    for (int t = 0; kind < 3 && t < o.frames; ++t) {
+    // Long clips are scanned at a stride: the sheet needs a good frame, not the best.
+    const int stride = std::max(1, o.frames / 2000);
+    for (int t = 0; kind < 3 && t < o.frames; t += stride) {
       const FrameParams p = script.frame(t);
       const double score = kind == 0 ? p.expression.jaw_open
                            : kind == 1 ? std::abs(p.gaze[0].phi) + std::abs(p.gaze[0].theta)
