@@ -56,7 +56,7 @@ std::map<std::string, std::vector<unsigned char>> files_under(const fs::path& di
 
 }  // namespace
 
-TEST_CASE("synth: identical options give identical bytes on 1 and 2 threads; another seed differs") {
+TEST_CASE("synth: identical options give identical bytes on 1 and 2 threads, another seed differs") {
   const int before = fh::num_threads();
   const fs::path a = data_temp("same-a"), b = data_temp("same-b"), c = data_temp("same-c");
   fh::set_num_threads(2);
@@ -86,7 +86,7 @@ TEST_CASE("synth: identical options give identical bytes on 1 and 2 threads; ano
   for (const auto& p : {a, b, c}) fs::remove_all(p);
 }
 
-TEST_CASE("synth: the manifest lists clips, splits by identity and triples; files validate") {
+TEST_CASE("synth: the manifest lists clips, splits by identity and triples, and its files validate") {
   const fs::path dir = data_temp("manifest");
   SynthOptions o = small_options(dir, 3);
   o.identities = 12;
@@ -117,7 +117,7 @@ TEST_CASE("synth: the manifest lists clips, splits by identity and triples; file
   fs::remove_all(dir);
 }
 
-TEST_CASE("synth: a clip varies smoothly and keeps one identity; triples render A with B's motion") {
+TEST_CASE("synth: a clip varies smoothly and keeps one identity, triples render A with B's motion") {
   const ClipScript script(21, 4, 1, 200);
   double worst_yaw = 0, worst_scale = 0;
   for (int t = 1; t < 200; ++t) {

@@ -89,7 +89,7 @@ TEST_CASE("loader: frame batches equal the files they come from") {
   }
 }
 
-TEST_CASE("loader: seeded shuffling covers each epoch once; workers and prefetch change nothing") {
+TEST_CASE("loader: seeded shuffling covers each epoch once, workers and prefetch change nothing") {
   const auto d = shared_dataset();
   LoaderOptions o;
   o.batch_size = 4;
