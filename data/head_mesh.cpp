@@ -15,7 +15,7 @@ namespace fh::data {
 namespace {
 
 constexpr double kPi = geometry::kPi;
-constexpr int kColumns = 160;        // around the head; 2.5x denser at the front than at the back
+constexpr int kColumns = 160;        // around the head; at the front 2.5x their mean density
 constexpr double kColumnWarp = 0.6;  // u = t − warp·sin t
 constexpr double kBottomLatitude = 1.36;
 constexpr int kNeckColumns = 48, kNeckRows = 10;

@@ -13,7 +13,8 @@
 
 namespace fh::data {
 
-// Identity: the neutral face. Each field's range is in head_params.cpp (kIdentityRanges).
+// Identity: the neutral face. The range each field is drawn from is in head_params.cpp
+// (kIdentityFields) and docs/data.md.
 struct Identity {
   double head_width = 0.95;       // half-width of the cranium
   double head_height = 1.30;      // half-height of the cranium

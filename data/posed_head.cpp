@@ -26,15 +26,6 @@ Eigen::Vector3d PosedHead::camera_point(const HeadMesh::SurfacePoint& p) const {
   return r;
 }
 
-Eigen::Vector3d PosedHead::head_point(const HeadMesh::SurfacePoint& p) const {
-  Eigen::Vector3d r = Eigen::Vector3d::Zero();
-  for (int k = 0; k < 3; ++k) {
-    const float* c = head.data() + 3 * p.vertex[k];
-    r += p.weight[k] * Eigen::Vector3d(c[0], c[1], c[2]);
-  }
-  return r;
-}
-
 void pose_head(const HeadMesh& mesh, const FrameParams& params, PosedHead& out) {
   out.mesh = &mesh;
   out.params = params;

@@ -28,9 +28,8 @@ struct PosedHead {
   std::array<Eigen::Vector3d, 2> gaze;
   std::array<Eigen::Matrix3d, 2> eye_rotation;
 
-  // A surface point (HeadMesh::locate) in the camera frame or the deformed head frame.
+  // A surface point (HeadMesh::locate) in the camera frame, as the renderer draws it.
   Eigen::Vector3d camera_point(const HeadMesh::SurfacePoint& p) const;
-  Eigen::Vector3d head_point(const HeadMesh::SurfacePoint& p) const;
 };
 
 // Fills `out` (reusing its buffers) for the mesh and the frame's parameters.
