@@ -26,8 +26,8 @@ using namespace fh::data;
 namespace {
 
 fs::path data_temp(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("fh-data-test-" + std::to_string(::getpid())) / name;
-  // Each test removes its folder; the parent is left empty.
+  // Each test removes its folder when it ends.
+  const fs::path dir = fs::temp_directory_path() / ("fh-data-test-" + std::to_string(::getpid()) + "-" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
