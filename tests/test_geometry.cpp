@@ -160,7 +160,7 @@ TEST_CASE("geometry: the template's gaze is (0, 0, -1) and a rotated eye gazes a
                  "its angles");
 }
 
-TEST_CASE("geometry: angles -> gaze -> angles round trip; gaze_to_angles ignores length") {
+TEST_CASE("geometry: angles -> gaze -> angles round trip, and gaze_to_angles ignores length") {
   fh::Generator gen(run_seed());
   const int64_t B = 32;
   // θ in (-π/2, π/2), φ in (-π, π): the whole sphere but the poles.

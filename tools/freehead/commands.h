@@ -21,5 +21,6 @@ int cmd_init(const Args& args);
 int cmd_run(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_cost(const Args& args);
+int cmd_synth(const Args& args);
 
 }  // namespace fh::cli

@@ -16,6 +16,7 @@ const fh::cli::Command kCommands[] = {
     {"run", "run a network in eval mode on the named tensors of a file", fh::cli::cmd_run},
     {"bench", "time a network's forward and forward+backward", fh::cli::cmd_bench},
     {"cost", "parameters and forward GFLOPs of every network and config", fh::cli::cmd_cost},
+    {"synth", "render a synthetic talking-head dataset with exact ground truth", fh::cli::cmd_synth},
 };
 
 void usage(std::FILE* out) {
