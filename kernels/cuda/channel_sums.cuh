@@ -29,11 +29,12 @@ struct GroupedRows {
 
 constexpr int kSumBlock = 256;  // threads per pass-1 block
 constexpr int kSumTile = 256;   // channels per tile: one per thread when C >= 256
-// Pass 1 aims at about one wave of 8 blocks per SM on the largest GPUs (132 SMs on an H200),
-// each block summing at least kMinTermsPerBlock elements so that the per-block overhead and
-// pass 2 stay small. Constants, not device queries: the cut must not depend on the device.
+// Pass 1 aims at about one wave of 8 blocks per SM on the largest GPUs (132 SMs on an H200):
+// enough loads in flight to cover the memory latency. Each block sums at least
+// kMinTermsPerBlock elements (16 per thread), so that the per-block overhead and pass 2 stay
+// small. Constants, not device queries: the cut must not depend on the device.
 constexpr int64_t kTargetBlocks = 1024;
-constexpr int64_t kMinTermsPerBlock = 8192;
+constexpr int64_t kMinTermsPerBlock = 4096;
 constexpr int64_t kMaxPieces = 4096;
 
 struct SumCut {

@@ -183,9 +183,10 @@ __global__ void scale_only_kernel(const T* __restrict__ weight, const T* __restr
 
 // ---- Apply passes ------------------------------------------------------------------------------
 // Elementwise over [G, R, C] with coefficients per (g, c) and per-element operands. With C a
-// multiple of the vector width, a 16-byte vector never crosses a channel row, so it shares
-// one group and reads its coefficients as consecutive channels. Index math in 32 bits when
-// the tensor allows (Index).
+// multiple of the vector width, a 16-byte vector never crosses a channel row: it shares one
+// group and reads its coefficients as one vector of consecutive channels too (coefficient
+// arrays are [G, C] with G·C a multiple of the width, so those vectors are aligned). Index
+// math in 32 bits when the tensor allows (Index).
 
 struct ApplyGeometry {
   int64_t numel, group_elems, channels;
@@ -208,12 +209,17 @@ template <class T, class Index, int W>
 __global__ void affine_apply_kernel(ApplyGeometry geo, const T* __restrict__ x, const T* __restrict__ mean,
                                     const T* __restrict__ scale, const T* __restrict__ bias, T* __restrict__ out) {
   apply_walk<Index, W>(geo, [&](int64_t e, int64_t c, int64_t gc) {
-    T v[W];
+    T v[W], m[W], s[W], b[W];
     load<W>(x + e, v);
+    load<W>(mean + gc, m);
+    load<W>(scale + gc, s);
+    if (bias) {
+      load<W>(bias + c, b);
 #pragma unroll
-    for (int k = 0; k < W; ++k) {
-      const T centred = v[k] - mean[gc + k];
-      v[k] = bias ? centred * scale[gc + k] + bias[c + k] : centred * scale[gc + k];
+      for (int k = 0; k < W; ++k) v[k] = (v[k] - m[k]) * s[k] + b[k];
+    } else {
+#pragma unroll
+      for (int k = 0; k < W; ++k) v[k] = (v[k] - m[k]) * s[k];
     }
     store<W>(out + e, v);
   });
@@ -225,12 +231,14 @@ __global__ void spade_apply_kernel(ApplyGeometry geo, const T* __restrict__ x, c
                                    const T* __restrict__ beta, const T* __restrict__ mean,
                                    const T* __restrict__ invstd, T* __restrict__ out) {
   apply_walk<Index, W>(geo, [&](int64_t e, int64_t, int64_t gc) {
-    T v[W], gm[W], bt[W];
+    T v[W], gm[W], bt[W], m[W], is[W];
     load<W>(x + e, v);
     load<W>(gamma + e, gm);
     load<W>(beta + e, bt);
+    load<W>(mean + gc, m);
+    load<W>(invstd + gc, is);
 #pragma unroll
-    for (int k = 0; k < W; ++k) v[k] = (v[k] - mean[gc + k]) * invstd[gc + k] * (T(1) + gm[k]) + bt[k];
+    for (int k = 0; k < W; ++k) v[k] = (v[k] - m[k]) * is[k] * (T(1) + gm[k]) + bt[k];
     store<W>(out + e, v);
   });
 }
@@ -241,15 +249,20 @@ __global__ void grad_x_apply_kernel(ApplyGeometry geo, const T* __restrict__ gra
                                     const T* __restrict__ mean, const T* __restrict__ a, const T* __restrict__ b,
                                     const T* __restrict__ d, T* __restrict__ grad_x) {
   apply_walk<Index, W>(geo, [&](int64_t e, int64_t, int64_t gc) {
-    T gv[W], xv[W];
+    T gv[W], av[W];
     load<W>(grad + e, gv);
+    load<W>(a + gc, av);
     if (b) {
+      T xv[W], m[W], bv[W], dv[W];
       load<W>(x + e, xv);
+      load<W>(mean + gc, m);
+      load<W>(b + gc, bv);
+      load<W>(d + gc, dv);
 #pragma unroll
-      for (int k = 0; k < W; ++k) gv[k] = a[gc + k] * gv[k] - b[gc + k] - d[gc + k] * (xv[k] - mean[gc + k]);
+      for (int k = 0; k < W; ++k) gv[k] = av[k] * gv[k] - bv[k] - dv[k] * (xv[k] - m[k]);
     } else {
 #pragma unroll
-      for (int k = 0; k < W; ++k) gv[k] = a[gc + k] * gv[k];
+      for (int k = 0; k < W; ++k) gv[k] = av[k] * gv[k];
     }
     store<W>(grad_x + e, gv);
   });
@@ -262,13 +275,16 @@ __global__ void spade_grad_x_apply_kernel(ApplyGeometry geo, const T* __restrict
                                           const T* __restrict__ invstd, const T* __restrict__ b,
                                           const T* __restrict__ d, T* __restrict__ grad_x) {
   apply_walk<Index, W>(geo, [&](int64_t e, int64_t, int64_t gc) {
-    T gv[W], xv[W], gm[W];
+    T gv[W], xv[W], gm[W], m[W], is[W], bv[W], dv[W];
     load<W>(grad + e, gv);
     load<W>(x + e, xv);
     load<W>(gamma + e, gm);
+    load<W>(mean + gc, m);
+    load<W>(invstd + gc, is);
+    load<W>(b + gc, bv);
+    load<W>(d + gc, dv);
 #pragma unroll
-    for (int k = 0; k < W; ++k)
-      gv[k] = invstd[gc + k] * (gv[k] * (T(1) + gm[k])) - b[gc + k] - d[gc + k] * (xv[k] - mean[gc + k]);
+    for (int k = 0; k < W; ++k) gv[k] = is[k] * (gv[k] * (T(1) + gm[k])) - bv[k] - dv[k] * (xv[k] - m[k]);
     store<W>(grad_x + e, gv);
   });
 }
@@ -279,11 +295,13 @@ __global__ void spade_grad_gamma_kernel(ApplyGeometry geo, const T* __restrict__
                                         const T* __restrict__ mean, const T* __restrict__ invstd,
                                         T* __restrict__ grad_gamma) {
   apply_walk<Index, W>(geo, [&](int64_t e, int64_t, int64_t gc) {
-    T gv[W], xv[W];
+    T gv[W], xv[W], m[W], is[W];
     load<W>(grad + e, gv);
     load<W>(x + e, xv);
+    load<W>(mean + gc, m);
+    load<W>(invstd + gc, is);
 #pragma unroll
-    for (int k = 0; k < W; ++k) gv[k] = gv[k] * ((xv[k] - mean[gc + k]) * invstd[gc + k]);
+    for (int k = 0; k < W; ++k) gv[k] = gv[k] * ((xv[k] - m[k]) * is[k]);
     store<W>(grad_gamma + e, gv);
   });
 }
@@ -327,7 +345,8 @@ void norm_forward(const char* op, const Tensor& x_t, const GroupedRows& geo, dou
   T* o = device_ptr<T>(out);
   const T* b = data_or_null<T>(bias);
   const T* mean = device_ptr<T>(save_mean);
-  launch_apply<T>(ag, aligned16(x) && aligned16(o), [&](auto index, auto width, unsigned grid) {
+  const bool aligned = aligned16(x) && aligned16(o) && aligned16(mean) && aligned16(scale.as<T>()) && aligned16(b);
+  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
     affine_apply_kernel<T, decltype(index), decltype(width)::value>
         <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, mean, scale.as<T>(), b, o);
   });
@@ -365,7 +384,9 @@ void norm_backward(const char* op, const Tensor& grad_t, const Tensor& x_t, cons
   }
   const ApplyGeometry ag = apply_geometry(geo);
   const T* bb = through_stats ? b : nullptr;
-  launch_apply<T>(ag, aligned16(grad) && aligned16(x) && aligned16(gx), [&](auto index, auto width, unsigned grid) {
+  const bool aligned = aligned16(grad) && aligned16(x) && aligned16(gx) && aligned16(mean) && aligned16(a) &&
+                       aligned16(b) && aligned16(d);
+  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
     grad_x_apply_kernel<T, decltype(index), decltype(width)::value>
         <<<grid, kBlockSize, 0, current_stream()>>>(ag, grad, x, mean, a, bb, d, gx);
   });
@@ -387,7 +408,8 @@ void batch_norm_eval(const Tensor& x_t, const Tensor& weight, const Tensor& bias
   T* o = device_ptr<T>(out);
   const T* b = data_or_null<T>(bias);
   const T* mean = device_ptr<T>(save_mean);
-  launch_apply<T>(ag, aligned16(x) && aligned16(o), [&](auto index, auto width, unsigned grid) {
+  const bool aligned = aligned16(x) && aligned16(o) && aligned16(mean) && aligned16(scale.as<T>()) && aligned16(b);
+  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
     affine_apply_kernel<T, decltype(index), decltype(width)::value>
         <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, mean, scale.as<T>(), b, o);
   });
@@ -411,7 +433,8 @@ void spade_forward(const Tensor& x_t, const Tensor& gamma_t, const Tensor& beta_
   const T *gamma = device_ptr<T>(gamma_t), *beta = device_ptr<T>(beta_t);
   const T *mean = device_ptr<T>(save_mean), *invstd = device_ptr<T>(save_invstd);
   T* out = device_ptr<T>(out_t);
-  const bool aligned = aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(out);
+  const bool aligned = aligned16(x) && aligned16(gamma) && aligned16(beta) && aligned16(out) && aligned16(mean) &&
+                       aligned16(invstd);
   launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
     spade_apply_kernel<T, decltype(index), decltype(width)::value>
         <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, gamma, beta, mean, invstd, out);
@@ -433,7 +456,8 @@ void spade_backward(const Tensor& grad_t, const Tensor& x_t, const Tensor& gamma
   const ApplyGeometry ag = apply_geometry(geo);
   if (!gx) {
     if (!gg) return;
-    launch_apply<T>(ag, aligned16(grad) && aligned16(x) && aligned16(gg), [&](auto index, auto width, unsigned grid) {
+    const bool aligned = aligned16(grad) && aligned16(x) && aligned16(gg) && aligned16(mean) && aligned16(invstd);
+    launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
       spade_grad_gamma_kernel<T, decltype(index), decltype(width)::value>
           <<<grid, kBlockSize, 0, current_stream()>>>(ag, grad, x, mean, invstd, gg);
     });
@@ -444,7 +468,8 @@ void spade_backward(const Tensor& grad_t, const Tensor& x_t, const Tensor& gamma
   T *b = coef.as<T>(), *d = b + GC;
   grouped_channel_sums<2>(geo, device, SpadeGradTerm<T>{grad, x, gamma, mean, invstd, gg, geo.channels},
                           SpadeGradFinish<T>{invstd, geo.rows, geo.channels, b, d}, op);
-  const bool aligned = aligned16(grad) && aligned16(x) && aligned16(gamma) && aligned16(gx);
+  const bool aligned = aligned16(grad) && aligned16(x) && aligned16(gamma) && aligned16(gx) && aligned16(mean) &&
+                       aligned16(invstd) && aligned16(b) && aligned16(d);
   launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
     spade_grad_x_apply_kernel<T, decltype(index), decltype(width)::value>
         <<<grid, kBlockSize, 0, current_stream()>>>(ag, grad, x, gamma, mean, invstd, b, d, gx);

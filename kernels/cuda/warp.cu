@@ -147,7 +147,7 @@ __global__ void warp_backward_flow_kernel(const T* __restrict__ src, const T* __
 // ---- Gradient to the source: the sort ---------------------------------------------------------
 
 constexpr int kSortBlock = 256;               // threads per sort block (8 warps)
-constexpr int kSortChunk = 8 * kSortBlock;    // pixels per sort block
+constexpr int kSortChunk = 2 * kSortBlock;    // pixels per sort block: many blocks, short serial turns
 constexpr int64_t kMaxSortKeys = 12288;       // keys (W or H) per histogram: 48 KB of shared memory
 
 // corner[q] = top-left corner i0y·W + i0x of output pixel q (within its image).
@@ -307,61 +307,65 @@ __global__ void warp_backward_src_kernel(const T* __restrict__ flow, const T* __
     const int32_t* seg = seg_start + n * (P + 1);
     const int32_t* order = sorted + n * P;
     // Segments: 0 = corner (sy, sx) seen as top-left, 1 = (sy, sx-1), 2 = (sy-1, sx), 3 = (sy-1, sx-1).
-    int32_t head[4], stop[4];
+    // head/stop: each segment's unread range; pixel: its next pixel (kNone when exhausted).
+    constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
+    int32_t head[4], stop[4], pixel[4];
     const bool has[4] = {true, step_x && sx > 0, step_y && sy > 0, step_x && step_y && sx > 0 && sy > 0};
     const int64_t target[4] = {q, q - 1, q - d.W, q - d.W - 1};
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       head[k] = has[k] ? seg[target[k]] : 0;
       stop[k] = has[k] ? seg[target[k] + 1] : 0;
+      pixel[k] = head[k] < stop[k] ? order[head[k]] : kNone;
     }
     T acc[Wd];
 #pragma unroll
     for (int k = 0; k < Wd; ++k) acc[k] = T(0);
     while (true) {
-      // The segment whose next pixel comes first in raster order (pixels are unique: a
-      // pixel sits in the segment of its own top-left corner only).
-      int best = -1;
-      int32_t best_pixel = 0;
+      // The segment whose next pixel comes first in raster order (pixel indices are unique
+      // across segments: a pixel sits in the segment of its own top-left corner only).
+      int best = 0;
+      int32_t best_pixel = pixel[0];
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        if (head[k] < stop[k]) {
-          const int32_t pixel = order[head[k]];
-          if (best < 0 || pixel < best_pixel) {
-            best = k;
-            best_pixel = pixel;
-          }
+      for (int k = 1; k < 4; ++k) {
+        if (pixel[k] < best_pixel) {
+          best = k;
+          best_pixel = pixel[k];
         }
       }
-      if (best < 0) break;
-      ++head[best];
+      if (best_pixel == kNone) break;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {  // constant indices: the arrays stay in registers
+        if (k == best) {
+          ++head[k];
+          pixel[k] = head[k] < stop[k] ? order[head[k]] : kNone;
+        }
+      }
       const int64_t p = n * P + best_pixel;
       const AxisTap<T> ax = axis_tap<T>(best_pixel % d.W, flow[2 * p], d.W);
       const AxisTap<T> ay = axis_tap<T>(best_pixel / d.W, flow[2 * p + 1], d.H);
       const Weights<T> w = corner_weights(ax.w, ay.w);
-      // Corners landing on (sy, sx), in the order 00, 01, 10, 11. On a one-pixel axis the
-      // step is 0 and the corners along it coincide (segments 1-3 along it do not exist).
-      T ws[4];
-      int count = 0;
-      if (best == 0) {
-        ws[count++] = w.w00;
-        if (!step_x) ws[count++] = w.w01;
-        if (!step_y) ws[count++] = w.w10;
-        if (!step_x && !step_y) ws[count++] = w.w11;
-      } else if (best == 1) {
-        ws[count++] = w.w01;
-        if (!step_y) ws[count++] = w.w11;
-      } else if (best == 2) {
-        ws[count++] = w.w10;
-        if (!step_x) ws[count++] = w.w11;
-      } else {
-        ws[count++] = w.w11;
-      }
       T g[Wd];
       load<Wd>(grad_out + p * d.C + c, g);
-      for (int j = 0; j < count; ++j) {
+      auto add = [&](T weight) {
 #pragma unroll
-        for (int k = 0; k < Wd; ++k) acc[k] += ws[j] * g[k];
+        for (int k = 0; k < Wd; ++k) acc[k] += weight * g[k];
+      };
+      // Corners landing on (sy, sx), in the order 00, 01, 10, 11. On a one-pixel axis the
+      // step is 0 and the corners along it coincide (segments 1-3 along it do not exist).
+      if (best == 0) {
+        add(w.w00);
+        if (!step_x) add(w.w01);
+        if (!step_y) add(w.w10);
+        if (!step_x && !step_y) add(w.w11);
+      } else if (best == 1) {
+        add(w.w01);
+        if (!step_y) add(w.w11);
+      } else if (best == 2) {
+        add(w.w10);
+        if (!step_x) add(w.w11);
+      } else {
+        add(w.w11);
       }
     }
     store<Wd>(grad_src + static_cast<int64_t>(s) * d.C + c, acc);
