@@ -1,8 +1,12 @@
-// Pixel shuffle and unshuffle on the GPU: pure data movement, one thread per output element
-// (writes coalesced). A thread's source lies in the same low-resolution pixel (C·r²
-// contiguous values) or the same r high-resolution rows as its neighbours', so the strided
-// reads of a warp share cache lines and each byte still comes from DRAM once.
+// Pixel shuffle and unshuffle on the GPU: pure data movement.
 // PyTorch's channel order: out(n, h·r+i, w·r+j, c) = x(n, h, w, c·r² + i·r + j).
+//  - r = 2 (the generator's factor): one thread per (low-resolution pixel, channel c) moves
+//    the 4 values x(.., 4c .. 4c+3), contiguous and aligned, as one wide access on the
+//    low-resolution side and as 4 single values on the high-resolution side, where the
+//    neighbouring threads (c + 1, ...) write (read) the neighbouring addresses: every access
+//    of a warp is coalesced.
+//  - any r: one thread per output element (writes coalesced); the reads of a warp are strided
+//    but share cache lines, so each byte still comes from DRAM once.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_util.cuh"
 
@@ -50,6 +54,40 @@ __global__ void unshuffle_kernel(const T* __restrict__ x, ShuffleDims d, T* __re
   }
 }
 
+// Four consecutive elements, aligned to their size (16 bytes of float, 32 of double).
+template <class T>
+struct alignas(4 * sizeof(T)) Quad {
+  T v[4];
+};
+
+// r = 2. Item (n, h, w, c) over the low-resolution pixels and the high-resolution channels.
+template <class T, class Index, bool kToHigh>
+__global__ void shuffle_by_2_kernel(T* __restrict__ low, T* __restrict__ high, ShuffleDims d) {
+  const Index C = static_cast<Index>(d.C), W = static_cast<Index>(d.W);
+  const Index n_items = static_cast<Index>(d.N * d.H) * W * C;
+  for (Index item = grid_start<Index>(); item < n_items; item += grid_stride<Index>()) {
+    const Index c = item % C, pixel = item / C;  // pixel = (n·H + h)·W + w
+    const Index w = pixel % W, nh = pixel / W;
+    Quad<T>* lo = reinterpret_cast<Quad<T>*>(low + pixel * 4 * C + 4 * c);
+    T* hi = high + ((nh * 2) * (2 * W) + 2 * w) * C + c;  // (n, 2h, 2w, c)
+    const Index row = 2 * W * C;                             // to (n, 2h + 1, ...)
+    if constexpr (kToHigh) {
+      const Quad<T> q = *lo;
+      hi[0] = q.v[0];
+      hi[C] = q.v[1];
+      hi[row] = q.v[2];
+      hi[row + C] = q.v[3];
+    } else {
+      Quad<T> q;
+      q.v[0] = hi[0];
+      q.v[1] = hi[C];
+      q.v[2] = hi[row];
+      q.v[3] = hi[row + C];
+      *lo = q;
+    }
+  }
+}
+
 void shuffle(const Tensor& x, const ShuffleDims& d, bool to_high, Tensor& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
@@ -59,7 +97,18 @@ void shuffle(const Tensor& x, const ShuffleDims& d, bool to_high, Tensor& out) {
     const T* px = device_ptr<T>(x);
     T* po = device_ptr<T>(out);
     const unsigned grid = grid_for(n);
-    if (fits_32bit(n)) {
+    T* low = to_high ? const_cast<T*>(px) : po;
+    T* high = to_high ? po : const_cast<T*>(px);
+    if (d.r == 2 && reinterpret_cast<uintptr_t>(low) % sizeof(Quad<T>) == 0) {
+      const unsigned grid4 = grid_for(n / 4);
+      if (fits_32bit(n)) {
+        if (to_high) shuffle_by_2_kernel<T, uint32_t, true><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+        else shuffle_by_2_kernel<T, uint32_t, false><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+      } else {
+        if (to_high) shuffle_by_2_kernel<T, int64_t, true><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+        else shuffle_by_2_kernel<T, int64_t, false><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+      }
+    } else if (fits_32bit(n)) {
       if (to_high) shuffle_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
       else unshuffle_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
     } else {
