@@ -35,6 +35,7 @@ struct SoftmaxOf {
   __device__ T weight(T mj) const { return dev_exp(mj - top) / total; }
 };
 
+// Thread per (pixel, channel vector): its pixel's weights, then Σ_j a_j·x_j in j order.
 template <class T, class Index, int Wd>
 __global__ void fusion_kernel(const T* __restrict__ m, const T* __restrict__ x, FusionDims d, T* __restrict__ out) {
   const Index vecs = static_cast<Index>(d.C / Wd);
@@ -60,6 +61,7 @@ __global__ void fusion_kernel(const T* __restrict__ m, const T* __restrict__ x, 
   }
 }
 
+// Thread per (pixel, channel vector): grad_x_j = a_j·grad_out for every source j.
 template <class T, class Index, int Wd>
 __global__ void fusion_backward_x_kernel(const T* __restrict__ m, const T* __restrict__ grad_out, FusionDims d,
                                          T* __restrict__ grad_x) {

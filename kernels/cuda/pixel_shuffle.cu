@@ -19,6 +19,7 @@ struct ShuffleDims {
   int64_t N, H, W, C, r;
 };
 
+// Any r, to the high resolution: thread per output element.
 template <class T, class Index>
 __global__ void shuffle_kernel(const T* __restrict__ x, ShuffleDims d, T* __restrict__ out) {
   const Index r = static_cast<Index>(d.r), C = static_cast<Index>(d.C);
@@ -36,6 +37,7 @@ __global__ void shuffle_kernel(const T* __restrict__ x, ShuffleDims d, T* __rest
   }
 }
 
+// Any r, to the low resolution: thread per output element.
 template <class T, class Index>
 __global__ void unshuffle_kernel(const T* __restrict__ x, ShuffleDims d, T* __restrict__ out) {
   const Index r = static_cast<Index>(d.r), C = static_cast<Index>(d.C), H = static_cast<Index>(d.H),

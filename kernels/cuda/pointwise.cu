@@ -68,6 +68,7 @@ __global__ void activation_forward_kernel(const T* x, T* out, int64_t n, bool ve
   });
 }
 
+// grad_in = fn.backward(grad, saved) elementwise, 16-byte vectors as above.
 template <class T, class Fn>
 __global__ void activation_backward_kernel(const T* __restrict__ grad, const T* __restrict__ saved,
                                            T* __restrict__ grad_in, int64_t n, bool vec, Fn fn) {
@@ -120,6 +121,7 @@ __device__ __forceinline__ T max_of(T a, T b) {
   return b > a ? b : a;  // a NaN in b is dropped here; it still reaches the sum through exp and poisons the row
 }
 
+// inner > 1: thread per column, three passes down the axis (max, Σ exp, write).
 template <class T>
 __global__ void softmax_columns_forward(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t axis,
                                         int64_t inner) {
@@ -137,6 +139,7 @@ __global__ void softmax_columns_forward(const T* __restrict__ x, T* __restrict__
   }
 }
 
+// inner > 1: thread per column, Σ grad·y down the axis, then the write pass.
 template <class T>
 __global__ void softmax_columns_backward(const T* __restrict__ g, const T* __restrict__ y, T* __restrict__ gin,
                                          int64_t outer, int64_t axis, int64_t inner) {
@@ -152,6 +155,7 @@ __global__ void softmax_columns_backward(const T* __restrict__ g, const T* __res
   }
 }
 
+// Short contiguous rows: thread per row (no idle lanes on rows of a few channels).
 template <class T>
 __global__ void softmax_thread_rows_forward(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t len) {
   for (int64_t r = grid_start<int64_t>(); r < rows; r += grid_stride<int64_t>()) {
@@ -166,6 +170,7 @@ __global__ void softmax_thread_rows_forward(const T* __restrict__ x, T* __restri
   }
 }
 
+// Short contiguous rows, backward: thread per row.
 template <class T>
 __global__ void softmax_thread_rows_backward(const T* __restrict__ g, const T* __restrict__ y, T* __restrict__ gin,
                                              int64_t rows, int64_t len) {
@@ -178,6 +183,8 @@ __global__ void softmax_thread_rows_backward(const T* __restrict__ g, const T* _
 }
 
 // One warp per row; warps stride over rows (a warp-uniform loop, so the shuffles are safe).
+// The max is exact in any order (NaN aside, which poisons the row anyway), so the xor
+// butterfly leaves every lane with the same maximum; the sum takes a fixed tree.
 template <class T>
 __global__ void softmax_warp_rows_forward(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t len) {
   const int lane = threadIdx.x % 32;
@@ -196,6 +203,7 @@ __global__ void softmax_warp_rows_forward(const T* __restrict__ x, T* __restrict
   }
 }
 
+// Longer rows, backward: warp per row, Σ grad·y by a fixed shuffle tree.
 template <class T>
 __global__ void softmax_warp_rows_backward(const T* __restrict__ g, const T* __restrict__ y, T* __restrict__ gin,
                                            int64_t rows, int64_t len) {
@@ -209,9 +217,6 @@ __global__ void softmax_warp_rows_backward(const T* __restrict__ g, const T* __r
     for (int64_t j = lane; j < len; j += 32) gin[base + j] = y[base + j] * (g[base + j] - dot);
   }
 }
-
-// The max is exact whatever the order (max is associative; NaN aside, which poisons the
-// row anyway), so the xor butterfly leaves every lane with the same maximum.
 
 template <class T>
 void softmax_launch(bool backward, const T* a, const T* b, T* out, const SoftmaxLayout& S) {
@@ -263,6 +268,7 @@ __device__ __forceinline__ T loss_term(T a, T b) {
   }
 }
 
+// Pass 1: block b's grid-stride share of the terms, summed in double, then a fixed tree.
 template <LossOp Op, class T>
 __global__ void __launch_bounds__(kLossBlock)
     loss_partial_kernel(const T* __restrict__ a, const T* __restrict__ b, double* __restrict__ partial, int64_t n,
@@ -281,6 +287,7 @@ __global__ void __launch_bounds__(kLossBlock)
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
+// Pass 2: one block adds the block sums by a fixed tree and writes the mean.
 template <LossOp Op, class T>
 __global__ void __launch_bounds__(kLossBlock)
     loss_finish_kernel(const double* __restrict__ partial, int64_t blocks, int64_t n, T* __restrict__ out) {
@@ -312,6 +319,7 @@ __device__ __forceinline__ T loss_grad(T g, T s, T norm, T a, T b) {
   }
 }
 
+// Both gradients in one elementwise pass with 16-byte vectors; grad_out is read on the device.
 template <LossOp Op, class T>
 __global__ void loss_backward_kernel(const T* __restrict__ grad_out, const T* __restrict__ a,
                                      const T* __restrict__ b, T* __restrict__ ga, T* __restrict__ gb, int64_t n,

@@ -66,6 +66,7 @@ void with_index(int64_t largest, Body&& body) {
 
 // ---- Average pooling ---------------------------------------------------------------------------
 
+// Thread per output element: its window summed in row-major order (the CPU's), divided once.
 template <class T, class Index>
 __global__ void avg_pool_kernel(const T* __restrict__ x, Pool2dGeometry g, bool include_pad, T* __restrict__ out) {
   const Index n_out = static_cast<Index>(g.batch * g.out_h * g.out_w * g.channels);
@@ -110,6 +111,7 @@ __global__ void avg_pool_backward_kernel(const T* __restrict__ grad_out, Pool2dG
 
 // ---- Max pooling -------------------------------------------------------------------------------
 
+// Thread per output element: PyTorch's max rule (first maximum, NaN wins) and its position.
 template <class T, class Index>
 __global__ void max_pool_kernel(const T* __restrict__ x, Pool2dGeometry g, T* __restrict__ out,
                                 int64_t* __restrict__ indices) {
@@ -222,6 +224,7 @@ __device__ __forceinline__ int64_t nearest_index(int64_t dst, int64_t in_size, i
   return min(static_cast<int64_t>(src), in_size - 1);
 }
 
+// Thread per output element: a copy from the nearest source pixel.
 template <class T, class Index>
 __global__ void resize_kernel(const T* __restrict__ x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t OH,
                               int64_t OW, T* __restrict__ out) {

@@ -28,6 +28,7 @@ void with_element_type(const char* op, const Tensor& t, Body&& body) {
   }
 }
 
+// Thread per element of the box; offsets from its coordinates, innermost dim fastest.
 template <class U, class Index>
 __global__ void region_copy_kernel(const U* __restrict__ src, U* __restrict__ dst, RegionCopy R) {
   const Index n = static_cast<Index>(R.numel);
