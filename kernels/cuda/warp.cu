@@ -18,10 +18,13 @@
 //   4. each source element gathers from the four segments whose pixels can touch it (corners
 //      (sy,sx), (sy,sx-1), (sy-1,sx), (sy-1,sx-1)), merged by pixel index: the contributions
 //      arrive in raster order of the output pixels with corners in the order 00, 01, 10, 11,
-//      exactly the order in which the CPU's scatter adds them. Bit-identical across runs.
-// Cost: a few int passes over the pixels (not the channels) plus one read of grad_out and one
-// write of grad_src, whatever the flow; a flow that piles many pixels onto one corner only
-// lengthens that corner's segment (no worst case beyond the work itself).
+//      exactly the order in which the CPU's scatter adds them;
+//   5. source pixels with more than kHeavyTerms contributions (a flow piling much of the
+//      image onto a few pixels, or clamping it to a border) are skipped by step 4 and done by
+//      a block each, its threads taking the terms in a fixed interleave and a fixed tree
+//      adding their sums: so one pixel's thousands of terms never serialise the whole grid.
+// Bit-identical across runs. Cost: a few int passes over the pixels (not the channels) plus
+// one read of grad_out and one write of grad_src, whatever the flow.
 #include <limits>
 
 #include "kernels/cuda/cuda_kernels.h"
@@ -288,9 +291,74 @@ __global__ void segment_start_kernel(const int32_t* __restrict__ sorted_keys, in
 
 // ---- Gradient to the source: the gather --------------------------------------------------------
 
-// Source element (n, sy, sx, channels c .. c + Wd): the pixels of the (up to) four segments
-// whose corners can land on (sy, sx), merged by pixel index; for each, its weights of the
-// corners that do land there, in the order 00, 01, 10, 11.
+// The sorted pixels whose corners can land on source pixel q (within its image): segments
+// 0 = top-left corner (sy, sx), 1 = (sy, sx-1), 2 = (sy-1, sx), 3 = (sy-1, sx-1), each the
+// range [head, stop) of the image's sorted pixels. On a one-pixel axis the step is 0 and the
+// segments along it do not exist (their corners coincide with segment 0's).
+struct Segments {
+  int32_t head[4], stop[4];
+};
+
+__device__ __forceinline__ Segments source_segments(const int32_t* seg, int64_t q, int64_t W, bool step_x,
+                                                    bool step_y) {
+  const int64_t sy = q / W, sx = q % W;
+  const bool has[4] = {true, step_x && sx > 0, step_y && sy > 0, step_x && step_y && sx > 0 && sy > 0};
+  const int64_t target[4] = {q, q - 1, q - W, q - W - 1};
+  Segments s;
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    s.head[k] = has[k] ? seg[target[k]] : 0;
+    s.stop[k] = has[k] ? seg[target[k] + 1] : 0;
+  }
+  return s;
+}
+
+__device__ __forceinline__ int32_t segment_total(const Segments& s) {
+  return (s.stop[0] - s.head[0]) + (s.stop[1] - s.head[1]) + (s.stop[2] - s.head[2]) + (s.stop[3] - s.head[3]);
+}
+
+// acc += the contributions of pixel p (found in segment k, gradient g, weights w) that land
+// on the source pixel: its corners there, in the order 00, 01, 10, 11.
+template <class T, int Wd>
+__device__ __forceinline__ void add_contributions(int k, const Weights<T>& w, bool step_x, bool step_y,
+                                                  const T (&g)[Wd], T (&acc)[Wd]) {
+  auto add = [&](T weight) {
+#pragma unroll
+    for (int i = 0; i < Wd; ++i) acc[i] += weight * g[i];
+  };
+  if (k == 0) {
+    add(w.w00);
+    if (!step_x) add(w.w01);
+    if (!step_y) add(w.w10);
+    if (!step_x && !step_y) add(w.w11);
+  } else if (k == 1) {
+    add(w.w01);
+    if (!step_y) add(w.w11);
+  } else if (k == 2) {
+    add(w.w10);
+    if (!step_x) add(w.w11);
+  } else {
+    add(w.w11);
+  }
+}
+
+// The weights of pixel `pixel` of image n.
+template <class T>
+__device__ __forceinline__ Weights<T> pixel_weights(const T* flow, const ImageDims& d, int64_t n, int32_t pixel) {
+  const int64_t p = n * d.H * d.W + pixel;
+  const AxisTap<T> ax = axis_tap<T>(pixel % d.W, flow[2 * p], d.W);
+  const AxisTap<T> ay = axis_tap<T>(pixel / d.W, flow[2 * p + 1], d.H);
+  return corner_weights(ax.w, ay.w);
+}
+
+// Source pixels with more contributions than this go to the heavy kernel below: a thread
+// adding thousands of terms in turn (a flow that piles the image onto a few pixels, or clamps
+// much of it to a border) would otherwise hold up the whole grid.
+constexpr int32_t kHeavyTerms = 64;
+
+// Source element (n, sy, sx, channels c .. c + Wd), at most kHeavyTerms contributions: the
+// four segments merged by pixel index, so the terms arrive in raster order of the output
+// pixels, corners in the order 00, 01, 10, 11: the CPU's order, term for term.
 template <class T, class Index, int Wd>
 __global__ void warp_backward_src_kernel(const T* __restrict__ flow, const T* __restrict__ grad_out,
                                          const int32_t* __restrict__ sorted, const int32_t* __restrict__ seg_start,
@@ -299,25 +367,17 @@ __global__ void warp_backward_src_kernel(const T* __restrict__ flow, const T* __
   const Index n_items = static_cast<Index>(d.N * d.H * d.W) * vecs;
   const int64_t P = d.H * d.W;
   const bool step_x = d.W > 1, step_y = d.H > 1;
+  constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
   for (Index item = grid_start<Index>(); item < n_items; item += grid_stride<Index>()) {
     const Index s = item / vecs;  // source pixel over the batch
     const int64_t c = static_cast<int64_t>(item % vecs) * Wd;
     const int64_t n = static_cast<int64_t>(s) / P, q = static_cast<int64_t>(s) % P;
-    const int64_t sy = q / d.W, sx = q % d.W;
-    const int32_t* seg = seg_start + n * (P + 1);
     const int32_t* order = sorted + n * P;
-    // Segments: 0 = corner (sy, sx) seen as top-left, 1 = (sy, sx-1), 2 = (sy-1, sx), 3 = (sy-1, sx-1).
-    // head/stop: each segment's unread range; pixel: its next pixel (kNone when exhausted).
-    constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
-    int32_t head[4], stop[4], pixel[4];
-    const bool has[4] = {true, step_x && sx > 0, step_y && sy > 0, step_x && step_y && sx > 0 && sy > 0};
-    const int64_t target[4] = {q, q - 1, q - d.W, q - d.W - 1};
+    Segments sg = source_segments(seg_start + n * (P + 1), q, d.W, step_x, step_y);
+    if (segment_total(sg) > kHeavyTerms) continue;  // the heavy kernel writes this one
+    int32_t pixel[4];  // each segment's next pixel, kNone when exhausted
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      head[k] = has[k] ? seg[target[k]] : 0;
-      stop[k] = has[k] ? seg[target[k] + 1] : 0;
-      pixel[k] = head[k] < stop[k] ? order[head[k]] : kNone;
-    }
+    for (int k = 0; k < 4; ++k) pixel[k] = sg.head[k] < sg.stop[k] ? order[sg.head[k]] : kNone;
     T acc[Wd];
 #pragma unroll
     for (int k = 0; k < Wd; ++k) acc[k] = T(0);
@@ -337,38 +397,81 @@ __global__ void warp_backward_src_kernel(const T* __restrict__ flow, const T* __
 #pragma unroll
       for (int k = 0; k < 4; ++k) {  // constant indices: the arrays stay in registers
         if (k == best) {
-          ++head[k];
-          pixel[k] = head[k] < stop[k] ? order[head[k]] : kNone;
+          ++sg.head[k];
+          pixel[k] = sg.head[k] < sg.stop[k] ? order[sg.head[k]] : kNone;
         }
       }
-      const int64_t p = n * P + best_pixel;
-      const AxisTap<T> ax = axis_tap<T>(best_pixel % d.W, flow[2 * p], d.W);
-      const AxisTap<T> ay = axis_tap<T>(best_pixel / d.W, flow[2 * p + 1], d.H);
-      const Weights<T> w = corner_weights(ax.w, ay.w);
       T g[Wd];
-      load<Wd>(grad_out + p * d.C + c, g);
-      auto add = [&](T weight) {
-#pragma unroll
-        for (int k = 0; k < Wd; ++k) acc[k] += weight * g[k];
-      };
-      // Corners landing on (sy, sx), in the order 00, 01, 10, 11. On a one-pixel axis the
-      // step is 0 and the corners along it coincide (segments 1-3 along it do not exist).
-      if (best == 0) {
-        add(w.w00);
-        if (!step_x) add(w.w01);
-        if (!step_y) add(w.w10);
-        if (!step_x && !step_y) add(w.w11);
-      } else if (best == 1) {
-        add(w.w01);
-        if (!step_y) add(w.w11);
-      } else if (best == 2) {
-        add(w.w10);
-        if (!step_x) add(w.w11);
-      } else {
-        add(w.w11);
-      }
+      load<Wd>(grad_out + (n * P + best_pixel) * d.C + c, g);
+      add_contributions<T, Wd>(best, pixel_weights(flow, d, n, best_pixel), step_x, step_y, g, acc);
     }
     store<Wd>(grad_src + static_cast<int64_t>(s) * d.C + c, acc);
+  }
+}
+
+// Lists the source pixels (over the batch) with more than kHeavyTerms contributions. The
+// list's order depends on timing (an integer atomic counter), but each entry is processed
+// on its own, so the results do not.
+__global__ void heavy_list_kernel(const int32_t* __restrict__ seg_start, ImageDims d, int32_t* __restrict__ count,
+                                  int32_t* __restrict__ list) {
+  const int64_t P = d.H * d.W, pixels = d.N * P;
+  for (int64_t s = grid_start<int64_t>(); s < pixels; s += grid_stride<int64_t>()) {
+    const int64_t n = s / P;
+    const Segments sg = source_segments(seg_start + n * (P + 1), s % P, d.W, d.W > 1, d.H > 1);
+    if (segment_total(sg) > kHeavyTerms) list[atomicAdd(count, 1)] = static_cast<int32_t>(s);
+  }
+}
+
+constexpr int kHeavyBlock = 256;
+constexpr unsigned kHeavyGrid = 1024;  // fixed: the number of heavy pixels is only known on the device
+
+// One block per (heavy source pixel, channel vector): thread t adds the segments' entries
+// t, t + 256, ... (segments in order, corners in order), then a fixed tree adds the threads'
+// sums. Deterministic, though not in the CPU's order (within the tests' tolerance).
+template <class T, int Wd>
+__global__ void __launch_bounds__(kHeavyBlock)
+    warp_backward_src_heavy_kernel(const T* __restrict__ flow, const T* __restrict__ grad_out,
+                                   const int32_t* __restrict__ sorted, const int32_t* __restrict__ seg_start,
+                                   const int32_t* __restrict__ count, const int32_t* __restrict__ list, ImageDims d,
+                                   T* __restrict__ grad_src) {
+  __shared__ T shared[Wd][kHeavyBlock];
+  const int64_t vecs = d.C / Wd, P = d.H * d.W;
+  const bool step_x = d.W > 1, step_y = d.H > 1;
+  const int64_t items = static_cast<int64_t>(*count) * vecs;
+  const int t = threadIdx.x;
+  for (int64_t item = blockIdx.x; item < items; item += gridDim.x) {  // block-uniform
+    const int64_t s = list[item / vecs], c = (item % vecs) * Wd;
+    const int64_t n = s / P;
+    const int32_t* order = sorted + n * P;
+    const Segments sg = source_segments(seg_start + n * (P + 1), s % P, d.W, step_x, step_y);
+    T acc[Wd];
+#pragma unroll
+    for (int i = 0; i < Wd; ++i) acc[i] = T(0);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      for (int32_t e = sg.head[k] + t; e < sg.stop[k]; e += kHeavyBlock) {
+        const int32_t pixel = order[e];
+        T g[Wd];
+        load<Wd>(grad_out + (n * P + pixel) * d.C + c, g);
+        add_contributions<T, Wd>(k, pixel_weights(flow, d, n, pixel), step_x, step_y, g, acc);
+      }
+    }
+    __syncthreads();  // the previous item's tree may still read `shared`
+#pragma unroll
+    for (int i = 0; i < Wd; ++i) shared[i][t] = acc[i];
+    __syncthreads();
+    for (int half = kHeavyBlock / 2; half > 0; half /= 2) {
+      if (t < half) {
+#pragma unroll
+        for (int i = 0; i < Wd; ++i) shared[i][t] += shared[i][t + half];
+      }
+      __syncthreads();
+    }
+    if (t == 0) {
+#pragma unroll
+      for (int i = 0; i < Wd; ++i) acc[i] = shared[i][0];
+      store<Wd>(grad_src + s * d.C + c, acc);
+    }
   }
 }
 
@@ -449,11 +552,21 @@ void warp_backward_src_typed(const Tensor& flow_t, const Tensor& grad_out_t, Ten
 
   const T* go = device_ptr<T>(grad_out_t);
   T* gs = device_ptr<T>(grad_src_t);
+  ScratchBuffer heavy(static_cast<size_t>(pixels + 1) * sizeof(int32_t), device);  // [count, list...]
+  int32_t* heavy_count = heavy.as<int32_t>();
+  int32_t* heavy_list = heavy_count + 1;
+  FH_CUDA_CHECK(cudaMemsetAsync(heavy_count, 0, sizeof(int32_t), stream), op, "clearing the heavy-pixel count");
+  heavy_list_kernel<<<grid_for(pixels), kBlockSize, 0, stream>>>(seg_start.as<int32_t>(), d, heavy_count, heavy_list);
+  FH_CUDA_CHECK_LAUNCH(op, "heavy pixels of ", flow_t.describe());
   launch_channels<T>(d, aligned16(go) && aligned16(gs), grad_src_t.numel(), [&](auto index, auto width, unsigned grid) {
-    warp_backward_src_kernel<T, decltype(index), decltype(width)::value><<<grid, kBlockSize, 0, stream>>>(
+    constexpr int Wd = decltype(width)::value;
+    warp_backward_src_kernel<T, decltype(index), Wd><<<grid, kBlockSize, 0, stream>>>(
         flow, go, sorted.as<int32_t>(), seg_start.as<int32_t>(), d, gs);
+    FH_CUDA_CHECK_LAUNCH(op, "gather of ", grad_out_t.describe());
+    warp_backward_src_heavy_kernel<T, Wd><<<kHeavyGrid, kHeavyBlock, 0, stream>>>(
+        flow, go, sorted.as<int32_t>(), seg_start.as<int32_t>(), heavy_count, heavy_list, d, gs);
   });
-  FH_CUDA_CHECK_LAUNCH(op, "gather of ", grad_out_t.describe());
+  FH_CUDA_CHECK_LAUNCH(op, "heavy gather of ", grad_out_t.describe());
 }
 
 }  // namespace

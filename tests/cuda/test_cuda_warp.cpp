@@ -25,11 +25,17 @@ const DType kFloatDTypes[] = {DType::F32, DType::F64};
 // FMAs where the CPU may round each: a few float ulp of values of unit size.
 constexpr fh::test::Tolerance kWarpF32{2e-6, 2e-6};
 constexpr fh::test::Tolerance kWarpF64{1e-14, 1e-14};
-// grad_src: the same terms added in the same order (raster order of the output pixels);
-// only FMA contraction differs, at most an ulp of the running sum per term, and flows that
-// pile many pixels onto one corner add up to a few hundred terms.
+// grad_src: a source pixel with few contributions adds the CPU's terms in the CPU's order
+// (raster order of the output pixels); only FMA contraction differs, by about an ulp of a
+// term per term.
 constexpr fh::test::Tolerance kWarpSrcF32{2e-5, 2e-5};
 constexpr fh::test::Tolerance kWarpSrcF64{1e-12, 1e-12};
+// Flows that pile much of the image onto a few pixels (far: clamped to the borders;
+// collapse) give those pixels thousands of terms, which the GPU adds by a tree: then the
+// CPU's own sequential rounding dominates, growing like n·ulp(term) (~2e-4 for the 30000
+// terms of a 256² collapse in float32), absolute even where the terms cancel.
+constexpr fh::test::Tolerance kWarpSrcPiledF32{2e-3, 2e-5};
+constexpr fh::test::Tolerance kWarpSrcPiledF64{1e-11, 1e-12};
 // grad_flow: a dot product over the channels, in another order than the CPU's lanes, of
 // differences of neighbouring pixels (cancellation): ~C ulp of the terms' size.
 constexpr fh::test::Tolerance kWarpFlowF32{1e-4, 1e-5};
@@ -113,8 +119,10 @@ TEST_CASE("warp and its two gradients match the CPU") {
         const Tensor src = random(s, t), flow = make_flow(kind, s, t), g = random(s, t);
         const Tensor gsrc = src.to(kGpu), gflow = flow.to(kGpu), gg = g.to(kGpu);
         FH_CHECK_CLOSE(kernels::warp(gsrc, gflow), kernels::warp(src, flow), pick(t, kWarpF32, kWarpF64), name);
+        const bool piled = kind == FlowKind::Far || kind == FlowKind::Collapse;
         FH_CHECK_CLOSE(kernels::warp_backward_src(gflow, gg), kernels::warp_backward_src(flow, g),
-                       pick(t, kWarpSrcF32, kWarpSrcF64), name + " grad src");
+                       piled ? pick(t, kWarpSrcPiledF32, kWarpSrcPiledF64) : pick(t, kWarpSrcF32, kWarpSrcF64),
+                       name + " grad src");
         FH_CHECK_CLOSE(kernels::warp_backward_flow(gsrc, gflow, gg), kernels::warp_backward_flow(src, flow, g),
                        pick(t, kWarpFlowF32, kWarpFlowF64), name + " grad flow");
       }
