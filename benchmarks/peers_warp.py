@@ -14,11 +14,12 @@ def resample2d(src, flow):
     """out(y, x) = bilinear(src, x + dx, y + dy), border-clamped: grid_sample on the grid
     2(x + dx)/(W - 1) - 1, 2(y + dy)/(H - 1) - 1 (the base grid is built once)."""
     n, _, h, w = flow.shape
-    key = (h, w)
+    key = (h, w, flow.device)  # the same sizes may be timed on the CPU and on a GPU
     if key not in resample2d.base:
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=flow.device),
+                                torch.arange(w, dtype=torch.float32, device=flow.device), indexing="ij")
         resample2d.base[key] = (torch.stack((xs, ys), dim=-1).unsqueeze(0),
-                                torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]))
+                                torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=flow.device))
     base, scale = resample2d.base[key]
     grid = (base + flow.permute(0, 2, 3, 1)) * scale - 1
     return F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=True)

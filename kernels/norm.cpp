@@ -107,7 +107,7 @@ NormForward batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bi
   NormForward f = allocate_forward(x, stats);
   // Handles share storage: the backend updates the caller's running statistics in place.
   Tensor rm = running_mean, rv = running_var;
-  FH_BACKEND_CPU_ONLY(x.device(), batch_norm_forward, x, weight, bias, rm, rv, params, f.out, f.mean, f.invstd);
+  FH_BACKEND(x.device(), batch_norm_forward, x, weight, bias, rm, rv, params, f.out, f.mean, f.invstd);
   return f;
 }
 
@@ -119,7 +119,7 @@ NormGrads batch_norm2d_backward(const Tensor& grad_out, const Tensor& x, const T
   if (x.numel() == 0) return empty_grads(x, want_x, want_weight, want_bias);
   const Shape c{x.size(3)};
   NormGrads g{maybe_empty(want_x, x.shape(), x), maybe_empty(want_weight, c, x), maybe_empty(want_bias, c, x)};
-  FH_BACKEND_CPU_ONLY(x.device(), batch_norm_backward, grad_out, x, weight, mean, invstd, training, g.x, g.weight,
+  FH_BACKEND(x.device(), batch_norm_backward, grad_out, x, weight, mean, invstd, training, g.x, g.weight,
                       g.bias);
   return g;
 }
@@ -137,7 +137,7 @@ NormForward instance_norm2d(const Tensor& x, const Tensor& weight, const Tensor&
   const Shape stats{x.size(0), x.size(3)};
   if (x.numel() == 0) return empty_forward(x, stats);
   NormForward f = allocate_forward(x, stats);
-  FH_BACKEND_CPU_ONLY(x.device(), instance_norm_forward, x, weight, bias, eps, f.out, f.mean, f.invstd);
+  FH_BACKEND(x.device(), instance_norm_forward, x, weight, bias, eps, f.out, f.mean, f.invstd);
   return f;
 }
 
@@ -149,7 +149,7 @@ NormGrads instance_norm2d_backward(const Tensor& grad_out, const Tensor& x, cons
   if (x.numel() == 0) return empty_grads(x, want_x, want_weight, want_bias);
   const Shape c{x.size(3)};
   NormGrads g{maybe_empty(want_x, x.shape(), x), maybe_empty(want_weight, c, x), maybe_empty(want_bias, c, x)};
-  FH_BACKEND_CPU_ONLY(x.device(), instance_norm_backward, grad_out, x, weight, mean, invstd, g.x, g.weight, g.bias);
+  FH_BACKEND(x.device(), instance_norm_backward, grad_out, x, weight, mean, invstd, g.x, g.weight, g.bias);
   return g;
 }
 
@@ -165,7 +165,7 @@ NormForward spade_modulation(const Tensor& x, const Tensor& gamma, const Tensor&
   const Shape stats{x.size(0), x.size(3)};
   if (x.numel() == 0) return empty_forward(x, stats);
   NormForward f = allocate_forward(x, stats);
-  FH_BACKEND_CPU_ONLY(x.device(), spade_modulation_forward, x, gamma, beta, eps, f.out, f.mean, f.invstd);
+  FH_BACKEND(x.device(), spade_modulation_forward, x, gamma, beta, eps, f.out, f.mean, f.invstd);
   return f;
 }
 
@@ -178,7 +178,7 @@ SpadeGrads spade_modulation_backward(const Tensor& grad_out, const Tensor& x, co
   SpadeGrads g{maybe_empty(want_x, x.shape(), x), maybe_empty(want_gamma, x.shape(), x),
                want_beta ? grad_out : Tensor()};
   if (x.numel() == 0 || !(want_x || want_gamma)) return g;
-  FH_BACKEND_CPU_ONLY(x.device(), spade_modulation_backward, grad_out, x, gamma, mean, invstd, g.x, g.gamma);
+  FH_BACKEND(x.device(), spade_modulation_backward, grad_out, x, gamma, mean, invstd, g.x, g.gamma);
   return g;
 }
 

@@ -67,7 +67,7 @@ Tensor activation(ActivationOp op, const Tensor& x, const ActivationParams& para
   check_params(op, params);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (x.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), activation_forward, op, params, x, out);
+  FH_BACKEND(x.device(), activation_forward, op, params, x, out);
   return out;
 }
 
@@ -80,7 +80,7 @@ Tensor activation_backward(ActivationOp op, const Tensor& grad, const Tensor& sa
            backward_reads_output(op) ? "output " : "input ", saved.describe());
   Tensor grad_in = Tensor::empty(saved.shape(), saved.dtype(), saved.device());
   if (saved.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(saved.device(), activation_backward, op, params, grad, saved, grad_in);
+  FH_BACKEND(saved.device(), activation_backward, op, params, grad, saved, grad_in);
   return grad_in;
 }
 
@@ -89,7 +89,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   const SoftmaxLayout layout = softmax_layout("softmax", x.shape(), dim);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (x.numel() == 0) return y;
-  FH_BACKEND_CPU_ONLY(x.device(), softmax_forward, x, layout, y);
+  FH_BACKEND(x.device(), softmax_forward, x, layout, y);
   return y;
 }
 
@@ -101,7 +101,7 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
   const SoftmaxLayout layout = softmax_layout("softmax_backward", y.shape(), dim);
   Tensor grad_in = Tensor::empty(y.shape(), y.dtype(), y.device());
   if (y.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(y.device(), softmax_backward, grad, y, layout, grad_in);
+  FH_BACKEND(y.device(), softmax_backward, grad, y, layout, grad_in);
   return grad_in;
 }
 
@@ -129,7 +129,7 @@ Tensor loss(LossOp op, const Tensor& a, const Tensor& b) {
     fill(out, std::numeric_limits<double>::quiet_NaN());
     return out;
   }
-  FH_BACKEND_CPU_ONLY(a.device(), loss_forward, op, a, b, out);
+  FH_BACKEND(a.device(), loss_forward, op, a, b, out);
   return out;
 }
 
@@ -144,7 +144,7 @@ LossGrads loss_backward(LossOp op, const Tensor& grad_out, const Tensor& a, cons
   if (want_a) grads.a = Tensor::empty(a.shape(), a.dtype(), a.device());
   if (want_b) grads.b = Tensor::empty(b.shape(), b.dtype(), b.device());
   if (a.numel() == 0 || !(want_a || want_b)) return grads;
-  FH_BACKEND_CPU_ONLY(a.device(), loss_backward, op, grad_out, a, b, grads.a, grads.b);
+  FH_BACKEND(a.device(), loss_backward, op, grad_out, a, b, grads.a, grads.b);
   return grads;
 }
 

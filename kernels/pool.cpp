@@ -55,7 +55,7 @@ Tensor avg_pool2d(const Tensor& x, const PoolWindow& window, bool count_include_
   const Pool2dGeometry g = pool_geometry("avg_pool2d", x.shape(), window);
   Tensor out = Tensor::empty(output_shape(g), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), avg_pool2d, x, g, count_include_pad, out);
+  FH_BACKEND(x.device(), avg_pool2d, x, g, count_include_pad, out);
   return out;
 }
 
@@ -66,7 +66,7 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, con
   check_grad_shape("avg_pool2d_backward", grad_out, output_shape(g), input_shape);
   Tensor grad_in = Tensor::empty(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(grad_out.device(), avg_pool2d_backward, grad_out, g, count_include_pad, grad_in);
+  FH_BACKEND(grad_out.device(), avg_pool2d_backward, grad_out, g, count_include_pad, grad_in);
   return grad_in;
 }
 
@@ -76,7 +76,7 @@ MaxPoolResult max_pool2d(const Tensor& x, const PoolWindow& window) {
   MaxPoolResult r{Tensor::empty(output_shape(g), x.dtype(), x.device()),
                   Tensor::empty(output_shape(g), DType::I64, x.device())};
   if (r.output.numel() == 0) return r;
-  FH_BACKEND_CPU_ONLY(x.device(), max_pool2d, x, g, r.output, r.indices);
+  FH_BACKEND(x.device(), max_pool2d, x, g, r.output, r.indices);
   return r;
 }
 
@@ -91,7 +91,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
            grad_out.describe());
   Tensor grad_in = Tensor::empty(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(grad_out.device(), max_pool2d_backward, grad_out, indices, g, grad_in);
+  FH_BACKEND(grad_out.device(), max_pool2d_backward, grad_out, indices, g, grad_in);
   return grad_in;
 }
 
@@ -101,7 +101,7 @@ Tensor global_avg_pool(const Tensor& x) {
   FH_CHECK(x.size(1) > 0 && x.size(2) > 0, "global_avg_pool", "input ", x.shape(), " has no pixels to average");
   Tensor out = Tensor::empty({x.size(0), x.size(3)}, x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), global_avg_pool, x, out);
+  FH_BACKEND(x.device(), global_avg_pool, x, out);
   return out;
 }
 
@@ -111,7 +111,7 @@ Tensor global_avg_pool_backward(const Tensor& grad_out, const Shape& input_shape
   check_grad_shape("global_avg_pool_backward", grad_out, {input_shape[0], input_shape[3]}, input_shape);
   Tensor grad_in = Tensor::empty(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(grad_out.device(), global_avg_pool_backward, grad_out, grad_in);
+  FH_BACKEND(grad_out.device(), global_avg_pool_backward, grad_out, grad_in);
   return grad_in;
 }
 
@@ -122,7 +122,7 @@ Tensor resize_nearest(const Tensor& x, int64_t out_h, int64_t out_w) {
            " and output size ", out_h, "x", out_w, " must both have positive height and width");
   Tensor out = Tensor::empty({x.size(0), out_h, out_w, x.size(3)}, x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), resize_nearest, x, out);
+  FH_BACKEND(x.device(), resize_nearest, x, out);
   return out;
 }
 
@@ -137,7 +137,7 @@ Tensor resize_nearest_backward(const Tensor& grad_out, const Shape& input_shape)
                    {input_shape[0], grad_out.size(1), grad_out.size(2), input_shape[3]}, input_shape);
   Tensor grad_in = Tensor::empty(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0) return grad_in;
-  FH_BACKEND_CPU_ONLY(grad_out.device(), resize_nearest_backward, grad_out, grad_in);
+  FH_BACKEND(grad_out.device(), resize_nearest_backward, grad_out, grad_in);
   return grad_in;
 }
 

@@ -73,7 +73,7 @@ void place(const Tensor& src, Tensor& dst, const int64_t* dst_start) {
   if (src.numel() == 0) return;
   const int64_t zero[kMaxLayoutDims] = {};
   const RegionCopy region = make_region_copy(src.shape(), src.shape(), zero, dst.shape(), dst_start);
-  FH_BACKEND_CPU_ONLY(dst.device(), region_copy, src, region, dst);
+  FH_BACKEND(dst.device(), region_copy, src, region, dst);
 }
 
 // All of dst = src's box at src_start (of dst's sizes).
@@ -81,7 +81,7 @@ void take(const Tensor& src, const int64_t* src_start, Tensor& dst) {
   if (dst.numel() == 0) return;
   const int64_t zero[kMaxLayoutDims] = {};
   const RegionCopy region = make_region_copy(dst.shape(), src.shape(), src_start, dst.shape(), zero);
-  FH_BACKEND_CPU_ONLY(src.device(), region_copy, src, region, dst);
+  FH_BACKEND(src.device(), region_copy, src, region, dst);
 }
 
 void check_range(const char* op, const Shape& shape, int axis, int64_t start, int64_t length) {
@@ -129,7 +129,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   if (out.numel() == 0) return out;
   std::vector<int64_t> widths;
   for (const Tensor& x : xs) widths.push_back(x.size(a) * inner_size(out_shape, a));
-  FH_BACKEND_CPU_ONLY(out.device(), concat_rows, xs, widths, outer_size(out_shape, a), out);
+  FH_BACKEND(out.device(), concat_rows, xs, widths, outer_size(out_shape, a), out);
   return out;
 }
 
@@ -156,7 +156,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t axis, const std::vector<int64
     parts[i] = Tensor::empty(s, x.dtype(), x.device());
     any = any || parts[i].numel() > 0;
   }
-  if (any) FH_BACKEND_CPU_ONLY(x.device(), split_rows, x, widths, outer_size(x.shape(), a), parts);
+  if (any) FH_BACKEND(x.device(), split_rows, x, widths, outer_size(x.shape(), a), parts);
   return parts;
 }
 
@@ -181,7 +181,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   if (out.numel() == 0) return out;
   // Stacking is concatenating the inputs viewed with a size-1 dim at the new axis.
   const std::vector<int64_t> widths(xs.size(), inner_size(view, a));
-  FH_BACKEND_CPU_ONLY(out.device(), concat_rows, xs, widths, outer_size(view, a), out);
+  FH_BACKEND(out.device(), concat_rows, xs, widths, outer_size(view, a), out);
   return out;
 }
 
@@ -221,7 +221,7 @@ Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vect
     const int64_t at[4] = {n, per_image(tops, n), per_image(lefts, n), 0};
     const int64_t to[4] = {n, 0, 0, 0};
     const RegionCopy region = make_region_copy(box, x.shape(), at, out.shape(), to);
-    FH_BACKEND_CPU_ONLY(x.device(), region_copy, x, region, out);
+    FH_BACKEND(x.device(), region_copy, x, region, out);
   }
   return out;
 }
@@ -239,7 +239,7 @@ Tensor crop2d_backward(const Tensor& grad, const Shape& input_shape, const std::
     const int64_t from[4] = {n, 0, 0, 0};
     const int64_t at[4] = {n, per_image(tops, n), per_image(lefts, n), 0};
     const RegionCopy region = make_region_copy(box, grad.shape(), from, input_shape, at);
-    FH_BACKEND_CPU_ONLY(grad.device(), region_copy, grad, region, grad_in);
+    FH_BACKEND(grad.device(), region_copy, grad, region, grad_in);
   }
   return grad_in;
 }

@@ -73,7 +73,7 @@ Tensor warp(const Tensor& src, const Tensor& flow) {
   check_warp("warp", "src", src, flow);
   Tensor out = Tensor::empty(src.shape(), src.dtype(), src.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(src.device(), warp, src, flow, out);
+  FH_BACKEND(src.device(), warp, src, flow, out);
   return out;
 }
 
@@ -81,7 +81,7 @@ Tensor warp_backward_src(const Tensor& flow, const Tensor& grad_out) {
   check_warp("warp_backward_src", "grad_out", grad_out, flow);
   Tensor grad_src = Tensor::empty(grad_out.shape(), grad_out.dtype(), grad_out.device());
   if (grad_src.numel() == 0) return grad_src;
-  FH_BACKEND_CPU_ONLY(flow.device(), warp_backward_src, flow, grad_out, grad_src);
+  FH_BACKEND(flow.device(), warp_backward_src, flow, grad_out, grad_src);
   return grad_src;
 }
 
@@ -93,7 +93,7 @@ Tensor warp_backward_flow(const Tensor& src, const Tensor& flow, const Tensor& g
     fill(grad_flow, 0.0);
     return grad_flow;
   }
-  FH_BACKEND_CPU_ONLY(src.device(), warp_backward_flow, src, flow, grad_out, grad_flow);
+  FH_BACKEND(src.device(), warp_backward_flow, src, flow, grad_out, grad_flow);
   return grad_flow;
 }
 
@@ -101,7 +101,7 @@ Tensor nshot_fusion(const Tensor& m, const Tensor& x) {
   check_fusion("nshot_fusion", m, x);
   Tensor out = Tensor::empty({x.size(0), x.size(2), x.size(3), x.size(4)}, x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), nshot_fusion, m, x, out);
+  FH_BACKEND(x.device(), nshot_fusion, m, x, out);
   return out;
 }
 
@@ -115,7 +115,7 @@ Tensor nshot_fusion_backward_x(const Tensor& m, const Tensor& grad_out) {
            grad_out.describe());
   Tensor grad_x = Tensor::empty({m.size(0), m.size(1), m.size(2), m.size(3), grad_out.size(3)}, m.dtype(), m.device());
   if (grad_x.numel() == 0) return grad_x;
-  FH_BACKEND_CPU_ONLY(m.device(), nshot_fusion_backward_x, m, grad_out, grad_x);
+  FH_BACKEND(m.device(), nshot_fusion_backward_x, m, grad_out, grad_x);
   return grad_x;
 }
 
@@ -127,21 +127,21 @@ Tensor nshot_fusion_backward_m(const Tensor& m, const Tensor& x, const Tensor& g
     fill(grad_m, 0.0);
     return grad_m;
   }
-  FH_BACKEND_CPU_ONLY(m.device(), nshot_fusion_backward_m, m, x, grad_out, grad_m);
+  FH_BACKEND(m.device(), nshot_fusion_backward_m, m, x, grad_out, grad_m);
   return grad_m;
 }
 
 Tensor pixel_shuffle(const Tensor& x, int64_t r) {
   Tensor out = Tensor::empty(shuffle_shape("pixel_shuffle", x, r, true), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), pixel_shuffle, x, r, out);
+  FH_BACKEND(x.device(), pixel_shuffle, x, r, out);
   return out;
 }
 
 Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
   Tensor out = Tensor::empty(shuffle_shape("pixel_unshuffle", x, r, false), x.dtype(), x.device());
   if (out.numel() == 0) return out;
-  FH_BACKEND_CPU_ONLY(x.device(), pixel_unshuffle, x, r, out);
+  FH_BACKEND(x.device(), pixel_unshuffle, x, r, out);
   return out;
 }
 
