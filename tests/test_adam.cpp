@@ -128,12 +128,14 @@ TEST_CASE("PyTorch parity: ten Adam steps on a small network") {
     REQUIRE(ref.numel() == 3 * n);
     // Float32 rounding: parameters of order 1 after ten updates, each a few ulps apart
     // (different gradient rounding, a different but equivalent order of operations).
+    // m/(sqrt(v)+eps) divides two rounded numbers, so steps differ by ulps of lr and over
+    // ten steps parameters drift apart by up to ~30 ulps (a seed sweep saw 1.8e-6 at 0.59).
     // The moments are of the gradients' size (≈0.1) and its square.
     const struct {
       const char* name;
       Tensor ours;
       Tolerance tol;
-    } parts[] = {{"parameters", flat(p), {1e-6, 1e-6}},
+    } parts[] = {{"parameters", flat(p), {2e-6, 4e-6}},
                  {"exp_avg", flat(m), {1e-7, 1e-5}},
                  {"exp_avg_sq", flat(v), {1e-9, 1e-5}}};
     for (int k = 0; k < 3; ++k) {
