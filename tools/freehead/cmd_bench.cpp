@@ -73,10 +73,6 @@ int cmd_bench(const Args& args) {
                {"inputs", "inputs file (default: random inputs from --seed)", true, false},
                {"forward-only", "skip the forward+backward timing", false}},
               args);
-  if (opt.help_requested()) {
-    std::printf("%s", opt.help_text().c_str());
-    return 0;
-  }
   auto net = build_network(opt.str("net"), opt.str("config"));
   const Device device = parse_device(opt.str("device"));
   const int64_t batch = opt.integer("batch"), sources = opt.integer("sources"), iters = opt.integer("iters");
@@ -124,10 +120,6 @@ int cmd_cost(const Args& args) {
               "Prints a markdown table of every network's parameter count and forward GFLOPs (conv and linear\n"
               "layers, batch 1, one source) for each config, measured by running one forward pass on the CPU.",
               {{"net", "only this network", true, false}, {"config", "only this config", true, false}}, args);
-  if (opt.help_requested()) {
-    std::printf("%s", opt.help_text().c_str());
-    return 0;
-  }
   std::printf("| network | config | input | parameters | forward GFLOPs |\n|---|---|---|---:|---:|\n");
   for (const auto& cfg : nets::all_configs()) {
     if (opt.has("config") && opt.str("config") != cfg.name) continue;

@@ -23,10 +23,6 @@ int cmd_init(const Args& args) {
                 "                        weights under gaze.backbone. or vgg.); the rest is initialised", true, false},
                {"merge", "keep other networks' tensors from an existing --out", false}},
               args);
-  if (opt.help_requested()) {
-    std::printf("%s", opt.help_text().c_str());
-    return 0;
-  }
   auto net = build_network(opt.str("net"), opt.str("config"));
   Generator gen(static_cast<uint64_t>(opt.integer("seed")));
   net->module().reset_parameters(gen);

@@ -27,10 +27,6 @@ int cmd_run(const Args& args) {
                {"output", "safetensors file to write", true, true},
                {"device", "cpu, cuda or cuda:N", true, false, "cpu"}},
               args);
-  if (opt.help_requested()) {
-    std::printf("%s", opt.help_text().c_str());
-    return 0;
-  }
   auto net = build_network(opt.str("net"), opt.str("config"));
   const Device device = parse_device(opt.str("device"));
   nn::load_weights(net->module(), read_tensor_map(opt.str("weights")), net->prefix(), opt.str("weights"));

@@ -39,10 +39,6 @@ int cmd_synth(const Args& args) {
           {"quiet", "no progress bar", false, false, ""},
       },
       args);
-  if (opts.help_requested()) {
-    std::printf("%s", opts.help_text().c_str());
-    return 0;
-  }
   data::SynthOptions o;
   o.out = opts.str("out");
   o.identities = bounded(opts, "identities", 1, 1000000);

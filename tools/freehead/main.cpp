@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       return c.run(fh::cli::Args(argv + 2, argv + argc));
+    } catch (const fh::cli::HelpRequested& h) {
+      std::printf("%s", h.text.c_str());
+      return 0;
     } catch (const fh::cli::UsageError& e) {
       std::fprintf(stderr, "freehead %s: %s\n(`freehead %s --help` lists the options)\n", c.name, e.message.c_str(), c.name);
       return 2;

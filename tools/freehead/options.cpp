@@ -10,10 +10,7 @@ Options::Options(std::string command, std::string summary, std::vector<OptionSpe
     : command_(std::move(command)), summary_(std::move(summary)), specs_(std::move(specs)) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      help_ = true;
-      return;
-    }
+    if (a == "--help" || a == "-h") throw HelpRequested{help_text()};
     if (a.rfind("--", 0) != 0) throw UsageError{"unexpected argument '" + a + "' (options start with --)"};
     std::string name = a.substr(2), value;
     const auto eq = name.find('=');

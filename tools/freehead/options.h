@@ -26,12 +26,17 @@ struct UsageError {
   std::string message;
 };
 
+// Thrown by Options when the command line asks for --help; main() prints it and exits with 0.
+struct HelpRequested {
+  std::string text;
+};
+
 class Options {
  public:
-  // Parses args against specs; throws UsageError on any problem. `--help`/`-h` is always allowed.
+  // Parses args against specs; throws UsageError on any problem, and HelpRequested (with the
+  // help text) for `--help`/`-h`.
   Options(std::string command, std::string summary, std::vector<OptionSpec> specs, const Args& args);
 
-  bool help_requested() const { return help_; }
   std::string help_text() const;
 
   bool has(const std::string& name) const;
@@ -45,7 +50,6 @@ class Options {
   std::string command_, summary_;
   std::vector<OptionSpec> specs_;
   std::map<std::string, std::string> values_;
-  bool help_ = false;
 };
 
 }  // namespace fh::cli
