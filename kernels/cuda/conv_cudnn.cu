@@ -10,6 +10,7 @@
 #include <climits>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "kernels/cuda/launch.cuh"
 
@@ -59,6 +60,51 @@ int as_int(int64_t v, const char* op, const Conv2dParams& p) {
   return static_cast<int>(v);
 }
 
+// The algorithm chosen for a convolution, kept per (device, op, shapes, math) as PyTorch
+// does: cuDNN's heuristics cost host time on every call otherwise, which would be counted
+// against cuDNN in the benchmarks.
+struct AlgoKey {
+  int device, op;
+  int64_t N, H, W, Cin, Cout, kh, kw, stride, pad;
+  bool tensor_cores;
+  auto tie() const { return std::tie(device, op, N, H, W, Cin, Cout, kh, kw, stride, pad, tensor_cores); }
+  bool operator<(const AlgoKey& o) const { return tie() < o.tie(); }
+};
+struct AlgoChoice {
+  int algo;
+  cudnnMathType_t math;
+  size_t workspace;
+};
+
+class AlgoCache {
+ public:
+  // The cached choice, or choose() -> AlgoChoice computed now and remembered.
+  template <class Choose>
+  AlgoChoice get(const AlgoKey& key, Choose&& choose) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto it = map_.find(key); it != map_.end()) return it->second;
+    }
+    const AlgoChoice c = choose();
+    std::lock_guard<std::mutex> lock(mutex_);
+    map_.emplace(key, c);
+    return c;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<AlgoKey, AlgoChoice> map_;
+};
+
+AlgoCache& algo_cache() {
+  static AlgoCache* const cache = new AlgoCache();
+  return *cache;
+}
+
+AlgoKey algo_key(int device, int op, const Conv2dParams& p, bool tensor_cores) {
+  return {device, op, p.N, p.H, p.W, p.Cin, p.Cout, p.kh, p.kw, p.stride, p.pad, tensor_cores};
+}
+
 // The four descriptors of one convolution, destroyed with the object.
 class Descriptors {
  public:
@@ -97,18 +143,17 @@ class Descriptors {
     return math == CUDNN_TENSOR_OP_MATH || (m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
   }
 
-  // Picks the first usable algorithm of cuDNN's ranked list and sets its math type.
+  // The first usable algorithm of cuDNN's ranked list (its workspace is asked separately).
   template <class Perf>
-  const Perf& pick(const Perf* perf, int count, const char* what) {
-    for (int k = 0; k < count; ++k) {
-      if (perf[k].status == CUDNN_STATUS_SUCCESS && math_ok(perf[k].mathType)) {
-        FH_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, perf[k].mathType), op_, what);
-        return perf[k];
-      }
-    }
+  AlgoChoice pick(const Perf* perf, int count, const char* what) const {
+    for (int k = 0; k < count; ++k)
+      if (perf[k].status == CUDNN_STATUS_SUCCESS && math_ok(perf[k].mathType))
+        return {static_cast<int>(perf[k].algo), perf[k].mathType, 0};
     FH_FAIL(op_, "cuDNN offers no ", what, " algorithm for this convolution with ",
             math == CUDNN_TENSOR_OP_MATH ? "tensor-core" : "FMA", " math");
   }
+  // Runs with the algorithm's own math type (as cuDNN's heuristics reported it).
+  void use(const AlgoChoice& c) { FH_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, c.math), op_); }
 
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
@@ -132,19 +177,27 @@ void forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dP
   const int device = out.device().index;
   Descriptors d(p, tensor_cores, op);
   handles().run(device, op, [&](cudnnHandle_t h) {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int count = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                          &count, perf),
-                   op);
-    const auto& algo = d.pick(perf, count, "forward");
-    size_t bytes = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo.algo, &bytes), op);
-    ScratchBuffer workspace(bytes, device);
+    const AlgoChoice c = algo_cache().get(algo_key(device, 0, p, tensor_cores), [&] {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      int count = 0;
+      FH_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                            &count, perf),
+                     op);
+      AlgoChoice choice = d.pick(perf, count, "forward");
+      d.use(choice);
+      FH_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y,
+                                                             static_cast<cudnnConvolutionFwdAlgo_t>(choice.algo),
+                                                             &choice.workspace),
+                     op);
+      return choice;
+    });
+    d.use(c);
+    const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(c.algo);
+    ScratchBuffer workspace(c.workspace, device);
     const float one = 1.0f, zero = 0.0f;
-    FH_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x, x.raw_data(), d.w, w.raw_data(), d.conv, algo.algo,
-                                           workspace.as<void>(), bytes, &zero, d.y, out.raw_data()),
-                   op, "algorithm ", static_cast<int>(algo.algo));
+    FH_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x, x.raw_data(), d.w, w.raw_data(), d.conv, algo,
+                                           workspace.as<void>(), c.workspace, &zero, d.y, out.raw_data()),
+                   op, "algorithm ", c.algo);
     if (bias.defined()) {
       cudnnTensorDescriptor_t b = nullptr;
       FH_CUDNN_CHECK(cudnnCreateTensorDescriptor(&b), op);
@@ -165,19 +218,27 @@ void backward_input(const Tensor& grad_out, const Tensor& w, const Conv2dParams&
   const int device = grad_in.device().index;
   Descriptors d(p, tensor_cores, op);
   handles().run(device, op, [&](cudnnHandle_t h) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int count = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
-                                                               CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf),
-                   op);
-    const auto& algo = d.pick(perf, count, "backward-data");
-    size_t bytes = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo.algo, &bytes), op);
-    ScratchBuffer workspace(bytes, device);
+    const AlgoChoice c = algo_cache().get(algo_key(device, 1, p, tensor_cores), [&] {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      int count = 0;
+      FH_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
+                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf),
+                     op);
+      AlgoChoice choice = d.pick(perf, count, "backward-data");
+      d.use(choice);
+      FH_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+                         h, d.w, d.y, d.conv, d.x, static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algo),
+                         &choice.workspace),
+                     op);
+      return choice;
+    });
+    d.use(c);
+    const auto algo = static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo);
+    ScratchBuffer workspace(c.workspace, device);
     const float one = 1.0f, zero = 0.0f;
-    FH_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w.raw_data(), d.y, grad_out.raw_data(), d.conv,
-                                                algo.algo, workspace.as<void>(), bytes, &zero, d.x, grad_in.raw_data()),
-                   op, "algorithm ", static_cast<int>(algo.algo));
+    FH_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w.raw_data(), d.y, grad_out.raw_data(), d.conv, algo,
+                                                workspace.as<void>(), c.workspace, &zero, d.x, grad_in.raw_data()),
+                   op, "algorithm ", c.algo);
   });
 }
 
@@ -188,19 +249,27 @@ void backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams
   const int device = grad_w.device().index;
   Descriptors d(p, tensor_cores, op);
   handles().run(device, op, [&](cudnnHandle_t h) {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int count = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
-                                                                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf),
-                   op);
-    const auto& algo = d.pick(perf, count, "backward-filter");
-    size_t bytes = 0;
-    FH_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo.algo, &bytes), op);
-    ScratchBuffer workspace(bytes, device);
+    const AlgoChoice c = algo_cache().get(algo_key(device, 2, p, tensor_cores), [&] {
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      int count = 0;
+      FH_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
+                                                                   CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf),
+                     op);
+      AlgoChoice choice = d.pick(perf, count, "backward-filter");
+      d.use(choice);
+      FH_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                         h, d.x, d.y, d.conv, d.w, static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo),
+                         &choice.workspace),
+                     op);
+      return choice;
+    });
+    d.use(c);
+    const auto algo = static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo);
+    ScratchBuffer workspace(c.workspace, device);
     const float one = 1.0f, zero = 0.0f;
-    FH_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x, x.raw_data(), d.y, grad_out.raw_data(), d.conv,
-                                                  algo.algo, workspace.as<void>(), bytes, &zero, d.w, grad_w.raw_data()),
-                   op, "algorithm ", static_cast<int>(algo.algo));
+    FH_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x, x.raw_data(), d.y, grad_out.raw_data(), d.conv, algo,
+                                                  workspace.as<void>(), c.workspace, &zero, d.w, grad_w.raw_data()),
+                   op, "algorithm ", c.algo);
   });
 }
 
