@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "runtime/cuda_runtime.h"
 #include "runtime/error.h"
@@ -68,9 +69,12 @@ void set_bytes(benchmark::State& state, double bytes_per_call, const std::string
 
 }  // namespace fh::bench::cuda
 
-// fh_cuda_bench's main: one line and success without a GPU, so that scripts can run it anywhere.
+// fh_cuda_bench's main: one line and success without a GPU, so that scripts can run it
+// anywhere (listing the benchmarks needs no GPU).
 int main(int argc, char** argv) {
-  if (fh::cuda::device_count() == 0) {
+  bool listing = false;
+  for (int i = 1; i < argc; ++i) listing = listing || std::string(argv[i]).rfind("--benchmark_list_tests", 0) == 0;
+  if (!listing && fh::cuda::device_count() == 0) {
     std::printf("fh_cuda_bench: SKIPPED — %s\n", fh::cuda::unavailable_reason().c_str());
     return 0;
   }

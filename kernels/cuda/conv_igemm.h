@@ -61,6 +61,9 @@ struct SimtConfig {
   static constexpr int kLdA = BM + kPad, kLdB = BN + kPad;
   static constexpr int kStageElems = BK * (kLdA + kLdB);
   static constexpr bool kTensorCores = false;
+  // Two resident blocks per SM (the register cap this implies, 128 for 256 threads, costs no
+  // spills in any configuration): one block's loads overlap the other's products.
+  static constexpr int kMinBlocks = 2;
   static_assert(TM % 4 == 0 && TN % 4 == 0 && BM % TM == 0 && BN % TN == 0, "thread tiles are groups of 4");
   static_assert(kThreads % BK == 0, "every thread loads one reduction column of a K-contiguous operand");
 };
@@ -79,6 +82,9 @@ struct MmaConfig {
   static constexpr int kLdA = BM + kPad, kLdB = BN + kPad;
   static constexpr int kStageElems = BK * (kLdA + kLdB);
   static constexpr bool kTensorCores = true;
+  // The 256-thread 128x128 tile needs more than 128 registers for the gradients (spills
+  // otherwise), so it runs one block per SM; the 128-thread tiles fit two.
+  static constexpr int kMinBlocks = kThreads <= 128 ? 2 : 1;
   static_assert(BM % WM == 0 && BN % WN == 0 && WM % 16 == 0 && WN % 8 == 0, "warp tiles are m16n8 multiples");
   static_assert(kThreads % BK == 0, "every thread loads one reduction column of a K-contiguous operand");
 };

@@ -33,7 +33,7 @@ struct DeviceCtx {
 
 // One block per BM x BN output tile (x: rows, y: columns, z: stride phase or reduction slice).
 template <class Cfg, class P>
-__global__ void __launch_bounds__(Cfg::kThreads) igemm_kernel(P prob) {
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) igemm_kernel(P prob) {
   using T = typename P::value_type;
   __shared__ __align__(16) T smem[2 * Cfg::kStageElems];
   __shared__ typename P::template Tables<Cfg> tables;
