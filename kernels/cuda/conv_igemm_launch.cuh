@@ -31,7 +31,9 @@ struct DeviceCtx {
   }
 };
 
-// One block per BM x BN output tile (x: rows, y: columns, z: stride phase or reduction slice).
+// One kernel template for every problem, tile and arithmetic, so that what runs on the GPU is
+// exactly the block code the CPU emulation checks. One block per BM x BN output tile
+// (x: rows, y: columns, z: stride phase or reduction slice).
 template <class Cfg, class P>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks) igemm_kernel(P prob) {
   using T = typename P::value_type;
