@@ -21,7 +21,7 @@ fs::path image_temp(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("png: write then read returns the same pixels; tensors map [lo, hi] to [0, 255]") {
+TEST_CASE("png: write then read returns the same pixels, and tensors map [lo, hi] to [0, 255]") {
   fh::Image img(5, 3, 3);
   for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 17 % 256);
   const fs::path p = image_temp("roundtrip.png");

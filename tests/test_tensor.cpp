@@ -92,7 +92,7 @@ TEST_CASE("tensor printing names shape, dtype and device") {
   CHECK(os.str() == "Tensor([2] float32 cpu, [1, 2])");
 }
 
-TEST_CASE("large host blocks are cached and reused; stats track them") {
+TEST_CASE("large host blocks are cached and reused, and stats track them") {
   fh::host::empty_cache();
   const auto before = fh::host::memory_stats();
   const int64_t n = (int64_t{3} << 20) / 4;  // 3 MiB of float32

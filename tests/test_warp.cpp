@@ -191,7 +191,7 @@ TEST_CASE("warp: infinite flows clamp, NaN flows give NaN outputs, nothing reads
   CHECK(gf[2] != 0.0f);
 }
 
-TEST_CASE("nshot_fusion: M = 1 is the identity with zero gradient to m; equal weights average") {
+TEST_CASE("nshot_fusion: M = 1 is the identity with zero gradient to m, and equal weights average") {
   fh::Generator gen(run_seed());
   Tensor m = fh::randn({2, 1, 3, 4, 1}, gen).requires_grad_(), x = fh::randn({2, 1, 3, 4, 5}, gen).requires_grad_();
   const Tensor out = fh::nshot_fusion(m, x);

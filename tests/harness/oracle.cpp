@@ -104,4 +104,35 @@ std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases) {
   return results;
 }
 
+namespace {
+
+std::string reference_script() {
+  const char* env = std::getenv("FH_REFERENCE_SCRIPT");  // another checkout's reference, when set
+  return env != nullptr && *env != '\0' ? env : FH_REFERENCE_SCRIPT;
+}
+
+// Single-quotes an argument for the shell.
+std::string quoted(const std::string& a) {
+  std::string q = "'";
+  for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
+std::string reference_dir() { return std::filesystem::path(reference_script()).parent_path().string(); }
+
+void run_python(const std::vector<std::string>& args) {
+  std::string command = oracle_python();
+  for (const auto& a : args) command += " " + quoted(a);
+  const CommandResult r = run_command(command);
+  FH_CHECK(r.status == 0, "python", "`", command, "` failed (exit ", r.status, "):\n", r.output);
+}
+
+void run_reference(const std::vector<std::string>& args) {
+  std::vector<std::string> all{reference_script()};
+  all.insert(all.end(), args.begin(), args.end());
+  run_python(all);
+}
+
 }  // namespace fh::test

@@ -34,4 +34,12 @@ bool oracle_available(std::string* why);
 // Runs every case in one Python process; throws with the script's stderr on failure.
 std::vector<OracleResult> run_oracle(const std::vector<OracleCase>& cases);
 
+// Runs the PyTorch reference model's driver (tools/reference/run.py) with `args` under the
+// oracle's interpreter; throws with the script's output when it fails.
+void run_reference(const std::vector<std::string>& args);
+// Runs the oracle's interpreter with `args`; throws with its output when it fails.
+void run_python(const std::vector<std::string>& args);
+// The folder of the reference model (tools/reference).
+std::string reference_dir();
+
 }  // namespace fh::test

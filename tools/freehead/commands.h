@@ -16,5 +16,11 @@ struct Command {
 };
 
 int cmd_info(const Args& args);
+int cmd_sketch(const Args& args);
+int cmd_init(const Args& args);
+int cmd_run(const Args& args);
+int cmd_bench(const Args& args);
+int cmd_cost(const Args& args);
+int cmd_synth(const Args& args);
 
 }  // namespace fh::cli

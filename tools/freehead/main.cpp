@@ -11,6 +11,12 @@ namespace {
 
 const fh::cli::Command kCommands[] = {
     {"info", "version, commit, build options, CUDA devices (or why none), CPU threads", fh::cli::cmd_info},
+    {"sketch", "draw the key-point sketch of a points file as a PNG", fh::cli::cmd_sketch},
+    {"init", "freshly initialised weights for a network", fh::cli::cmd_init},
+    {"run", "run a network in eval mode on the named tensors of a file", fh::cli::cmd_run},
+    {"bench", "time a network's forward and forward+backward", fh::cli::cmd_bench},
+    {"cost", "parameters and forward GFLOPs of every network and config", fh::cli::cmd_cost},
+    {"synth", "render a synthetic talking-head dataset with exact ground truth", fh::cli::cmd_synth},
 };
 
 void usage(std::FILE* out) {

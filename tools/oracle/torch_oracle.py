@@ -13,50 +13,18 @@ permuted to PyTorch's NCHW ([O, I, kh, kw]) before the op, and the output (if
 "nhwc_output") and those inputs' gradients are permuted back, so both sides compare in
 freehead's layout. Ops live in ops_*.py modules beside this script, one per op family,
 each with an OPS table: name -> f(list of input tensors, args dict) -> output tensor.
-Safetensors is read and written here with numpy alone, so only python3-torch is needed.
+Safetensors is read and written with numpy alone (safetensors_io.py), so only python3-torch
+is needed.
 """
 import glob
 import importlib
 import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
-NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
-
-
-def load(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    data = blob[8 + n:]
-    tensors = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(data[b:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        tensors[name] = torch.from_numpy(arr.copy())
-    return tensors, meta
-
-
-def save(path, tensors):
-    header, chunks, offset = {}, [], 0
-    for name, t in tensors.items():
-        arr = t.detach().cpu().numpy().copy(order="C")  # (ascontiguousarray turns 0-d into 1-d)
-        raw = arr.tobytes()
-        header[name] = {"dtype": NAMES[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+from safetensors_io import load, save  # beside this script
 
 
 def load_ops():

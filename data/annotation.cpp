@@ -1,0 +1,106 @@
+#include "data/annotation.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace fh::data {
+
+namespace {
+
+double to_pixel(double normalised, int size) { return (normalised + 1.0) * 0.5 * (size - 1); }
+
+}  // namespace
+
+EyeCrop eye_crop_from_keypoints(const float (*k)[3], int e, int size) {
+  const int first = e == 0 ? 36 : 42;
+  EyeCrop c;
+  for (int i = 0; i < 6; ++i) {
+    c.cx += to_pixel(k[first + i][0], size) / 6.0;
+    c.cy += to_pixel(k[first + i][1], size) / 6.0;
+  }
+  const double dx = to_pixel(k[first + 3][0], size) - to_pixel(k[first][0], size);
+  const double dy = to_pixel(k[first + 3][1], size) - to_pixel(k[first][1], size);
+  c.side = 2.0 * std::sqrt(dx * dx + dy * dy);
+  return c;
+}
+
+Eigen::Vector3d to_crop_coordinates(const Eigen::Vector3d& p, const EyeCrop& crop, double z_origin, int size) {
+  const double half = 0.5 * crop.side, pixels_per_unit = 0.5 * (size - 1);
+  return {(to_pixel(p.x(), size) - crop.cx) / half, (to_pixel(p.y(), size) - crop.cy) / half,
+          (p.z() - z_origin) * pixels_per_unit / half};
+}
+
+FrameAnnotation annotate(const PosedHead& head, int size) {
+  FH_CHECK(head.mesh != nullptr, "annotate", "the posed head has no mesh");
+  const HeadMesh& mesh = *head.mesh;
+  const FrameParams& p = head.params;
+  FrameAnnotation a;
+  const double s = p.pose.scale;
+  const Eigen::Matrix3d& R = head.rotation;
+  const Eigen::Vector3d& t = p.pose.translation;
+
+  const auto now = mesh.layout.keypoint_face_coords(p.expression.blink_right, p.expression.blink_left);
+  const auto neutral = mesh.layout.keypoint_face_coords(0.0, 0.0);
+  for (int k = 0; k < 68; ++k) {
+    const auto sp = mesh.locate(now[k].x(), now[k].y());
+    const auto sn = mesh.locate(neutral[k].x(), neutral[k].y());
+    Eigen::Vector3d can = Eigen::Vector3d::Zero();
+    for (int i = 0; i < 3; ++i)
+      can += sn.weight[i] * Eigen::Vector3d(mesh.rest[3 * sn.vertex[i]], mesh.rest[3 * sn.vertex[i] + 1],
+                                            mesh.rest[3 * sn.vertex[i] + 2]);
+    // The renderer draws s·R·q + t for each vertex in single precision; the same point, in
+    // double, is within float rounding of it.
+    const Eigen::Vector3d pt = head.camera_point(sp);
+    const Eigen::Vector3d d = pt - (s * (R * can) + t);
+    for (int i = 0; i < 3; ++i) {
+      a.keypoints[k][i] = static_cast<float>(pt[i]);
+      a.canonical[k][i] = static_cast<float>(can[i]);
+      a.deformation[k][i] = static_cast<float>(d[i]);
+    }
+  }
+
+  a.yaw = static_cast<float>(p.pose.yaw);
+  a.pitch = static_cast<float>(p.pose.pitch);
+  a.roll = static_cast<float>(p.pose.roll);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) a.rotation[3 * r + c] = static_cast<float>(R(r, c));
+  for (int i = 0; i < 3; ++i) a.translation[i] = static_cast<float>(t[i]);
+  a.scale = static_cast<float>(s);
+
+  const auto& tmpl = geometry::eye_mesh_template();
+  a.eye_mesh.resize(2 * geometry::kEyeVertices * 3);
+  float kp[68][3];
+  for (int k = 0; k < 68; ++k)
+    for (int i = 0; i < 3; ++i) kp[k][i] = a.keypoints[k][i];
+  for (int e = 0; e < 2; ++e) {
+    const Eigen::Vector3d g = head.gaze[e].normalized();
+    const geometry::GazeAngles ang = geometry::angles_from_gaze(g);
+    for (int i = 0; i < 3; ++i) a.gaze[e][i] = static_cast<float>(g[i]);
+    a.gaze_angles[e] = {static_cast<float>(ang.theta), static_cast<float>(ang.phi)};
+    a.gaze_head[e] = {static_cast<float>(p.gaze[e].theta), static_cast<float>(p.gaze[e].phi)};
+    const EyeCrop crop = eye_crop_from_keypoints(kp, e, size);
+    a.eye_crop[e] = {static_cast<float>(crop.cx), static_cast<float>(crop.cy), static_cast<float>(crop.side)};
+    const Eigen::Vector3d& c = head.eye_centre[e];
+    a.eyeball[e] = {static_cast<float>(c.x()), static_cast<float>(c.y()), static_cast<float>(c.z()),
+                    static_cast<float>(head.eye_radius)};
+    // The template sphere scaled to the eyeball, turned so its front pole looks along the
+    // gaze, placed at the eyeball's centre, then mapped into the crop.
+    for (int v = 0; v < geometry::kEyeVertices; ++v) {
+      const Eigen::Vector3d w = c + head.eye_radius * (head.eye_rotation[e] * tmpl.vertices[v]);
+      const Eigen::Vector3d m = to_crop_coordinates(w, crop, c.z(), size);
+      for (int i = 0; i < 3; ++i) a.eye_mesh[(static_cast<size_t>(e) * geometry::kEyeVertices + v) * 3 + i] = static_cast<float>(m[i]);
+    }
+  }
+
+  a.identity = identity_vector(mesh.identity);
+  const auto ev = expression_vector(p.expression);
+  for (int i = 0; i < kExpressionParams; ++i) a.expression[i] = static_cast<float>(ev[i]);
+  const Lighting& l = p.lighting;
+  a.lighting = {static_cast<float>(l.direction.x()), static_cast<float>(l.direction.y()),
+                static_cast<float>(l.direction.z()), static_cast<float>(l.ambient),
+                static_cast<float>(l.diffuse),       static_cast<float>(l.specular)};
+  return a;
+}
+
+}  // namespace fh::data

@@ -1,0 +1,345 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "data/random_stream.h"
+#include "geometry/conventions.h"
+#include "runtime/error.h"
+
+namespace fh::data {
+
+namespace fs = std::filesystem;
+
+// ---- Dataset -------------------------------------------------------------------------------
+
+Dataset::Dataset(std::string dir, Manifest m) : dir_(std::move(dir)), manifest_(std::move(m)) {}
+
+std::shared_ptr<Dataset> Dataset::open(const std::string& dir) {
+  return std::shared_ptr<Dataset>(new Dataset(dir, read_manifest(dir)));
+}
+
+int Dataset::clip_index(const std::string& name) const {
+  for (int i = 0; i < num_clips(); ++i)
+    if (manifest_.clips[i].name == name) return i;
+  FH_FAIL("dataset", "'", dir_, "' has no clip '", name, "'");
+}
+
+std::vector<int> Dataset::clips_in_split(const std::string& split) const {
+  std::vector<int> out;
+  for (int i = 0; i < num_clips(); ++i)
+    if (manifest_.clips[i].split == split) out.push_back(i);
+  return out;
+}
+
+bool Dataset::has_annotation(const std::string& name) const {
+  return std::find(manifest_.annotations.begin(), manifest_.annotations.end(), name) != manifest_.annotations.end();
+}
+
+std::string Dataset::frame_path(int clip_index, int t) const {
+  return (fs::path(dir_) / clip(clip_index).name / frame_filename(t)).string();
+}
+
+std::string Dataset::annotations_path(int clip_index) const {
+  return (fs::path(dir_) / clip(clip_index).name / kAnnotationsName).string();
+}
+
+std::shared_ptr<const ClipAnnotations> Dataset::annotations(int clip_index) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if (it->first == clip_index) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front().second;
+      }
+  }
+  // Read outside the lock: other threads keep going; two may read the same clip once each.
+  const int k = static_cast<int>(manifest_.identity_params.size()), j = static_cast<int>(manifest_.expression_params.size());
+  auto a = std::make_shared<const ClipAnnotations>(read_clip_annotations(
+      annotations_path(clip_index), clip(clip_index).frames, manifest_.annotations, k > 0 ? k : -1, j > 0 ? j : -1));
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.emplace_front(clip_index, a);
+  if (cache_.size() > kCacheClips) cache_.pop_back();
+  return a;
+}
+
+Image Dataset::frame(int clip_index, int t) const {
+  FH_CHECK(t >= 0 && t < clip(clip_index).frames, "dataset", "frame ", t, " is outside clip '", clip(clip_index).name,
+           "' (", clip(clip_index).frames, " frames)");
+  return read_frame(frame_path(clip_index, t), image_size());
+}
+
+void Dataset::validate(bool frames) const {
+  for (int c = 0; c < num_clips(); ++c) {
+    annotations(c);
+    if (frames)
+      for (int t = 0; t < clip(c).frames; ++t) frame(c, t);
+  }
+}
+
+// ---- Eye crops -----------------------------------------------------------------------------
+
+void crop_eye(const Tensor& image, double cx, double cy, double side, int e, float* out) {
+  FH_CHECK(image.dtype() == DType::F32 && image.device().is_cpu() &&
+               (image.dim() == 3 || (image.dim() == 4 && image.size(0) == 1)) && image.size(-1) == 3,
+           "crop_eye", "expects a float32 CPU image [H,W,3] or [1,H,W,3], got ", image.describe());
+  FH_CHECK(e >= 2 && side > 0, "crop_eye", "crop of side ", side, " to ", e, "x", e, " pixels");
+  const int h = static_cast<int>(image.size(-3)), w = static_cast<int>(image.size(-2));
+  const float* src = image.data<float>();
+  const double half = 0.5 * side;
+  for (int j = 0; j < e; ++j) {
+    const double y = std::clamp(cy + (2.0 * j / (e - 1) - 1.0) * half, 0.0, h - 1.0);
+    const int y0 = std::min(static_cast<int>(y), h - 2 >= 0 ? h - 2 : 0), y1 = std::min(y0 + 1, h - 1);
+    const float fy = static_cast<float>(y - y0);
+    for (int i = 0; i < e; ++i) {
+      const double x = std::clamp(cx + (2.0 * i / (e - 1) - 1.0) * half, 0.0, w - 1.0);
+      const int x0 = std::min(static_cast<int>(x), w - 2 >= 0 ? w - 2 : 0), x1 = std::min(x0 + 1, w - 1);
+      const float fx = static_cast<float>(x - x0);
+      const float* p00 = src + 3 * (static_cast<size_t>(y0) * w + x0);
+      const float* p01 = src + 3 * (static_cast<size_t>(y0) * w + x1);
+      const float* p10 = src + 3 * (static_cast<size_t>(y1) * w + x0);
+      const float* p11 = src + 3 * (static_cast<size_t>(y1) * w + x1);
+      for (int c = 0; c < 3; ++c) {
+        const float top = p00[c] + (p01[c] - p00[c]) * fx, bottom = p10[c] + (p11[c] - p10[c]) * fx;
+        out[3 * (static_cast<size_t>(j) * e + i) + c] = top + (bottom - top) * fy;
+      }
+    }
+  }
+}
+
+// ---- Loader --------------------------------------------------------------------------------
+
+const Tensor& Batch::operator[](const std::string& name) const {
+  const auto it = tensors.find(name);
+  FH_CHECK(it != tensors.end(), "Batch", "no tensor '", name, "' in this batch");
+  return it->second;
+}
+
+Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
+    : dataset_(std::move(dataset)), options_(std::move(options)) {
+  const Dataset& d = *dataset_;
+  const std::string manifest = (fs::path(d.dir()) / kManifestName).string();
+  FH_CHECK(options_.batch_size >= 1, "Loader", "batch_size must be at least 1, got ", options_.batch_size);
+  FH_CHECK(options_.workers >= 0 && options_.prefetch >= 1, "Loader", "workers ", options_.workers, " and prefetch ",
+           options_.prefetch, " must be >= 0 and >= 1");
+  const std::vector<int> clips = d.clips_in_split(options_.split);
+  FH_CHECK(!clips.empty(), "Loader", "'", manifest, "' has no clips in split '", options_.split, "'");
+  for (const auto& a : d.manifest().annotations)
+    if (find_annotation_field(a)) annotations_.push_back(a);
+
+  switch (options_.sampling) {
+    case Sampling::Frames:
+      for (int c : clips)
+        for (int t = 0; t < d.clip(c).frames; ++t) items_.push_back({c, t});
+      break;
+    case Sampling::Pairs:
+      FH_CHECK(options_.sources >= 1, "Loader", "sources must be at least 1, got ", options_.sources);
+      for (int c : clips)
+        if (d.clip(c).frames >= 2)
+          for (int t = 0; t < d.clip(c).frames; ++t) items_.push_back({c, t});
+      FH_CHECK(!items_.empty(), "Loader", "split '", options_.split, "' of '", manifest,
+               "' has no clip with two frames to pair");
+      break;
+    case Sampling::EyeCrops: {
+      FH_CHECK(options_.eye_size >= 2, "Loader", "eye_size must be at least 2, got ", options_.eye_size);
+      for (const char* need : {"eye_mesh", "gaze"})
+        FH_CHECK(d.has_annotation(need), "Loader", "eye crops need the annotation '", need, "', which '", manifest,
+                 "' does not list");
+      FH_CHECK(d.has_annotation("eye_crop") || d.has_annotation("keypoints"), "Loader",
+               "eye crops need 'eye_crop' or 'keypoints', which '", manifest, "' does not list");
+      // An eye whose crop has no extent is absent (eye-only sources fill one slot).
+      for (int c : clips) {
+        const auto a = d.annotations(c);
+        for (int t = 0; t < d.clip(c).frames; ++t)
+          for (int e = 0; e < 2; ++e) {
+            const bool present = !a->has("eye_crop") || a->row("eye_crop", t)[3 * e + 2] > 0;
+            if (present) items_.push_back({c, t, e});
+          }
+      }
+      break;
+    }
+  }
+  FH_CHECK(items_per_epoch() >= options_.batch_size, "Loader", "split '", options_.split, "' of '", manifest, "' has ",
+           items_per_epoch(), " items, fewer than one batch of ", options_.batch_size);
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  consumed_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+std::vector<FrameRef> Loader::epoch_order(int64_t epoch) const {
+  std::vector<FrameRef> order = items_;
+  if (options_.shuffle) {
+    RandomStream rng(options_.seed, StreamPurpose::Loader, {0, static_cast<uint64_t>(epoch)});
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng.integer(static_cast<int64_t>(i)))]);
+  }
+  return order;
+}
+
+void Loader::fill_frame(Tensor& images, int64_t slot, const FrameRef& ref) const {
+  const Image img = dataset_->frame(ref.clip, ref.frame);
+  float* dst = images.data<float>() + slot * static_cast<int64_t>(img.pixels.size());
+  for (size_t i = 0; i < img.pixels.size(); ++i) dst[i] = static_cast<float>(img.pixels[i] * (2.0 / 255.0) - 1.0);
+}
+
+void Loader::fill_annotations(std::map<std::string, Tensor>& out, const std::string& prefix, int64_t slot,
+                              int64_t per_item, int64_t batch_items, const FrameRef& ref) const {
+  const auto a = dataset_->annotations(ref.clip);
+  for (const auto& name : annotations_) {
+    const Tensor& t = a->get(name);
+    const std::string key = prefix + name;
+    auto it = out.find(key);
+    if (it == out.end()) {
+      std::vector<int64_t> dims = {batch_items};
+      if (per_item > 1) dims.push_back(per_item);
+      for (int d = 1; d < t.dim(); ++d) dims.push_back(t.size(d));
+      it = out.emplace(key, Tensor::zeros(Shape(dims))).first;
+    }
+    const int64_t n = a->row_size(name);
+    const float* src = a->row(name, ref.frame);
+    std::copy(src, src + n, it->second.data<float>() + slot * n);
+  }
+}
+
+void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const {
+  const auto a = dataset_->annotations(ref.clip);
+  const int size = dataset_->image_size(), e = options_.eye_size;
+  double cx, cy, side;
+  if (a->has("eye_crop")) {
+    const float* c = a->row("eye_crop", ref.frame) + 3 * ref.eye;
+    cx = c[0], cy = c[1], side = c[2];
+  } else {
+    float k[68][3];
+    std::copy(a->row("keypoints", ref.frame), a->row("keypoints", ref.frame) + 68 * 3, &k[0][0]);
+    const EyeCrop crop = eye_crop_from_keypoints(k, ref.eye, size);
+    cx = crop.cx, cy = crop.cy, side = crop.side;
+  }
+  FH_CHECK(side > 0, "Loader", "eye ", ref.eye, " of frame ", ref.frame, " in '", dataset_->annotations_path(ref.clip),
+           "' has an empty crop");
+  const Image img = dataset_->frame(ref.clip, ref.frame);
+  const Tensor full = image_to_tensor(img);
+  crop_eye(full, cx, cy, side, e, b.tensors.at("image").data<float>() + slot * e * e * 3);
+  const int64_t nv = geometry::kEyeVertices * 3;
+  const float* mesh = a->row("eye_mesh", ref.frame) + ref.eye * nv;
+  std::copy(mesh, mesh + nv, b.tensors.at("eye_mesh").data<float>() + slot * nv);
+  const float* g = a->row("gaze", ref.frame) + 3 * ref.eye;
+  std::copy(g, g + 3, b.tensors.at("gaze").data<float>() + slot * 3);
+  float* crop = b.tensors.at("eye_crop").data<float>() + slot * 3;
+  crop[0] = static_cast<float>(cx), crop[1] = static_cast<float>(cy), crop[2] = static_cast<float>(side);
+  b.tensors.at("eye").data<float>()[slot] = static_cast<float>(ref.eye);
+}
+
+Batch Loader::make_batch(int64_t index) const {
+  FH_CHECK(index >= 0, "Loader", "batch index must be non-negative, got ", index);
+  const int64_t per_epoch = batches_per_epoch(), bsz = options_.batch_size;
+  Batch b;
+  b.index = index;
+  b.epoch = index / per_epoch;
+  const std::vector<FrameRef> order = epoch_order(b.epoch);
+  const int64_t first = (index % per_epoch) * bsz;
+  b.targets.assign(order.begin() + first, order.begin() + first + bsz);
+  const int s = dataset_->image_size();
+
+  switch (options_.sampling) {
+    case Sampling::Frames: {
+      b.tensors["image"] = Tensor::empty({bsz, s, s, 3});
+      for (int64_t i = 0; i < bsz; ++i) {
+        fill_frame(b.tensors["image"], i, b.targets[i]);
+        fill_annotations(b.tensors, "", i, 1, bsz, b.targets[i]);
+      }
+      break;
+    }
+    case Sampling::Pairs: {
+      const int m = options_.sources;
+      b.tensors["target.image"] = Tensor::empty({bsz, s, s, 3});
+      b.tensors["source.image"] = Tensor::empty({bsz, m, s, s, 3});
+      for (int64_t i = 0; i < bsz; ++i) {
+        const FrameRef& target = b.targets[i];
+        fill_frame(b.tensors["target.image"], i, target);
+        fill_annotations(b.tensors, "target.", i, 1, bsz, target);
+        // M sources from the same clip, distinct and other than the target when it has
+        // enough frames, else drawn with repetition.
+        const int frames = dataset_->clip(target.clip).frames;
+        RandomStream rng(options_.seed, StreamPurpose::Loader, {1, static_cast<uint64_t>(index), static_cast<uint64_t>(i)});
+        std::vector<int> others;
+        for (int t = 0; t < frames; ++t)
+          if (t != target.frame) others.push_back(t);
+        const int n = static_cast<int>(others.size());
+        std::vector<FrameRef> srcs;
+        for (int k = 0; k < m; ++k) {
+          if (n >= m) {  // a partial Fisher-Yates shuffle: distinct frames
+            std::swap(others[k], others[k + static_cast<int>(rng.integer(n - k))]);
+            srcs.push_back({target.clip, others[k]});
+          } else {
+            srcs.push_back({target.clip, others[static_cast<size_t>(rng.integer(n))]});
+          }
+        }
+        for (int k = 0; k < m; ++k) {
+          fill_frame(b.tensors["source.image"], i * m + k, srcs[k]);
+          fill_annotations(b.tensors, "source.", i * m + k, m, bsz, srcs[k]);
+        }
+        b.sources.push_back(std::move(srcs));
+      }
+      break;
+    }
+    case Sampling::EyeCrops: {
+      const int e = options_.eye_size;
+      b.tensors["image"] = Tensor::empty({bsz, e, e, 3});
+      b.tensors["eye_mesh"] = Tensor::empty({bsz, geometry::kEyeVertices, 3});
+      b.tensors["gaze"] = Tensor::empty({bsz, 3});
+      b.tensors["eye_crop"] = Tensor::empty({bsz, 3});
+      b.tensors["eye"] = Tensor::empty({bsz});
+      for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, b.targets[i]);
+      break;
+    }
+  }
+  return b;
+}
+
+void Loader::worker_loop() {
+  for (;;) {
+    int64_t index;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      consumed_.wait(lock, [&] { return stopping_ || next_to_make_ - next_to_return_ < options_.prefetch; });
+      if (stopping_) return;
+      index = next_to_make_++;
+    }
+    std::pair<Batch, std::exception_ptr> result;
+    try {
+      result.first = make_batch(index);
+    } catch (...) {
+      result.second = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.emplace(index, std::move(result));
+    }
+    produced_.notify_all();
+  }
+}
+
+Batch Loader::next() {
+  if (workers_.empty()) return make_batch(next_to_return_++);
+  std::pair<Batch, std::exception_ptr> result;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    produced_.wait(lock, [&] { return ready_.count(next_to_return_) != 0; });
+    auto it = ready_.find(next_to_return_);
+    result = std::move(it->second);
+    ready_.erase(it);
+    ++next_to_return_;
+  }
+  consumed_.notify_all();
+  if (result.second) std::rethrow_exception(result.second);
+  return std::move(result.first);
+}
+
+}  // namespace fh::data

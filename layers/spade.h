@@ -1,0 +1,35 @@
+// SPADE and the SPADE residual block (ARCHITECTURE.md §4). SPADE(x, label) =
+// IN(x)·(1 + γ(label)) + β(label), the label map resized to x's size by nearest neighbour;
+// the instance norm and the modulation run as one fused op.
+#pragma once
+
+#include <memory>
+
+#include "layers/basic.h"
+
+namespace fh::nn {
+
+class Spade : public Module {
+ public:
+  Spade(int64_t channels, int64_t label_channels, int64_t hidden);
+  Tensor forward(const Tensor& x, const Tensor& label);
+
+ private:
+  Conv2d shared_, gamma_, beta_;
+};
+
+class SpadeResBlock : public Module {
+ public:
+  // `spectral`: conv_0, conv_1 and conv_s spectrally normalised (the generator's blocks).
+  SpadeResBlock(int64_t fin, int64_t fout, int64_t label_channels, int64_t hidden, bool spectral = true);
+  Tensor forward(const Tensor& x, const Tensor& label);
+
+ private:
+  bool learned_shortcut_;
+  Spade norm_0_, norm_1_;
+  Conv2d conv_0_, conv_1_;
+  std::unique_ptr<Spade> norm_s_;
+  std::unique_ptr<Conv2d> conv_s_;
+};
+
+}  // namespace fh::nn

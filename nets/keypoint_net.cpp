@@ -1,0 +1,61 @@
+#include "nets/keypoint_net.h"
+
+#include "autograd/ops.h"
+#include "geometry/conventions.h"
+#include "geometry/keypoints.h"
+#include "runtime/error.h"
+
+namespace fh::nets {
+
+KeypointNet::KeypointNet(const Config& cfg)
+    : cfg_(cfg),
+      stem_conv_({.in = 3, .out = cfg.scaled(32), .kernel = 7, .stride = 2, .padding = 3, .bias = false}),
+      stem_bn_(cfg.scaled(32)),
+      yaw_(cfg.scaled(512), kAngleBins), pitch_(cfg.scaled(512), kAngleBins), roll_(cfg.scaled(512), kAngleBins),
+      translation_(cfg.scaled(512), 3), scale_(cfg.scaled(512), 1), expression_(cfg.scaled(512), 3 * kPoints),
+      points_(cfg.scaled(512), 3 * kPoints) {
+  register_module("stem.conv", stem_conv_);
+  register_module("stem.bn", stem_bn_);
+  // (in, out, stride) of the eight bottlenecks at α = 1.
+  const int64_t plan[8][3] = {{32, 64, 2},   {64, 64, 1},   {64, 128, 2},  {128, 128, 1},
+                              {128, 256, 2}, {256, 256, 1}, {256, 512, 2}, {512, 512, 1}};
+  for (const auto& p : plan) {
+    blocks_.push_back(std::make_unique<nn::ResBottleneck>(cfg.scaled(p[0]), cfg.scaled(p[1]), p[2]));
+    register_module("blocks." + std::to_string(blocks_.size() - 1), *blocks_.back());
+  }
+  register_module("yaw", yaw_);
+  register_module("pitch", pitch_);
+  register_module("roll", roll_);
+  register_module("translation", translation_);
+  register_module("scale", scale_);
+  register_module("expression", expression_);
+  register_module("points", points_);
+}
+
+KeypointOutput KeypointNet::forward(const Tensor& image) {
+  FH_CHECK(image.dim() == 4 && image.size(3) == 3, "kp", "expects NHWC RGB images [B, S, S, 3], got ",
+           image.describe());
+  Tensor h = relu(stem_bn_.forward(stem_conv_.forward(image)));
+  for (auto& block : blocks_) h = block->forward(h);
+  const Tensor feature = global_avg_pool(h);  // [B, C]
+  const int64_t b = image.size(0);
+
+  KeypointOutput out;
+  out.yaw_logits = yaw_.forward(feature);
+  out.pitch_logits = pitch_.forward(feature);
+  out.roll_logits = roll_.forward(feature);
+  out.yaw = geometry::bins_to_degrees(out.yaw_logits);
+  out.pitch = geometry::bins_to_degrees(out.pitch_logits);
+  out.roll = geometry::bins_to_degrees(out.roll_logits);
+  out.translation = translation_.forward(feature);
+  out.scale = exp(scale_.forward(feature));
+  out.expression = reshape(expression_.forward(feature), {b, kPoints, 3});
+  out.points = reshape(points_.forward(feature), {b, kPoints, 3});
+  const double to_rad = geometry::kPi / 180.0;
+  out.rotation = geometry::rotation_matrix(scale(out.yaw, to_rad), scale(out.pitch, to_rad), scale(out.roll, to_rad));
+  out.canonical =
+      geometry::canonical_from_posed(out.points, out.rotation, out.translation, out.scale, out.expression);
+  return out;
+}
+
+}  // namespace fh::nets

@@ -1,0 +1,25 @@
+// VGG19 features for the perceptual loss (ARCHITECTURE.md §5), torchvision's names
+// (`features.{0,2,5,...,28}`), up to relu5_1. Input images in [-1, 1] are mapped to
+// ImageNet's normalisation inside.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "layers/basic.h"
+
+namespace fh::nets {
+
+class Vgg19 : public nn::Module {
+ public:
+  Vgg19();
+  // [N, H, W, 3] in [-1, 1] → relu1_1, relu2_1, relu3_1, relu4_1, relu5_1.
+  std::vector<Tensor> forward(const Tensor& image);
+
+  static const std::vector<std::string>& feature_names();
+
+ private:
+  std::vector<std::unique_ptr<nn::Conv2d>> convs_;
+};
+
+}  // namespace fh::nets

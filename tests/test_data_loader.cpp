@@ -1,0 +1,261 @@
+// The dataset loader: batches equal the files, shuffling is seeded and covers each epoch,
+// pairs come from one clip, eye crops follow the crop mapping, and prefetching threads
+// change nothing but speed.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "data/dataset_format.h"
+#include "data/loader.h"
+#include "data/synth.h"
+#include "geometry/conventions.h"
+#include "runtime/image_io.h"
+#include "weights/safetensors.h"
+
+namespace fs = std::filesystem;
+using namespace fh::data;
+
+namespace {
+
+// One small dataset shared by the loader tests (built on first use, removed at exit).
+struct TempDataset {
+  fs::path dir = fs::temp_directory_path() / ("fh-loader-test-" + std::to_string(::getpid()));
+  ~TempDataset() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+std::shared_ptr<Dataset> shared_dataset() {
+  static TempDataset temp;
+  static std::shared_ptr<Dataset> d = [] {
+    const fs::path dir = temp.dir;
+    fs::remove_all(dir);
+    SynthOptions o;
+    o.out = dir.string();
+    o.identities = 2;
+    o.clips_per_identity = 2;
+    o.frames = 4;
+    o.size = 64;
+    o.seed = 42;
+    o.progress = false;
+    synthesize(o);
+    return Dataset::open(dir.string());
+  }();
+  return d;
+}
+
+bool same_floats(const float* a, const float* b, int64_t n) { return std::equal(a, a + n, b); }
+
+std::string key(const FrameRef& r) { return std::to_string(r.clip) + "/" + std::to_string(r.frame) + "/" + std::to_string(r.eye); }
+
+}  // namespace
+
+TEST_CASE("loader: frame batches equal the files they come from") {
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.seed = 1;
+  o.workers = 2;
+  Loader loader(d, o);
+  CHECK(loader.items_per_epoch() == 16);
+  CHECK(loader.batches_per_epoch() == 4);
+  for (int i = 0; i < 5; ++i) {
+    const Batch b = loader.next();
+    CHECK(b.index == i);
+    CHECK(b["image"].shape() == fh::Shape{4, 64, 64, 3});
+    CHECK(b["keypoints"].shape() == fh::Shape{4, 68, 3});
+    CHECK(b["eye_mesh"].shape() == fh::Shape{4, 2, fh::geometry::kEyeVertices, 3});
+    CHECK(b["yaw"].shape() == fh::Shape{4});
+    for (int k = 0; k < 4; ++k) {
+      const FrameRef& r = b.targets[k];
+      // Pixels: the PNG, read independently, mapped to [-1, 1].
+      const fh::Tensor png = fh::image_to_tensor(fh::read_png(d->frame_path(r.clip, r.frame)));
+      CHECK(same_floats(b["image"].data<float>() + k * 64 * 64 * 3, png.data<float>(), 64 * 64 * 3));
+      // Annotations: the safetensors file, read independently.
+      const auto file = fh::safetensors::load(d->annotations_path(r.clip));
+      for (const char* name : {"keypoints", "yaw", "translation", "gaze", "eye_mesh", "identity", "expression"}) {
+        const fh::Tensor& t = file.get(name);
+        const int64_t n = t.numel() / t.size(0);
+        INFO(name);
+        CHECK(same_floats(b[name].data<float>() + k * n, t.data<float>() + r.frame * n, n));
+      }
+    }
+  }
+}
+
+TEST_CASE("loader: seeded shuffling covers each epoch once, workers and prefetch change nothing") {
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.seed = 5;
+  o.workers = 0;
+  Loader serial(d, o);
+  o.workers = 3;
+  o.prefetch = 2;
+  Loader threaded(d, o);
+  std::multiset<std::string> epoch0;
+  std::vector<std::string> order0, order1;
+  for (int i = 0; i < 8; ++i) {
+    const Batch a = serial.next(), b = threaded.next();
+    CHECK(a.targets.size() == 4);
+    for (int k = 0; k < 4; ++k) {
+      CHECK(key(a.targets[k]) == key(b.targets[k]));
+      (i < 4 ? order0 : order1).push_back(key(a.targets[k]));
+      if (i < 4) epoch0.insert(key(a.targets[k]));
+    }
+    CHECK(same_floats(a["image"].data<float>(), b["image"].data<float>(), a["image"].numel()));
+  }
+  // Epoch 0 holds every train frame once; epoch 1 is another order of the same frames.
+  CHECK(epoch0.size() == 16);
+  CHECK(std::set<std::string>(epoch0.begin(), epoch0.end()).size() == 16);
+  CHECK(order0 != order1);
+  CHECK(std::multiset<std::string>(order1.begin(), order1.end()) == epoch0);
+  // Another seed gives another order; no shuffling keeps the manifest's order.
+  o.seed = 6;
+  CHECK(key(Loader(d, o).epoch_order(0)[0]) + key(Loader(d, o).epoch_order(0)[1]) != order0[0] + order0[1]);
+  o.shuffle = false;
+  o.workers = 0;
+  const auto plain = Loader(d, o).epoch_order(3);
+  CHECK(key(plain[0]) == "0/0/-1");
+  CHECK(key(plain[5]) == "1/1/-1");
+}
+
+TEST_CASE("loader: pairs take M sources from the target's clip, distinct and other than the target") {
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.sampling = Sampling::Pairs;
+  o.batch_size = 3;
+  o.sources = 3;
+  o.workers = 1;
+  Loader loader(d, o);
+  for (int i = 0; i < 4; ++i) {
+    const Batch b = loader.next();
+    CHECK(b["target.image"].shape() == fh::Shape{3, 64, 64, 3});
+    CHECK(b["source.image"].shape() == fh::Shape{3, 3, 64, 64, 3});
+    CHECK(b["source.keypoints"].shape() == fh::Shape{3, 3, 68, 3});
+    CHECK(b["target.gaze"].shape() == fh::Shape{3, 2, 3});
+    for (int k = 0; k < 3; ++k) {
+      std::set<int> frames;
+      for (int m = 0; m < 3; ++m) {
+        const FrameRef& s = b.sources[k][m];
+        CHECK(s.clip == b.targets[k].clip);
+        CHECK(s.frame != b.targets[k].frame);
+        frames.insert(s.frame);
+        const fh::Tensor png = fh::image_to_tensor(fh::read_png(d->frame_path(s.clip, s.frame)));
+        CHECK(same_floats(b["source.image"].data<float>() + (k * 3 + m) * 64 * 64 * 3, png.data<float>(), 64 * 64 * 3));
+        const auto a = d->annotations(s.clip);
+        CHECK(same_floats(b["source.keypoints"].data<float>() + (k * 3 + m) * 204, a->row("keypoints", s.frame), 204));
+      }
+      CHECK(frames.size() == 3);  // 4 frames per clip: the 3 others
+    }
+  }
+}
+
+TEST_CASE("loader: eye crops resample the frame around each eye and carry its mesh and gaze") {
+  // The crop mapping on a linear ramp: bilinear sampling reproduces it exactly.
+  const int h = 40, w = 50;
+  fh::Tensor ramp = fh::Tensor::empty({h, w, 3});
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) ramp.data<float>()[(y * w + x) * 3 + c] = static_cast<float>(0.5 * x + 0.25 * y + c);
+  const int e = 9;
+  std::vector<float> out(e * e * 3);
+  crop_eye(ramp, 20.3, 17.8, 12.0, e, out.data());
+  for (int j = 0; j < e; ++j)
+    for (int i = 0; i < e; ++i) {
+      const double x = 20.3 + (2.0 * i / (e - 1) - 1) * 6.0, y = 17.8 + (2.0 * j / (e - 1) - 1) * 6.0;
+      CHECK(out[(j * e + i) * 3 + 1] == doctest::Approx(0.5 * x + 0.25 * y + 1).epsilon(1e-5));
+    }
+
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.batch_size = 6;
+  o.eye_size = 33;
+  o.workers = 2;
+  Loader loader(d, o);
+  CHECK(loader.items_per_epoch() == 32);  // both eyes of 16 frames
+  const Batch b = loader.next();
+  CHECK(b["image"].shape() == fh::Shape{6, 33, 33, 3});
+  CHECK(b["eye_mesh"].shape() == fh::Shape{6, fh::geometry::kEyeVertices, 3});
+  for (int k = 0; k < 6; ++k) {
+    const FrameRef& r = b.targets[k];
+    REQUIRE(r.eye >= 0);
+    const auto a = d->annotations(r.clip);
+    const int64_t nv = fh::geometry::kEyeVertices * 3;
+    CHECK(same_floats(b["eye_mesh"].data<float>() + k * nv, a->row("eye_mesh", r.frame) + r.eye * nv, nv));
+    CHECK(same_floats(b["gaze"].data<float>() + k * 3, a->row("gaze", r.frame) + r.eye * 3, 3));
+    CHECK(b["eye"].data<float>()[k] == r.eye);
+    // The crop's centre pixel samples the frame at the crop's centre.
+    const float* crop = a->row("eye_crop", r.frame) + 3 * r.eye;
+    const fh::Tensor frame = fh::image_to_tensor(d->frame(r.clip, r.frame));
+    std::vector<float> one(3 * 3 * 3);
+    crop_eye(frame, crop[0], crop[1], 1.0, 3, one.data());  // the middle of a 3x3 crop is the centre
+    CHECK(same_floats(b["image"].data<float>() + (k * 33 * 33 + 16 * 33 + 16) * 3, one.data() + (1 * 3 + 1) * 3, 3));
+    // The eyeball's centre sits inside the crop, a little off its centre at most.
+    std::vector<double> xyz(a->row("eye_mesh", r.frame) + r.eye * nv, a->row("eye_mesh", r.frame) + (r.eye + 1) * nv);
+    const Eigen::Vector3d c = fh::geometry::eyeball_centre(xyz.data());
+    CHECK(std::abs(c.x()) < 0.3);
+    CHECK(std::abs(c.y()) < 0.3);
+  }
+  // Errors: eye crops need the eye annotations; a split must exist and hold a batch.
+  LoaderOptions bad;
+  bad.split = "holiday";
+  CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("no clips in split 'holiday'"), fh::Error);
+  bad.split = "train";
+  bad.batch_size = 100;
+  CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("fewer than one batch of 100"), fh::Error);
+}
+
+TEST_CASE("loader: an eye-only dataset (crops as frames, one eye slot) feeds the eye-crop sampler") {
+  // A gaze dataset converted as docs/data.md describes: each frame is an eye crop, slot 0
+  // covers the whole frame, slot 1 is absent (side 0).
+  const fs::path dir = fs::temp_directory_path() / ("fh-eyes-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "eyes/p00");
+  const int s = 24, frames = 3;
+  std::vector<float> crop(frames * 2 * 3, 0.f), mesh(frames * 2 * fh::geometry::kEyeVertices * 3, 0.f), gaze(frames * 2 * 3, 0.f);
+  for (int t = 0; t < frames; ++t) {
+    fh::Image img(s, s, 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 7 + t * 31) % 256);
+    fh::write_png((dir / "eyes/p00" / frame_filename(t)).string(), img);
+    crop[t * 6 + 0] = crop[t * 6 + 1] = 0.5f * (s - 1);
+    crop[t * 6 + 2] = static_cast<float>(s - 1);
+    for (int v = 0; v < fh::geometry::kEyeVertices * 3; ++v) mesh[t * 2 * fh::geometry::kEyeVertices * 3 + v] = 0.01f * v + t;
+    gaze[t * 6 + 2] = -1.f;
+  }
+  fh::safetensors::save((dir / "eyes/p00" / kAnnotationsName).string(),
+                        {{"eye_crop", fh::Tensor::from_vector(crop, {frames, 2, 3})},
+                         {"eye_mesh", fh::Tensor::from_vector(mesh, {frames, 2, fh::geometry::kEyeVertices, 3})},
+                         {"gaze", fh::Tensor::from_vector(gaze, {frames, 2, 3})}});
+  Manifest m;
+  m.image_size = s;
+  m.annotations = {"eye_crop", "eye_mesh", "gaze"};
+  m.clips.push_back({"eyes/p00", "p00", frames, "train"});
+  write_manifest(dir.string(), m);
+
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.eye_size = s;  // the crop is the frame itself
+  o.batch_size = 3;
+  o.shuffle = false;
+  o.workers = 0;
+  const auto d = Dataset::open(dir.string());
+  Loader loader(d, o);
+  CHECK(loader.items_per_epoch() == 3);
+  const Batch b = loader.next();
+  for (int t = 0; t < frames; ++t) {
+    CHECK(b.targets[t].eye == 0);
+    const fh::Tensor png = fh::image_to_tensor(d->frame(0, t));
+    for (int64_t i = 0; i < s * s * 3; ++i)
+      REQUIRE(b["image"].data<float>()[t * s * s * 3 + i] == doctest::Approx(png.data<float>()[i]).epsilon(1e-6));
+    CHECK(b["eye_mesh"].data<float>()[t * fh::geometry::kEyeVertices * 3] == static_cast<float>(t));
+  }
+  fs::remove_all(dir);
+}

@@ -1,0 +1,228 @@
+// The networks on their own: weights files (round trips, refusals that list every
+// problem), spectral normalisation, N-shot fusion and shapes. Parity with the PyTorch
+// reference model lives in test_network_parity.cpp.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "layers/basic.h"
+#include "nets/registry.h"
+#include "runtime/error.h"
+#include "runtime/file_io.h"
+#include "runtime/random.h"
+#include "tests/harness/tolerance.h"
+#include "weights/safetensors.h"
+
+namespace fs = std::filesystem;
+using namespace fh;
+
+namespace {
+
+fs::path net_temp(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("fh-net-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+nn::TensorMap random_inputs(nets::Network& net, int64_t b, int64_t m, Generator& g) {
+  nn::TensorMap in;
+  for (const auto& [name, shape] : net.input_shapes(b, m)) in[name] = clamp(randn(shape, g, 0.0, 0.5), -1.0, 1.0);
+  return in;
+}
+
+std::unique_ptr<nets::Network> fresh(const std::string& name, uint64_t seed, const std::string& cfg = "tiny") {
+  auto net = nets::make_network(name, nets::config(cfg));
+  Generator g(seed);
+  net->module().reset_parameters(g);
+  net->module().eval();
+  return net;
+}
+
+nn::TensorMap as_map(const nn::NamedTensors& named) {
+  nn::TensorMap m;
+  for (const auto& [k, v] : named) m[k] = v;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("networks: a saved state dict loads into a fresh network and reproduces its outputs exactly") {
+  for (const std::string name : {"kp", "gaze", "gen", "gen-nshot", "disc_image", "disc_mouth"}) {
+    CAPTURE(name);
+    auto a = fresh(name, 1), b = fresh(name, 2);
+    const fs::path file = net_temp(name + ".safetensors");
+    safetensors::save(file.string(), a->module().state_dict(a->prefix()));
+    Generator g(3);
+    const nn::TensorMap in = random_inputs(*a, 2, name == "gen-nshot" ? 3 : 1, g);
+    NoGradGuard no_grad;
+    const nn::TensorMap before = b->forward(in);
+    nn::load_weights(b->module(), as_map(safetensors::load(file.string()).tensors), b->prefix(), file.string());
+    const nn::TensorMap ya = a->forward(in), yb = b->forward(in);
+    REQUIRE(ya.size() == yb.size());
+    bool any_changed = false;
+    for (const auto& [k, t] : ya) {
+      CAPTURE(k);
+      CHECK(t.to_vector<float>() == yb.at(k).to_vector<float>());
+      any_changed |= before.at(k).to_vector<float>() != yb.at(k).to_vector<float>();
+    }
+    CHECK(any_changed);  // the load did replace the weights
+  }
+}
+
+TEST_CASE("networks: names and file shapes follow the contract") {
+  auto gen = fresh("gen-nshot", 0);
+  const nn::TensorMap sd = as_map(gen->module().state_dict("gen."));
+  // PyTorch layouts: conv weights [out, in, kh, kw].
+  CHECK(sd.at("gen.flow.enc.0.conv.weight").shape() == Shape{8, 6, 7, 7});
+  CHECK(sd.at("gen.flow.enc.2.norm.weight").shape() == Shape{128});
+  CHECK(sd.at("gen.flow.dec.0.norm_0.mlp_shared.0.weight").shape() == Shape{32, 3, 3, 3});
+  CHECK(sd.at("gen.flow.dec.3.conv_1.weight").shape() == Shape{32, 32, 3, 3});
+  CHECK(sd.at("gen.flow.dec.3.conv_1.weight_orig").shape() == Shape{32, 32, 3, 3});
+  CHECK(sd.at("gen.flow.dec.3.conv_1.weight_u").shape() == Shape{32});
+  CHECK(sd.at("gen.flow.weight_head.weight").shape() == Shape{1, 8, 7, 7});
+  CHECK(sd.at("gen.render.dec.0.norm_0.mlp_shared.0.weight").shape() == Shape{32, 128, 3, 3});
+  CHECK(sd.at("gen.render.dec.3.norm_1.mlp_gamma.weight").shape() == Shape{8, 32, 3, 3});
+  CHECK(sd.at("gen.render.out_conv.bias").shape() == Shape{3});
+  CHECK(!sd.count("gen.flow.enc.0.conv.bias"));  // a norm follows
+  CHECK(!fresh("gen", 0)->module().state_dict("gen.").empty());
+  CHECK(!as_map(fresh("gen", 0)->module().state_dict("gen.")).count("gen.flow.weight_head.weight"));
+
+  const nn::TensorMap kp = as_map(fresh("kp", 0)->module().state_dict("kp."));
+  CHECK(kp.at("kp.stem.conv.weight").shape() == Shape{8, 3, 7, 7});
+  CHECK(kp.at("kp.blocks.0.skip.conv.weight").shape() == Shape{16, 8, 1, 1});
+  CHECK(kp.at("kp.blocks.7.bn3.running_var").shape() == Shape{128});
+  CHECK(!kp.count("kp.blocks.1.skip.conv.weight"));  // identity shortcut
+  CHECK(kp.at("kp.expression.weight").shape() == Shape{204, 128});
+  CHECK(kp.at("kp.yaw.bias").shape() == Shape{66});
+
+  const nn::TensorMap gaze = as_map(fresh("gaze", 0)->module().state_dict("gaze."));
+  CHECK(gaze.at("gaze.backbone.layer2.0.downsample.0.weight").shape() == Shape{32, 16, 1, 1});
+  CHECK(gaze.at("gaze.backbone.layer3.5.bn2.weight").shape() == Shape{64});
+  CHECK(!gaze.count("gaze.backbone.layer3.6.bn2.weight"));
+  CHECK(gaze.at("gaze.head.weight").shape() == Shape{3 * 482, 128});
+
+  const nn::TensorMap disc = as_map(fresh("disc_image", 0)->module().state_dict("disc_image."));
+  CHECK(disc.at("disc_image.scales.1.layers.0.conv.weight").shape() == Shape{16, 6, 4, 4});
+  CHECK(disc.at("disc_image.scales.0.layers.3.conv.weight").shape() == Shape{128, 64, 4, 4});
+  CHECK(!disc.count("disc_image.scales.0.layers.2.conv.bias"));
+  CHECK(disc.at("disc_image.scales.0.layers.4.conv.bias").shape() == Shape{1});
+
+  const nn::TensorMap vgg = as_map(fresh("vgg", 0)->module().state_dict("vgg."));
+  CHECK(vgg.size() == 26);
+  CHECK(vgg.at("vgg.features.28.weight").shape() == Shape{512, 512, 3, 3});
+}
+
+TEST_CASE("networks: a weights file with a missing, an extra and a mis-shaped tensor is refused, listing all three") {
+  auto net = fresh("disc_mouth", 0);
+  nn::TensorMap sd = as_map(net->module().state_dict("disc_mouth."));
+  sd.erase("disc_mouth.scales.0.layers.0.conv.bias");
+  sd["disc_mouth.scales.0.layers.9.conv.weight"] = Tensor::zeros({1});
+  sd["disc_mouth.scales.1.layers.4.conv.weight"] = Tensor::zeros({1, 128, 3, 4});
+  sd["gen.something.else"] = Tensor::zeros({2});  // another network's tensor: ignored
+  auto other = fresh("disc_mouth", 5);
+  const auto before = other->module().state_dict();
+  try {
+    nn::load_weights(other->module(), sd, "disc_mouth.", "bad.safetensors");
+    FAIL("the load should have failed");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("bad.safetensors") != std::string::npos);
+    CHECK(msg.find("missing") != std::string::npos);
+    CHECK(msg.find("disc_mouth.scales.0.layers.0.conv.bias") != std::string::npos);
+    CHECK(msg.find("unexpected") != std::string::npos);
+    CHECK(msg.find("disc_mouth.scales.0.layers.9.conv.weight") != std::string::npos);
+    CHECK(msg.find("mis-shaped") != std::string::npos);
+    CHECK(msg.find("disc_mouth.scales.1.layers.4.conv.weight: file [1, 128, 3, 4]") != std::string::npos);
+    CHECK(msg.find("gen.something.else") == std::string::npos);
+  }
+  // Nothing was loaded.
+  const auto after = other->module().state_dict();
+  for (size_t i = 0; i < before.size(); ++i) CHECK(before[i].second.to_vector<float>() == after[i].second.to_vector<float>());
+}
+
+TEST_CASE("networks: truncated and corrupted weights files are refused with the file named") {
+  auto net = fresh("disc_mouth", 0);
+  const fs::path good = net_temp("good.safetensors");
+  safetensors::save(good.string(), net->module().state_dict("disc_mouth."));
+  const auto bytes = read_file_bytes(good.string(), "test");
+  const fs::path cut = net_temp("cut.safetensors");
+  write_file_atomic(cut.string(), std::string(bytes.begin(), bytes.end() - 100), "test");
+  CHECK_THROWS_WITH_AS(safetensors::load(cut.string()), doctest::Contains("cut.safetensors"), Error);
+  std::string corrupt(bytes.begin(), bytes.end());
+  corrupt[12] = '\x01';  // inside the JSON header
+  const fs::path bad = net_temp("corrupt.safetensors");
+  write_file_atomic(bad.string(), corrupt, "test");
+  CHECK_THROWS_WITH_AS(safetensors::load(bad.string()), doctest::Contains("corrupt.safetensors"), Error);
+}
+
+TEST_CASE("networks: spectral normalisation — effective weights have spectral norm 1 and inference files load") {
+  nn::Conv2d conv({.in = 5, .out = 7, .kernel = 3, .padding = 1, .spectral = true});
+  Generator g(4);
+  conv.reset_parameters(g);
+  conv.train();
+  const Tensor x = randn({1, 6, 6, 5}, g);
+  for (int i = 0; i < 60; ++i) conv.forward(x);  // power iterations converge
+  conv.eval();
+  // The largest singular value of the effective [out, in·k·k] matrix, by power iteration in double.
+  const Tensor w = reshape(conv.weight().to(DType::F64), {7, -1});
+  Tensor v = Tensor::ones({45, 1}, DType::F64);
+  for (int i = 0; i < 300; ++i) {
+    Tensor u = matmul(w, v);
+    v = matmul(transpose(w, 0, 1), u);
+    v = scale(v, 1.0 / std::sqrt(sum(mul(v, v)).item()));
+  }
+  const double sigma = std::sqrt(sum(mul(matmul(w, v), matmul(w, v))).item());
+  CHECK(sigma == doctest::Approx(1.0).epsilon(1e-4));
+
+  // A file with the effective weight only: inference uses it as it is.
+  nn::TensorMap file;
+  for (auto& [k, t] : conv.state_dict()) file[k] = t;
+  file.erase("weight_orig");
+  file.erase("weight_u");
+  nn::Conv2d other({.in = 5, .out = 7, .kernel = 3, .padding = 1, .spectral = true});
+  other.eval();
+  const nn::LoadReport report = other.load_state_dict(file);
+  CHECK(report.ok());
+  NoGradGuard no_grad;
+  CHECK(other.forward(x).to_vector<float>() == conv.forward(x).to_vector<float>());
+}
+
+TEST_CASE("networks: N-shot with M identical sources equals the one-shot result") {
+  auto net = fresh("gen-nshot", 7);
+  Generator g(8);
+  nn::TensorMap one = random_inputs(*net, 2, 1, g);
+  nn::TensorMap three = one;
+  three["sources"] = concat({one["sources"], one["sources"], one["sources"]}, 1);
+  three["source_sketches"] = concat({one["source_sketches"], one["source_sketches"], one["source_sketches"]}, 1);
+  NoGradGuard no_grad;
+  const nn::TensorMap y1 = net->forward(one), y3 = net->forward(three);
+  CHECK(!y1.count("weights"));
+  REQUIRE(y3.count("weights"));
+  CHECK(y3.at("weights").shape() == Shape{2, 3, 1, 64, 64});
+  FH_CHECK_CLOSE(y3.at("weights"), Tensor::full({2, 3, 1, 64, 64}, 1.0 / 3.0), (test::Tolerance{1e-6, 1e-6}), "weights");
+  FH_CHECK_CLOSE(y3.at("output"), y1.at("output"), (test::Tolerance{1e-5, 1e-5}), "output");
+  FH_CHECK_CLOSE(y3.at("warped"), y1.at("warped"), (test::Tolerance{1e-5, 1e-5}), "warped");
+  CHECK(y3.at("flows").shape() == Shape{2, 3, 2, 64, 64});
+}
+
+TEST_CASE("networks: inputs are checked by name and shape") {
+  auto net = fresh("gen", 0);
+  Generator g(1);
+  nn::TensorMap in = random_inputs(*net, 1, 1, g);
+  nn::TensorMap missing = in;
+  missing.erase("target_sketch");
+  CHECK_THROWS_WITH_AS(net->forward(missing), doctest::Contains("target_sketch"), Error);
+  nn::TensorMap wrong = in;
+  wrong["sources"] = Tensor::zeros({1, 1, 3, 32, 32});
+  CHECK_THROWS_WITH_AS(net->forward(wrong), doctest::Contains("sources"), Error);
+  nn::TensorMap many = in;
+  many["sources"] = Tensor::zeros({1, 2, 3, 64, 64});
+  many["source_sketches"] = Tensor::zeros({1, 2, 3, 64, 64});
+  CHECK_THROWS_WITH_AS(net->forward(many), doctest::Contains("weight_head"), Error);
+  CHECK_THROWS_WITH_AS(nets::make_network("nope", nets::config("tiny")), doctest::Contains("nope"), Error);
+  CHECK_THROWS_WITH_AS(nets::config("huge"), doctest::Contains("huge"), Error);
+}

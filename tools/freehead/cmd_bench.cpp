@@ -1,0 +1,151 @@
+// `freehead bench` and `freehead cost`: a network's speed, parameters and FLOPs.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "layers/flops.h"
+#include "runtime/cuda_runtime.h"
+#include "runtime/random.h"
+#include "runtime/thread_pool.h"
+#include "tools/freehead/commands.h"
+#include "tools/freehead/network_files.h"
+#include "tools/freehead/options.h"
+
+namespace fh::cli {
+
+namespace {
+
+nn::TensorMap random_inputs(nets::Network& net, int64_t batch, int64_t sources, Device device, Generator& gen) {
+  nn::TensorMap inputs;
+  for (const auto& [name, shape] : net.input_shapes(batch, sources))
+    inputs[name] = clamp(randn(shape, gen, 0.0, 0.5), -1.0, 1.0).to(device);
+  return inputs;
+}
+
+// Forward FLOPs of one pass (conv and linear layers), measured by running it once.
+double forward_flops(nets::Network& net, const nn::TensorMap& inputs) {
+  NoGradGuard no_grad;
+  nn::FlopCounter counter;
+  net.forward(inputs);
+  return counter.flops();
+}
+
+Tensor scalar_loss(const nn::TensorMap& outputs) {
+  Tensor loss;
+  for (const auto& [name, t] : outputs) {
+    const Tensor m = mean(t);
+    loss = loss.defined() ? add(loss, m) : m;
+  }
+  return loss;
+}
+
+template <class F>
+double median_ms(F&& run, int iters, Device device) {
+  std::vector<double> ms;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    if (device.is_cuda()) cuda::synchronize();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int cmd_bench(const Args& args) {
+  Options opt("bench",
+              "Times one network on random inputs: the median ms of a forward pass in eval mode without gradients,\n"
+              "and of a forward+backward pass in train mode (the loss is the sum of the outputs' means), with\n"
+              "the forward's conv/linear GFLOPs and the rate they run at (forward+backward counts 3x forward).",
+              {{"net", "kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg", true, true},
+               {"config", "paper, small or tiny", true, false, "paper"},
+               {"device", "cpu, cuda or cuda:N", true, false, "cpu"},
+               {"batch", "batch size", true, false, "1"},
+               {"sources", "source images per sample (gen, gen-nshot)", true, false, "1"},
+               {"iters", "timed iterations of each pass", true, false, "5"},
+               {"seed", "seed for weights and inputs", true, false, "0"},
+               {"weights", "weights file (default: fresh initialisation from --seed)", true, false},
+               {"inputs", "inputs file (default: random inputs from --seed)", true, false},
+               {"forward-only", "skip the forward+backward timing", false}},
+              args);
+  if (opt.help_requested()) {
+    std::printf("%s", opt.help_text().c_str());
+    return 0;
+  }
+  auto net = build_network(opt.str("net"), opt.str("config"));
+  const Device device = parse_device(opt.str("device"));
+  const int64_t batch = opt.integer("batch"), sources = opt.integer("sources"), iters = opt.integer("iters");
+  if (batch < 1 || sources < 1 || iters < 1) throw UsageError{"--batch, --sources and --iters must be at least 1"};
+  Generator gen(static_cast<uint64_t>(opt.integer("seed")));
+  net->module().reset_parameters(gen);
+  if (opt.has("weights"))
+    nn::load_weights(net->module(), read_tensor_map(opt.str("weights")), net->prefix(), opt.str("weights"));
+  net->module().to(device);
+  nn::TensorMap inputs;
+  if (opt.has("inputs")) {
+    for (auto& [name, t] : read_tensor_map(opt.str("inputs"))) inputs[name] = t.to(DType::F32).to(device);
+  } else {
+    inputs = random_inputs(*net, batch, sources, device, gen);
+  }
+
+  net->module().eval();
+  const double flops = forward_flops(*net, inputs);  // also the warm-up
+  const double fwd_ms = median_ms(
+      [&] {
+        NoGradGuard no_grad;
+        net->forward(inputs);
+      },
+      static_cast<int>(iters), device);
+  std::printf("%s %s batch %lld sources %lld on %s, %d CPU threads\n", net->name().c_str(), opt.str("config").c_str(),
+              static_cast<long long>(batch), static_cast<long long>(sources), opt.str("device").c_str(), num_threads());
+  std::printf("  parameters        %lld\n", static_cast<long long>(net->module().num_parameters()));
+  std::printf("  forward           %9.2f ms  %7.2f GFLOP  %8.1f GFLOP/s\n", fwd_ms, flops / 1e9, flops / fwd_ms / 1e6);
+  if (!opt.flag("forward-only")) {
+    net->module().train();
+    auto step = [&] {
+      net->module().zero_grad();
+      scalar_loss(net->forward(inputs)).backward();
+    };
+    step();  // warm-up
+    const double step_ms = median_ms(step, static_cast<int>(iters), device);
+    std::printf("  forward+backward  %9.2f ms  %7.2f GFLOP  %8.1f GFLOP/s\n", step_ms, 3 * flops / 1e9,
+                3 * flops / step_ms / 1e6);
+  }
+  return 0;
+}
+
+int cmd_cost(const Args& args) {
+  Options opt("cost",
+              "Prints a markdown table of every network's parameter count and forward GFLOPs (conv and linear\n"
+              "layers, batch 1, one source) for each config, measured by running one forward pass on the CPU.",
+              {{"net", "only this network", true, false}, {"config", "only this config", true, false}}, args);
+  if (opt.help_requested()) {
+    std::printf("%s", opt.help_text().c_str());
+    return 0;
+  }
+  std::printf("| network | config | input | parameters | forward GFLOPs |\n|---|---|---|---:|---:|\n");
+  for (const auto& cfg : nets::all_configs()) {
+    if (opt.has("config") && opt.str("config") != cfg.name) continue;
+    for (const auto& name : nets::network_names()) {
+      if (opt.has("net") && opt.str("net") != name) continue;
+      auto net = build_network(name, cfg.name);
+      Generator gen(0);
+      net->module().reset_parameters(gen);
+      const nn::TensorMap inputs = random_inputs(*net, 1, 1, Device::cpu(), gen);
+      net->module().eval();
+      const double flops = forward_flops(*net, inputs);
+      std::string shape = net->input_shapes(1, 1).front().second.str();
+      std::printf("| %s | %s | %s | %lld | %.3f |\n", name.c_str(), cfg.name.c_str(), shape.c_str(),
+                  static_cast<long long>(net->module().num_parameters()), flops / 1e9);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace fh::cli

@@ -1,0 +1,59 @@
+// `freehead init`: freshly initialised weights for one network, under its file prefix.
+#include <cstdio>
+#include <filesystem>
+
+#include "runtime/error.h"
+#include "runtime/random.h"
+#include "tools/freehead/commands.h"
+#include "tools/freehead/network_files.h"
+#include "tools/freehead/options.h"
+
+namespace fh::cli {
+
+int cmd_init(const Args& args) {
+  Options opt("init",
+              "Writes freshly initialised weights (PyTorch's default initialisation, drawn from --seed) for one\n"
+              "network, its tensors named with the network's prefix (kp., gaze., gen., disc_image., ...).\n"
+              "With --merge, tensors of other networks already in --out are kept, so one file can hold several.",
+              {{"net", "kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg", true, true},
+               {"config", "paper, small or tiny", true, false, "paper"},
+               {"seed", "random seed", true, false, "0"},
+               {"out", "safetensors file to write", true, true},
+               {"pretrained", "start from the tensors this file holds for the network (e.g. converted ImageNet\n"
+                "                        weights under gaze.backbone. or vgg.); the rest is initialised", true, false},
+               {"merge", "keep other networks' tensors from an existing --out", false}},
+              args);
+  if (opt.help_requested()) {
+    std::printf("%s", opt.help_text().c_str());
+    return 0;
+  }
+  auto net = build_network(opt.str("net"), opt.str("config"));
+  Generator gen(static_cast<uint64_t>(opt.integer("seed")));
+  net->module().reset_parameters(gen);
+  if (opt.has("pretrained")) {
+    const std::string file = opt.str("pretrained");
+    const nn::TensorMap pretrained = read_tensor_map(file);
+    const nn::LoadReport report = net->module().load_state_dict(pretrained, net->prefix(), /*allow_partial=*/true);
+    nn::LoadReport wrong = report;
+    wrong.missing.clear();  // missing tensors keep their fresh initialisation
+    FH_CHECK(wrong.ok(), "init", "'", file, "' does not fit ", net->name(), ":", wrong.message());
+    const size_t total = net->module().state_dict().size();
+    std::printf("%s: loaded %zu of %zu tensors, initialised the other %zu\n", file.c_str(),
+                total - report.missing.size(), total, report.missing.size());
+  }
+  safetensors::NamedTensors tensors;
+  const std::string out = opt.str("out");
+  if (opt.flag("merge") && std::filesystem::exists(out)) {
+    for (auto& [name, t] : safetensors::load(out).tensors)
+      if (name.rfind(net->prefix(), 0) != 0) tensors.emplace_back(name, t);
+  }
+  const auto state = net->module().state_dict(net->prefix());
+  tensors.insert(tensors.end(), state.begin(), state.end());
+  safetensors::save(out, tensors, {{"format", "pt"}, {"freehead.config", opt.str("config")}});
+  std::printf("%s: %zu tensors, %lld parameters (%s, config %s, seed %s)\n", out.c_str(), state.size(),
+              static_cast<long long>(net->module().num_parameters()), net->name().c_str(), opt.str("config").c_str(),
+              opt.str("seed").c_str());
+  return 0;
+}
+
+}  // namespace fh::cli
