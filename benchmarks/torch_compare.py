@@ -1,18 +1,26 @@
 #!/usr/bin/python3
-"""Runs freehead's benchmarks and the same work through PyTorch on the CPU, in one run,
-and prints a table of time ratios (freehead / PyTorch: below 1.0 means freehead is faster).
+"""Runs freehead's benchmarks and the same work through PyTorch, in one run, and prints a
+table of time ratios (freehead / PyTorch: below 1.0 means freehead is faster).
 
-usage: /usr/bin/python3 benchmarks/torch_compare.py BUILD/bin/fh_bench [--filter REGEX] [--markdown FILE]
+CPU:  /usr/bin/python3 benchmarks/torch_compare.py BUILD/bin/fh_bench [--filter REGEX] [--markdown FILE]
+CUDA: python3 benchmarks/torch_compare.py --device cuda --bench-json CUDA_BENCH.json --json OUT.json
 
-Each benchmark family in fh_bench has a peer in a peers_*.py module beside this script (its
-PEERS table: family name -> function of the benchmark's integer arguments returning a
-zero-argument callable that does the same work in PyTorch). Both sides use the same number of threads (FH_NUM_THREADS, or
-every CPU this process may use).
+Each benchmark family has a peer in a peers_*.py module beside this script (its PEERS
+table: family name -> function of the benchmark's integer arguments returning a
+zero-argument callable that does the same work in PyTorch). On the CPU both sides use the
+same number of threads (FH_NUM_THREADS, or every CPU this process may use).
+
+With --device cuda the benchmarks have already run (fh_cuda_bench's JSON, as
+tools/gpu/check.sh writes it); each is timed again through its PyTorch peer on the same GPU
+with CUDA events, the same way fh_cuda_bench times its side (a warm-up, then samples of
+enough calls to last ~200 us, the mean per call), with TF32 off unless the peer callable has
+`tf32 = True`. The timings go to --json for benchmarks/gpu_table.py.
 """
 import argparse
 import glob
 import importlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -46,12 +54,89 @@ def time_torch(fn, min_seconds=0.3):
     return samples[len(samples) // 2]
 
 
+def time_cuda(fn, min_seconds):
+    """Mean seconds per call on the GPU, timed with CUDA events as fh_cuda_bench does."""
+    tf32 = bool(getattr(fn, "tf32", False))
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    stop.record()
+    stop.synchronize()
+    once = start.elapsed_time(stop) * 1e-3
+    inner = int(min(256, max(1, math.ceil(2e-4 / max(once, 1e-7)))))
+    samples = []
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds or len(samples) < 3:
+        start.record()
+        for _ in range(inner):
+            fn()
+        stop.record()
+        stop.synchronize()
+        samples.append(start.elapsed_time(stop) * 1e-3 / inner)
+    return sum(samples) / len(samples), tf32
+
+
+def benchmark_args(run_name):
+    parts = run_name.split("/")
+    return parts[0], [int(p) for p in parts[1:] if p.lstrip("-").isdigit()]
+
+
+def main_cuda(args):
+    """Times the PyTorch peer of every benchmark in fh_cuda_bench's JSON; writes --json."""
+    if not torch.cuda.is_available():
+        sys.exit("torch_compare: --device cuda but PyTorch sees no GPU")
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    with open(args.bench_json) as f:
+        report = json.load(f)
+    peers = load_peers()
+    results, missing = {}, set()
+    for b in report.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        family, nums = benchmark_args(b["run_name"])
+        if family not in peers:
+            missing.add(family)
+            continue
+        fn = peers[family](*nums)
+        seconds, tf32 = time_cuda(fn, args.min_time)
+        del fn
+        results[b["run_name"]] = {"seconds": seconds, "tf32": tf32}
+        print(f"torch_compare: {b['run_name']}: {seconds * 1e3:.4f} ms", file=sys.stderr)
+    for family in sorted(missing):
+        print(f"torch_compare: no PyTorch peer for {family}; skipped", file=sys.stderr)
+    out = {"torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+           "device": torch.cuda.get_device_name(), "cudnn_benchmark": args.cudnn_benchmark,
+           "date": time.strftime("%Y-%m-%d"), "results": results, "missing_peers": sorted(missing)}
+    tmp = args.json + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=1)
+    os.replace(tmp, args.json)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("bench", help="path to the fh_bench binary")
+    parser.add_argument("bench", nargs="?", help="path to the fh_bench binary (CPU)")
     parser.add_argument("--filter", default=".", help="benchmark filter regex (Google Benchmark syntax)")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--bench-json", help="CUDA: fh_cuda_bench's JSON output")
+    parser.add_argument("--json", help="CUDA: where to write PyTorch's timings")
+    parser.add_argument("--min-time", type=float, default=0.05, help="CUDA: seconds of samples per peer")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="CUDA: let PyTorch autotune cuDNN algorithms (torch.backends.cudnn.benchmark)")
     args = parser.parse_args()
+    if args.device == "cuda":
+        if not args.bench_json or not args.json:
+            parser.error("--device cuda needs --bench-json and --json")
+        main_cuda(args)
+        return
+    if not args.bench:
+        parser.error("the fh_bench binary is required on the CPU")
 
     threads = int(os.environ.get("FH_NUM_THREADS", len(os.sched_getaffinity(0))))
     torch.set_num_threads(threads)

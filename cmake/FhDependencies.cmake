@@ -58,8 +58,12 @@ if(FH_WITH_CUDA)
   else()
     message(FATAL_ERROR "freehead: the CUDA toolkit at ${CUDAToolkit_LIBRARY_DIR} has no cuBLAS, which the CUDA backend needs")
   endif()
-  find_library(FH_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
-  find_path(FH_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  # cuDNN next to the toolkit, or under FH_CUDNN_ROOT (e.g. the nvidia/cudnn folder of a
+  # Python wheel, whose library carries only its versioned name).
+  set(FH_CUDNN_ROOT "" CACHE PATH "Where cuDNN is installed when it is not next to the CUDA toolkit")
+  find_library(FH_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+               HINTS ${FH_CUDNN_ROOT} ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
+  find_path(FH_CUDNN_INCLUDE_DIR cudnn.h HINTS ${FH_CUDNN_ROOT} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
   if(FH_CUDNN_LIBRARY AND FH_CUDNN_INCLUDE_DIR)
     set(FH_HAVE_CUDNN ON)
     fh_report(FH_HAVE_CUDNN "cuDNN" "${FH_CUDNN_LIBRARY}")

@@ -50,7 +50,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stri
   if (out.numel() == 0) return out;
   if (p.Cin == 0)
     return bias.defined() ? broadcast_to(bias, out.shape()) : Tensor::zeros(out.shape(), x.dtype(), x.device());
-  FH_BACKEND_CPU_ONLY(x.device(), conv2d, x, w, bias, p, out);
+  FH_BACKEND(x.device(), conv2d, x, w, bias, p, out);
   return out;
 }
 
@@ -67,7 +67,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
     fill(grad_in, 0.0);
     return grad_in;
   }
-  FH_BACKEND_CPU_ONLY(w.device(), conv2d_backward_input, grad_out, w, p, grad_in);
+  FH_BACKEND(w.device(), conv2d_backward_input, grad_out, w, p, grad_in);
   return grad_in;
 }
 
@@ -84,7 +84,7 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Sha
     fill(grad_w, 0.0);
     return grad_w;
   }
-  FH_BACKEND_CPU_ONLY(x.device(), conv2d_backward_weight, grad_out, x, p, grad_w);
+  FH_BACKEND(x.device(), conv2d_backward_weight, grad_out, x, p, grad_w);
   return grad_w;
 }
 

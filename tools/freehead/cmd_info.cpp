@@ -1,6 +1,7 @@
 // `freehead info`: what this build is and what it can run on.
 #include <cstdio>
 
+#include "kernels/conv_backend.h"
 #include "runtime/build_info.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/host_allocator.h"
@@ -28,6 +29,8 @@ int cmd_info(const Args& args) {
   if (cuda::compiled()) {
     std::printf("cuda runtime:  %s, driver %s\n", cuda::runtime_version().c_str(), cuda::driver_version().c_str());
   }
+  std::printf("cuda conv:     %s, %s (%s)\n", kernels::conv_backend_name(kernels::conv_backend()),
+              kernels::conv_backend_description(kernels::conv_backend()), kernels::conv_backend_source().c_str());
   const auto devices = cuda::devices();
   if (devices.empty()) {
     std::printf("cuda devices:  none, running on the CPU (%s)\n", cuda::unavailable_reason().c_str());
