@@ -1,9 +1,11 @@
 // 2-d convolution on the CPU: the forward pass and the input gradient, both as tiled
 // column-matrix GEMMs (kernels/cpu/conv_gemm.h). The weight gradient is in
 // conv_weight_grad.cpp.
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/conv_gemm.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace fh::kernels::cpu {
@@ -15,6 +17,9 @@ using conv::Window;
 
 template <class T>
 void conv2d_typed(const T* x, const T* w, const T* bias, const Conv2dParams& p, T* out) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (winograd_applies(p)) return conv2d_winograd(x, w, bias, p, out);
+  }
   const auto row = [out, ld = p.Cout](int64_t r) { return out + r * ld; };
   conv::product_with_weight(x, conv::forward_window(p), w, p.Cout, bias, RowDestination<decltype(row)>{true, row});
 }
