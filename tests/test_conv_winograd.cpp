@@ -18,8 +18,8 @@ TEST_CASE("conv2d Winograd path: float32 matches the float64 direct conv on wide
     int64_t n, h, w, cin, cout;
     bool bias;
   };
-  const Case cases[] = {{1, 8, 8, 128, 128, true},  {2, 7, 9, 128, 136, false}, {1, 1 + 2, 5, 130, 128, true},
-                        {3, 33, 17, 128, 128, true}, {1, 64, 64, 256, 128, false}};
+  const Case cases[] = {{1, 8, 8, 128, 384, true},  {2, 7, 9, 384, 136, false}, {1, 3, 5, 130, 400, true},
+                        {3, 33, 17, 256, 256, true}, {1, 64, 64, 512, 128, false}};
   NoGradGuard no_grad;
   double worst = 0;
   for (const Case& c : cases) {
@@ -33,7 +33,7 @@ TEST_CASE("conv2d Winograd path: float32 matches the float64 direct conv on wide
     const Tensor ref = conv2d(x.to(DType::F64), w.to(DType::F64), c.bias ? b.to(DType::F64) : Tensor(), 1, 1);
     // Outputs are sums of 9·Cin products of size ~0.05; the transforms round each term a
     // few more times than the direct product does.
-    const test::Tolerance tol{2e-5, 1e-4};
+    const test::Tolerance tol{3e-5, 1.5e-4};
     FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, "winograd " + x.shape().str() + " -> " + std::to_string(c.cout));
     worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
   }
@@ -43,7 +43,9 @@ TEST_CASE("conv2d Winograd path: float32 matches the float64 direct conv on wide
   narrow.N = 1, narrow.H = 8, narrow.W = 8, narrow.Cin = 32, narrow.Cout = 32, narrow.kh = 3, narrow.kw = 3;
   narrow.stride = 1, narrow.pad = 1;
   CHECK(!kernels::cpu::winograd_applies(narrow));
-  narrow.Cin = narrow.Cout = 128;
+  narrow.Cin = narrow.Cout = 128;  // the generator's 128→128 layers run faster directly
+  CHECK(!kernels::cpu::winograd_applies(narrow));
+  narrow.Cin = narrow.Cout = 512;
   narrow.stride = 2;
   CHECK(!kernels::cpu::winograd_applies(narrow));
 }
