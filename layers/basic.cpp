@@ -51,16 +51,23 @@ void Conv2d::init_parameters(Generator& gen) {
   if (spec_.spectral) {
     *weight_u_ = normalise(randn({spec_.out}, gen, 0.0, 1.0, weight_u_->dtype(), weight_u_->device()), kSpectralEps);
     effective_is_loaded_ = false;
-    *weight_ = div(*weight_orig_, Tensor::scalar(sigma_without_iteration().item(), weight_->dtype(),
-                                                 weight_->device())).detach();
+    *weight_ = effective_without_iteration();
   }
 }
 
-Tensor Conv2d::sigma_without_iteration() const {
-  NoGradGuard no_grad;
+Tensor Conv2d::power_vector_v() const {
   const Tensor w = reshape(weight_orig_->detach(), {spec_.out, -1});
-  const Tensor v = normalise(reshape(matmul(reshape(*weight_u_, {1, spec_.out}), w), {-1}), kSpectralEps);
-  return sum(mul(*weight_u_, reshape(matmul(w, reshape(v, {-1, 1})), {-1})));
+  return normalise(reshape(matmul(reshape(*weight_u_, {1, spec_.out}), w), {-1}), kSpectralEps);
+}
+
+Tensor Conv2d::sigma(const Tensor& w, const Tensor& u, const Tensor& v) const {
+  return sum(mul(u, reshape(matmul(reshape(w, {spec_.out, -1}), reshape(v, {-1, 1})), {-1})));
+}
+
+Tensor Conv2d::effective_without_iteration() const {
+  NoGradGuard no_grad;
+  const Tensor w = weight_orig_->detach();
+  return div(w, sigma(w, *weight_u_, power_vector_v())).detach();
 }
 
 Tensor Conv2d::current_weight() {
@@ -71,14 +78,12 @@ Tensor Conv2d::current_weight() {
   Tensor u, v;
   {
     NoGradGuard no_grad;
-    const Tensor w = reshape(weight_orig_->detach(), {spec_.out, -1});
-    v = normalise(reshape(matmul(reshape(*weight_u_, {1, spec_.out}), w), {-1}), kSpectralEps);
-    u = normalise(reshape(matmul(w, reshape(v, {-1, 1})), {-1}), kSpectralEps);
+    v = power_vector_v();
+    u = normalise(reshape(matmul(reshape(weight_orig_->detach(), {spec_.out, -1}), reshape(v, {-1, 1})), {-1}),
+                  kSpectralEps);
     *weight_u_ = u;
   }
-  const Tensor w2d = reshape(*weight_orig_, {spec_.out, -1});
-  const Tensor sigma = sum(mul(u, reshape(matmul(w2d, reshape(v, {-1, 1})), {-1})));
-  Tensor w_sn = div(*weight_orig_, sigma);
+  Tensor w_sn = div(*weight_orig_, sigma(*weight_orig_, u, v));
   *weight_ = w_sn.detach();
   effective_is_loaded_ = false;
   return w_sn;
@@ -96,16 +101,13 @@ void Conv2d::on_mode_change() {
   // Entering eval after training steps: the effective weight follows the trained weight_orig
   // with the current u (no iteration), unless it came straight from a file.
   if (spec_.spectral && !training() && !effective_is_loaded_) {
-    NoGradGuard no_grad;
-    *weight_ = div(weight_orig_->detach(), sigma_without_iteration()).detach();
+    *weight_ = effective_without_iteration();
   }
 }
 
 void Conv2d::write_state(const std::string& prefix, NamedTensors& out) const {
   if (spec_.spectral && !effective_is_loaded_) {
-    NoGradGuard no_grad;
-    const Tensor w = div(weight_orig_->detach(), sigma_without_iteration());
-    out.emplace_back(prefix + "weight", to_file_layout(w, FileLayout::ConvWeight));
+    out.emplace_back(prefix + "weight", to_file_layout(effective_without_iteration(), FileLayout::ConvWeight));
     out.emplace_back(prefix + "weight_orig", to_file_layout(*weight_orig_, FileLayout::ConvWeight));
     out.emplace_back(prefix + "weight_u", to_file_layout(*weight_u_, FileLayout::Same));
     if (spec_.bias) out.emplace_back(prefix + "bias", to_file_layout(*bias_, FileLayout::Same));

@@ -43,7 +43,11 @@ class Conv2d : public Module {
   void on_mode_change() override;
 
  private:
-  Tensor sigma_without_iteration() const;  // uᵀ W v with v = normalise(Wᵀu), u as stored
+  Tensor power_vector_v() const;            // normalise(Wᵀu) with the stored u, no gradient
+  Tensor sigma(const Tensor& w, const Tensor& u, const Tensor& v) const;  // uᵀ W v
+  // W/σ with v = normalise(Wᵀu) and the stored u (no iteration): the effective weight a
+  // file holds and eval uses once training has moved weight_orig.
+  Tensor effective_without_iteration() const;
   ConvSpec spec_;
   Tensor* weight_ = nullptr;       // plain: the parameter; spectral: the effective weight buffer
   Tensor* bias_ = nullptr;

@@ -20,10 +20,13 @@ Spade::Spade(int64_t channels, int64_t label_channels, int64_t hidden)
 }
 
 Tensor Spade::forward(const Tensor& x, const Tensor& label) {
-  Tensor seg = label;
-  if (label.size(1) != x.size(1) || label.size(2) != x.size(2)) seg = resize_nearest(label, x.size(1), x.size(2));
-  const Tensor actv = relu(shared_.forward(seg));
+  const Tensor actv = relu(shared_.forward(label_at(label, x.size(1), x.size(2))));
   return spade_modulation(x, gamma_.forward(actv), beta_.forward(actv));
+}
+
+Tensor label_at(const Tensor& label, int64_t h, int64_t w) {
+  if (label.size(1) == h && label.size(2) == w) return label;
+  return resize_nearest(label, h, w);
 }
 
 SpadeResBlock::SpadeResBlock(int64_t fin, int64_t fout, int64_t label_channels, int64_t hidden, bool spectral)
@@ -44,7 +47,9 @@ SpadeResBlock::SpadeResBlock(int64_t fin, int64_t fout, int64_t label_channels, 
   if (learned_shortcut_) register_module("norm_s", *norm_s_);
 }
 
-Tensor SpadeResBlock::forward(const Tensor& x, const Tensor& label) {
+Tensor SpadeResBlock::forward(const Tensor& x, const Tensor& raw_label) {
+  // Every SPADE of the block works at x's size: resize the label once for all of them.
+  const Tensor label = label_at(raw_label, x.size(1), x.size(2));
   const Tensor shortcut = learned_shortcut_ ? conv_s_->forward(norm_s_->forward(x, label)) : x;
   Tensor dx = conv_0_.forward(leaky_relu(norm_0_.forward(x, label), kLeakySlope));
   dx = conv_1_.forward(leaky_relu(norm_1_.forward(dx, label), kLeakySlope));

@@ -9,6 +9,9 @@
 
 namespace fh::nn {
 
+// The label map at h x w (nearest neighbour, PyTorch's index rule); itself when it already is.
+Tensor label_at(const Tensor& label, int64_t h, int64_t w);
+
 class Spade : public Module {
  public:
   Spade(int64_t channels, int64_t label_channels, int64_t hidden);
