@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "benchmarks/bench_util.h"
+#include "benchmarks/generator_conv_shapes.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_gemm.h"
 #include "runtime/random.h"
@@ -112,23 +113,8 @@ void BM_conv_gemm_reference(benchmark::State& state) {
 
 // The generator's convolutions (docs/adding-an-op.md), batch 1 and 8.
 void generator_shapes(benchmark::internal::Benchmark* b) {
-  static const int64_t kShapes[][6] = {
-      // H, Cin, Cout, kernel, stride, padding
-      {256, 6, 32, 7, 1, 3},                                                       // encoder 0
-      {256, 32, 128, 3, 2, 1},                                                     // encoder 1
-      {128, 128, 512, 3, 2, 1},                                                    // encoder 2
-      {64, 3, 128, 3, 1, 1},                                                       // SPADE mlp_shared, sketch label
-      {128, 3, 128, 3, 1, 1},   {256, 3, 128, 3, 1, 1},  {64, 512, 128, 3, 1, 1},  // mlp_shared, feature labels
-      {128, 128, 128, 3, 1, 1},                           // (also mlp_gamma/beta and the block convs at 128²)
-      {256, 32, 128, 3, 1, 1},  {64, 128, 512, 3, 1, 1},  // mlp_gamma/beta
-      {256, 128, 32, 3, 1, 1},  {64, 512, 512, 3, 1, 1},  // SPADEResBlock convs
-      {256, 32, 32, 3, 1, 1},   {64, 512, 512, 1, 1, 0},  // 1x1 shortcut
-      {256, 32, 2, 7, 1, 3},                              // flow head
-      {256, 32, 1, 7, 1, 3},                              // weight head
-      {256, 32, 3, 7, 1, 3},                              // output conv
-  };
   for (int64_t n : {1, 8})
-    for (const auto& s : kShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
+    for (const auto& s : fh::bench::kGeneratorConvShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
 }
 
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

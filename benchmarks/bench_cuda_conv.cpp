@@ -7,6 +7,7 @@
 #include <string>
 
 #include "benchmarks/cuda_bench_kernels.h"
+#include "benchmarks/generator_conv_shapes.h"
 #include "benchmarks/cuda_bench_util.h"
 #include "kernels/conv.h"
 #include "kernels/conv_backend.h"
@@ -87,23 +88,8 @@ void BM_cuda_conv2d_backward_weight(benchmark::State& state) {
 // The generator's convolutions, batch 1 and 8, each through every available backend (the
 // backends of one shape run back to back).
 void generator_shapes(benchmark::internal::Benchmark* b) {
-  static const int64_t kShapes[][6] = {
-      // H, Cin, Cout, kernel, stride, padding
-      {256, 6, 32, 7, 1, 3},                                                       // encoder 0
-      {256, 32, 128, 3, 2, 1},                                                     // encoder 1
-      {128, 128, 512, 3, 2, 1},                                                    // encoder 2
-      {64, 3, 128, 3, 1, 1},                                                       // SPADE mlp_shared, sketch label
-      {128, 3, 128, 3, 1, 1},   {256, 3, 128, 3, 1, 1},  {64, 512, 128, 3, 1, 1},  // mlp_shared, feature labels
-      {128, 128, 128, 3, 1, 1},                           // (also mlp_gamma/beta and the block convs at 128²)
-      {256, 32, 128, 3, 1, 1},  {64, 128, 512, 3, 1, 1},  // mlp_gamma/beta
-      {256, 128, 32, 3, 1, 1},  {64, 512, 512, 3, 1, 1},  // SPADEResBlock convs
-      {256, 32, 32, 3, 1, 1},   {64, 512, 512, 1, 1, 0},  // 1x1 shortcut
-      {256, 32, 2, 7, 1, 3},                              // flow head
-      {256, 32, 1, 7, 1, 3},                              // weight head
-      {256, 32, 3, 7, 1, 3},                              // output conv
-  };
   for (int64_t n : {1, 8})
-    for (const auto& s : kShapes)
+    for (const auto& s : fh::bench::kGeneratorConvShapes)
       for (int64_t backend = 0; backend < 4; ++backend)
         if (fh::kernels::conv_backend_available(kBackends[backend]))
           b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], backend});

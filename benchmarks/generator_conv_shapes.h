@@ -1,0 +1,25 @@
+// The generator's convolutions at the `paper` config (docs/adding-an-op.md), shared by the
+// CPU and CUDA conv benchmarks so both measure the same shapes.
+#pragma once
+
+#include <cstdint>
+
+namespace fh::bench {
+
+inline constexpr int64_t kGeneratorConvShapes[][6] = {
+    // H, Cin, Cout, kernel, stride, padding
+    {256, 6, 32, 7, 1, 3},                                                       // encoder 0
+    {256, 32, 128, 3, 2, 1},                                                     // encoder 1
+    {128, 128, 512, 3, 2, 1},                                                    // encoder 2
+    {64, 3, 128, 3, 1, 1},                                                       // SPADE mlp_shared, sketch label
+    {128, 3, 128, 3, 1, 1},   {256, 3, 128, 3, 1, 1},  {64, 512, 128, 3, 1, 1},  // mlp_shared, feature labels
+    {128, 128, 128, 3, 1, 1},                           // (also mlp_gamma/beta and the block convs at 128²)
+    {256, 32, 128, 3, 1, 1},  {64, 128, 512, 3, 1, 1},  // mlp_gamma/beta
+    {256, 128, 32, 3, 1, 1},  {64, 512, 512, 3, 1, 1},  // SPADEResBlock convs
+    {256, 32, 32, 3, 1, 1},   {64, 512, 512, 1, 1, 0},  // 1x1 shortcut
+    {256, 32, 2, 7, 1, 3},                              // flow head
+    {256, 32, 1, 7, 1, 3},                              // weight head
+    {256, 32, 3, 7, 1, 3},                              // output conv
+};
+
+}  // namespace fh::bench
