@@ -9,6 +9,7 @@
 #include "benchmarks/generator_conv_shapes.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_gemm.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "runtime/random.h"
 
 namespace {
@@ -41,6 +42,28 @@ void BM_conv2d_forward(benchmark::State& state) {
   const Tensor x = fh::randn(c.x, gen), w = fh::randn(c.w, gen), b = fh::randn({c.p.Cout}, gen);
   for (auto _ : state) {
     Tensor out = fh::kernels::conv2d(x, w, b, c.p.stride, c.p.pad);
+    benchmark::DoNotOptimize(out.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (c.x.numel() + c.w.numel() + c.p.Cout + c.out.numel()));
+}
+
+// The forward by one algorithm, whatever conv2d would pick: range(7) = 0 for the direct
+// GEMM path, 2 or 4 for Winograd F(2x2, 3x3) or F(4x4, 3x3). FLOP/s count the direct
+// product's multiply-adds, so the rates of the three compare as speeds. These runs are what
+// winograd_tile's choices rest on.
+void BM_conv2d_algorithm(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  const int tile = static_cast<int>(state.range(7));
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(c.x, gen), w = fh::randn(c.w, gen), b = fh::randn({c.p.Cout}, gen);
+  Tensor out = Tensor::empty(c.out);
+  for (auto _ : state) {
+    if (tile == 0)
+      fh::kernels::cpu::conv2d_direct(x, w, b, c.p, out);
+    else
+      fh::kernels::cpu::conv2d_winograd(x.data<float>(), w.data<float>(), b.data<float>(), c.p, tile,
+                                        out.data<float>());
     benchmark::DoNotOptimize(out.raw_data());
   }
   fh::bench::set_flops(state, c.flops());
@@ -117,7 +140,15 @@ void generator_shapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : fh::bench::kGeneratorConvShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
 }
 
+// The generator's 3x3 stride-1 convolutions by each algorithm, batch 1.
+void algorithm_shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& s : fh::bench::kGeneratorConvShapes)
+    if (s[3] == 3 && s[4] == 1)
+      for (int64_t tile : {0, 2, 4}) b->Args({1, s[0], s[1], s[2], s[3], s[4], s[5], tile});
+}
+
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_weight)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

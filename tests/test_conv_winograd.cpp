@@ -1,10 +1,15 @@
-// The Winograd F(2x2, 3x3) path of the CPU conv (float32, 3x3 stride 1 pad 1, wide layers)
-// against the direct float64 conv, on odd sizes (partial 2x2 tiles at the bottom and right
-// edges), batches whose tiles span chunk boundaries, and with and without bias.
+// The Winograd paths of the CPU conv (float32, 3x3 stride 1 pad 1), F(2x2, 3x3) and
+// F(4x4, 3x3), against the direct float64 conv, on odd sizes (partial tiles at the bottom
+// and right edges), batches whose tiles span chunk boundaries, channel counts that are not
+// multiples of the 16-lane vectors, and with and without bias.
 #include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "kernels/conv.h"
 #include "kernels/conv_types.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "runtime/random.h"
@@ -12,40 +17,78 @@
 
 using namespace fh;
 
-TEST_CASE("conv2d Winograd path: float32 matches the float64 direct conv on wide 3x3 layers") {
+namespace {
+
+struct Case {
+  int64_t n, h, w, cin, cout;
+  bool bias;
+};
+
+kernels::Conv2dParams params_of(const Case& c) {
+  return kernels::conv2d_params("test", Shape{c.n, c.h, c.w, c.cin}, Shape{c.cout, 3, 3, c.cin}, 1, 1);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d Winograd F(2x2) and F(4x4): float32 matches the float64 direct conv") {
   Generator g(test::run_seed());
-  struct Case {
-    int64_t n, h, w, cin, cout;
-    bool bias;
-  };
-  const Case cases[] = {{1, 8, 8, 128, 384, true},  {2, 7, 9, 384, 136, false}, {1, 3, 5, 130, 400, true},
-                        {3, 33, 17, 256, 256, true}, {1, 64, 64, 512, 128, false}};
+  const Case cases[] = {{1, 8, 8, 128, 384, true},   {2, 7, 9, 384, 136, false}, {1, 3, 5, 130, 400, true},
+                        {3, 33, 17, 256, 256, true}, {1, 64, 64, 512, 128, false}, {2, 1, 6, 5, 3, true},
+                        {1, 13, 10, 17, 33, false}};
   NoGradGuard no_grad;
-  double worst = 0;
-  for (const Case& c : cases) {
-    kernels::Conv2dParams p;
-    p.N = c.n, p.H = c.h, p.W = c.w, p.Cin = c.cin, p.Cout = c.cout, p.kh = 3, p.kw = 3, p.stride = 1, p.pad = 1;
-    REQUIRE(kernels::cpu::winograd_applies(p));
-    const Tensor x = randn({c.n, c.h, c.w, c.cin}, g);
-    const Tensor w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
-    const Tensor b = c.bias ? randn({c.cout}, g) : Tensor();
-    const Tensor ours = conv2d(x, w, b, 1, 1);
-    const Tensor ref = conv2d(x.to(DType::F64), w.to(DType::F64), c.bias ? b.to(DType::F64) : Tensor(), 1, 1);
-    // Outputs are sums of 9·Cin products of size ~0.05; the transforms round each term a
-    // few more times than the direct product does.
-    const test::Tolerance tol{3e-5, 1.5e-4};
-    FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, "winograd " + x.shape().str() + " -> " + std::to_string(c.cout));
-    worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
+  for (const int tile : {2, 4}) {
+    double worst = 0;
+    for (const Case& c : cases) {
+      const kernels::Conv2dParams p = params_of(c);
+      REQUIRE(kernels::cpu::winograd_possible(p));
+      const Tensor x = randn({c.n, c.h, c.w, c.cin}, g);
+      const Tensor w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
+      const Tensor b = c.bias ? randn({c.cout}, g) : Tensor();
+      Tensor ours = Tensor::empty({c.n, c.h, c.w, c.cout});
+      kernels::cpu::conv2d_winograd(x.data<float>(), w.data<float>(), c.bias ? b.data<float>() : nullptr, p, tile,
+                                    ours.data<float>());
+      const Tensor ref = conv2d(x.to(DType::F64), w.to(DType::F64), c.bias ? b.to(DType::F64) : Tensor(), 1, 1);
+      // Outputs are sums of 9·Cin products of size ~0.05. F(2x2)'s transforms round each
+      // term a few more times than the direct product. F(4x4)'s, with coefficients up to 8
+      // and fractions like 1/24, err about fifteen times more than F(2x2) (measured over
+      // seeds: 0.3 of F(2x2)'s threshold, 0.7-0.97 of a 6.7 times wider one).
+      const test::Tolerance tol = tile == 2 ? test::Tolerance{3e-5, 1.5e-4} : test::Tolerance{3e-4, 1.5e-3};
+      const std::string what = "F(" + std::to_string(tile) + ") " + x.shape().str() + " -> " + std::to_string(c.cout);
+      FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, what);
+      worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
+    }
+    MESSAGE("F(", tile, "x", tile, ", 3x3): worst fraction of threshold ", worst);
   }
-  MESSAGE("worst fraction of threshold: ", worst);
-  // Narrow, strided or non-3x3 layers keep the direct path.
-  kernels::Conv2dParams narrow;
-  narrow.N = 1, narrow.H = 8, narrow.W = 8, narrow.Cin = 32, narrow.Cout = 32, narrow.kh = 3, narrow.kw = 3;
-  narrow.stride = 1, narrow.pad = 1;
-  CHECK(!kernels::cpu::winograd_applies(narrow));
-  narrow.Cin = narrow.Cout = 128;  // the generator's 128→128 layers run faster directly
-  CHECK(!kernels::cpu::winograd_applies(narrow));
-  narrow.Cin = narrow.Cout = 512;
-  narrow.stride = 2;
-  CHECK(!kernels::cpu::winograd_applies(narrow));
+}
+
+TEST_CASE("conv2d Winograd: where it applies, conv2d's result is the Winograd path's") {
+  Generator g(test::run_seed());
+  NoGradGuard no_grad;
+  const Case c{1, 20, 20, 512, 512, true};
+  const kernels::Conv2dParams p = params_of(c);
+  const int tile = kernels::cpu::winograd_tile(p);
+  REQUIRE(tile != 0);
+  const Tensor x = randn({c.n, c.h, c.w, c.cin}, g), w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
+  const Tensor b = randn({c.cout}, g);
+  Tensor expected = Tensor::empty({c.n, c.h, c.w, c.cout});
+  kernels::cpu::conv2d_winograd(x.data<float>(), w.data<float>(), b.data<float>(), p, tile, expected.data<float>());
+  const Tensor got = kernels::conv2d(x, w, b, 1, 1);
+  REQUIRE(got.numel() == expected.numel());
+  CHECK(std::memcmp(got.data<float>(), expected.data<float>(), sizeof(float) * got.numel()) == 0);
+}
+
+TEST_CASE("conv2d Winograd: narrow, strided and non-3x3 layers keep the direct path") {
+  kernels::Conv2dParams p = params_of({1, 8, 8, 16, 16, false});
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = params_of({1, 256, 256, 3, 128, false});  // the SPADE convs of the sketch
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = params_of({1, 64, 64, 512, 512, false});
+  CHECK(kernels::cpu::winograd_tile(p) == 4);
+  p = params_of({1, 3, 3, 512, 512, false});  // smaller than a 4x4 tile
+  CHECK(kernels::cpu::winograd_tile(p) == 2);
+  p = kernels::conv2d_params("test", Shape{1, 16, 16, 512}, Shape{512, 3, 3, 512}, 2, 1);
+  CHECK(!kernels::cpu::winograd_possible(p));
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = kernels::conv2d_params("test", Shape{1, 16, 16, 512}, Shape{512, 1, 1, 512}, 1, 0);
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
 }

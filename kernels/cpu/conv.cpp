@@ -16,10 +16,7 @@ using conv::RowDestination;
 using conv::Window;
 
 template <class T>
-void conv2d_typed(const T* x, const T* w, const T* bias, const Conv2dParams& p, T* out) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (winograd_applies(p)) return conv2d_winograd(x, w, bias, p, out);
-  }
+void conv2d_direct_typed(const T* x, const T* w, const T* bias, const Conv2dParams& p, T* out) {
   const auto row = [out, ld = p.Cout](int64_t r) { return out + r * ld; };
   conv::product_with_weight(x, conv::forward_window(p), w, p.Cout, bias, RowDestination<decltype(row)>{true, row});
 }
@@ -145,11 +142,19 @@ void conv2d_backward_input_typed(const T* grad_out, const T* w, const Conv2dPara
 }  // namespace
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
+  const int tile = x.dtype() == DType::F32 ? winograd_tile(p) : 0;
+  if (tile == 0) return conv2d_direct(x, w, bias, p, out);
+  conv2d_winograd(x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p, tile,
+                  out.data<float>());
+}
+
+void conv2d_direct(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
   if (x.dtype() == DType::F64) {
-    conv2d_typed(x.data<double>(), w.data<double>(), bias.defined() ? bias.data<double>() : nullptr, p,
-                 out.data<double>());
+    conv2d_direct_typed(x.data<double>(), w.data<double>(), bias.defined() ? bias.data<double>() : nullptr, p,
+                        out.data<double>());
   } else {
-    conv2d_typed(x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p, out.data<float>());
+    conv2d_direct_typed(x.data<float>(), w.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p,
+                        out.data<float>());
   }
 }
 

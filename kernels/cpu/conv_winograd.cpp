@@ -1,11 +1,13 @@
 #include "kernels/cpu/conv_winograd.h"
 
 #include <algorithm>
-#include <memory>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "runtime/error.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
 
@@ -14,30 +16,132 @@ namespace fh::kernels::cpu {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-constexpr int kPositions = 16;  // the 4x4 transformed tile
 
-// U[ξ] = (G g Gᵀ)[ξ] as [Cin, Cout] matrices, ξ = 4a + b.
+// The transforms run on 16 channels at a time as one vector (the compiler maps it to the
+// widest registers the target has), the leftover channels one at a time with the same code.
+using Lanes = float __attribute__((vector_size(64)));
+constexpr int64_t kLanes = 16;
+
+template <class V>
+V load(const float* p) {
+  if constexpr (std::is_same_v<V, float>) {
+    return *p;
+  } else {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+}
+
+template <class V>
+void store(float* p, const V& v) {
+  if constexpr (std::is_same_v<V, float>)
+    *p = v;
+  else
+    std::memcpy(p, &v, sizeof v);
+}
+
+// Runs body.template operator()<V>(c) over channels [0, n): V = Lanes for whole groups of
+// 16, then V = float for the rest.
+template <class Body>
+void over_channels(int64_t n, const Body& body) {
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes) body.template operator()<Lanes>(c);
+  for (; c < n; ++c) body.template operator()<float>(c);
+}
+
+// The 1-d transforms of F(m, 3): input Bᵀd (T = m+2 values), output Aᵀy (T → m), weight
+// Gg (3 → T). The 2-d transforms apply them along columns, then along rows.
+template <int M>
+struct Winograd;
+
+template <>
+struct Winograd<2> {
+  static constexpr int T = 4;
+  template <class V>
+  static void input(const V* d, V* r) {
+    r[0] = d[0] - d[2];
+    r[1] = d[1] + d[2];
+    r[2] = d[2] - d[1];
+    r[3] = d[1] - d[3];
+  }
+  template <class V>
+  static void output(const V* m, V* y) {
+    y[0] = m[0] + m[1] + m[2];
+    y[1] = m[1] - m[2] - m[3];
+  }
+  template <class V>
+  static void weight(const V* g, V* u) {
+    u[0] = g[0];
+    u[1] = (g[0] + g[1] + g[2]) * 0.5f;
+    u[2] = (g[0] - g[1] + g[2]) * 0.5f;
+    u[3] = g[2];
+  }
+};
+
+// Interpolation points 0, ±1, ±2 and ∞ (the usual choice: the smallest coefficients).
+template <>
+struct Winograd<4> {
+  static constexpr int T = 6;
+  template <class V>
+  static void input(const V* d, V* r) {
+    r[0] = d[0] * 4.0f - d[2] * 5.0f + d[4];
+    r[1] = d[3] + d[4] - (d[1] + d[2]) * 4.0f;
+    r[2] = d[4] - d[3] + (d[1] - d[2]) * 4.0f;
+    r[3] = d[4] - d[2] + (d[3] - d[1]) * 2.0f;
+    r[4] = d[4] - d[2] + (d[1] - d[3]) * 2.0f;
+    r[5] = d[1] * 4.0f - d[3] * 5.0f + d[5];
+  }
+  template <class V>
+  static void output(const V* m, V* y) {
+    const V s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+    y[0] = m[0] + s12 + s34;
+    y[1] = d12 + d34 * 2.0f;
+    y[2] = s12 + s34 * 4.0f;
+    y[3] = d12 + d34 * 8.0f + m[5];
+  }
+  template <class V>
+  static void weight(const V* g, V* u) {
+    u[0] = g[0] * (1.0f / 4);
+    u[1] = (g[0] + g[1] + g[2]) * (-1.0f / 6);
+    u[2] = (g[0] - g[1] + g[2]) * (-1.0f / 6);
+    u[3] = g[0] * (1.0f / 24) + g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
+    u[4] = g[0] * (1.0f / 24) - g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
+    u[5] = g[2];
+  }
+};
+
+// (rows × IN) → (rows × OUT) by `f` along every column, then `g` along every row, where f and
+// g map arrays of IN → OUT and IN2 → OUT2 values.
+template <int Rin, int Rout, int Cin, int Cout, class V, class F, class G>
+void separable(const V (&in)[Rin][Cin], V (&out)[Rout][Cout], const F& f, const G& g) {
+  V cols[Rout][Cin];
+  for (int b = 0; b < Cin; ++b) {
+    V column[Rin], result[Rout];
+    for (int a = 0; a < Rin; ++a) column[a] = in[a][b];
+    f(column, result);
+    for (int a = 0; a < Rout; ++a) cols[a][b] = result[a];
+  }
+  for (int a = 0; a < Rout; ++a) g(cols[a], out[a]);
+}
+
+// U[ξ][o][c] = (G g Gᵀ)[ξ] for output channel o and input channel c: each ξ is a [Cout, Cin]
+// matrix, read transposed by the GEMM, so that both the weight and U are walked along Cin.
+template <int M>
 void transform_weight(const float* w, const Conv2dParams& p, float* u) {
-  const int64_t cin = p.Cin, cout = p.Cout;
-  parallel_for(cout, 8, [&](int64_t o0, int64_t o1) {
+  using F = Winograd<M>;
+  constexpr int T = F::T;
+  const int64_t cin = p.Cin, cout = p.Cout, plane = cout * cin;
+  parallel_for(cout, 4, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o)
-      for (int64_t c = 0; c < cin; ++c) {
-        float g[3][3];
+      over_channels(cin, [&]<class V>(int64_t c) {
+        V g[3][3], t[T][T];
         for (int i = 0; i < 3; ++i)
-          for (int j = 0; j < 3; ++j) g[i][j] = w[((o * 3 + i) * 3 + j) * cin + c];
-        float gg[4][3];  // G g
-        for (int j = 0; j < 3; ++j) {
-          gg[0][j] = g[0][j];
-          gg[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-          gg[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-          gg[3][j] = g[2][j];
-        }
-        for (int a = 0; a < 4; ++a) {
-          const float t[4] = {gg[a][0], 0.5f * (gg[a][0] + gg[a][1] + gg[a][2]),
-                              0.5f * (gg[a][0] - gg[a][1] + gg[a][2]), gg[a][2]};
-          for (int b = 0; b < 4; ++b) u[((a * 4 + b) * cin + c) * cout + o] = t[b];
-        }
-      }
+          for (int j = 0; j < 3; ++j) g[i][j] = load<V>(w + ((o * 3 + i) * 3 + j) * cin + c);
+        const auto weight = [](const V* in, V* out) { F::weight(in, out); };
+        separable(g, t, weight, weight);
+        for (int xi = 0; xi < T * T; ++xi) store(u + xi * plane + o * cin + c, t[xi / T][xi % T]);
+      });
   });
 }
 
@@ -48,112 +152,127 @@ struct Tiling {
   int64_t tx(int64_t tile) const { return tile % tiles_per_image % tiles_x; }
 };
 
-// V[ξ][t - first][c] for tiles [t0, t1) of the chunk starting at `first`.
+// V[ξ][t - first][c] for tiles [t0, t1) of the chunk starting at `first`; input pixels
+// outside the image read from `zeros`.
+template <int M>
 void transform_input(const float* x, const Tiling& tl, int64_t cin, int64_t first, int64_t rows, int64_t t0,
                      int64_t t1, const float* zeros, float* v) {
+  using F = Winograd<M>;
+  constexpr int T = F::T;
   const int64_t stride = rows * cin;  // between positions ξ
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t n = tl.image(t), ty = tl.ty(t), tx = tl.tx(t);
-    const float* image = x + n * tl.H * tl.W * cin;
-    const float* d[4][4];
-    for (int a = 0; a < 4; ++a)
-      for (int b = 0; b < 4; ++b) {
-        const int64_t r = 2 * ty - 1 + a, col = 2 * tx - 1 + b;
+    const float* image = x + tl.image(t) * tl.H * tl.W * cin;
+    const int64_t y0 = M * tl.ty(t) - 1, x0 = M * tl.tx(t) - 1;
+    const float* d[T][T];
+    for (int a = 0; a < T; ++a)
+      for (int b = 0; b < T; ++b) {
+        const int64_t r = y0 + a, col = x0 + b;
         d[a][b] = (r >= 0 && r < tl.H && col >= 0 && col < tl.W) ? image + (r * tl.W + col) * cin : zeros;
       }
     float* vt = v + (t - first) * cin;
-    for (int64_t c = 0; c < cin; ++c) {
-      float q[4][4];  // Bᵀ d
-      for (int b = 0; b < 4; ++b) {
-        q[0][b] = d[0][b][c] - d[2][b][c];
-        q[1][b] = d[1][b][c] + d[2][b][c];
-        q[2][b] = d[2][b][c] - d[1][b][c];
-        q[3][b] = d[1][b][c] - d[3][b][c];
-      }
-      for (int a = 0; a < 4; ++a) {
-        vt[(a * 4 + 0) * stride + c] = q[a][0] - q[a][2];
-        vt[(a * 4 + 1) * stride + c] = q[a][1] + q[a][2];
-        vt[(a * 4 + 2) * stride + c] = q[a][2] - q[a][1];
-        vt[(a * 4 + 3) * stride + c] = q[a][1] - q[a][3];
-      }
-    }
+    over_channels(cin, [&]<class V>(int64_t c) {
+      V patch[T][T], out[T][T];
+      for (int a = 0; a < T; ++a)
+        for (int b = 0; b < T; ++b) patch[a][b] = load<V>(d[a][b] + c);
+      const auto input = [](const V* in, V* res) { F::input(in, res); };
+      separable(patch, out, input, input);
+      for (int xi = 0; xi < T * T; ++xi) store(vt + xi * stride + c, out[xi / T][xi % T]);
+    });
   }
 }
 
-// Y = Aᵀ M A (+ bias) into the 2x2 outputs of tiles [t0, t1) that lie inside the image.
+// Y = Aᵀ M A (+ bias) into the m×m outputs of tiles [t0, t1) that lie inside the image.
+template <int M>
 void transform_output(const float* m, const Tiling& tl, int64_t cout, int64_t first, int64_t rows, int64_t t0,
                       int64_t t1, const float* bias, float* out) {
+  using F = Winograd<M>;
+  constexpr int T = F::T;
   const int64_t stride = rows * cout;
   for (int64_t t = t0; t < t1; ++t) {
-    const int64_t n = tl.image(t), oy = 2 * tl.ty(t), ox = 2 * tl.tx(t);
-    const bool y1 = oy + 1 < tl.H, x1 = ox + 1 < tl.W;
-    float* o00 = out + ((n * tl.H + oy) * tl.W + ox) * cout;
-    float* o01 = o00 + cout;
-    float* o10 = o00 + tl.W * cout;
-    float* o11 = o10 + cout;
+    const int64_t oy = M * tl.ty(t), ox = M * tl.tx(t);
+    const int64_t valid_y = std::min<int64_t>(M, tl.H - oy), valid_x = std::min<int64_t>(M, tl.W - ox);
+    float* corner = out + ((tl.image(t) * tl.H + oy) * tl.W + ox) * cout;
     const float* mt = m + (t - first) * cout;
-    for (int64_t o = 0; o < cout; ++o) {
-      float s[4][4];
-      for (int xi = 0; xi < kPositions; ++xi) s[xi / 4][xi % 4] = mt[xi * stride + o];
-      float r0[4], r1[4];  // Aᵀ M
-      for (int b = 0; b < 4; ++b) {
-        r0[b] = s[0][b] + s[1][b] + s[2][b];
-        r1[b] = s[1][b] - s[2][b] - s[3][b];
+    over_channels(cout, [&]<class V>(int64_t o) {
+      V products[T][T], y[M][M];
+      for (int xi = 0; xi < T * T; ++xi) products[xi / T][xi % T] = load<V>(mt + xi * stride + o);
+      const auto output = [](const V* in, V* res) { F::output(in, res); };
+      separable(products, y, output, output);
+      const V b = bias ? load<V>(bias + o) : V{};
+      for (int64_t i = 0; i < valid_y; ++i)
+        for (int64_t j = 0; j < valid_x; ++j) store(corner + (i * tl.W + j) * cout + o, y[i][j] + b);
+    });
+  }
+}
+
+template <int M>
+void winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
+  constexpr int T = M + 2, kPositions = T * T;
+  const int64_t cin = p.Cin, cout = p.Cout;
+  const int64_t tiles_x = (p.W + M - 1) / M, tiles_y = (p.H + M - 1) / M;
+  const Tiling tl{p.H, p.W, tiles_x, tiles_x * tiles_y};
+  const int64_t tiles = p.N * tl.tiles_per_image;
+  // Tiles per chunk: enough rows that the GEMMs run at full rate and each U[ξ] is packed
+  // rarely; the chunk's transformed inputs are then about 2^19·(m+2)² floats at most.
+  const int64_t rows = std::min(tiles, std::max<int64_t>(256, (int64_t{1} << 19) / std::max(cin, cout)));
+
+  // Scratch from the host allocator, whose cache of large blocks spares the page faults of
+  // fresh allocations on every call.
+  Tensor u_t = Tensor::empty({kPositions, cout, cin}), v_t = Tensor::empty({kPositions, rows, cin}),
+         m_t = Tensor::empty({kPositions, rows, cout});
+  float *u = u_t.data<float>(), *v = v_t.data<float>(), *m = m_t.data<float>();
+  transform_weight<M>(w, p, u);
+  const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
+
+  for (int64_t first = 0; first < tiles; first += rows) {
+    const int64_t count = std::min(rows, tiles - first);
+    parallel_for(count, 8, [&](int64_t a, int64_t b) {
+      transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
+    });
+    // (m+2)² products [count, Cin] · [Cin, Cout], one task each.
+    parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi) {
+        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> vm(v + xi * rows * cin, count, cin,
+                                                                Eigen::OuterStride<>(cin));
+        Eigen::Map<const RowMatrix> um(u + xi * cout * cin, cout, cin);
+        Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> mm(m + xi * rows * cout, count, cout,
+                                                          Eigen::OuterStride<>(cout));
+        mm.noalias() = vm * um.transpose();
       }
-      const float b0 = bias ? bias[o] : 0.0f;
-      o00[o] = r0[0] + r0[1] + r0[2] + b0;
-      if (x1) o01[o] = r0[1] - r0[2] - r0[3] + b0;
-      if (y1) o10[o] = r1[0] + r1[1] + r1[2] + b0;
-      if (y1 && x1) o11[o] = r1[1] - r1[2] - r1[3] + b0;
-    }
+    });
+    parallel_for(count, 8, [&](int64_t a, int64_t b) {
+      transform_output<M>(m, tl, cout, first, rows, first + a, first + b, bias, out);
+    });
   }
 }
 
 }  // namespace
 
-bool winograd_applies(const Conv2dParams& p) {
-  // Measured on the generator's layers: 512→512, 128→512 and 512→128 at 64² gain 1.3-1.5x;
-  // 128→128 at 128² and narrower layers lose to the direct path (the transforms' memory
-  // traffic outweighs the saved multiplies).
-  return p.kh == 3 && p.kw == 3 && p.stride == 1 && p.pad == 1 && p.Cin >= 128 && p.Cout >= 128 &&
-         p.Cin + p.Cout >= 512 && p.H >= 2 && p.W >= 2;
+bool winograd_possible(const Conv2dParams& p) {
+  return p.kh == 3 && p.kw == 3 && p.stride == 1 && p.pad == 1 && p.H >= 1 && p.W >= 1;
 }
 
-void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
-  const int64_t cin = p.Cin, cout = p.Cout;
-  const Tiling tl{p.H, p.W, (p.W + 1) / 2, ((p.H + 1) / 2) * ((p.W + 1) / 2)};
-  const int64_t tiles = p.N * tl.tiles_per_image;
-  // Tiles per chunk: the chunk's transformed inputs or products are about 8M floats, enough
-  // rows that the GEMMs run at full rate and each U[ξ] is packed rarely.
-  const int64_t rows = std::min(tiles, std::max<int64_t>(256, (int64_t{1} << 19) / std::max(cin, cout)));
+int winograd_tile(const Conv2dParams& p) {
+  if (!winograd_possible(p)) return 0;
+  // Measured on the generator's 3x3 layers (benchmarks/bench_conv.cpp, BM_conv2d_algorithm,
+  // 2 threads): F(4x4) is the fastest from 32→32 at 256² (1.2x the direct path) to 512→512
+  // at 64² (3.3x); with 3 input channels the direct product is short (K = 27) and the
+  // transforms cost more than they save. Images smaller than a 4x4 tile take F(2x2).
+  if (p.Cin < 32 || p.Cout < 32) return 0;
+  const int64_t side = std::min(p.H, p.W);
+  return side >= 4 ? 4 : side >= 2 ? 2 : 0;
+}
 
-  // Scratch from the host allocator, whose cache of large blocks spares the page faults of
-  // fresh allocations on every call.
-  Tensor u_t = Tensor::empty({kPositions, cin, cout}), v_t = Tensor::empty({kPositions, rows, cin}),
-         m_t = Tensor::empty({kPositions, rows, cout});
-  float *u = u_t.data<float>(), *v = v_t.data<float>(), *m = m_t.data<float>();
-  transform_weight(w, p, u);
-  const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
-
-  for (int64_t first = 0; first < tiles; first += rows) {
-    const int64_t count = std::min(rows, tiles - first);
-    parallel_for(count, 16, [&](int64_t a, int64_t b) {
-      transform_input(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
-    });
-    // Sixteen [count, Cin] · [Cin, Cout] products, one task each.
-    parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
-      for (int64_t xi = x0; xi < x1; ++xi) {
-        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> vm(v + xi * rows * cin, count, cin,
-                                                                Eigen::OuterStride<>(cin));
-        Eigen::Map<const RowMatrix> um(u + xi * cin * cout, cin, cout);
-        Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> mm(m + xi * rows * cout, count, cout,
-                                                          Eigen::OuterStride<>(cout));
-        mm.noalias() = vm * um;
-      }
-    });
-    parallel_for(count, 16, [&](int64_t a, int64_t b) {
-      transform_output(m, tl, cout, first, rows, first + a, first + b, bias, out);
-    });
+void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out) {
+  FH_CHECK(winograd_possible(p), "conv2d_winograd", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh, "x",
+           p.kw, " stride ", p.stride, " padding ", p.pad);
+  switch (tile) {
+    case 2:
+      return winograd<2>(x, w, bias, p, out);
+    case 4:
+      return winograd<4>(x, w, bias, p, out);
+    default:
+      FH_FAIL("conv2d_winograd", "tile must be 2 or 4, got ", tile);
   }
 }
 

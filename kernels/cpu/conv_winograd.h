@@ -1,24 +1,43 @@
-// 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3): each 2x2 output
-// tile costs 16 multiplies per (input, output) channel pair instead of 36, so the GEMM work
-// of the wide 3x3 layers drops by 2.25x. Over a chunk of tiles: transform the 4x4 input
-// patches (Bᵀ d B), multiply each of the 16 transformed positions by the transformed weight
-// (G g Gᵀ) as one GEMM over the whole chunk (so each weight matrix is packed once per
-// chunk), and fold the products back into 2x2 outputs (Aᵀ m A).
+// 3x3 stride-1 pad-1 convolutions by Winograd's minimal filtering F(m×m, 3×3), m = 2 or 4.
+// Each m×m output tile is computed from a (m+2)×(m+2) input patch: transform the patch
+// (Bᵀ d B), multiply each of its (m+2)² transformed positions by the transformed weight
+// (G g Gᵀ) summed over input channels, and fold the products back into the m×m outputs
+// (Aᵀ M A). Per (input, output) channel pair an output pixel then costs 16/4 = 4 multiplies
+// for F(2×2) and 36/16 = 2.25 for F(4×4), against 9 for the direct product. Over a chunk of
+// tiles the (m+2)² position-wise products are GEMMs [tiles, Cin]·[Cin, Cout], so each
+// transformed weight is packed once per chunk.
 //
-// Float32 forward only, for layers wide enough to gain (narrow ones are bound by the
-// transforms' memory traffic); the weight and input gradients keep the direct path. Every
-// value is computed by one task in an order fixed by the shapes, so results do not depend
-// on the thread count. The transforms add a few ulps of rounding over the direct product.
+// Both tile sizes are kept because each wins somewhere: F(4×4) does the fewest multiplies
+// and moves the least transformed data per output, F(2×2) rounds less and wastes less on
+// images whose sides are not multiples of 4. conv2d picks per layer (winograd_tile), by
+// measurement on the generator's layers; narrow layers keep the direct path, where the
+// transforms' memory traffic outweighs the saved multiplies.
+//
+// Float32 forward only; the gradients keep the direct path. Every value is computed by one
+// task in an order fixed by the shapes, so results do not depend on the thread count. The
+// transforms round each term a few more times than the direct product: F(2×2) adds a few
+// ulps; F(4×4), whose transforms have coefficients up to 8 and 1/24, errs about fifteen
+// times more than F(2×2) on random layers (tests/test_conv_winograd.cpp). On the networks
+// that stays well inside the PyTorch parity tolerance (tests/test_network_parity.cpp).
 #pragma once
 
 #include "kernels/conv_types.h"
+#include "runtime/tensor.h"
 
 namespace fh::kernels::cpu {
 
-// Whether conv2d takes the Winograd path for these parameters.
-bool winograd_applies(const Conv2dParams& p);
+// The output tile side conv2d uses for these parameters: 4, 2, or 0 for the direct path.
+int winograd_tile(const Conv2dParams& p);
 
-// x [N,H,W,Cin], w [Cout,3,3,Cin], bias [Cout] or null, out [N,H,W,Cout].
-void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out);
+// Whether a Winograd tile size can compute this layer at all (3x3, stride 1, pad 1).
+bool winograd_possible(const Conv2dParams& p);
+
+// x [N,H,W,Cin], w [Cout,3,3,Cin], bias [Cout] or null, out [N,H,W,Cout]; tile is 2 or 4
+// and winograd_possible(p) must hold.
+void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out);
+
+// The direct path (tiled column-matrix GEMMs, kernels/cpu/conv.cpp) that conv2d takes when
+// winograd_tile is 0, callable on its own for the tests and benchmarks that compare the two.
+void conv2d_direct(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, Tensor& out);
 
 }  // namespace fh::kernels::cpu
