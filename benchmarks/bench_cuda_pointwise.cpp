@@ -2,6 +2,8 @@
 // each BM_cuda_<name> does the work of BM_<name> with the same arguments, on the GPU, and
 // counts the same minimum bytes. Skipped without a GPU. peers_cuda.py times PyTorch on the
 // same GPU.
+#include <string>
+
 #include "benchmarks/gpu_bench.h"
 #include "kernels/pointwise.h"
 #include "runtime/random.h"
@@ -83,20 +85,18 @@ void BM_cuda_other_activation_forward(benchmark::State& state) {
   if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const OtherActivation a = other_activation(state, gen);
-  state.SetLabel(k::op_name(a.op));
   gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation(a.op, a.x, a.params).raw_data()); });
-  gpu::set_bytes(state, 2 * kF32 * elements(a.x));
+  gpu::set_bytes(state, 2 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
 }
 
 void BM_cuda_other_activation_backward(benchmark::State& state) {
   if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const OtherActivation a = other_activation(state, gen);
-  state.SetLabel(k::op_name(a.op));
   const fh::Tensor grad = on_gpu(fh::randn(a.x.shape(), gen));
   const fh::Tensor saved = k::backward_reads_output(a.op) ? k::activation(a.op, a.x, a.params) : a.x;
   gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation_backward(a.op, grad, saved, a.params).raw_data()); });
-  gpu::set_bytes(state, 3 * kF32 * elements(a.x));
+  gpu::set_bytes(state, 3 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
 }
 
 void other_activation_shapes(benchmark::internal::Benchmark* b) {

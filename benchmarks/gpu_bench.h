@@ -1,23 +1,19 @@
-// What the CUDA benchmarks (bench_cuda_*.cpp) share: skipping without a GPU, timing GPU work,
-// and the device's copy bandwidth as the memory ceiling.
+// What the memory-bound CUDA benchmarks (bench_cuda_{pointwise,norm,pool,warp}.cpp) share on
+// top of cuda_bench_util.h: the device their inputs are made on, skipping without a GPU, and
+// the byte count reported against the copy ceiling.
 //
-// Timing: kernels are launched asynchronously, so a benchmark iteration runs a batch of
-// back-to-back calls of the op and then waits for the device; the iteration's time (manual
-// time) is the batch's wall time divided by its size. The batch is sized from one
-// synchronised call to last about a millisecond, so the wait's latency is spread thin and
-// small ops are timed at the rate a stream of launches sustains, as a network runs them.
-// The PyTorch peers (peers_cuda.py) are timed the same way.
-//
-// Ceiling: a device-to-device copy of 512 MiB (read + write bytes), the best of a few:
-// what the memory system delivers to a plain copy on this GPU, measured in the same run.
+// Timing and labels are cuda_bench_util.h's, so that every row of the GPU table is measured
+// the same way (CUDA events, samples of enough calls to hide launch latency, as
+// torch_compare.py times the PyTorch peers) and carries "ceiling=copy": gpu_table.py divides
+// the rate by the copy kernel's bandwidth measured in the same run (BM_cuda_ceiling_copy).
 #pragma once
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <chrono>
 #include <string>
+#include <utility>
 
+#include "benchmarks/cuda_bench_util.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/tensor.h"
 
@@ -34,53 +30,17 @@ inline bool ready(benchmark::State& state) {
   return false;
 }
 
-inline double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Times `op` (which enqueues GPU work on the current stream) as described above. Register
-// the benchmark with ->UseManualTime().
+// Times `op` (which enqueues GPU work on the current stream). Register the benchmark with
+// ->UseManualTime().
 template <class Op>
 void time_op(benchmark::State& state, Op&& op) {
-  op();  // warm-up: module loading, the allocator's cache
-  fh::cuda::synchronize();
-  auto t0 = std::chrono::steady_clock::now();
-  op();
-  fh::cuda::synchronize();
-  const double once = std::max(seconds_since(t0), 1e-7);
-  const int batch = static_cast<int>(std::clamp(1e-3 / once, 1.0, 1000.0));
-  for (auto _ : state) {
-    t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < batch; ++i) op();
-    fh::cuda::synchronize();
-    state.SetIterationTime(seconds_since(t0) / batch);
-  }
-  state.counters["batch"] = batch;
+  fh::bench::cuda::time_op(state, std::forward<Op>(op));
 }
 
-// Device-to-device copy bandwidth, bytes (read + written) per second.
-inline double copy_ceiling_bytes() {
-  static const double ceiling = [] {
-    const int64_t n = int64_t{128} << 20;  // floats: 512 MiB each way
-    const Tensor src = Tensor::zeros({n}, DType::F32, device());
-    Tensor dst = Tensor::empty({n}, DType::F32, device());
-    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-    double best = 0;
-    for (int r = 0; r < 5; ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      fh::cuda::copy_device_to_device(dst.raw_data(), src.raw_data(), bytes, 0);  // waits for the copy
-      best = std::max(best, 2.0 * static_cast<double>(bytes) / seconds_since(t0));
-    }
-    return best;
-  }();
-  return ceiling;
-}
-
-// Counters "bytes_per_second" (the achieved rate, from the minimum bytes the op must move)
-// and "peak_bytes/s" (the copy ceiling), as the CPU benchmarks report them.
-inline void set_bytes(benchmark::State& state, double bytes_per_iteration) {
-  state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iteration * static_cast<double>(state.iterations())));
-  state.counters["peak_bytes/s"] = benchmark::Counter(copy_ceiling_bytes());
+// The minimum bytes one call must move (Google Benchmark's bytes_per_second) and the label
+// "ceiling=copy;shape=<shape>" (an empty shape: the table shows the arguments).
+inline void set_bytes(benchmark::State& state, double bytes_per_call, const std::string& shape = "") {
+  fh::bench::cuda::set_bytes(state, bytes_per_call, shape);
 }
 
 }  // namespace fh::bench::gpu

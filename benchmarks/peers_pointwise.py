@@ -53,9 +53,9 @@ OTHER = {
     5: (torch.randn, torch.cos, lambda g, x, y: g * -x.sin()),
     6: (_unit, torch.acos, lambda g, x, y: g * -((-x * x + 1).rsqrt())),
     7: (torch.randn, lambda x: torch.clamp(x, -0.5, 0.5),
-        lambda g, x, y: torch.where((x >= -0.5) & (x <= 0.5), g, torch.zeros(()))),
+        lambda g, x, y: torch.where((x >= -0.5) & (x <= 0.5), g, 0.0)),
     8: (_unit, lambda x: torch.acos(torch.clamp(x, -1 + 1e-7, 1 - 1e-7)),
-        lambda g, x, y: torch.where((x >= -1 + 1e-7) & (x <= 1 - 1e-7), g * -((-x * x + 1).rsqrt()), torch.zeros(()))),
+        lambda g, x, y: torch.where((x >= -1 + 1e-7) & (x <= 1 - 1e-7), g * -((-x * x + 1).rsqrt()), 0.0)),
 }
 
 

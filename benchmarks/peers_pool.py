@@ -83,7 +83,7 @@ def crop2d_backward_peer(n, h, w, c, crop):
     tops, lefts = crop_offsets(n, h, crop, 1), crop_offsets(n, w, crop, -1)
 
     def run():
-        dx = torch.zeros(n, c, h, w)
+        dx = torch.zeros(n, c, h, w, device=g.device)
         for i in range(n):
             dx[i, :, tops[i]:tops[i] + crop, lefts[i]:lefts[i] + crop].copy_(g[i])
         return dx

@@ -7,8 +7,11 @@ CUDA: python3 benchmarks/torch_compare.py --device cuda --bench-json CUDA_BENCH.
 
 Each benchmark family has a peer in a peers_*.py module beside this script (its PEERS
 table: family name -> function of the benchmark's integer arguments returning a
-zero-argument callable that does the same work in PyTorch). On the CPU both sides use the
-same number of threads (FH_NUM_THREADS, or every CPU this process may use).
+zero-argument callable that does the same work in PyTorch). Every module is loaded on
+either device; the names select: fh_bench's BM_<name> find the CPU peers (peers_<family>.py),
+fh_cuda_bench's BM_cuda_<name> the CUDA ones (peers_cuda.py: the CPU peers with their
+tensors on the GPU; peers_cuda_<family>.py: peers of CUDA-only benchmarks). On the CPU both
+sides use the same number of threads (FH_NUM_THREADS, or every CPU this process may use).
 
 With --device cuda the benchmarks have already run (fh_cuda_bench's JSON, as
 tools/gpu/check.sh writes it); each is timed again through its PyTorch peer on the same GPU
@@ -31,12 +34,19 @@ import torch
 
 
 def load_peers():
-    """Merges the PEERS tables of every peers_*.py module beside this script (one per op family)."""
+    """Merges the PEERS tables of every peers_*.py module beside this script: the CPU peers
+    (BM_<name>) and the CUDA ones (BM_cuda_<name>: peers_cuda.py, peers_cuda_<family>.py), so
+    that either device finds its benchmarks' peers by name. A family with two peers is an error."""
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
-    peers = {}
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    peers, source = {}, {}
     for path in sorted(glob.glob(os.path.join(here, "peers_*.py"))):
-        peers.update(importlib.import_module(os.path.basename(path)[:-3]).PEERS)
+        module = os.path.basename(path)[:-3]
+        for family, make in importlib.import_module(module).PEERS.items():
+            if family in peers:
+                raise SystemExit(f"torch_compare: {family} has peers in both {source[family]} and {module}")
+            peers[family], source[family] = make, module
     return peers
 
 
@@ -94,7 +104,7 @@ def main_cuda(args):
     with open(args.bench_json) as f:
         report = json.load(f)
     peers = load_peers()
-    results, missing = {}, set()
+    results, missing, failed = {}, set(), {}
     for b in report.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
             continue
@@ -102,16 +112,22 @@ def main_cuda(args):
         if family not in peers:
             missing.add(family)
             continue
-        fn = peers[family](*nums)
-        seconds, tf32 = time_cuda(fn, args.min_time)
-        del fn
+        try:
+            fn = peers[family](*nums)
+            seconds, tf32 = time_cuda(fn, args.min_time)
+            del fn
+        except Exception as e:  # one failing peer (out of memory, an op PyTorch lacks) costs its row only
+            failed[b["run_name"]] = f"{type(e).__name__}: {e}"
+            print(f"torch_compare: {b['run_name']}: peer failed: {failed[b['run_name']]}", file=sys.stderr)
+            continue
         results[b["run_name"]] = {"seconds": seconds, "tf32": tf32}
         print(f"torch_compare: {b['run_name']}: {seconds * 1e3:.4f} ms", file=sys.stderr)
     for family in sorted(missing):
         print(f"torch_compare: no PyTorch peer for {family}; skipped", file=sys.stderr)
     out = {"torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
            "device": torch.cuda.get_device_name(), "cudnn_benchmark": args.cudnn_benchmark,
-           "date": time.strftime("%Y-%m-%d"), "results": results, "missing_peers": sorted(missing)}
+           "date": time.strftime("%Y-%m-%d"), "results": results, "missing_peers": sorted(missing),
+           "failed_peers": failed}
     tmp = args.json + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1)

@@ -27,6 +27,9 @@ OURS = {"benchmarks": [
     bench("BM_cuda_conv2d_forward/8/64/512/512/3/1/1/1/manual_time", 0.5, "ceiling=gemm_tf32;shape=own-tc N8 64",
           **{"FLOP/s": 200e12}),
     bench("BM_cuda_pixel_shuffle/8/64/512/manual_time", 0.1, "ceiling=copy", bytes_per_second=3.0e12),
+    bench("BM_cuda_matmul/4096/4096/4096/1/manual_time", 3.0, "ceiling=gemm_fp32;shape=4096x4096 · 4096x4096",
+          **{"FLOP/s": 45e12}),
+    bench("BM_cuda_add_bias/8/128/128/128/manual_time", 0.02, "ceiling=copy;shape=", bytes_per_second=2.0e12),
     {"name": "BM_cuda_broken/1/manual_time", "run_name": "BM_cuda_broken/1/manual_time", "error_occurred": True,
      "error_message": "no cuDNN"},
 ]}
@@ -34,6 +37,8 @@ OURS = {"benchmarks": [
 TORCH = {"torch": "2.11.0", "cuda": "13.0", "cudnn": 91900, "device": "NVIDIA H200", "results": {
     "BM_cuda_conv2d_forward/8/64/512/512/3/1/1/0/manual_time": {"seconds": 1e-3, "tf32": False},
     "BM_cuda_conv2d_forward/8/64/512/512/3/1/1/1/manual_time": {"seconds": 1e-3, "tf32": True},
+    "BM_cuda_matmul/4096/4096/4096/1/manual_time": {"seconds": 2e-3, "tf32": False},
+    "BM_cuda_add_bias/8/128/128/128/manual_time": {"seconds": 4e-5, "tf32": False},
 }}
 
 
@@ -65,6 +70,18 @@ class GpuTableTest(unittest.TestCase):
         self.assertEqual(shuffle[4], "—")
         self.assertEqual(shuffle[5], "3000 GB/s")
         self.assertEqual(shuffle[6], "75%")     # of the 4 TB/s copy ceiling
+
+    def test_core_rows(self):
+        rows = self.rows(gpu_table.build_table(gpu_table.load_ours(OURS), TORCH))
+        matmul = rows["4096x4096 · 4096x4096"]
+        self.assertEqual(matmul[0], "matmul")
+        self.assertEqual(matmul[4], "1.50")
+        self.assertEqual(matmul[6], "90%")      # of the float32 GEMM ceiling
+        bias = rows["8/128/128/128"]            # an empty shape in the label: the arguments
+        self.assertEqual(bias[0], "add_bias")
+        self.assertEqual(bias[4], "0.50")
+        self.assertEqual(bias[5], "2000 GB/s")
+        self.assertEqual(bias[6], "50%")        # of the copy ceiling
 
     def test_ceilings_are_listed_not_compared(self):
         text = gpu_table.build_table(gpu_table.load_ours(OURS), None)
