@@ -92,3 +92,19 @@ TEST_CASE("conv2d Winograd: narrow, strided and non-3x3 layers keep the direct p
   p = kernels::conv2d_params("test", Shape{1, 16, 16, 512}, Shape{512, 1, 1, 512}, 1, 0);
   CHECK(kernels::cpu::winograd_tile(p) == 0);
 }
+
+TEST_CASE("conv2d Winograd: the input gradient of a wide 3x3 layer matches the float64 direct one") {
+  Generator g(test::run_seed());
+  NoGradGuard no_grad;
+  const Case cases[] = {{2, 19, 13, 48, 160, false}, {1, 32, 32, 512, 128, false}};
+  for (const Case& c : cases) {
+    const Shape x_shape{c.n, c.h, c.w, c.cin};
+    const Tensor grad_out = randn({c.n, c.h, c.w, c.cout}, g);
+    const Tensor w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
+    const Tensor ours = kernels::conv2d_backward_input(grad_out, w, x_shape, 1, 1);
+    const Tensor ref = kernels::conv2d_backward_input(grad_out.to(DType::F64), w.to(DType::F64), x_shape, 1, 1);
+    FH_CHECK_CLOSE(ours, ref.to(DType::F32), (test::Tolerance{3e-4, 1.5e-3}), "grad_in " + x_shape.str());
+    MESSAGE("grad_in ", x_shape.str(), ": worst fraction of threshold ",
+            test::compare(ours, ref.to(DType::F32), test::Tolerance{3e-4, 1.5e-3}).worst_fraction);
+  }
+}

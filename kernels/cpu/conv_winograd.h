@@ -13,7 +13,9 @@
 // measurement on the generator's layers; narrow layers keep the direct path, where the
 // transforms' memory traffic outweighs the saved multiplies.
 //
-// Float32 forward only; the gradients keep the direct path. Every value is computed by one
+// Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
+// (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight);
+// the weight gradient keeps the direct path. Every value is computed by one
 // task in an order fixed by the shapes, so results do not depend on the thread count. The
 // transforms round each term a few more times than the direct product: F(2×2) adds a few
 // ulps; F(4×4), whose transforms have coefficients up to 8 and 1/24, errs about fifteen
