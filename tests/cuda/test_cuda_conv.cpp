@@ -337,27 +337,46 @@ TEST_CASE("autograd conv2d on CUDA tensors gives the CPU's gradients") {
   FH_CHECK_CLOSE(gb, cb, conv_tolerance(2 * 8 * 7, 1.0, 1.0, Precision::F32), "autograd grad bias");
 }
 
-TEST_CASE("linear and its gradients on CUDA tensors match the CPU (cuBLAS, float32)") {
+TEST_CASE("linear and its gradients on CUDA tensors match the CPU (cuBLAS, float32 and float64)") {
   // The networks' linear layers (key-point heads 512 -> 66/3/1/204, the gaze head) and odd sizes.
   const std::tuple<Shape, int64_t> cases[] = {{Shape{8, 512}, 66},  {Shape{8, 512}, 204}, {Shape{2, 512}, 1},
-                                              {Shape{4, 2048}, 1446}, {Shape{3, 5, 7}, 9}, {Shape{1, 1}, 1}};
-  for (const auto& [xs, out] : cases) {
-    const int64_t in = xs[xs.size() - 1];
-    const Tensor x = random(xs), w = random({out, in}, DType::F32, 0.0, 1.0 / std::sqrt(double(in))),
-                 b = random({out});
-    Shape gs = xs;
-    gs[gs.size() - 1] = out;
-    const Tensor g = random(gs);
-    const std::string name = label("linear", xs, Shape{out, in}, DType::F32);
-    const double rows = static_cast<double>(x.numel() / in);
-    const double sw = 1.0 / std::sqrt(double(in));
-    FH_CHECK_CLOSE(kernels::linear(x.to(kGpu), w.to(kGpu), b.to(kGpu)), kernels::linear(x, w, b),
-                   conv_tolerance(in, 1.0, sw, Precision::F32), name);
-    FH_CHECK_CLOSE(kernels::linear_backward_input(g.to(kGpu), w.to(kGpu), xs), kernels::linear_backward_input(g, w, xs),
-                   conv_tolerance(out, 1.0, sw, Precision::F32), name + " grad input");
-    FH_CHECK_CLOSE(kernels::linear_backward_weight(g.to(kGpu), x.to(kGpu)), kernels::linear_backward_weight(g, x),
-                   conv_tolerance(rows, 1.0, 1.0, Precision::F32), name + " grad weight");
-    FH_CHECK_CLOSE(kernels::linear_backward_bias(g.to(kGpu)), kernels::linear_backward_bias(g),
-                   conv_tolerance(rows, 1.0, 1.0, Precision::F32), name + " grad bias");
+                                              {Shape{4, 2048}, 1446}, {Shape{2, 128}, 1446}, {Shape{3, 5, 7}, 9},
+                                              {Shape{1, 1}, 1}};
+  for (DType t : {DType::F32, DType::F64}) {
+    const Precision precision = t == DType::F64 ? Precision::F64 : Precision::F32;
+    for (const auto& [xs, out] : cases) {
+      const int64_t in = xs[xs.size() - 1];
+      const double sw = 1.0 / std::sqrt(double(in));
+      const Tensor x = random(xs, t), w = random({out, in}, t, 0.0, sw), b = random({out}, t);
+      Shape gs = xs;
+      gs[gs.size() - 1] = out;
+      const Tensor g = random(gs, t);
+      const std::string name = label("linear", xs, Shape{out, in}, t);
+      const double rows = static_cast<double>(x.numel() / in);
+      FH_CHECK_CLOSE(kernels::linear(x.to(kGpu), w.to(kGpu), b.to(kGpu)), kernels::linear(x, w, b),
+                     conv_tolerance(in, 1.0, sw, precision), name);
+      FH_CHECK_CLOSE(kernels::linear_backward_input(g.to(kGpu), w.to(kGpu), xs),
+                     kernels::linear_backward_input(g, w, xs), conv_tolerance(out, 1.0, sw, precision),
+                     name + " grad input");
+      FH_CHECK_CLOSE(kernels::linear_backward_weight(g.to(kGpu), x.to(kGpu)), kernels::linear_backward_weight(g, x),
+                     conv_tolerance(rows, 1.0, 1.0, precision), name + " grad weight");
+      FH_CHECK_CLOSE(kernels::linear_backward_bias(g.to(kGpu)), kernels::linear_backward_bias(g),
+                     conv_tolerance(rows, 1.0, 1.0, precision), name + " grad bias");
+    }
+  }
+}
+
+TEST_CASE("conv2d_backward_bias matches the CPU at the networks' shapes") {
+  // A sum over every pixel of every image per channel (reduce_sum's column strategy):
+  // grad_out of the 7x7 heads, a SPADE conv at tiny, and a discriminator's last layers.
+  for (DType t : {DType::F32, DType::F64}) {
+    for (const Shape& s : {Shape{2, 64, 64, 3}, Shape{2, 64, 64, 1}, Shape{2, 16, 16, 128}, Shape{8, 35, 35, 1},
+                           Shape{2, 9, 9, 256}, Shape{1, 1, 1, 5}}) {
+      const Tensor g = random(s, t);
+      const double rows = static_cast<double>(s[0] * s[1] * s[2]);
+      FH_CHECK_CLOSE(kernels::conv2d_backward_bias(g.to(kGpu)), kernels::conv2d_backward_bias(g),
+                     conv_tolerance(rows, 1.0, 1.0, t == DType::F64 ? Precision::F64 : Precision::F32),
+                     label("conv2d_backward_bias", s, t));
+    }
   }
 }

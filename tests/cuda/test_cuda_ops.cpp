@@ -53,6 +53,11 @@ TEST_CASE("binary ops with broadcasting match the CPU") {
       {Shape{2, 3}, Shape{2, 3}},       {Shape{2, 3}, Shape{3}},         {Shape{4, 1, 5}, Shape{1, 3, 1}},
       {Shape{3, 1, 7, 1}, Shape{1, 5, 1, 9}}, {Shape{1000, 333}, Shape{333}}, {Shape{65, 1, 129}, Shape{1, 257, 1}},
       {Shape{2, 0, 3}, Shape{3}},       {Shape{1, 1, 1}, Shape{1}},      {Shape{1000003}, Shape{1000003}},
+      // The networks': a bias or per-channel scale over NHWC maps, VGG's per-colour
+      // normalisation, points moved by per-image offsets, N-shot weights over the channels.
+      {Shape{2, 64, 64, 32}, Shape{32}}, {Shape{1, 256, 256, 3}, Shape{1, 1, 1, 3}},
+      {Shape{2, 68, 3}, Shape{2, 1, 3}}, {Shape{2, 482, 3}, Shape{2, 1, 1}},
+      {Shape{2, 4, 64, 64, 1}, Shape{2, 4, 64, 64, 3}},
   };
   const BinaryOp ops[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div};
   for (DType t : kFloatDTypes) {
@@ -86,7 +91,8 @@ TEST_CASE("in-place binary ops match the CPU") {
 }
 
 TEST_CASE("unary ops match the CPU") {
-  const Shape shapes[] = {Shape{}, Shape{1}, Shape{17}, Shape{3, 1, 5}, Shape{1000003}};
+  const Shape shapes[] = {Shape{}, Shape{1}, Shape{17}, Shape{3, 1, 5}, Shape{1000003}, Shape{2, 64, 64, 32},
+                          Shape{1, 256, 256, 3}};
   const std::pair<UnaryOp, double> ops[] = {{UnaryOp::Neg, 0.0},   {UnaryOp::Relu, 0.0},    {UnaryOp::Exp, 0.0},
                                             {UnaryOp::Log, 0.0},   {UnaryOp::Scale, -1.75}, {UnaryOp::AddScalar, 0.5}};
   for (DType t : kFloatDTypes) {
@@ -103,7 +109,8 @@ TEST_CASE("unary ops match the CPU") {
 
 TEST_CASE("relu_backward matches the CPU") {
   for (DType t : kFloatDTypes) {
-    for (const Shape& s : {Shape{}, Shape{9}, Shape{4, 1, 3}, Shape{200003}}) {
+    for (const Shape& s :
+         {Shape{}, Shape{9}, Shape{4, 1, 3}, Shape{200003}, Shape{2, 64, 64, 64}, Shape{1, 32, 32, 512}}) {
       const Tensor out = kernels::unary(UnaryOp::Relu, random(s, t));
       const Tensor grad = random(s, t);
       FH_CHECK_CLOSE(kernels::relu_backward(grad.to(kGpu), out.to(kGpu)), kernels::relu_backward(grad, out),
@@ -122,6 +129,53 @@ TEST_CASE("broadcast_to matches the CPU") {
       const Tensor x = random(from, t);
       FH_CHECK_CLOSE(kernels::broadcast_to(x.to(kGpu), to), kernels::broadcast_to(x, to), elementwise_tol(t),
                      label("broadcast_to", from, to, t));
+    }
+  }
+}
+
+// ---- Permutations (strided_copy with reordered strides) --------------------------------------
+
+TEST_CASE("permute and the NCHW <-> NHWC conversions match the CPU bit for bit") {
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> dims;
+  };
+  const std::vector<Case> cases = {
+      // The networks' layout changes at tiny, small and paper sizes: PyTorch images in
+      // ([B,3,S,S] -> NHWC), N-shot sources in ([B,M,3,S,S]), outputs out ([B,S,S,C] -> NCHW),
+      // the rotation transposes ([B,3,3]) and the gaze neck's flatten ([B,h,w,C] -> NCHW).
+      {Shape{2, 3, 64, 64}, {0, 2, 3, 1}},        {Shape{1, 3, 256, 256}, {0, 2, 3, 1}},
+      {Shape{2, 6, 128, 128}, {0, 2, 3, 1}},      {Shape{1, 3, 3, 64, 64}, {0, 1, 3, 4, 2}},
+      {Shape{2, 4, 3, 128, 128}, {0, 1, 3, 4, 2}}, {Shape{2, 64, 64, 3}, {0, 3, 1, 2}},
+      {Shape{1, 256, 256, 2}, {0, 3, 1, 2}},      {Shape{2, 32, 32, 512}, {0, 3, 1, 2}},
+      {Shape{1, 3, 64, 64, 2}, {0, 1, 4, 2, 3}},  {Shape{8, 3, 3}, {0, 2, 1}},
+      {Shape{2, 1, 1, 128}, {0, 3, 1, 2}},        {Shape{2, 2, 2, 256}, {0, 3, 1, 2}},
+      // Odd ones: identity, a plain transpose, size-1 and empty dims, primes, a 0-d tensor,
+      // every dim reversed at the most dims a layout holds, and a transpose past 2^20 elements.
+      {Shape{}, {}},                  {Shape{7}, {0}},
+      {Shape{5, 3}, {1, 0}},          {Shape{3, 1, 5, 2}, {3, 0, 2, 1}},
+      {Shape{2, 0, 3}, {2, 1, 0}},    {Shape{1, 1, 1}, {2, 0, 1}},
+      {Shape{17, 13, 11}, {1, 2, 0}}, {Shape{2, 3, 1, 2, 3, 2, 1, 2}, {7, 6, 5, 4, 3, 2, 1, 0}},
+      {Shape{1009, 1013}, {1, 0}},    {Shape{3, 5, 7, 9, 11}, {4, 2, 0, 3, 1}},
+  };
+  for (DType t : kFloatDTypes) {
+    for (const Case& c : cases) {
+      std::string name = label("permute", c.shape, t) + " to (";
+      for (int64_t d : c.dims) name += std::to_string(d) + ",";
+      name += ")";
+      const Tensor x = random(c.shape, t);
+      const Tensor cpu = kernels::permute(x, c.dims), gpu = kernels::permute(x.to(kGpu), c.dims);
+      INFO(name);
+      CHECK(gpu.device() == kGpu);
+      CHECK(gpu.shape() == cpu.shape());
+      CHECK(bytes_of(gpu) == bytes_of(cpu));
+    }
+    for (const Shape& s : {Shape{2, 3, 64, 64}, Shape{1, 5, 7, 3}, Shape{1, 1, 1, 1}}) {
+      const Tensor x = random(s, t);
+      INFO(label("nchw_to_nhwc and back", s, t));
+      const Tensor nhwc = kernels::nchw_to_nhwc(x.to(kGpu));
+      CHECK(bytes_of(nhwc) == bytes_of(kernels::nchw_to_nhwc(x)));
+      CHECK(bytes_of(kernels::nhwc_to_nchw(nhwc)) == bytes_of(x));
     }
   }
 }
@@ -151,6 +205,12 @@ TEST_CASE("sum over dims matches the CPU") {
       {Shape{2, 1000, 1000}, {0, 2}},   // reduced dims around a kept one
       {Shape{5, 0, 3}, {1}},            // empty sums are 0
       {Shape{1 << 23}, {}},             // many pieces, tree combine
+      // The networks': conv bias gradients (every pixel of every image, per channel) at
+      // tiny, small and paper sizes, means over a mesh ring, dot products over a last dim.
+      {Shape{2, 64, 64, 8}, {0, 1, 2}},     {Shape{2, 128, 128, 3}, {0, 1, 2}},
+      {Shape{1, 256, 256, 32}, {0, 1, 2}},  {Shape{2, 4, 4, 512}, {0, 1, 2}},
+      {Shape{8, 256, 256, 1}, {0, 1, 2}},   {Shape{2, 32, 3}, {1}},
+      {Shape{2, 2880, 3}, {-1}},            {Shape{2, 66}, {-1}},
   };
   for (DType t : kFloatDTypes) {
     const fh::test::Tolerance tol = t == DType::F64 ? kSumF64 : kSumF32;
@@ -218,6 +278,11 @@ TEST_CASE("matmul matches the CPU for every transpose flag and batch broadcast")
       {Shape{2, 1}, Shape{1, 3}, 4, 8, 5},  // irregular broadcast: pointer arrays
       {Shape{1, 2, 3}, Shape{4, 1, 3}, 3, 2, 4},
       {Shape{2, 3}, Shape{2, 3}, 1, 70, 1}, // vectors
+      // The networks': rotation matrices composed ([B,3,3]·[B,3,3]), points rotated
+      // ([B,68,3]·[B,3,3]), mesh edges from a shared incidence matrix ([2880,482]·[B,482,3]),
+      // the gaze head at tiny (128 -> 1446; the linear test has the others).
+      {Shape{2}, Shape{2}, 3, 3, 3},        {Shape{8}, Shape{8}, 68, 3, 3},
+      {Shape{}, Shape{2}, 2880, 482, 3},    {Shape{}, Shape{}, 2, 128, 1446},
   };
   for (DType t : kFloatDTypes) {
     const fh::test::Tolerance tol = t == DType::F64 ? kMatmulF64 : kMatmulF32;

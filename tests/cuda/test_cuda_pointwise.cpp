@@ -146,6 +146,8 @@ TEST_CASE("softmax along every kind of axis matches the CPU") {
       {Shape{3, 1000}, -1},           // long rows
       {Shape{2, 70000}, 1},           // very long rows
       {Shape{5, 33, 7}, 1},           // an odd middle axis
+      {Shape{8, 66}, -1},             // the key-point net's angle bins (warp per row)
+      {Shape{1, 3, 64, 64, 1}, 1},    // N-shot weights over M = 3 sources at tiny
   };
   for (DType t : kFloatDTypes) {
     const fh::test::Tolerance tol = pick(t, kSoftmaxF32, kSoftmaxF64);

@@ -234,3 +234,38 @@ TEST_CASE("slices, crops and their gradients match the CPU bit for bit") {
     }
   }
 }
+
+TEST_CASE("slices and crops at the networks' shapes match the CPU bit for bit") {
+  struct Slice {
+    Shape shape;
+    int64_t axis, start, length;
+  };
+  // A ring of the eye mesh ([B,482,3], 32 vertices), an angle out of [B,2], and channel
+  // ranges of NHWC maps (sketch and image halves of a discriminator input, a flow's axis).
+  const Slice slices[] = {{Shape{2, 482, 3}, 1, 416, 32}, {Shape{2, 2}, 1, 1, 1},
+                          {Shape{2, 64, 64, 6}, 3, 3, 3}, {Shape{1, 256, 256, 6}, 3, 0, 3},
+                          {Shape{2, 128, 128, 2}, -1, 1, 1}};
+  for (DType t : kFloatDTypes) {
+    for (const Slice& s : slices) {
+      const std::string name = label("slice axis " + std::to_string(s.axis) + " [" + std::to_string(s.start) + ", +" +
+                                         std::to_string(s.length) + ")",
+                                     s.shape, t);
+      const Tensor x = random(s.shape, t);
+      const Tensor cpu = kernels::slice(x, s.axis, s.start, s.length);
+      check_same_bits(kernels::slice(x.to(kGpu), s.axis, s.start, s.length), cpu, name);
+      check_same_bits(kernels::slice_backward(cpu.to(kGpu), s.shape, s.axis, s.start),
+                      kernels::slice_backward(cpu, s.shape, s.axis, s.start), name + " backward");
+    }
+    // The mouth crop (S/4 x S/4 at per-image offsets) at tiny, small and paper sizes.
+    for (int64_t S : {64, 128, 256}) {
+      const Shape shape{2, S, S, 3};
+      const Tensor x = random(shape, t);
+      const std::vector<int64_t> tops = {S / 2, S / 2 + 3}, lefts = {S / 3, S / 3 - 5};
+      const std::string name = label("crop2d " + std::to_string(S / 4) + "x" + std::to_string(S / 4), shape, t);
+      const Tensor cpu = kernels::crop2d(x, tops, lefts, S / 4, S / 4);
+      check_same_bits(kernels::crop2d(x.to(kGpu), tops, lefts, S / 4, S / 4), cpu, name);
+      check_same_bits(kernels::crop2d_backward(cpu.to(kGpu), shape, tops, lefts),
+                      kernels::crop2d_backward(cpu, shape, tops, lefts), name + " backward");
+    }
+  }
+}
