@@ -144,12 +144,15 @@ class Descriptors {
   }
 
   // The first usable algorithm of cuDNN's ranked list (its workspace is asked separately).
+  // Only deterministic ones: some backward algorithms sum with float atomics, and freehead's
+  // gradients repeat bit for bit on every backend.
   template <class Perf>
   AlgoChoice pick(const Perf* perf, int count, const char* what) const {
     for (int k = 0; k < count; ++k)
-      if (perf[k].status == CUDNN_STATUS_SUCCESS && math_ok(perf[k].mathType))
+      if (perf[k].status == CUDNN_STATUS_SUCCESS && math_ok(perf[k].mathType) &&
+          perf[k].determinism == CUDNN_DETERMINISTIC)
         return {static_cast<int>(perf[k].algo), perf[k].mathType, 0};
-    FH_FAIL(op_, "cuDNN offers no ", what, " algorithm for this convolution with ",
+    FH_FAIL(op_, "cuDNN offers no deterministic ", what, " algorithm for this convolution with ",
             math == CUDNN_TENSOR_OP_MATH ? "tensor-core" : "FMA", " math");
   }
   // Runs with the algorithm's own math type (as cuDNN's heuristics reported it).
