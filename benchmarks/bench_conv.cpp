@@ -70,6 +70,25 @@ void BM_conv2d_algorithm(benchmark::State& state) {
   fh::bench::set_bytes(state, kFloat * (c.x.numel() + c.w.numel() + c.p.Cout + c.out.numel()));
 }
 
+// The weight gradient by one algorithm (range(7) as in BM_conv2d_algorithm).
+void BM_conv2d_weight_algorithm(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  const int tile = static_cast<int>(state.range(7));
+  fh::Generator gen(1);
+  const Tensor grad_out = fh::randn(c.out, gen), x = fh::randn(c.x, gen);
+  Tensor grad_w = Tensor::empty(c.w);
+  for (auto _ : state) {
+    if (tile == 0)
+      fh::kernels::cpu::conv2d_backward_weight_direct(grad_out, x, c.p, grad_w);
+    else
+      fh::kernels::cpu::conv2d_backward_weight_winograd(grad_out.data<float>(), x.data<float>(), c.p, tile,
+                                                        grad_w.data<float>());
+    benchmark::DoNotOptimize(grad_w.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (c.out.numel() + c.x.numel() + c.w.numel()));
+}
+
 void BM_conv2d_backward_input(benchmark::State& state) {
   const ConvCase c = conv_case(state);
   fh::Generator gen(1);
@@ -149,6 +168,7 @@ void algorithm_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_weight_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_weight)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -108,3 +108,35 @@ TEST_CASE("conv2d Winograd: the input gradient of a wide 3x3 layer matches the f
             test::compare(ours, ref.to(DType::F32), test::Tolerance{3e-4, 1.5e-3}).worst_fraction);
   }
 }
+
+TEST_CASE("conv2d Winograd: the weight gradient by F(2x2) and F(4x4) matches the float64 direct one") {
+  Generator g(test::run_seed());
+  NoGradGuard no_grad;
+  // Partial tiles, channel counts off the 16-lane vectors, a batch spanning chunks, and a
+  // generator-like wide layer.
+  const Case cases[] = {{2, 19, 13, 48, 40, false}, {1, 6, 7, 5, 3, false}, {3, 45, 37, 33, 64, false},
+                        {1, 32, 32, 512, 128, false}};
+  for (const int tile : {2, 4}) {
+    double worst = 0;
+    for (const Case& c : cases) {
+      const kernels::Conv2dParams p = params_of(c);
+      const Tensor x = randn({c.n, c.h, c.w, c.cin}, g), grad_out = randn({c.n, c.h, c.w, c.cout}, g);
+      Tensor ours = Tensor::empty({c.cout, 3, 3, c.cin});
+      kernels::cpu::conv2d_backward_weight_winograd(grad_out.data<float>(), x.data<float>(), p, tile,
+                                                    ours.data<float>());
+      const Tensor ref = kernels::conv2d_backward_weight(grad_out.to(DType::F64), x.to(DType::F64),
+                                                         Shape{c.cout, 3, 3, c.cin}, 1, 1);
+      // Each element sums N·H·W unit-variance products (sizes ~sqrt(N·H·W)); float32 sums
+      // of that many terms err by ~N·H·W·eps at worst, and the transforms widen that as in
+      // the forward.
+      const double terms = static_cast<double>(c.n * c.h * c.w);
+      const double unit = tile == 2 ? 2e-7 : 1.5e-6;
+      const test::Tolerance tol{unit * terms, tile == 2 ? 1e-5 : 1e-4};
+      const std::string what =
+          "grad_w F(" + std::to_string(tile) + ") " + x.shape().str() + " -> " + std::to_string(c.cout);
+      FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, what);
+      worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
+    }
+    MESSAGE("grad_w F(", tile, "x", tile, ", 3x3): worst fraction of threshold ", worst);
+  }
+}

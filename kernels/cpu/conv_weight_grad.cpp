@@ -5,10 +5,12 @@
 // pixels tile by tile into its own partial result, and the pieces' partials are added in
 // piece order. Both cuts depend on the sizes only, so the result does not depend on the
 // thread count. With a handful of outputs (the 7x7 heads) a piece sums straight from the
-// input instead (conv_narrow.h).
+// input instead (conv_narrow.h). Float32 3x3 stride-1 layers wide enough for the Winograd
+// forward take its transposed form instead (conv_winograd.h).
 #include <vector>
 
 #include "kernels/cpu/conv_gemm.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace fh::kernels::cpu {
@@ -126,6 +128,12 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
 }  // namespace
 
 void conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams& p, Tensor& grad_w) {
+  const int tile = grad_out.dtype() == DType::F32 ? winograd_tile(p) : 0;
+  if (tile == 0) return conv2d_backward_weight_direct(grad_out, x, p, grad_w);
+  conv2d_backward_weight_winograd(grad_out.data<float>(), x.data<float>(), p, tile, grad_w.data<float>());
+}
+
+void conv2d_backward_weight_direct(const Tensor& grad_out, const Tensor& x, const Conv2dParams& p, Tensor& grad_w) {
   if (grad_out.dtype() == DType::F64) {
     conv2d_backward_weight_typed(grad_out.data<double>(), x.data<double>(), p, grad_w.data<double>());
   } else {

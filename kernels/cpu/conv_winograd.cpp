@@ -77,6 +77,21 @@ struct Winograd<2> {
     u[2] = (g[0] - g[1] + g[2]) * 0.5f;
     u[3] = g[2];
   }
+  // The weight gradient's transforms are the transposes of the forward's (see
+  // weight_gradient below): A for grad_out (m → T), Gᵀ for the summed products (T → 3).
+  template <class V>
+  static void grad_output(const V* g, V* e) {
+    e[0] = g[0];
+    e[1] = g[0] + g[1];
+    e[2] = g[0] - g[1];
+    e[3] = -g[1];
+  }
+  template <class V>
+  static void weight_gradient(const V* x, V* r) {
+    r[0] = x[0] + (x[1] + x[2]) * 0.5f;
+    r[1] = (x[1] - x[2]) * 0.5f;
+    r[2] = (x[1] + x[2]) * 0.5f + x[3];
+  }
 };
 
 // Interpolation points 0, ±1, ±2 and ∞ (the usual choice: the smallest coefficients).
@@ -108,6 +123,24 @@ struct Winograd<4> {
     u[3] = g[0] * (1.0f / 24) + g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
     u[4] = g[0] * (1.0f / 24) - g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
     u[5] = g[2];
+  }
+  template <class V>
+  static void grad_output(const V* g, V* e) {
+    const V s02 = g[0] + g[2], s13 = g[1] + g[3];
+    const V q02 = g[0] + g[2] * 4.0f, q13 = (g[1] + g[3] * 4.0f) * 2.0f;
+    e[0] = g[0];
+    e[1] = s02 + s13;
+    e[2] = s02 - s13;
+    e[3] = q02 + q13;
+    e[4] = q02 - q13;
+    e[5] = g[3];
+  }
+  template <class V>
+  static void weight_gradient(const V* x, V* r) {
+    const V s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+    r[0] = x[0] * (1.0f / 4) - s12 * (1.0f / 6) + s34 * (1.0f / 24);
+    r[1] = d12 * (-1.0f / 6) + d34 * (1.0f / 12);
+    r[2] = s12 * (-1.0f / 6) + s34 * (1.0f / 6) + x[5];
   }
 };
 
@@ -250,6 +283,84 @@ void winograd(const float* x, const float* w, const float* bias, const Conv2dPar
   }
 }
 
+// E[ξ][t - first][o] = (A g Aᵀ)[ξ] for the m×m grad_out values of tiles [t0, t1) of the
+// chunk starting at `first`; outputs outside the image (partial tiles) count as zeros.
+template <int M>
+void transform_grad_output(const float* grad_out, const Tiling& tl, int64_t cout, int64_t first, int64_t rows,
+                           int64_t t0, int64_t t1, const float* zeros, float* e) {
+  using F = Winograd<M>;
+  constexpr int T = F::T;
+  const int64_t stride = rows * cout;
+  for (int64_t t = t0; t < t1; ++t) {
+    const float* image = grad_out + tl.image(t) * tl.H * tl.W * cout;
+    const int64_t oy = M * tl.ty(t), ox = M * tl.tx(t);
+    const float* g[M][M];
+    for (int a = 0; a < M; ++a)
+      for (int b = 0; b < M; ++b)
+        g[a][b] = (oy + a < tl.H && ox + b < tl.W) ? image + ((oy + a) * tl.W + ox + b) * cout : zeros;
+    float* et = e + (t - first) * cout;
+    over_channels(cout, [&]<class V>(int64_t o) {
+      V tile[M][M], out[T][T];
+      for (int a = 0; a < M; ++a)
+        for (int b = 0; b < M; ++b) tile[a][b] = load<V>(g[a][b] + o);
+      const auto grad = [](const V* in, V* res) { F::grad_output(in, res); };
+      separable(tile, out, grad, grad);
+      for (int xi = 0; xi < T * T; ++xi) store(et + xi * stride + o, out[xi / T][xi % T]);
+    });
+  }
+}
+
+// The weight gradient by the transposition of the forward: the forward computes
+// y = Aᵀ[(G w Gᵀ) ⊙ (Bᵀ d B)]A per tile, so d<y, g>/dw = Gᵀ[(A g Aᵀ) ⊙ (Bᵀ d B)]G, and summed
+// over tiles (and batch) that is the exact weight gradient. Per position ξ the sum over
+// tiles of E[ξ]ᵀ·V[ξ] is one GEMM [Cout, tiles]·[tiles, Cin], accumulated chunk by chunk
+// in chunk order; the final Gᵀ X G folds each [Cout, Cin] position set to 3x3.
+template <int M>
+void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dParams& p, float* grad_w) {
+  using F = Winograd<M>;
+  constexpr int T = F::T, kPositions = T * T;
+  const int64_t cin = p.Cin, cout = p.Cout, plane = cout * cin;
+  const int64_t tiles_x = (p.W + M - 1) / M, tiles_y = (p.H + M - 1) / M;
+  const Tiling tl{p.H, p.W, tiles_x, tiles_x * tiles_y};
+  const int64_t tiles = p.N * tl.tiles_per_image;
+  const int64_t chunk_bytes = int64_t{4} << 20, row_bytes = kPositions * (cin + cout) * int64_t{sizeof(float)};
+  const int64_t rows = std::min(tiles, std::max<int64_t>(256, chunk_bytes / row_bytes));
+
+  Tensor v_t = Tensor::empty({kPositions, rows, cin}), e_t = Tensor::empty({kPositions, rows, cout}),
+         x_t = Tensor::zeros({kPositions, cout, cin});
+  float *v = v_t.data<float>(), *e = e_t.data<float>(), *sums = x_t.data<float>();
+  const std::vector<float> zeros(static_cast<size_t>(std::max(cin, cout)), 0.0f);
+
+  for (int64_t first = 0; first < tiles; first += rows) {
+    const int64_t count = std::min(rows, tiles - first);
+    parallel_for(count, 8, [&](int64_t a, int64_t b) {
+      transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
+      transform_grad_output<M>(grad_out, tl, cout, first, rows, first + a, first + b, zeros.data(), e);
+    });
+    parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi) {
+        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> em(e + xi * rows * cout, count, cout,
+                                                                Eigen::OuterStride<>(cout));
+        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> vm(v + xi * rows * cin, count, cin,
+                                                                Eigen::OuterStride<>(cin));
+        Eigen::Map<RowMatrix> sm(sums + xi * plane, cout, cin);
+        sm.noalias() += em.transpose() * vm;
+      }
+    });
+  }
+  parallel_for(cout, 4, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      over_channels(cin, [&]<class V>(int64_t c) {
+        V summed[T][T], g[3][3];
+        for (int xi = 0; xi < kPositions; ++xi) summed[xi / T][xi % T] = load<V>(sums + xi * plane + o * cin + c);
+        const auto fold = [](const V* in, V* res) { F::weight_gradient(in, res); };
+        separable(summed, g, fold, fold);
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) store(grad_w + ((o * 3 + i) * 3 + j) * cin + c, g[i][j]);
+      });
+  });
+}
+
 }  // namespace
 
 bool winograd_possible(const Conv2dParams& p) {
@@ -277,6 +388,20 @@ void conv2d_winograd(const float* x, const float* w, const float* bias, const Co
       return winograd<4>(x, w, bias, p, out);
     default:
       FH_FAIL("conv2d_winograd", "tile must be 2 or 4, got ", tile);
+  }
+}
+
+void conv2d_backward_weight_winograd(const float* grad_out, const float* x, const Conv2dParams& p, int tile,
+                                     float* grad_w) {
+  FH_CHECK(winograd_possible(p), "conv2d_backward_weight_winograd", "needs a 3x3 stride-1 pad-1 convolution, got ",
+           p.kh, "x", p.kw, " stride ", p.stride, " padding ", p.pad);
+  switch (tile) {
+    case 2:
+      return winograd_weight_grad<2>(grad_out, x, p, grad_w);
+    case 4:
+      return winograd_weight_grad<4>(grad_out, x, p, grad_w);
+    default:
+      FH_FAIL("conv2d_backward_weight_winograd", "tile must be 2 or 4, got ", tile);
   }
 }
 

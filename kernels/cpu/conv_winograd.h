@@ -14,8 +14,9 @@
 // transforms' memory traffic outweighs the saved multiplies.
 //
 // Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
-// (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight);
-// the weight gradient keeps the direct path. Every value is computed by one
+// (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight).
+// The weight gradient takes the transposed algorithm: d<y, g>/dw = Gᵀ[(A g Aᵀ) ⊙ (Bᵀ d B)]G
+// summed over tiles, one GEMM [Cout, tiles]·[tiles, Cin] per transformed position. Every value is computed by one
 // task in an order fixed by the shapes, so results do not depend on the thread count. The
 // transforms round each term a few more times than the direct product: F(2×2) adds a few
 // ulps; F(4×4), whose transforms have coefficients up to 8 and 1/24, errs about fifteen
@@ -38,8 +39,15 @@ bool winograd_possible(const Conv2dParams& p);
 // and winograd_possible(p) must hold.
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out);
 
-// The direct path (tiled column-matrix GEMMs, kernels/cpu/conv.cpp) that conv2d takes when
-// winograd_tile is 0, callable on its own for the tests and benchmarks that compare the two.
+// grad_w [Cout,3,3,Cin] = d<conv2d(x, w), grad_out>/dw by the same tiles (the transposed
+// transforms); grad_out [N,H,W,Cout], x [N,H,W,Cin].
+void conv2d_backward_weight_winograd(const float* grad_out, const float* x, const Conv2dParams& p, int tile,
+                                     float* grad_w);
+
+// The direct paths (tiled column-matrix GEMMs, kernels/cpu/conv.cpp, conv_weight_grad.cpp)
+// that conv2d and conv2d_backward_weight take when winograd_tile is 0, callable on their own
+// for the tests and benchmarks that compare the algorithms.
 void conv2d_direct(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, Tensor& out);
+void conv2d_backward_weight_direct(const Tensor& grad_out, const Tensor& x, const Conv2dParams& p, Tensor& grad_w);
 
 }  // namespace fh::kernels::cpu
