@@ -1,6 +1,10 @@
 #include "data/annotation.h"
 
+#include <array>
 #include <cmath>
+
+#include "geometry/conventions.h"
+#include "geometry/crops.h"
 
 #include "runtime/error.h"
 
@@ -13,16 +17,11 @@ double to_pixel(double normalised, int size) { return (normalised + 1.0) * 0.5 *
 }  // namespace
 
 EyeCrop eye_crop_from_keypoints(const float (*k)[3], int e, int size) {
-  const int first = e == 0 ? 36 : 42;
-  EyeCrop c;
-  for (int i = 0; i < 6; ++i) {
-    c.cx += to_pixel(k[first + i][0], size) / 6.0;
-    c.cy += to_pixel(k[first + i][1], size) / 6.0;
-  }
-  const double dx = to_pixel(k[first + 3][0], size) - to_pixel(k[first][0], size);
-  const double dy = to_pixel(k[first + 3][1], size) - to_pixel(k[first][1], size);
-  c.side = 2.0 * std::sqrt(dx * dx + dy * dy);
-  return c;
+  std::array<double, 3 * geometry::kNumKeypoints> points;
+  for (int i = 0; i < geometry::kNumKeypoints; ++i)
+    for (int d = 0; d < 3; ++d) points[3 * i + d] = k[i][d];
+  const std::array<double, 3> box = geometry::eye_crop_box(points.data(), 3, e, size, size);
+  return {box[0], box[1], box[2]};
 }
 
 Eigen::Vector3d to_crop_coordinates(const Eigen::Vector3d& p, const EyeCrop& crop, double z_origin, int size) {

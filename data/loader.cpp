@@ -6,6 +6,7 @@
 
 #include "data/random_stream.h"
 #include "geometry/conventions.h"
+#include "geometry/crops.h"
 #include "runtime/error.h"
 
 namespace fh::data {
@@ -85,27 +86,8 @@ void crop_eye(const Tensor& image, double cx, double cy, double side, int e, flo
                (image.dim() == 3 || (image.dim() == 4 && image.size(0) == 1)) && image.size(-1) == 3,
            "crop_eye", "expects a float32 CPU image [H,W,3] or [1,H,W,3], got ", image.describe());
   FH_CHECK(e >= 2 && side > 0, "crop_eye", "crop of side ", side, " to ", e, "x", e, " pixels");
-  const int h = static_cast<int>(image.size(-3)), w = static_cast<int>(image.size(-2));
-  const float* src = image.data<float>();
-  const double half = 0.5 * side;
-  for (int j = 0; j < e; ++j) {
-    const double y = std::clamp(cy + (2.0 * j / (e - 1) - 1.0) * half, 0.0, h - 1.0);
-    const int y0 = std::min(static_cast<int>(y), h - 2 >= 0 ? h - 2 : 0), y1 = std::min(y0 + 1, h - 1);
-    const float fy = static_cast<float>(y - y0);
-    for (int i = 0; i < e; ++i) {
-      const double x = std::clamp(cx + (2.0 * i / (e - 1) - 1.0) * half, 0.0, w - 1.0);
-      const int x0 = std::min(static_cast<int>(x), w - 2 >= 0 ? w - 2 : 0), x1 = std::min(x0 + 1, w - 1);
-      const float fx = static_cast<float>(x - x0);
-      const float* p00 = src + 3 * (static_cast<size_t>(y0) * w + x0);
-      const float* p01 = src + 3 * (static_cast<size_t>(y0) * w + x1);
-      const float* p10 = src + 3 * (static_cast<size_t>(y1) * w + x0);
-      const float* p11 = src + 3 * (static_cast<size_t>(y1) * w + x1);
-      for (int c = 0; c < 3; ++c) {
-        const float top = p00[c] + (p01[c] - p00[c]) * fx, bottom = p10[c] + (p11[c] - p10[c]) * fx;
-        out[3 * (static_cast<size_t>(j) * e + i) + c] = top + (bottom - top) * fy;
-      }
-    }
-  }
+  // The model's own eye crop (geometry/crops.h), so that training sees what inference feeds.
+  geometry::crop_box_into(image.data<float>(), image.size(-3), image.size(-2), 3, {cx, cy, side}, e, out);
 }
 
 // ---- Loader --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "geometry/crops.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "autograd/ops.h"
@@ -29,6 +30,21 @@ void check_finite(const std::vector<double>& values, const char* op, const char*
 
 }  // namespace
 
+std::array<double, 3> eye_crop_box(const double* points, int64_t dims, int eye, int64_t width, int64_t height) {
+  const double sx = 0.5 * static_cast<double>(width - 1), sy = 0.5 * static_cast<double>(height - 1);
+  auto pixel = [&](int i) {
+    const double* q = points + i * dims;
+    return Eigen::Vector2d((q[0] + 1.0) * sx, (q[1] + 1.0) * sy);
+  };
+  const PointRange range = eye == 0 ? kRightEye : kLeftEye;
+  Eigen::Vector2d centre = Eigen::Vector2d::Zero();
+  for (int i = range.first; i <= range.last; ++i) centre += pixel(i);
+  centre /= 6.0;
+  // Corners: the first point of the eye and the one three further on (36-39, 42-45).
+  const double side = 2.0 * (pixel(range.first + 3) - pixel(range.first)).norm();
+  return {centre.x(), centre.y(), side};
+}
+
 Tensor eye_crop_boxes(const Tensor& points, int64_t width, int64_t height) {
   const char* op = "eye_crop_boxes";
   check_points(points, op);
@@ -36,24 +52,12 @@ Tensor eye_crop_boxes(const Tensor& points, int64_t width, int64_t height) {
   const int64_t batch = points.size(0), dims = points.size(2);
   const std::vector<double> p = points.to_vector<double>();
   check_finite(p, op, "points");
-  const double sx = 0.5 * static_cast<double>(width - 1), sy = 0.5 * static_cast<double>(height - 1);
   std::vector<double> boxes(static_cast<size_t>(batch) * 6);
-  for (int64_t b = 0; b < batch; ++b) {
-    auto pixel = [&](int i) {
-      const double* q = p.data() + (b * kNumKeypoints + i) * dims;
-      return Eigen::Vector2d((q[0] + 1.0) * sx, (q[1] + 1.0) * sy);
-    };
-    const PointRange eyes[2] = {kRightEye, kLeftEye};
+  for (int64_t b = 0; b < batch; ++b)
     for (int k = 0; k < 2; ++k) {
-      Eigen::Vector2d centre = Eigen::Vector2d::Zero();
-      for (int i = eyes[k].first; i <= eyes[k].last; ++i) centre += pixel(i);
-      centre /= 6.0;
-      // Corners: the first point of the eye and the one three further on (36-39, 42-45).
-      const double side = 2.0 * (pixel(eyes[k].first + 3) - pixel(eyes[k].first)).norm();
-      double* box = boxes.data() + 6 * b + 3 * k;
-      box[0] = centre.x(), box[1] = centre.y(), box[2] = side;
+      const std::array<double, 3> box = eye_crop_box(p.data() + b * kNumKeypoints * dims, dims, k, width, height);
+      std::copy(box.begin(), box.end(), boxes.begin() + 6 * b + 3 * k);
     }
-  }
   return Tensor::from_vector(boxes, {batch, 2, 3}).to(points.dtype());
 }
 
@@ -95,6 +99,11 @@ Tensor crop_typed(const Tensor& images, const std::vector<double>& boxes, int64_
 }
 
 }  // namespace
+
+void crop_box_into(const float* image, int64_t height, int64_t width, int64_t channels, const std::array<double, 3>& box,
+                   int64_t size, float* out) {
+  crop_one(image, height, width, channels, box.data(), size, out);
+}
 
 Tensor crop_boxes(const Tensor& images, const Tensor& boxes, int64_t size) {
   const char* op = "crop_boxes";

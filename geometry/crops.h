@@ -17,6 +17,7 @@
 // gradient.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -27,6 +28,14 @@ namespace fh::geometry {
 // Crop boxes of both eyes: points [B,68,2|3] -> [B,2,3] holding (c_x, c_y, L) in pixels of
 // a width × height image, in the points' dtype, on the CPU.
 Tensor eye_crop_boxes(const Tensor& points, int64_t width, int64_t height);
+// The box of one eye (0 = right, 1 = left) from one face's 68 points, `dims` (2 or 3)
+// values per point, image-normalised.
+std::array<double, 3> eye_crop_box(const double* points, int64_t dims, int eye, int64_t width, int64_t height);
+
+// One bilinear square crop of a float32 image [H,W,C] at box (c_x, c_y, L) into out
+// [E,E,C], E = size ≥ 2; the sampling crop_boxes does for every box.
+void crop_box_into(const float* image, int64_t height, int64_t width, int64_t channels, const std::array<double, 3>& box,
+                   int64_t size, float* out);
 
 // Bilinear square crops: images [B,H,W,C] (CPU, float32/float64), boxes [B,K,3] (c_x, c_y,
 // L in pixels) -> [B·K, E, E, C] ordered image-major (crop b·K + k is box k of image b).

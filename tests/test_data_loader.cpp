@@ -14,6 +14,7 @@
 #include "data/loader.h"
 #include "data/synth.h"
 #include "geometry/conventions.h"
+#include "geometry/crops.h"
 #include "runtime/image_io.h"
 #include "weights/safetensors.h"
 
@@ -198,6 +199,10 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
     std::vector<float> one(3 * 3 * 3);
     crop_eye(frame, crop[0], crop[1], 1.0, 3, one.data());  // the middle of a 3x3 crop is the centre
     CHECK(same_floats(b["image"].data<float>() + (k * 33 * 33 + 16 * 33 + 16) * 3, one.data() + (1 * 3 + 1) * 3, 3));
+    // The whole crop is the model's own eye crop (geometry/crops.h) at the stored box.
+    const fh::Tensor box = fh::Tensor::from_vector(std::vector<double>{crop[0], crop[1], crop[2]}, {1, 1, 3});
+    const fh::Tensor model_crop = fh::geometry::crop_boxes(frame, box, 33);  // frame is [1,H,W,3]
+    CHECK(same_floats(b["image"].data<float>() + k * 33 * 33 * 3, model_crop.data<float>(), 33 * 33 * 3));
     // The eyeball's centre sits inside the crop, a little off its centre at most.
     std::vector<double> xyz(a->row("eye_mesh", r.frame) + r.eye * nv, a->row("eye_mesh", r.frame) + (r.eye + 1) * nv);
     const Eigen::Vector3d c = fh::geometry::eyeball_centre(xyz.data());
