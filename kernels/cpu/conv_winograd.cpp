@@ -369,10 +369,11 @@ bool winograd_possible(const Conv2dParams& p) {
 
 int winograd_tile(const Conv2dParams& p) {
   if (!winograd_possible(p)) return 0;
-  // Measured on the generator's 3x3 layers (benchmarks/bench_conv.cpp, BM_conv2d_algorithm,
-  // 2 threads): F(4x4) is the fastest from 32→32 at 256² (1.2x the direct path) to 512→512
-  // at 64² (3.3x); with 3 input channels the direct product is short (K = 27) and the
-  // transforms cost more than they save. Images smaller than a 4x4 tile take F(2x2).
+  // Measured on the generator's 3x3 layers (benchmarks/bench_conv.cpp, BM_conv2d_algorithm
+  // and BM_conv2d_weight_algorithm, 2 threads; tables in docs/cpu-conv.md): F(4x4) is the
+  // fastest on every layer with 32 or more channels in and out, 1.9-3.4x the direct path;
+  // with 3 input channels the direct product is short (K = 27) and the transforms mostly
+  // cost more than they save. Images smaller than a 4x4 tile take F(2x2).
   if (p.Cin < 32 || p.Cout < 32) return 0;
   const int64_t side = std::min(p.H, p.W);
   return side >= 4 ? 4 : side >= 2 ? 2 : 0;
