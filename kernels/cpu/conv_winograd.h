@@ -16,12 +16,15 @@
 // Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
 // (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight).
 // The weight gradient takes the transposed algorithm: d<y, g>/dw = Gᵀ[(A g Aᵀ) ⊙ (Bᵀ d B)]G
-// summed over tiles, one GEMM [Cout, tiles]·[tiles, Cin] per transformed position. Every value is computed by one
-// task in an order fixed by the shapes, so results do not depend on the thread count. The
-// transforms round each term a few more times than the direct product: F(2×2) adds a few
-// ulps; F(4×4), whose transforms have coefficients up to 8 and 1/24, errs about fifteen
-// times more than F(2×2) on random layers (tests/test_conv_winograd.cpp). On the networks
-// that stays well inside the PyTorch parity tolerance (tests/test_network_parity.cpp).
+// summed over tiles, one GEMM [Cout, tiles]·[tiles, Cin] per transformed position.
+//
+// Every value is computed by one task in an order fixed by the shapes, so results do not
+// depend on the thread count. Precision: each position's GEMM sums Cin terms, whose rounding
+// the output transform amplifies by up to 5 for F(2×2) and 94 for F(4×4) (coefficients up
+// to 8 and fractions like 1/24), against the direct product's 9·Cin-term sums: F(2×2) errs
+// about as the direct path does, F(4×4) about ten times more (tests/test_conv_winograd.cpp
+// derives the factors and checks both). On the networks that stays well inside the PyTorch
+// parity tolerance (tests/test_network_parity.cpp).
 #pragma once
 
 #include "kernels/conv_types.h"
