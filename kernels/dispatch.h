@@ -12,7 +12,6 @@
 namespace fh::kernels::detail {
 
 [[noreturn]] void no_cuda_build(const char* op);
-[[noreturn]] void no_cuda_kernel(const char* op);
 
 // float32 or float64.
 void check_float(const char* op, const Tensor& t);
@@ -27,8 +26,3 @@ void check_same(const char* op, const Tensor& a, const Tensor& b);
 #else
 #define FH_BACKEND(device, fn, ...) ((device).is_cpu() ? cpu::fn(__VA_ARGS__) : ::fh::kernels::detail::no_cuda_build(#fn))
 #endif
-
-// FH_BACKEND_CPU_ONLY(device, fn, args...): for ops whose CUDA twin is not written yet; a
-// CUDA operand gets an error naming the op instead of a link-time hole.
-#define FH_BACKEND_CPU_ONLY(device, fn, ...) \
-  ((device).is_cpu() ? cpu::fn(__VA_ARGS__) : ::fh::kernels::detail::no_cuda_kernel(#fn))

@@ -12,10 +12,6 @@ void no_cuda_build(const char* op) {
   FH_FAIL(op, "operand is on a CUDA device but this freehead was built without CUDA");
 }
 
-void no_cuda_kernel(const char* op) {
-  FH_FAIL(op, "has no CUDA kernel yet; run it on the CPU (move the operands with .to(Device::cpu()))");
-}
-
 void check_float(const char* op, const Tensor& t) {
   FH_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F64, op, "needs float32 or float64, got ", t.describe());
 }

@@ -119,8 +119,7 @@ NormGrads batch_norm2d_backward(const Tensor& grad_out, const Tensor& x, const T
   if (x.numel() == 0) return empty_grads(x, want_x, want_weight, want_bias);
   const Shape c{x.size(3)};
   NormGrads g{maybe_empty(want_x, x.shape(), x), maybe_empty(want_weight, c, x), maybe_empty(want_bias, c, x)};
-  FH_BACKEND(x.device(), batch_norm_backward, grad_out, x, weight, mean, invstd, training, g.x, g.weight,
-                      g.bias);
+  FH_BACKEND(x.device(), batch_norm_backward, grad_out, x, weight, mean, invstd, training, g.x, g.weight, g.bias);
   return g;
 }
 
