@@ -109,6 +109,18 @@ void zero_phase(const Conv2dParams& p, const Phase& ph, T* grad_in) {
   });
 }
 
+// With stride 1 the whole input gradient is one stride-1 convolution of grad_out by the
+// flipped, transposed weight `sub` (a [Cin, kh, kw, Cout] weight) with padding kh-1-pad.
+// Runs it by Winograd and returns true when that layer takes the Winograd path.
+bool backward_input_by_winograd(const float* grad_out, const float* sub, const Conv2dParams& p, float* grad_in) {
+  if (p.kh != p.kw) return false;
+  Conv2dParams q = p;
+  q.H = p.Ho, q.W = p.Wo, q.Ho = p.H, q.Wo = p.W, q.Cin = p.Cout, q.Cout = p.Cin, q.pad = p.kh - 1 - p.pad;
+  const int tile = winograd_tile(q);
+  if (tile != 0) conv2d_winograd(grad_out, sub, nullptr, q, tile, grad_in);
+  return tile != 0;
+}
+
 template <class T>
 void conv2d_backward_input_typed(const T* grad_out, const T* w, const Conv2dParams& p, T* grad_in) {
   const int64_t s = p.stride;
@@ -124,17 +136,8 @@ void conv2d_backward_input_typed(const T* grad_out, const T* w, const Conv2dPara
       phase_weight(w, p, ph, sub);
       const Window win = phase_window(p, ph);
       if (s == 1) {
-        // The whole gradient is then one stride-1 convolution of grad_out by `sub` (as a
-        // [Cin, kh, kw, Cout] weight) with padding kh-1-pad, which may take a Winograd path.
         if constexpr (std::is_same_v<T, float>) {
-          if (p.kh == p.kw) {
-            Conv2dParams q = p;
-            q.H = p.Ho, q.W = p.Wo, q.Ho = p.H, q.Wo = p.W, q.Cin = p.Cout, q.Cout = p.Cin, q.pad = p.kh - 1 - p.pad;
-            if (const int tile = winograd_tile(q)) {
-              conv2d_winograd(grad_out, sub.data(), nullptr, q, tile, grad_in);
-              continue;
-            }
-          }
+          if (backward_input_by_winograd(grad_out, sub.data(), p, grad_in)) continue;
         }
         const auto row = [grad_in, ld = p.Cin](int64_t r) { return grad_in + r * ld; };
         conv::product_with_weight(grad_out, win, sub.data(), p.Cin, static_cast<const T*>(nullptr),

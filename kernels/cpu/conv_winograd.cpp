@@ -185,6 +185,37 @@ struct Tiling {
   int64_t tx(int64_t tile) const { return tile % tiles_per_image % tiles_x; }
 };
 
+// The m×m tiles of a layer and the chunks they are processed in.
+struct Chunking {
+  Tiling tiling;
+  int64_t tiles = 0;  // over the whole batch
+  int64_t rows = 0;   // tiles per chunk (the last chunk may have fewer)
+};
+
+template <int M>
+Chunking plan_chunks(const Conv2dParams& p) {
+  constexpr int64_t kPositions = (M + 2) * (M + 2);
+  const int64_t tiles_x = (p.W + M - 1) / M, tiles_y = (p.H + M - 1) / M;
+  Chunking c;
+  c.tiling = {p.H, p.W, tiles_x, tiles_x * tiles_y};
+  c.tiles = p.N * c.tiling.tiles_per_image;
+  // The chunk's transformed inputs and products (or grad_out values) together about 4 MB,
+  // so that they are still in cache between the transforms and the GEMMs, but at least 256
+  // rows, enough that the GEMMs run at full rate and each U[ξ] is packed rarely. (Measured
+  // on the generator's layers with BM_conv2d_algorithm: 4 MB is up to 2x faster than whole
+  // images at 256², and 2-16 MB or 128-row minimums were no better.)
+  const int64_t chunk_bytes = int64_t{4} << 20, row_bytes = kPositions * (p.Cin + p.Cout) * int64_t{sizeof(float)};
+  c.rows = std::min(c.tiles, std::max<int64_t>(256, chunk_bytes / row_bytes));
+  return c;
+}
+
+// Rows [0, count) of position ξ's [rows, ld] slice of a chunk array laid out [ξ][rows][ld].
+template <class Scalar>
+auto chunk_rows(Scalar* base, int64_t xi, int64_t rows, int64_t count, int64_t ld) {
+  using Matrix = std::conditional_t<std::is_const_v<Scalar>, const RowMatrix, RowMatrix>;
+  return Eigen::Map<Matrix, 0, Eigen::OuterStride<>>(base + xi * rows * ld, count, ld, Eigen::OuterStride<>(ld));
+}
+
 // V[ξ][t - first][c] for tiles [t0, t1) of the chunk starting at `first`; input pixels
 // outside the image read from `zeros`.
 template <int M>
@@ -240,18 +271,11 @@ void transform_output(const float* m, const Tiling& tl, int64_t cout, int64_t fi
 
 template <int M>
 void winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
-  constexpr int T = M + 2, kPositions = T * T;
+  constexpr int kPositions = (M + 2) * (M + 2);
   const int64_t cin = p.Cin, cout = p.Cout;
-  const int64_t tiles_x = (p.W + M - 1) / M, tiles_y = (p.H + M - 1) / M;
-  const Tiling tl{p.H, p.W, tiles_x, tiles_x * tiles_y};
-  const int64_t tiles = p.N * tl.tiles_per_image;
-  // Tiles per chunk: the chunk's transformed inputs and products together about 4 MB, so
-  // that they are still in cache between the transforms and the GEMMs, but at least 256
-  // rows, enough that the GEMMs run at full rate and each U[ξ] is packed rarely. (Measured
-  // on the generator's layers with BM_conv2d_algorithm: 4 MB is up to 2x faster than whole
-  // images at 256², and 2-16 MB or 128-row minimums were no better.)
-  const int64_t chunk_bytes = int64_t{4} << 20, row_bytes = kPositions * (cin + cout) * int64_t{sizeof(float)};
-  const int64_t rows = std::min(tiles, std::max<int64_t>(256, chunk_bytes / row_bytes));
+  const Chunking plan = plan_chunks<M>(p);
+  const Tiling& tl = plan.tiling;
+  const int64_t rows = plan.rows;
 
   // Scratch from the host allocator, whose cache of large blocks spares the page faults of
   // fresh allocations on every call.
@@ -261,20 +285,16 @@ void winograd(const float* x, const float* w, const float* bias, const Conv2dPar
   transform_weight<M>(w, p, u);
   const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
 
-  for (int64_t first = 0; first < tiles; first += rows) {
-    const int64_t count = std::min(rows, tiles - first);
+  for (int64_t first = 0; first < plan.tiles; first += rows) {
+    const int64_t count = std::min(rows, plan.tiles - first);
     parallel_for(count, 8, [&](int64_t a, int64_t b) {
       transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
     });
-    // (m+2)² products [count, Cin] · [Cin, Cout], one task each.
+    // (m+2)² products [count, Cin] · [Cin, Cout], one task each; U[ξ] is [Cout, Cin].
     parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
       for (int64_t xi = x0; xi < x1; ++xi) {
-        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> vm(v + xi * rows * cin, count, cin,
-                                                                Eigen::OuterStride<>(cin));
-        Eigen::Map<const RowMatrix> um(u + xi * cout * cin, cout, cin);
-        Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> mm(m + xi * rows * cout, count, cout,
-                                                          Eigen::OuterStride<>(cout));
-        mm.noalias() = vm * um.transpose();
+        const Eigen::Map<const RowMatrix> um(u + xi * cout * cin, cout, cin);
+        chunk_rows(m, xi, rows, count, cout).noalias() = chunk_rows(v, xi, rows, count, cin) * um.transpose();
       }
     });
     parallel_for(count, 8, [&](int64_t a, int64_t b) {
@@ -320,31 +340,26 @@ void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dPar
   using F = Winograd<M>;
   constexpr int T = F::T, kPositions = T * T;
   const int64_t cin = p.Cin, cout = p.Cout, plane = cout * cin;
-  const int64_t tiles_x = (p.W + M - 1) / M, tiles_y = (p.H + M - 1) / M;
-  const Tiling tl{p.H, p.W, tiles_x, tiles_x * tiles_y};
-  const int64_t tiles = p.N * tl.tiles_per_image;
-  const int64_t chunk_bytes = int64_t{4} << 20, row_bytes = kPositions * (cin + cout) * int64_t{sizeof(float)};
-  const int64_t rows = std::min(tiles, std::max<int64_t>(256, chunk_bytes / row_bytes));
+  const Chunking plan = plan_chunks<M>(p);
+  const Tiling& tl = plan.tiling;
+  const int64_t rows = plan.rows;
 
   Tensor v_t = Tensor::empty({kPositions, rows, cin}), e_t = Tensor::empty({kPositions, rows, cout}),
          x_t = Tensor::zeros({kPositions, cout, cin});
   float *v = v_t.data<float>(), *e = e_t.data<float>(), *sums = x_t.data<float>();
   const std::vector<float> zeros(static_cast<size_t>(std::max(cin, cout)), 0.0f);
 
-  for (int64_t first = 0; first < tiles; first += rows) {
-    const int64_t count = std::min(rows, tiles - first);
+  for (int64_t first = 0; first < plan.tiles; first += rows) {
+    const int64_t count = std::min(rows, plan.tiles - first);
     parallel_for(count, 8, [&](int64_t a, int64_t b) {
       transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
       transform_grad_output<M>(grad_out, tl, cout, first, rows, first + a, first + b, zeros.data(), e);
     });
+    // X[ξ] [Cout, Cin] += E[ξ]ᵀ · V[ξ], one task each.
     parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
       for (int64_t xi = x0; xi < x1; ++xi) {
-        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> em(e + xi * rows * cout, count, cout,
-                                                                Eigen::OuterStride<>(cout));
-        Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> vm(v + xi * rows * cin, count, cin,
-                                                                Eigen::OuterStride<>(cin));
         Eigen::Map<RowMatrix> sm(sums + xi * plane, cout, cin);
-        sm.noalias() += em.transpose() * vm;
+        sm.noalias() += chunk_rows(e, xi, rows, count, cout).transpose() * chunk_rows(v, xi, rows, count, cin);
       }
     });
   }
