@@ -23,7 +23,6 @@ using namespace fh::test;
 
 namespace {
 
-
 // Geometries every test sees besides its random ones: the edges of the op.
 std::vector<ConvGeometry> edge_geometries() {
   std::vector<ConvGeometry> g;
@@ -126,10 +125,10 @@ TEST_CASE("PyTorch parity: conv2d") {
         std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout), double(p.N * p.Ho * p.Wo)});
     // Layers on the Winograd F(4x4) path add the transforms' rounding: their sums of Cin
     // terms err like the direct path's 9·Cin terms times 94/9, about ten
-    // (test_conv_winograd.cpp derives the 94 from the transform matrices). The n·eps bound above is a worst case that
-    // typical errors stay far below, so 8 times it covers these layers here. The input
-    // gradient of a 3x3 stride-1 pad-1 layer, a convolution with Cin and Cout swapped, and
-    // its weight gradient take the same path whenever the forward does.
+    // (test_conv_winograd.cpp derives the 94 from the transform matrices). The n·eps bound
+    // above is a worst case that typical errors stay far below, so 8 times it covers these
+    // layers here. The input gradient of a 3x3 stride-1 pad-1 layer, a convolution with Cin
+    // and Cout swapped, and its weight gradient take the same path whenever the forward does.
     const double widen = fh::kernels::cpu::winograd_tile(p) == 4 ? 8 : 1;
     const Tolerance tol{widen * std::max(1e-6, 2.5e-7 * n), widen * 1e-5};
     cases.push_back({c, [g](auto& in) { return fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad); }, tol});

@@ -22,7 +22,6 @@ using namespace fh::test;
 
 namespace {
 
-
 // Checks one function; returns its worst fraction of the threshold.
 double expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
   return check_gradients(fn, inputs, what);
