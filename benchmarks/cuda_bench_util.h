@@ -18,7 +18,12 @@
 #include <cmath>
 #include <string>
 
+#include "runtime/tensor.h"
+
 namespace fh::bench::cuda {
+
+// The GPU every benchmark runs on. fh_cuda_bench's main runs no benchmark without one.
+inline const Device kGpu = Device::cuda(0);
 
 enum class Ceiling { Copy, GemmF32, GemmTF32, GemmBF16 };
 // "copy", "gemm_fp32", "gemm_tf32", "gemm_bf16".
@@ -62,7 +67,8 @@ void time_op(benchmark::State& state, Fn&& fn) {
 
 // Counter "FLOP/s" and the label "ceiling=<c>;shape=<shape>".
 void set_flops(benchmark::State& state, double flops_per_call, Ceiling c, const std::string& shape);
-// Google Benchmark's bytes_per_second and the label "ceiling=copy;shape=<shape>".
-void set_bytes(benchmark::State& state, double bytes_per_call, const std::string& shape);
+// Google Benchmark's bytes_per_second and the label "ceiling=copy;shape=<shape>" (an empty
+// shape: the table shows the benchmark's arguments).
+void set_bytes(benchmark::State& state, double bytes_per_call, const std::string& shape = "");
 
 }  // namespace fh::bench::cuda
