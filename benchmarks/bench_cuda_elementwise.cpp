@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "benchmarks/cuda_bench_kernels.h"
 #include "benchmarks/cuda_bench_util.h"
 #include "kernels/kernels.h"
 
@@ -29,11 +28,9 @@ constexpr double kF32 = sizeof(float);
 
 double elements(const Shape& s) { return static_cast<double>(s.numel()); }
 
-// float32 values in [lo, hi), filled on the device (host-generated values would dominate the
-// run's time at batch 8), a different pattern per seed.
+// float32 values in [lo, hi) filled on the device, a different pattern per seed.
 Tensor device_uniform(const Shape& shape, uint32_t seed, double lo = -1.0, double hi = 1.0) {
-  Tensor t = Tensor::empty(shape, DType::F32, fh::Device::cuda(0));
-  fb::fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);  // [-1, 1)
+  const Tensor t = fb::device_values(shape, seed);  // [-1, 1)
   if (lo == -1.0 && hi == 1.0) return t;
   return k::unary(k::UnaryOp::AddScalar, k::unary(k::UnaryOp::Scale, t, (hi - lo) / 2), (hi + lo) / 2);
 }
@@ -131,7 +128,7 @@ BENCHMARK(BM_cuda_transpose)
 void BM_cuda_fill(benchmark::State& state) {
   const double value = static_cast<double>(state.range(0));
   const Shape s = nhwc(state, 1);
-  Tensor x = Tensor::empty(s, DType::F32, fh::Device::cuda(0));
+  Tensor x = Tensor::empty(s, DType::F32, fb::kGpu);
   fb::time_op(state, [&] { k::fill(x, value); });
   fb::set_bytes(state, static_cast<double>(x.nbytes()), (value == 0 ? "zeros " : "ones ") + s.str());
 }

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <string>
 
-#include "benchmarks/cuda_bench_kernels.h"
 #include "benchmarks/cuda_bench_util.h"
 #include "kernels/conv.h"
 #include "kernels/kernels.h"
@@ -25,16 +24,10 @@ namespace {
 using fh::Shape;
 using fh::Tensor;
 namespace fb = fh::bench::cuda;
+using fb::device_values;
 namespace k = fh::kernels;
 
 constexpr double kF32 = sizeof(float);
-
-// Values in [-1, 1) filled on the device, a different pattern per seed.
-Tensor device_values(const Shape& shape, uint32_t seed) {
-  Tensor t = Tensor::empty(shape, fh::DType::F32, fh::Device::cuda(0));
-  fb::fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);
-  return t;
-}
 
 std::string str(int64_t v) { return std::to_string(v); }
 

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "runtime/tensor.h"
@@ -24,6 +25,10 @@ namespace fh::bench::cuda {
 
 // The GPU every benchmark runs on. fh_cuda_bench's main runs no benchmark without one.
 inline const Device kGpu = Device::cuda(0);
+
+// float32 values in [-1, 1) filled on the GPU (values made on the host would dominate the
+// set-up at batch 8), a different pattern per seed.
+Tensor device_values(const Shape& shape, uint32_t seed);
 
 enum class Ceiling { Copy, GemmF32, GemmTF32, GemmBF16 };
 // "copy", "gemm_fp32", "gemm_tf32", "gemm_bf16".
