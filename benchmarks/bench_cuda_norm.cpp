@@ -4,6 +4,7 @@
 // output; the kernels read x, and in backward grad and gamma, twice: the stats pass and the
 // apply pass).
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/norm.h"
 #include "runtime/random.h"
 
@@ -12,6 +13,7 @@ namespace {
 using fh::Tensor;
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 Tensor on_gpu(const Tensor& t) { return t.to(fb::kGpu); }
 
@@ -77,16 +79,11 @@ void BM_cuda_spade_modulation_backward(benchmark::State& state) {
   fb::set_bytes(state, bytes(x, 5));
 }
 
-void generator_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 512})->Args({n, 128, 128, 128})->Args({n, 256, 256, 32});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-BENCHMARK(BM_cuda_batch_norm_forward)->Apply(generator_shapes);
-BENCHMARK(BM_cuda_batch_norm_backward)->Apply(generator_shapes);
-BENCHMARK(BM_cuda_instance_norm_forward)->Apply(generator_shapes);
-BENCHMARK(BM_cuda_instance_norm_backward)->Apply(generator_shapes);
-BENCHMARK(BM_cuda_spade_modulation_forward)->Apply(generator_shapes);
-BENCHMARK(BM_cuda_spade_modulation_backward)->Apply(generator_shapes);
+BENCHMARK(BM_cuda_batch_norm_forward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_batch_norm_backward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_instance_norm_forward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_instance_norm_backward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_spade_modulation_forward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_spade_modulation_backward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
 
 }  // namespace

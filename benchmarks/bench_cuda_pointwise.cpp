@@ -4,6 +4,7 @@
 #include <string>
 
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/pointwise.h"
 #include "runtime/random.h"
 
@@ -11,6 +12,7 @@ namespace {
 
 namespace k = fh::kernels;
 namespace fb = fh::bench::cuda;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
@@ -49,14 +51,10 @@ void BM_cuda_leaky_relu_backward(benchmark::State& s) { activation_backward<k::A
 void BM_cuda_tanh_forward(benchmark::State& s) { activation_forward<k::ActivationOp::Tanh>(s, 0); }
 void BM_cuda_tanh_backward(benchmark::State& s) { activation_backward<k::ActivationOp::Tanh>(s, 0); }
 
-void activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_leaky_relu_forward)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_leaky_relu_backward)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_tanh_forward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
-BENCHMARK(BM_cuda_tanh_backward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
+BENCHMARK(BM_cuda_leaky_relu_forward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_leaky_relu_backward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_tanh_forward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_tanh_backward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fb::manual_time_us);
 
 // Args: op (ActivationOp's value), N, H, W, C; inputs in each op's domain (as bench_pointwise.cpp).
 struct OtherActivation {
@@ -94,14 +92,8 @@ void BM_cuda_other_activation_backward(benchmark::State& state) {
   fb::set_bytes(state, 3 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
 }
 
-void other_activation_shapes(benchmark::internal::Benchmark* b) {
-  for (k::ActivationOp op : {k::ActivationOp::Sigmoid, k::ActivationOp::Sqrt, k::ActivationOp::Sin, k::ActivationOp::Cos,
-                             k::ActivationOp::Acos, k::ActivationOp::Clamp, k::ActivationOp::AcosClamped})
-    b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_other_activation_forward)->Apply(other_activation_shapes);
-BENCHMARK(BM_cuda_other_activation_backward)->Apply(other_activation_shapes);
+BENCHMARK(BM_cuda_other_activation_forward)->Apply(twin::other_activations)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_other_activation_backward)->Apply(twin::other_activations)->Apply(fb::manual_time_us);
 
 // Softmax: Args N, A, B, C with the shapes and dims of bench_pointwise.cpp.
 struct SoftmaxCase {
@@ -141,20 +133,12 @@ void BM_cuda_softmax_sources_backward(benchmark::State& s) { softmax_backward<so
 void BM_cuda_softmax_channels_forward(benchmark::State& s) { softmax_forward<channels_axis>(s); }
 void BM_cuda_softmax_channels_backward(benchmark::State& s) { softmax_backward<channels_axis>(s); }
 
-void softmax_mhw_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256})->Args({n, 4, 64, 64});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-void softmax_hwc_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 4})->Args({n, 64, 64, 4});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_softmax_last_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_last_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_sources_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_sources_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_channels_forward)->Apply(softmax_hwc_shapes);
-BENCHMARK(BM_cuda_softmax_channels_backward)->Apply(softmax_hwc_shapes);
+BENCHMARK(BM_cuda_softmax_last_forward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_last_backward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_sources_forward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_sources_backward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_channels_forward)->Apply(twin::softmax_hwc)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_channels_backward)->Apply(twin::softmax_hwc)->Apply(fb::manual_time_us);
 
 // Losses: Args N, H, W, C; backward differentiates the first operand only.
 template <k::LossOp Op>
@@ -188,18 +172,15 @@ void BM_cuda_hinge_fake_backward(benchmark::State& s) { loss_backward<k::LossOp:
 void BM_cuda_hinge_generator_forward(benchmark::State& s) { loss_forward<k::LossOp::HingeGenerator>(s); }
 void BM_cuda_hinge_generator_backward(benchmark::State& s) { loss_backward<k::LossOp::HingeGenerator>(s); }
 
-void loss_shapes(benchmark::internal::Benchmark* b) {
-  b->Args({1, 256, 256, 3})->Args({8, 256, 256, 3})->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_l1_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_l1_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_mse_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_mse_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_real_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_real_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_fake_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_fake_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_generator_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_generator_backward)->Apply(loss_shapes);
+BENCHMARK(BM_cuda_l1_loss_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_l1_loss_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_mse_loss_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_mse_loss_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_real_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_real_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_fake_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_fake_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_generator_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_generator_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
 
 }  // namespace

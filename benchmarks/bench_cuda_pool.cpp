@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/pool.h"
 #include "runtime/random.h"
 
@@ -15,6 +16,7 @@ using fh::Tensor;
 using fh::kernels::PoolWindow;
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = 4, kI64 = 8;
 
@@ -155,42 +157,18 @@ void BM_cuda_crop2d_backward(benchmark::State& state) {
   fb::set_bytes(state, kF32 * (elements(g.shape()) + elements(in)));
 }
 
-void avg_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 2, 2, 2, 0, 1});
-    b->Args({n, 128, 128, 2, 2, 2, 0, 1});
-    b->Args({n, 256, 256, 6, 3, 2, 1, 0});
-  }
-}
-void max_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 64, 3, 2, 1});
-}
-void global_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 8, 8, 512})->Args({n, 4, 4, 512});
-}
-void resize_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64, 64})->Args({n, 256, 256, 3, 128, 128});
-}
-void concat_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3});
-}
-void crop_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
-}
-
-#define FH_CUDA_POOL_BENCHMARK(fn, shapes) \
-  BENCHMARK(fn)->Apply(shapes)->Unit(benchmark::kMicrosecond)->UseManualTime()
-FH_CUDA_POOL_BENCHMARK(BM_cuda_avg_pool2d, avg_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_avg_pool2d_backward, avg_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_max_pool2d, max_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_max_pool2d_backward, max_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_global_avg_pool, global_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_global_avg_pool_backward, global_pool_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_resize_nearest, resize_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_resize_nearest_backward, resize_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_concat, concat_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_concat_backward, concat_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_crop2d, crop_shapes);
-FH_CUDA_POOL_BENCHMARK(BM_cuda_crop2d_backward, crop_shapes);
+#define FH_CUDA_POOL_BENCHMARK(fn, shapes) BENCHMARK(fn)->Apply(shapes)->Apply(fb::manual_time_us)
+FH_CUDA_POOL_BENCHMARK(BM_cuda_avg_pool2d, twin::avg_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_avg_pool2d_backward, twin::avg_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_max_pool2d, twin::max_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_max_pool2d_backward, twin::max_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_global_avg_pool, twin::global_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_global_avg_pool_backward, twin::global_pools);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_resize_nearest, twin::resizes);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_resize_nearest_backward, twin::resizes);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_concat, twin::images);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_concat_backward, twin::images);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_crop2d, twin::crops);
+FH_CUDA_POOL_BENCHMARK(BM_cuda_crop2d_backward, twin::crops);
 
 }  // namespace

@@ -3,6 +3,7 @@
 // minimum bytes. warp_backward includes the deterministic gather of grad_src (a per-pixel
 // sort before it: kernels/cuda/warp.cu).
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/warp.h"
 #include "runtime/random.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
@@ -41,13 +43,6 @@ void BM_cuda_warp_backward(benchmark::State& state) {
   fb::set_bytes(state, kF32 * (3.0 * static_cast<double>(N * H * W * C) + 4.0 * static_cast<double>(N * H * W)));
 }
 
-void warp_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 3})->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  }
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
 // Args: N, M, H, W, C.
 void BM_cuda_nshot_fusion_forward(benchmark::State& state) {
   const int64_t N = state.range(0), M = state.range(1), H = state.range(2), W = state.range(3), C = state.range(4);
@@ -71,11 +66,6 @@ void BM_cuda_nshot_fusion_backward(benchmark::State& state) {
   fb::set_bytes(state, kF32 * pixels * (2.0 * mc + static_cast<double>(C) + 2.0 * static_cast<double>(M)));
 }
 
-void fusion_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256, 32});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
 // Args: N, H, W, C, r with [N, H, W, C] the low-resolution side.
 void BM_cuda_pixel_shuffle_forward(benchmark::State& state) {
   const int64_t N = state.range(0), H = state.range(1), W = state.range(2), C = state.range(3), r = state.range(4);
@@ -93,16 +83,11 @@ void BM_cuda_pixel_shuffle_backward(benchmark::State& state) {
   fb::set_bytes(state, 2.0 * static_cast<double>(grad_out.nbytes()));
 }
 
-void shuffle_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 512, 2})->Args({n, 128, 128, 128, 2});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-BENCHMARK(BM_cuda_warp_forward)->Apply(warp_shapes);
-BENCHMARK(BM_cuda_warp_backward)->Apply(warp_shapes);
-BENCHMARK(BM_cuda_nshot_fusion_forward)->Apply(fusion_shapes);
-BENCHMARK(BM_cuda_nshot_fusion_backward)->Apply(fusion_shapes);
-BENCHMARK(BM_cuda_pixel_shuffle_forward)->Apply(shuffle_shapes);
-BENCHMARK(BM_cuda_pixel_shuffle_backward)->Apply(shuffle_shapes);
+BENCHMARK(BM_cuda_warp_forward)->Apply(twin::warps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_warp_backward)->Apply(twin::warps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_nshot_fusion_forward)->Apply(twin::fusions)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_nshot_fusion_backward)->Apply(twin::fusions)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_pixel_shuffle_forward)->Apply(twin::shuffles)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_pixel_shuffle_backward)->Apply(twin::shuffles)->Apply(fb::manual_time_us);
 
 }  // namespace
