@@ -17,6 +17,7 @@ using fh::kernels::PoolWindow;
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
 namespace twin = fh::bench::twin;
+using twin::crop_offsets;
 
 constexpr double kF32 = 4, kI64 = 8;
 
@@ -130,13 +131,7 @@ void BM_cuda_concat_backward(benchmark::State& state) {
   fb::set_bytes(state, kF32 * 4 * elements(in));
 }
 
-// Args: N, H, W, C, crop size; offsets as bench_pool.cpp's.
-std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
-  std::vector<int64_t> at;
-  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
-  return at;
-}
-
+// Args: N, H, W, C, crop size; offsets twin::crop_offsets.
 void BM_cuda_crop2d(benchmark::State& state) {
   const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
   const int64_t crop = state.range(4);

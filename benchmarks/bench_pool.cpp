@@ -17,6 +17,7 @@ using fh::Shape;
 using fh::Tensor;
 using fh::kernels::PoolWindow;
 namespace twin = fh::bench::twin;
+using twin::crop_offsets;
 
 constexpr double kF32 = 4, kI64 = 8;
 
@@ -156,14 +157,7 @@ void BM_concat_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kF32 * 4 * elements(in));
 }
 
-// Args: N, H, W, C, crop size. Image n's crop sits near the centre, shifted by n % 3 - 1
-// pixels (peers_pool.py uses the same offsets).
-std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
-  std::vector<int64_t> at;
-  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
-  return at;
-}
-
+// Args: N, H, W, C, crop size; offsets twin::crop_offsets.
 void BM_crop2d(benchmark::State& state) {
   const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
   const int64_t crop = state.range(4);

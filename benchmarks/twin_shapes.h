@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/pointwise.h"
 
@@ -107,6 +108,13 @@ inline void resizes(Benchmark* b) {
 // The discriminator's mouth crop: S/4 = 64 of a 3×256² image. Args: N, H, W, C, crop size.
 inline void crops(Benchmark* b) {
   for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
+}
+// The crops' offsets along an axis of `size` pixels: image n's crop sits near the centre,
+// shifted by sign·(n % 3 - 1) pixels (peers_pool.py uses the same offsets).
+inline std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
+  std::vector<int64_t> at;
+  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
+  return at;
 }
 
 // ---- Warp family ------------------------------------------------------------------------------
