@@ -6,9 +6,8 @@
 // PyTorch's channels-last convolutions on the same shapes (peers_cuda_conv.py).
 #include <string>
 
-#include "benchmarks/cuda_bench_kernels.h"
-#include "benchmarks/generator_conv_shapes.h"
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/generator_conv_shapes.h"
 #include "kernels/conv.h"
 #include "kernels/conv_backend.h"
 
@@ -18,6 +17,7 @@ using fh::Shape;
 using fh::Tensor;
 using fh::kernels::ConvBackend;
 namespace fb = fh::bench::cuda;
+using fb::device_values;
 
 constexpr ConvBackend kBackends[] = {ConvBackend::Own, ConvBackend::OwnTensorCores, ConvBackend::Cudnn,
                                      ConvBackend::CudnnTensorCores};
@@ -47,14 +47,6 @@ Case conv_case(const benchmark::State& state) {
   c.out = Shape{N, c.p.Ho, c.p.Wo, Cout};
   c.backend = kBackends[state.range(7)];
   return c;
-}
-
-// Inputs filled on the device (host-generated normals would dominate the run's time at
-// batch 8): values in [-1, 1), a different pattern per seed.
-Tensor device_values(const Shape& shape, uint32_t seed) {
-  Tensor t = Tensor::empty(shape, fh::DType::F32, fh::Device::cuda(0));
-  fb::fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);
-  return t;
 }
 
 void BM_cuda_conv2d_forward(benchmark::State& state) {

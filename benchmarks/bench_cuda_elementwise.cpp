@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "benchmarks/cuda_bench_kernels.h"
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/kernels.h"
 
 namespace {
@@ -24,16 +24,15 @@ using fh::Shape;
 using fh::Tensor;
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
 double elements(const Shape& s) { return static_cast<double>(s.numel()); }
 
-// float32 values in [lo, hi), filled on the device (host-generated values would dominate the
-// run's time at batch 8), a different pattern per seed.
+// float32 values in [lo, hi) filled on the device, a different pattern per seed.
 Tensor device_uniform(const Shape& shape, uint32_t seed, double lo = -1.0, double hi = 1.0) {
-  Tensor t = Tensor::empty(shape, DType::F32, fh::Device::cuda(0));
-  fb::fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);  // [-1, 1)
+  const Tensor t = fb::device_values(shape, seed);  // [-1, 1)
   if (lo == -1.0 && hi == 1.0) return t;
   return k::unary(k::UnaryOp::AddScalar, k::unary(k::UnaryOp::Scale, t, (hi - lo) / 2), (hi + lo) / 2);
 }
@@ -84,23 +83,10 @@ void BM_cuda_core_unary(benchmark::State& state) {
                 std::string(op == 3 ? "relu_backward" : k::op_name(ops[op])) + " " + s.str());
 }
 
-// Generator activation shapes of the `paper` config (bench_elementwise.cpp's).
-void activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-template <int kOps>
-void op_activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t op = 0; op < kOps; ++op)
-    for (int64_t n : {1, 8}) b->Args({op, n, 256, 256, 32})->Args({op, n, 128, 128, 128})->Args({op, n, 64, 64, 512});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-BENCHMARK(BM_cuda_add_bias)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_sum_to_channels)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_binary_full)->Apply(op_activation_shapes<2>);
-BENCHMARK(BM_cuda_core_unary)->Apply(op_activation_shapes<4>);
+BENCHMARK(BM_cuda_add_bias)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_sum_to_channels)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_binary_full)->Apply(twin::op_activation_maps<2>)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_core_unary)->Apply(twin::op_activation_maps<4>)->Apply(fb::manual_time_us);
 
 // ---- Twin of bench_linear.cpp's BM_transpose ------------------------------------------------
 
@@ -115,14 +101,7 @@ void BM_cuda_transpose(benchmark::State& state) {
                 s.str() + " dims " + std::to_string(state.range(4)) + "<->" + std::to_string(state.range(5)));
 }
 
-// Key-points [B, 68, 3] to [B, 3, 68]; the gaze head's weight [1446, 2048]; a feature map's
-// H and W.
-BENCHMARK(BM_cuda_transpose)
-    ->Args({1, 64, 68, 3, 1, 2})
-    ->Args({1, 1, 1446, 2048, 2, 3})
-    ->Args({8, 128, 128, 128, 1, 2})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseManualTime();
+BENCHMARK(BM_cuda_transpose)->Apply(twin::transposes)->Apply(fb::manual_time_us);
 
 // ---- GPU only: fill, copy, cast, broadcast_to, sums ------------------------------------------
 
@@ -131,7 +110,7 @@ BENCHMARK(BM_cuda_transpose)
 void BM_cuda_fill(benchmark::State& state) {
   const double value = static_cast<double>(state.range(0));
   const Shape s = nhwc(state, 1);
-  Tensor x = Tensor::empty(s, DType::F32, fh::Device::cuda(0));
+  Tensor x = Tensor::empty(s, DType::F32, fb::kGpu);
   fb::time_op(state, [&] { k::fill(x, value); });
   fb::set_bytes(state, static_cast<double>(x.nbytes()), (value == 0 ? "zeros " : "ones ") + s.str());
 }

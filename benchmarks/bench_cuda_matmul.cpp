@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <string>
 
-#include "benchmarks/cuda_bench_kernels.h"
 #include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/conv.h"
 #include "kernels/kernels.h"
 
@@ -25,16 +25,11 @@ namespace {
 using fh::Shape;
 using fh::Tensor;
 namespace fb = fh::bench::cuda;
+using fb::device_values;
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
-
-// Values in [-1, 1) filled on the device, a different pattern per seed.
-Tensor device_values(const Shape& shape, uint32_t seed) {
-  Tensor t = Tensor::empty(shape, fh::DType::F32, fh::Device::cuda(0));
-  fb::fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);
-  return t;
-}
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -48,17 +43,8 @@ void BM_cuda_matmul(benchmark::State& state) {
                 str(M) + "x" + str(K) + " · " + str(K) + "x" + str(N) + (B > 1 ? " batch " + str(B) : ""));
 }
 
-// bench_matmul.cpp's shapes (square sizes, the im2col GEMM of a 3x3x128 -> 128 conv on a 64²
-// map, a batch of small products) and one large enough to approach the ceiling.
-BENCHMARK(BM_cuda_matmul)
-    ->Args({256, 256, 256, 1})
-    ->Args({512, 512, 512, 1})
-    ->Args({1024, 1024, 1024, 1})
-    ->Args({4096, 128, 1152, 1})
-    ->Args({64, 64, 64, 64})
-    ->Args({4096, 4096, 4096, 1})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseManualTime();
+// BM_matmul's shapes and one large enough to approach the ceiling.
+BENCHMARK(BM_cuda_matmul)->Apply(twin::matmuls)->Args({4096, 4096, 4096, 1})->Apply(fb::manual_time_us);
 
 // Args: rows, in, out.
 std::string linear_shape(int64_t rows, int64_t in, int64_t out) {
@@ -87,15 +73,8 @@ void BM_cuda_linear_backward(benchmark::State& state) {
                 linear_shape(rows, in, out));
 }
 
-// E_can's heads on the 512-d pooled feature (66 angle bins; 204 key-point values) and
-// E_gaze's head (512·2² -> 3·482 vertices), batch 1 and 8.
-void head_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t rows : {1, 8}) b->Args({rows, 512, 66})->Args({rows, 512, 204})->Args({rows, 2048, 1446});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-BENCHMARK(BM_cuda_linear_forward)->Apply(head_shapes);
-BENCHMARK(BM_cuda_linear_backward)->Apply(head_shapes);
+BENCHMARK(BM_cuda_linear_forward)->Apply(twin::linear_heads)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_linear_backward)->Apply(twin::linear_heads)->Apply(fb::manual_time_us);
 
 // Args: batch, M, K, N: a [batch, M, K] · b [batch, K, N].
 std::string small_shape(int64_t B, int64_t M, int64_t K, int64_t N) {
@@ -120,14 +99,7 @@ void BM_cuda_matmul_small_backward(benchmark::State& state) {
   fb::set_bytes(state, kF32 * static_cast<double>(B * 2 * (M * K + K * N + M * N)), small_shape(B, M, K, N));
 }
 
-// Rotations R [B, 3, 3] of key-points [B, 3, 68], B up to 64; and a 3x3 · 3x3 chain.
-void small_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t batch : {1, 8, 64}) b->Args({batch, 3, 3, 68});
-  b->Args({64, 3, 3, 3});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-
-BENCHMARK(BM_cuda_matmul_small)->Apply(small_shapes);
-BENCHMARK(BM_cuda_matmul_small_backward)->Apply(small_shapes);
+BENCHMARK(BM_cuda_matmul_small)->Apply(twin::small_matmuls)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_matmul_small_backward)->Apply(twin::small_matmuls)->Apply(fb::manual_time_us);
 
 }  // namespace

@@ -1,23 +1,24 @@
 // The pointwise family's CUDA kernels at the CPU benchmarks' shapes (bench_pointwise.cpp):
 // each BM_cuda_<name> does the work of BM_<name> with the same arguments, on the GPU, and
-// counts the same minimum bytes. Skipped without a GPU. peers_cuda.py times PyTorch on the
-// same GPU.
+// counts the same minimum bytes. peers_cuda.py times PyTorch on the same GPU.
 #include <string>
 
-#include "benchmarks/gpu_bench.h"
+#include "benchmarks/cuda_bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/pointwise.h"
 #include "runtime/random.h"
 
 namespace {
 
 namespace k = fh::kernels;
-namespace gpu = fh::bench::gpu;
+namespace fb = fh::bench::cuda;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
 double elements(const fh::Tensor& t) { return static_cast<double>(t.numel()); }
 
-fh::Tensor on_gpu(const fh::Tensor& t) { return t.to(gpu::device()); }
+fh::Tensor on_gpu(const fh::Tensor& t) { return t.to(fb::kGpu); }
 
 // Args: N, H, W, C.
 fh::Tensor image(const benchmark::State& state, fh::Generator& gen) {
@@ -26,25 +27,23 @@ fh::Tensor image(const benchmark::State& state, fh::Generator& gen) {
 
 template <k::ActivationOp Op>
 void activation_forward(benchmark::State& state, double slope) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const fh::Tensor x = image(state, gen);
   k::ActivationParams params;
   params.slope = slope;
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation(Op, x, params).raw_data()); });
-  gpu::set_bytes(state, 2 * kF32 * elements(x));
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::activation(Op, x, params).raw_data()); });
+  fb::set_bytes(state, 2 * kF32 * elements(x));
 }
 
 template <k::ActivationOp Op>
 void activation_backward(benchmark::State& state, double slope) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const fh::Tensor x = image(state, gen), grad = image(state, gen);
   k::ActivationParams params;
   params.slope = slope;
   const fh::Tensor saved = k::backward_reads_output(Op) ? k::activation(Op, x, params) : x;
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation_backward(Op, grad, saved, params).raw_data()); });
-  gpu::set_bytes(state, 3 * kF32 * elements(x));
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::activation_backward(Op, grad, saved, params).raw_data()); });
+  fb::set_bytes(state, 3 * kF32 * elements(x));
 }
 
 void BM_cuda_leaky_relu_forward(benchmark::State& s) { activation_forward<k::ActivationOp::LeakyRelu>(s, 0.2); }
@@ -52,14 +51,10 @@ void BM_cuda_leaky_relu_backward(benchmark::State& s) { activation_backward<k::A
 void BM_cuda_tanh_forward(benchmark::State& s) { activation_forward<k::ActivationOp::Tanh>(s, 0); }
 void BM_cuda_tanh_backward(benchmark::State& s) { activation_backward<k::ActivationOp::Tanh>(s, 0); }
 
-void activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_leaky_relu_forward)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_leaky_relu_backward)->Apply(activation_shapes);
-BENCHMARK(BM_cuda_tanh_forward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
-BENCHMARK(BM_cuda_tanh_backward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
+BENCHMARK(BM_cuda_leaky_relu_forward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_leaky_relu_backward)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_tanh_forward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_tanh_backward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fb::manual_time_us);
 
 // Args: op (ActivationOp's value), N, H, W, C; inputs in each op's domain (as bench_pointwise.cpp).
 struct OtherActivation {
@@ -82,31 +77,23 @@ OtherActivation other_activation(const benchmark::State& state, fh::Generator& g
 }
 
 void BM_cuda_other_activation_forward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const OtherActivation a = other_activation(state, gen);
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation(a.op, a.x, a.params).raw_data()); });
-  gpu::set_bytes(state, 2 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::activation(a.op, a.x, a.params).raw_data()); });
+  fb::set_bytes(state, 2 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
 }
 
 void BM_cuda_other_activation_backward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const OtherActivation a = other_activation(state, gen);
   const fh::Tensor grad = on_gpu(fh::randn(a.x.shape(), gen));
   const fh::Tensor saved = k::backward_reads_output(a.op) ? k::activation(a.op, a.x, a.params) : a.x;
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::activation_backward(a.op, grad, saved, a.params).raw_data()); });
-  gpu::set_bytes(state, 3 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::activation_backward(a.op, grad, saved, a.params).raw_data()); });
+  fb::set_bytes(state, 3 * kF32 * elements(a.x), std::string(k::op_name(a.op)) + " " + a.x.shape().str());
 }
 
-void other_activation_shapes(benchmark::internal::Benchmark* b) {
-  for (k::ActivationOp op : {k::ActivationOp::Sigmoid, k::ActivationOp::Sqrt, k::ActivationOp::Sin, k::ActivationOp::Cos,
-                             k::ActivationOp::Acos, k::ActivationOp::Clamp, k::ActivationOp::AcosClamped})
-    b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_other_activation_forward)->Apply(other_activation_shapes);
-BENCHMARK(BM_cuda_other_activation_backward)->Apply(other_activation_shapes);
+BENCHMARK(BM_cuda_other_activation_forward)->Apply(twin::other_activations)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_other_activation_backward)->Apply(twin::other_activations)->Apply(fb::manual_time_us);
 
 // Softmax: Args N, A, B, C with the shapes and dims of bench_pointwise.cpp.
 struct SoftmaxCase {
@@ -116,23 +103,21 @@ struct SoftmaxCase {
 
 template <SoftmaxCase (*Make)(const benchmark::State&)>
 void softmax_forward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const SoftmaxCase c = Make(state);
   const fh::Tensor x = on_gpu(fh::randn(c.shape, gen, 0.0, 3.0));
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::softmax(x, c.dim).raw_data()); });
-  gpu::set_bytes(state, 2 * kF32 * elements(x));
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::softmax(x, c.dim).raw_data()); });
+  fb::set_bytes(state, 2 * kF32 * elements(x));
 }
 
 template <SoftmaxCase (*Make)(const benchmark::State&)>
 void softmax_backward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const SoftmaxCase c = Make(state);
   const fh::Tensor y = k::softmax(on_gpu(fh::randn(c.shape, gen, 0.0, 3.0)), c.dim);
   const fh::Tensor grad = on_gpu(fh::randn(c.shape, gen));
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::softmax_backward(grad, y, c.dim).raw_data()); });
-  gpu::set_bytes(state, 3 * kF32 * elements(y));
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::softmax_backward(grad, y, c.dim).raw_data()); });
+  fb::set_bytes(state, 3 * kF32 * elements(y));
 }
 
 SoftmaxCase last_axis(const benchmark::State& s) { return {{s.range(0), s.range(1), s.range(2), s.range(3)}, -1}; }
@@ -148,42 +133,32 @@ void BM_cuda_softmax_sources_backward(benchmark::State& s) { softmax_backward<so
 void BM_cuda_softmax_channels_forward(benchmark::State& s) { softmax_forward<channels_axis>(s); }
 void BM_cuda_softmax_channels_backward(benchmark::State& s) { softmax_backward<channels_axis>(s); }
 
-void softmax_mhw_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256})->Args({n, 4, 64, 64});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-void softmax_hwc_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 4})->Args({n, 64, 64, 4});
-  b->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_softmax_last_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_last_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_sources_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_sources_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_cuda_softmax_channels_forward)->Apply(softmax_hwc_shapes);
-BENCHMARK(BM_cuda_softmax_channels_backward)->Apply(softmax_hwc_shapes);
+BENCHMARK(BM_cuda_softmax_last_forward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_last_backward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_sources_forward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_sources_backward)->Apply(twin::softmax_mhw)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_channels_forward)->Apply(twin::softmax_hwc)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_softmax_channels_backward)->Apply(twin::softmax_hwc)->Apply(fb::manual_time_us);
 
 // Losses: Args N, H, W, C; backward differentiates the first operand only.
 template <k::LossOp Op>
 void loss_forward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const fh::Tensor a = image(state, gen);
   const fh::Tensor b = k::loss_is_binary(Op) ? image(state, gen) : fh::Tensor();
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::loss(Op, a, b).raw_data()); });
-  gpu::set_bytes(state, (k::loss_is_binary(Op) ? 2 : 1) * kF32 * elements(a));
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::loss(Op, a, b).raw_data()); });
+  fb::set_bytes(state, (k::loss_is_binary(Op) ? 2 : 1) * kF32 * elements(a));
 }
 
 template <k::LossOp Op>
 void loss_backward(benchmark::State& state) {
-  if (!gpu::ready(state)) return;
   fh::Generator gen(1);
   const fh::Tensor a = image(state, gen);
   const fh::Tensor b = k::loss_is_binary(Op) ? image(state, gen) : fh::Tensor();
-  const fh::Tensor grad = fh::Tensor::scalar(1.0, fh::DType::F32, gpu::device());
-  gpu::time_op(state, [&] { benchmark::DoNotOptimize(k::loss_backward(Op, grad, a, b, true, false).a.raw_data()); });
+  const fh::Tensor grad = fh::Tensor::scalar(1.0, fh::DType::F32, fb::kGpu);
+  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::loss_backward(Op, grad, a, b, true, false).a.raw_data()); });
   const double reads = Op == k::LossOp::HingeGenerator ? 0 : (k::loss_is_binary(Op) ? 2 : 1);
-  gpu::set_bytes(state, (reads + 1) * kF32 * elements(a));
+  fb::set_bytes(state, (reads + 1) * kF32 * elements(a));
 }
 
 void BM_cuda_l1_loss_forward(benchmark::State& s) { loss_forward<k::LossOp::L1>(s); }
@@ -197,18 +172,15 @@ void BM_cuda_hinge_fake_backward(benchmark::State& s) { loss_backward<k::LossOp:
 void BM_cuda_hinge_generator_forward(benchmark::State& s) { loss_forward<k::LossOp::HingeGenerator>(s); }
 void BM_cuda_hinge_generator_backward(benchmark::State& s) { loss_backward<k::LossOp::HingeGenerator>(s); }
 
-void loss_shapes(benchmark::internal::Benchmark* b) {
-  b->Args({1, 256, 256, 3})->Args({8, 256, 256, 3})->Unit(benchmark::kMicrosecond)->UseManualTime();
-}
-BENCHMARK(BM_cuda_l1_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_l1_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_mse_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_mse_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_real_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_real_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_fake_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_fake_backward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_generator_forward)->Apply(loss_shapes);
-BENCHMARK(BM_cuda_hinge_generator_backward)->Apply(loss_shapes);
+BENCHMARK(BM_cuda_l1_loss_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_l1_loss_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_mse_loss_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_mse_loss_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_real_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_real_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_fake_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_fake_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_generator_forward)->Apply(twin::images)->Apply(fb::manual_time_us);
+BENCHMARK(BM_cuda_hinge_generator_backward)->Apply(twin::images)->Apply(fb::manual_time_us);
 
 }  // namespace

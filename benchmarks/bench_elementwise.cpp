@@ -2,10 +2,13 @@
 // but the channel dim (a bias gradient), full-size mul/div, relu/exp/log and relu backward. Rates are the minimum bytes each must move (read inputs once, write
 // the output once); torch_compare.py times the same work in PyTorch.
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/kernels.h"
 #include "runtime/random.h"
 
 namespace {
+
+namespace twin = fh::bench::twin;
 
 // Args: N, H, W, C. out[n,h,w,c] = x[n,h,w,c] + bias[c].
 void BM_add_bias(benchmark::State& state) {
@@ -58,31 +61,9 @@ void BM_core_unary(benchmark::State& state) {
   fh::bench::set_bytes(state, (op == 3 ? 3.0 : 2.0) * static_cast<double>(x.nbytes()));
 }
 
-// Generator activation shapes of the `paper` config: 32×256², 128×128², 512×64², batch 1 and 8.
-void activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 32});
-    b->Args({n, 128, 128, 128});
-    b->Args({n, 64, 64, 512});
-  }
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
-// The same shapes with a leading op selector.
-template <int kOps>
-void op_activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t op = 0; op < kOps; ++op)
-    for (int64_t n : {1, 8}) {
-      b->Args({op, n, 256, 256, 32});
-      b->Args({op, n, 128, 128, 128});
-      b->Args({op, n, 64, 64, 512});
-    }
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
-BENCHMARK(BM_add_bias)->Apply(activation_shapes);
-BENCHMARK(BM_sum_to_channels)->Apply(activation_shapes);
-BENCHMARK(BM_binary_full)->Apply(op_activation_shapes<2>);
-BENCHMARK(BM_core_unary)->Apply(op_activation_shapes<4>);
+BENCHMARK(BM_add_bias)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_sum_to_channels)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_binary_full)->Apply(twin::op_activation_maps<2>)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_core_unary)->Apply(twin::op_activation_maps<4>)->Apply(fh::bench::real_time_ms);
 
 }  // namespace

@@ -4,6 +4,7 @@
 // in PyTorch (peers_conv.py).
 #include "autograd/conv.h"
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/conv.h"
 #include "kernels/kernels.h"
 #include "runtime/random.h"
@@ -11,6 +12,7 @@
 namespace {
 
 using fh::Tensor;
+namespace twin = fh::bench::twin;
 
 constexpr double kFloat = sizeof(float);
 
@@ -44,18 +46,8 @@ void BM_linear_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kFloat * (2 * rows * out + 2 * rows * in + 2 * out * in + out));
 }
 
-// E_can's heads on the 512-d pooled feature (66 angle bins; 204 key-point values) and
-// E_gaze's head (512·2² -> 3·482 vertices), batch 1 and 8.
-void head_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t rows : {1, 8}) {
-    b->Args({rows, 512, 66});
-    b->Args({rows, 512, 204});
-    b->Args({rows, 2048, 1446});
-  }
-}
-
-BENCHMARK(BM_linear_forward)->Apply(head_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_linear_backward)->Apply(head_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_linear_forward)->Apply(twin::linear_heads)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_linear_backward)->Apply(twin::linear_heads)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Args: batch, M, K, N: a [batch, M, K] · b [batch, K, N].
 void BM_matmul_small(benchmark::State& state) {
@@ -85,14 +77,8 @@ void BM_matmul_small_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kFloat * B * 2 * (M * K + K * N + M * N));
 }
 
-// Rotations R [B, 3, 3] of key-points [B, 3, 68], B up to 64; and a 3x3 · 3x3 chain.
-void small_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t batch : {1, 8, 64}) b->Args({batch, 3, 3, 68});
-  b->Args({64, 3, 3, 3});
-}
-
-BENCHMARK(BM_matmul_small)->Apply(small_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_matmul_small_backward)->Apply(small_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_matmul_small)->Apply(twin::small_matmuls)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_matmul_small_backward)->Apply(twin::small_matmuls)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Args: a 4-d shape and the two dims swapped. Its backward is the same transpose.
 void BM_transpose(benchmark::State& state) {
@@ -106,13 +92,6 @@ void BM_transpose(benchmark::State& state) {
   fh::bench::set_bytes(state, 2 * kFloat * static_cast<double>(shape.numel()));
 }
 
-// Key-points [B, 68, 3] to [B, 3, 68]; the gaze head's weight [1446, 2048]; a feature map's
-// H and W.
-BENCHMARK(BM_transpose)
-    ->Args({1, 64, 68, 3, 1, 2})
-    ->Args({1, 1, 1446, 2048, 2, 3})
-    ->Args({8, 128, 128, 128, 1, 2})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+BENCHMARK(BM_transpose)->Apply(twin::transposes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace

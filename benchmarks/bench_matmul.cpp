@@ -1,10 +1,13 @@
 // matmul: freehead's kernel (Eigen GEMM split over freehead's pool), float32.
 // Args: M, N, K, batch. torch_compare.py times torch.matmul on the same shapes.
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/kernels.h"
 #include "runtime/random.h"
 
 namespace {
+
+namespace twin = fh::bench::twin;
 
 void BM_matmul(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2), B = state.range(3);
@@ -18,15 +21,6 @@ void BM_matmul(benchmark::State& state) {
   fh::bench::set_flops(state, 2.0 * static_cast<double>(B * M * N * K));
 }
 
-// Square sizes, a conv-like tall-skinny GEMM (im2col of a 64x64 map, 3x3x128 -> 128) and a
-// batch of small products.
-BENCHMARK(BM_matmul)
-    ->Args({256, 256, 256, 1})
-    ->Args({512, 512, 512, 1})
-    ->Args({1024, 1024, 1024, 1})
-    ->Args({4096, 128, 1152, 1})
-    ->Args({64, 64, 64, 64})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK(BM_matmul)->Apply(twin::matmuls)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -6,12 +6,14 @@
 // read once, every output written once). torch_compare.py times the same work in PyTorch
 // (benchmarks/peers_norm.py).
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/norm.h"
 #include "runtime/random.h"
 
 namespace {
 
 using fh::Tensor;
+namespace twin = fh::bench::twin;
 
 Tensor image(benchmark::State& state, fh::Generator& gen) {
   return fh::randn({state.range(0), state.range(1), state.range(2), state.range(3)}, gen);
@@ -96,21 +98,11 @@ void BM_spade_modulation_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, bytes(x, 5));
 }
 
-// The generator's normalised activations: 512×64², 128×128², 32×256², batch 1 and 8.
-void generator_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 64, 64, 512});
-    b->Args({n, 128, 128, 128});
-    b->Args({n, 256, 256, 32});
-  }
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
-BENCHMARK(BM_batch_norm_forward)->Apply(generator_shapes);
-BENCHMARK(BM_batch_norm_backward)->Apply(generator_shapes);
-BENCHMARK(BM_instance_norm_forward)->Apply(generator_shapes);
-BENCHMARK(BM_instance_norm_backward)->Apply(generator_shapes);
-BENCHMARK(BM_spade_modulation_forward)->Apply(generator_shapes);
-BENCHMARK(BM_spade_modulation_backward)->Apply(generator_shapes);
+BENCHMARK(BM_batch_norm_forward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_batch_norm_backward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_instance_norm_forward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_instance_norm_backward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_spade_modulation_forward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_spade_modulation_backward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
 
 }  // namespace

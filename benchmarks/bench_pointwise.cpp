@@ -5,12 +5,14 @@
 // every input once, write every output once). peers_pointwise.py does the same work in
 // PyTorch, in its NCHW layout.
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/pointwise.h"
 #include "runtime/random.h"
 
 namespace {
 
 namespace k = fh::kernels;
+namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
@@ -53,25 +55,14 @@ void BM_leaky_relu_backward(benchmark::State& s) { BM_activation_backward<k::Act
 void BM_tanh_forward(benchmark::State& s) { BM_activation_forward<k::ActivationOp::Tanh>(s, 0); }
 void BM_tanh_backward(benchmark::State& s) { BM_activation_backward<k::ActivationOp::Tanh>(s, 0); }
 
-// The decoder's activations: 32×256², 128×128², 512×64² (and tanh's 3×256² output).
-void activation_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  }
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-BENCHMARK(BM_leaky_relu_forward)->Apply(activation_shapes);
-BENCHMARK(BM_leaky_relu_backward)->Apply(activation_shapes);
-BENCHMARK(BM_tanh_forward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
-BENCHMARK(BM_tanh_backward)->Apply(activation_shapes)->Args({1, 256, 256, 3})->Args({8, 256, 256, 3});
+BENCHMARK(BM_leaky_relu_forward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_leaky_relu_backward)->Apply(twin::activation_maps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_tanh_forward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_tanh_backward)->Apply(twin::activation_maps)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
 
 // The other activations, which the model applies to small tensors (angles, gaze vectors,
 // sketch colours) rather than to the decoder's activations: one family over the op codes,
 // at one decoder shape for reference. Args: op (ActivationOp's value), N, H, W, C.
-constexpr k::ActivationOp kOtherActivations[] = {k::ActivationOp::Sigmoid, k::ActivationOp::Sqrt,
-                                                 k::ActivationOp::Sin,     k::ActivationOp::Cos,
-                                                 k::ActivationOp::Acos,    k::ActivationOp::Clamp,
-                                                 k::ActivationOp::AcosClamped};
 
 struct OtherActivation {
   k::ActivationOp op;
@@ -117,12 +108,8 @@ void BM_other_activation_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, 3 * kF32 * elements(a.x));
 }
 
-void other_activation_shapes(benchmark::internal::Benchmark* b) {
-  for (k::ActivationOp op : kOtherActivations) b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-BENCHMARK(BM_other_activation_forward)->Apply(other_activation_shapes);
-BENCHMARK(BM_other_activation_backward)->Apply(other_activation_shapes);
+BENCHMARK(BM_other_activation_forward)->Apply(twin::other_activations)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_other_activation_backward)->Apply(twin::other_activations)->Apply(fh::bench::real_time_ms);
 
 // Softmax benchmarks take Args N, A, B, C and a tensor shape and dim built from them.
 struct SoftmaxCase {
@@ -174,21 +161,12 @@ void BM_softmax_sources_backward(benchmark::State& s) { BM_softmax_backward<sour
 void BM_softmax_channels_forward(benchmark::State& s) { BM_softmax_forward<channels_axis>(s); }
 void BM_softmax_channels_backward(benchmark::State& s) { BM_softmax_backward<channels_axis>(s); }
 
-// M = 4 sources (or channels) at the flow resolutions 256² and 64².
-void softmax_mhw_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256})->Args({n, 4, 64, 64});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-void softmax_hwc_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 4})->Args({n, 64, 64, 4});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-BENCHMARK(BM_softmax_last_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_softmax_last_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_softmax_sources_forward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_softmax_sources_backward)->Apply(softmax_mhw_shapes);
-BENCHMARK(BM_softmax_channels_forward)->Apply(softmax_hwc_shapes);
-BENCHMARK(BM_softmax_channels_backward)->Apply(softmax_hwc_shapes);
+BENCHMARK(BM_softmax_last_forward)->Apply(twin::softmax_mhw)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_softmax_last_backward)->Apply(twin::softmax_mhw)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_softmax_sources_forward)->Apply(twin::softmax_mhw)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_softmax_sources_backward)->Apply(twin::softmax_mhw)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_softmax_channels_forward)->Apply(twin::softmax_hwc)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_softmax_channels_backward)->Apply(twin::softmax_hwc)->Apply(fh::bench::real_time_ms);
 
 // Losses: Args N, H, W, C. Backward differentiates the first operand only (a prediction
 // against a fixed target), as in training.
@@ -230,18 +208,15 @@ void BM_hinge_fake_backward(benchmark::State& s) { BM_loss_backward<k::LossOp::H
 void BM_hinge_generator_forward(benchmark::State& s) { BM_loss_forward<k::LossOp::HingeGenerator>(s); }
 void BM_hinge_generator_backward(benchmark::State& s) { BM_loss_backward<k::LossOp::HingeGenerator>(s); }
 
-void loss_shapes(benchmark::internal::Benchmark* b) {
-  b->Args({1, 256, 256, 3})->Args({8, 256, 256, 3})->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-BENCHMARK(BM_l1_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_l1_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_mse_loss_forward)->Apply(loss_shapes);
-BENCHMARK(BM_mse_loss_backward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_real_forward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_real_backward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_fake_forward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_fake_backward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_generator_forward)->Apply(loss_shapes);
-BENCHMARK(BM_hinge_generator_backward)->Apply(loss_shapes);
+BENCHMARK(BM_l1_loss_forward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_l1_loss_backward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_mse_loss_forward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_mse_loss_backward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_real_forward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_real_backward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_fake_forward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_fake_backward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_generator_forward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_hinge_generator_backward)->Apply(twin::images)->Apply(fh::bench::real_time_ms);
 
 }  // namespace

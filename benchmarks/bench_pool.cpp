@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/pool.h"
 #include "runtime/random.h"
 
@@ -15,6 +16,8 @@ namespace {
 using fh::Shape;
 using fh::Tensor;
 using fh::kernels::PoolWindow;
+namespace twin = fh::bench::twin;
+using twin::crop_offsets;
 
 constexpr double kF32 = 4, kI64 = 8;
 
@@ -154,14 +157,7 @@ void BM_concat_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kF32 * 4 * elements(in));
 }
 
-// Args: N, H, W, C, crop size. Image n's crop sits near the centre, shifted by n % 3 - 1
-// pixels (peers_pool.py uses the same offsets).
-std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
-  std::vector<int64_t> at;
-  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
-  return at;
-}
-
+// Args: N, H, W, C, crop size; offsets twin::crop_offsets.
 void BM_crop2d(benchmark::State& state) {
   const Shape in{state.range(0), state.range(1), state.range(2), state.range(3)};
   const int64_t crop = state.range(4);
@@ -189,55 +185,18 @@ void BM_crop2d_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kF32 * (elements(g.shape()) + elements(in)));
 }
 
-// Flows (2 channels) halved for h2 and h3: 2x2 stride 2 at 256² and 128²; the
-// discriminator's pyramid: 3x3 stride 2 padding 1, count_include_pad off, on its
-// 6-channel input at 256².
-void avg_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 2, 2, 2, 0, 1});
-    b->Args({n, 128, 128, 2, 2, 2, 0, 1});
-    b->Args({n, 256, 256, 6, 3, 2, 1, 0});
-  }
-}
-// E_gaze's ResNet-34 stem on a 128² eye crop: 3x3 stride 2 padding 1 of 64×64².
-void max_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 64, 3, 2, 1});
-}
-// E_can's 512×8² and E_gaze's 512×4² (ResNet-34 at 128²) final feature maps.
-void global_pool_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 8, 8, 512});
-    b->Args({n, 4, 4, 512});
-  }
-}
-// A 3×256² sketch brought to the SPADE blocks' 64² and 128².
-void resize_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 3, 64, 64});
-    b->Args({n, 256, 256, 3, 128, 128});
-  }
-}
-// Two 3×256² images joined into 6×256².
-void concat_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3});
-}
-// The discriminator's mouth crop: S/4 = 64 of a 3×256² image.
-void crop_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
-}
-
 #define FH_POOL_BENCHMARK(fn, shapes) BENCHMARK(fn)->Apply(shapes)->Unit(benchmark::kMicrosecond)->UseRealTime()
-FH_POOL_BENCHMARK(BM_avg_pool2d, avg_pool_shapes);
-FH_POOL_BENCHMARK(BM_avg_pool2d_backward, avg_pool_shapes);
-FH_POOL_BENCHMARK(BM_max_pool2d, max_pool_shapes);
-FH_POOL_BENCHMARK(BM_max_pool2d_backward, max_pool_shapes);
-FH_POOL_BENCHMARK(BM_global_avg_pool, global_pool_shapes);
-FH_POOL_BENCHMARK(BM_global_avg_pool_backward, global_pool_shapes);
-FH_POOL_BENCHMARK(BM_resize_nearest, resize_shapes);
-FH_POOL_BENCHMARK(BM_resize_nearest_backward, resize_shapes);
-FH_POOL_BENCHMARK(BM_concat, concat_shapes);
-FH_POOL_BENCHMARK(BM_concat_backward, concat_shapes);
-FH_POOL_BENCHMARK(BM_crop2d, crop_shapes);
-FH_POOL_BENCHMARK(BM_crop2d_backward, crop_shapes);
+FH_POOL_BENCHMARK(BM_avg_pool2d, twin::avg_pools);
+FH_POOL_BENCHMARK(BM_avg_pool2d_backward, twin::avg_pools);
+FH_POOL_BENCHMARK(BM_max_pool2d, twin::max_pools);
+FH_POOL_BENCHMARK(BM_max_pool2d_backward, twin::max_pools);
+FH_POOL_BENCHMARK(BM_global_avg_pool, twin::global_pools);
+FH_POOL_BENCHMARK(BM_global_avg_pool_backward, twin::global_pools);
+FH_POOL_BENCHMARK(BM_resize_nearest, twin::resizes);
+FH_POOL_BENCHMARK(BM_resize_nearest_backward, twin::resizes);
+FH_POOL_BENCHMARK(BM_concat, twin::images);
+FH_POOL_BENCHMARK(BM_concat_backward, twin::images);
+FH_POOL_BENCHMARK(BM_crop2d, twin::crops);
+FH_POOL_BENCHMARK(BM_crop2d_backward, twin::crops);
 
 }  // namespace

@@ -25,4 +25,8 @@ void set_flops(benchmark::State& state, double flops_per_iteration);
 // for the same number of bytes).
 void set_bytes(benchmark::State& state, double bytes_per_iteration);
 
+// Registration (->Apply(real_time_ms)): wall-clock time in milliseconds, since the kernels
+// run on freehead's thread pool.
+inline void real_time_ms(benchmark::internal::Benchmark* b) { b->Unit(benchmark::kMillisecond)->UseRealTime(); }
+
 }  // namespace fh::bench

@@ -3,10 +3,13 @@
 // decoder's pixel shuffles. Bytes are the minimum each op must move: every input read once
 // and every output written once. peers_warp.py times the same work in PyTorch.
 #include "benchmarks/bench_util.h"
+#include "benchmarks/twin_shapes.h"
 #include "kernels/warp.h"
 #include "runtime/random.h"
 
 namespace {
+
+namespace twin = fh::bench::twin;
 
 // Flows of a few pixels, like a head's motion between frames (uniform in [-3, 3]).
 fh::Tensor motion_flow(int64_t N, int64_t H, int64_t W, fh::Generator& gen) {
@@ -49,14 +52,6 @@ void BM_warp_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kF32 * (3.0 * elements + 4.0 * pixels));
 }
 
-// The image and the three encoder features, each warped at its own resolution.
-void warp_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) {
-    b->Args({n, 256, 256, 3})->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-  }
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
 // Args: N, M, H, W, C. out = Σ_j softmax_j(m) · x_j, m [N,M,H,W,1], x [N,M,H,W,C].
 void BM_nshot_fusion_forward(benchmark::State& state) {
   const int64_t N = state.range(0), M = state.range(1), H = state.range(2), W = state.range(3), C = state.range(4);
@@ -89,12 +84,6 @@ void BM_nshot_fusion_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, kF32 * pixels * (2.0 * mc + static_cast<double>(C) + 2.0 * static_cast<double>(M)));
 }
 
-// M = 4 sources fused at the image resolution, 32 channels.
-void fusion_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256, 32});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
 // Args: N, H, W, C, r with [N,H,W,C] the low-resolution side (C = the channels before the
 // shuffle). Forward: pixel_shuffle of it; backward: pixel_unshuffle of the high-resolution
 // gradient back to it.
@@ -120,17 +109,11 @@ void BM_pixel_shuffle_backward(benchmark::State& state) {
   fh::bench::set_bytes(state, 2.0 * static_cast<double>(grad_out.nbytes()));
 }
 
-// The decoder's two ×2 shuffles: 512×64² -> 128×128² and 128×128² -> 32×256².
-void shuffle_shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 512, 2})->Args({n, 128, 128, 128, 2});
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
-
-BENCHMARK(BM_warp_forward)->Apply(warp_shapes);
-BENCHMARK(BM_warp_backward)->Apply(warp_shapes);
-BENCHMARK(BM_nshot_fusion_forward)->Apply(fusion_shapes);
-BENCHMARK(BM_nshot_fusion_backward)->Apply(fusion_shapes);
-BENCHMARK(BM_pixel_shuffle_forward)->Apply(shuffle_shapes);
-BENCHMARK(BM_pixel_shuffle_backward)->Apply(shuffle_shapes);
+BENCHMARK(BM_warp_forward)->Apply(twin::warps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_warp_backward)->Apply(twin::warps)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_nshot_fusion_forward)->Apply(twin::fusions)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_nshot_fusion_backward)->Apply(twin::fusions)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_pixel_shuffle_forward)->Apply(twin::shuffles)->Apply(fh::bench::real_time_ms);
+BENCHMARK(BM_pixel_shuffle_backward)->Apply(twin::shuffles)->Apply(fh::bench::real_time_ms);
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Small CUDA kernels the ceiling benchmarks need (cuda_bench_kernels.cu).
+// Small CUDA kernels of the benchmarks themselves: the copy ceiling and input fills (cuda_bench_kernels.cu).
 #pragma once
 
 #include <cstddef>

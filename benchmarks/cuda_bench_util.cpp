@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "benchmarks/cuda_bench_kernels.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/error.h"
 
@@ -56,6 +57,12 @@ double EventTimer::stop() {
 }
 
 void synchronize() { fh::cuda::synchronize(); }
+
+Tensor device_values(const Shape& shape, uint32_t seed) {
+  Tensor t = Tensor::empty(shape, DType::F32, kGpu);
+  fill_hash_f32(static_cast<float*>(t.raw_data()), t.numel(), seed);
+  return t;
+}
 
 void set_flops(benchmark::State& state, double flops_per_call, Ceiling c, const std::string& shape) {
   state.counters["FLOP/s"] = benchmark::Counter(flops_per_call, benchmark::Counter::kIsIterationInvariantRate);

@@ -6,7 +6,8 @@
 //   2. count the work by hand (the op's FLOPs, or the minimum bytes it must move) and report
 //      it with set_flops (naming the GEMM ceiling of the precision it runs at) or set_bytes
 //      (memory-bound ops: the device copy ceiling);
-//   3. register with ->UseManualTime() (and ->Unit(benchmark::kMicrosecond) or similar).
+//   3. register with ->UseManualTime() (->Apply(manual_time_us) sets it with microseconds);
+//      a benchmark with a CPU twin takes its arguments from twin_shapes.h, as the twin does.
 // The benchmark's label carries "ceiling=<name>;shape=<text>": benchmarks/gpu_table.py puts
 // each result next to the ceiling of that name measured in the same run (bench_cuda_ceiling.cpp)
 // and next to its PyTorch peer (benchmarks/peers_cuda_*.py, run by torch_compare.py).
@@ -16,9 +17,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
+#include "runtime/tensor.h"
+
 namespace fh::bench::cuda {
+
+// The GPU every benchmark runs on. fh_cuda_bench's main runs no benchmark without one.
+inline const Device kGpu = Device::cuda(0);
+
+// float32 values in [-1, 1) filled on the GPU (values made on the host would dominate the
+// set-up at batch 8), a different pattern per seed.
+Tensor device_values(const Shape& shape, uint32_t seed);
 
 enum class Ceiling { Copy, GemmF32, GemmTF32, GemmBF16 };
 // "copy", "gemm_fp32", "gemm_tf32", "gemm_bf16".
@@ -62,7 +73,11 @@ void time_op(benchmark::State& state, Fn&& fn) {
 
 // Counter "FLOP/s" and the label "ceiling=<c>;shape=<shape>".
 void set_flops(benchmark::State& state, double flops_per_call, Ceiling c, const std::string& shape);
-// Google Benchmark's bytes_per_second and the label "ceiling=copy;shape=<shape>".
-void set_bytes(benchmark::State& state, double bytes_per_call, const std::string& shape);
+// Google Benchmark's bytes_per_second and the label "ceiling=copy;shape=<shape>" (an empty
+// shape: the table shows the benchmark's arguments).
+void set_bytes(benchmark::State& state, double bytes_per_call, const std::string& shape = "");
+
+// Registration (->Apply(manual_time_us)): the times time_op reports, in microseconds.
+inline void manual_time_us(benchmark::internal::Benchmark* b) { b->Unit(benchmark::kMicrosecond)->UseManualTime(); }
 
 }  // namespace fh::bench::cuda

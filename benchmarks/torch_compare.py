@@ -108,6 +108,8 @@ def main_cuda(args):
     for b in report.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
             continue
+        if b["run_name"] in results or b["run_name"] in failed:
+            continue  # another repetition of a benchmark whose peer is timed already
         family, nums = benchmark_args(b["run_name"])
         if family not in peers:
             missing.add(family)

@@ -17,8 +17,6 @@ using namespace fh::cuda_test;
 
 namespace {
 
-const DType kFloatDTypes[] = {DType::F32, DType::F64};
-
 // Both sides sum the statistics in double in different orders (rarely a 1-ulp difference
 // once rounded to float) and nvcc fuses (x - mean)·scale + shift into one rounding: outputs
 // of unit size agree to a few float ulp.
@@ -28,10 +26,6 @@ constexpr fh::test::Tolerance kNormF64{1e-12, 1e-12};
 // their size grows like √(N·H·W), hence the relative term.
 constexpr fh::test::Tolerance kParamGradF32{1e-4, 1e-5};
 constexpr fh::test::Tolerance kParamGradF64{1e-10, 1e-11};
-
-fh::test::Tolerance pick(DType t, fh::test::Tolerance f32, fh::test::Tolerance f64) {
-  return t == DType::F64 ? f64 : f32;
-}
 
 // NHWC images: the generator's normalised activations at the tiny, small and paper sizes
 // (batch 1 and 2, paper at batch 1), E_can/E_gaze-like maps, and odd shapes (three pixels,

@@ -21,8 +21,6 @@ using namespace fh::cuda_test;
 
 namespace {
 
-const DType kFloatDTypes[] = {DType::F32, DType::F64};
-
 // Activations: both sides call math functions within 2 ulp of the true value (CUDA's and
 // the CPU's vectorised or libm ones), and nvcc fuses a·b + c into one rounding where the
 // CPU may round twice (tanh' = 1 - y², |g|·ulp(1) absolute): a few ulp relative plus an
@@ -39,10 +37,6 @@ constexpr fh::test::Tolerance kLossF64{1e-15, 1e-12};
 // Loss gradients: the same formula per element on both sides.
 constexpr fh::test::Tolerance kLossGradF32{1e-8, 1e-6};
 constexpr fh::test::Tolerance kLossGradF64{1e-17, 1e-14};
-
-fh::test::Tolerance pick(DType t, fh::test::Tolerance f32, fh::test::Tolerance f64) {
-  return t == DType::F64 ? f64 : f32;
-}
 
 // Activation maps of the generator (tiny, small, paper sizes; batch 1 and 2) and odd shapes:
 // empty-free sizes that are not multiples of the 16-byte vector, a scalar, a single element.

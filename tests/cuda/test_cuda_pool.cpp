@@ -20,19 +20,9 @@ using namespace fh::cuda_test;
 
 namespace {
 
-const DType kFloatDTypes[] = {DType::F32, DType::F64};
-
 // Global average: both sides sum in double, in different orders; one final rounding.
 constexpr fh::test::Tolerance kMeanF32{1e-7, 1e-6};
 constexpr fh::test::Tolerance kMeanF64{1e-15, 1e-13};
-
-void check_same_bits(const Tensor& gpu, const Tensor& cpu, const std::string& name) {
-  INFO(name);
-  CHECK(gpu.device() == kGpu);
-  CHECK(gpu.shape() == cpu.shape());
-  CHECK(gpu.dtype() == cpu.dtype());
-  CHECK(bytes_of(gpu) == bytes_of(cpu));
-}
 
 struct PoolCase {
   Shape input;

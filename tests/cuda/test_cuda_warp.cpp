@@ -22,8 +22,6 @@ using namespace fh::cuda_test;
 
 namespace {
 
-const DType kFloatDTypes[] = {DType::F32, DType::F64};
-
 // warp: identical weights on both sides; nvcc fuses the four products and three sums into
 // FMAs where the CPU may round each: a few float ulp of values of unit size.
 constexpr fh::test::Tolerance kWarpF32{2e-6, 2e-6};
@@ -51,10 +49,6 @@ constexpr fh::test::Tolerance kFusionF64{1e-14, 1e-13};
 // terms, absolute) minus their weighted mean (cancellation).
 constexpr fh::test::Tolerance kFusionMF32{1e-4, 1e-5};
 constexpr fh::test::Tolerance kFusionMF64{1e-12, 1e-12};
-
-fh::test::Tolerance pick(DType t, fh::test::Tolerance f32, fh::test::Tolerance f64) {
-  return t == DType::F64 ? f64 : f32;
-}
 
 // Warped tensors of the generator at tiny, small and paper sizes (the image, flows, the
 // encoder features h1-h3; batch 1 and 2) and odd shapes (one pixel, one row or column,
@@ -269,12 +263,9 @@ TEST_CASE("pixel shuffle and unshuffle match the CPU bit for bit") {
       const std::string name = label("pixel_shuffle r=" + std::to_string(c.r), c.low, t);
       const Tensor x = random(c.low, t);
       const Tensor high = kernels::pixel_shuffle(x, c.r);
-      const Tensor ghigh = kernels::pixel_shuffle(x.to(kGpu), c.r);
-      INFO(name);
-      CHECK(ghigh.shape() == high.shape());
-      CHECK(bytes_of(ghigh) == bytes_of(high));
+      check_same_bits(kernels::pixel_shuffle(x.to(kGpu), c.r), high, name);
       const Tensor g = random(high.shape(), t);
-      CHECK(bytes_of(kernels::pixel_unshuffle(g.to(kGpu), c.r)) == bytes_of(kernels::pixel_unshuffle(g, c.r)));
+      check_same_bits(kernels::pixel_unshuffle(g.to(kGpu), c.r), kernels::pixel_unshuffle(g, c.r), name + " unshuffle");
     }
   }
 }

@@ -1,0 +1,137 @@
+// The arguments of the benchmarks that run on both devices: the CPU benchmark BM_<name>
+// (fh_bench) and its CUDA twin BM_cuda_<name> (fh_cuda_bench) apply the same function here,
+// so that the two, and their PyTorch peers (peers_cuda.py runs the CPU peers on the GPU),
+// do the same work. Each function only adds arguments, `paper` shapes at batch 1 and 8
+// unless said otherwise; the time unit and the timing mode are set where the benchmarks are
+// registered. The conv family's shapes are generator_conv_shapes.h.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/pointwise.h"
+
+namespace fh::bench::twin {
+
+using Benchmark = benchmark::internal::Benchmark;
+
+// ---- Elementwise, pointwise and norm: the generator's activation maps ----------------------
+
+// 32×256², 128×128², 512×64². Args: N, H, W, C.
+inline void activation_maps(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
+}
+
+// The same with a leading op selector 0 .. kOps - 1. Args: op, N, H, W, C.
+template <int kOps>
+void op_activation_maps(Benchmark* b) {
+  for (int64_t op = 0; op < kOps; ++op)
+    for (int64_t n : {1, 8}) b->Args({op, n, 256, 256, 32})->Args({op, n, 128, 128, 128})->Args({op, n, 64, 64, 512});
+}
+
+// 3×256² images: the generator's output, the losses' operands. Args: N, H, W, C.
+inline void images(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3});
+}
+
+// The activations besides leaky ReLU and tanh, each on 128×128² at batch 1.
+// Args: op (ActivationOp's value), N, H, W, C.
+inline void other_activations(Benchmark* b) {
+  using kernels::ActivationOp;
+  for (ActivationOp op : {ActivationOp::Sigmoid, ActivationOp::Sqrt, ActivationOp::Sin, ActivationOp::Cos,
+                          ActivationOp::Acos, ActivationOp::Clamp, ActivationOp::AcosClamped})
+    b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
+}
+
+// Softmax over M = 4 sources (or channels) at the flow resolutions 256² and 64².
+// Args: N, M, H, W.
+inline void softmax_mhw(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256})->Args({n, 4, 64, 64});
+}
+// The same sizes with the 4 channels last. Args: N, H, W, C.
+inline void softmax_hwc(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 4})->Args({n, 64, 64, 4});
+}
+
+// ---- Dense ops --------------------------------------------------------------------------------
+
+// Square sizes, the im2col GEMM of a 3x3x128 -> 128 conv on a 64² map, a batch of small
+// products. Args: M, N, K, batch.
+inline void matmuls(Benchmark* b) {
+  b->Args({256, 256, 256, 1})->Args({512, 512, 512, 1})->Args({1024, 1024, 1024, 1})->Args({4096, 128, 1152, 1});
+  b->Args({64, 64, 64, 64});
+}
+
+// E_can's heads on the 512-d pooled feature (66 angle bins; 204 key-point values) and
+// E_gaze's head (512·2² -> 3·482 vertices). Args: rows, in, out.
+inline void linear_heads(Benchmark* b) {
+  for (int64_t rows : {1, 8}) b->Args({rows, 512, 66})->Args({rows, 512, 204})->Args({rows, 2048, 1446});
+}
+
+// Rotations R [B, 3, 3] of key-points [B, 3, 68], B up to 64; and a 3x3 · 3x3 chain.
+// Args: batch, M, K, N.
+inline void small_matmuls(Benchmark* b) {
+  for (int64_t batch : {1, 8, 64}) b->Args({batch, 3, 3, 68});
+  b->Args({64, 3, 3, 3});
+}
+
+// Key-points [B, 68, 3] to [B, 3, 68]; the gaze head's weight [1446, 2048]; a feature map's
+// H and W. Args: a 4-d shape and the two dims swapped.
+inline void transposes(Benchmark* b) {
+  b->Args({1, 64, 68, 3, 1, 2})->Args({1, 1, 1446, 2048, 2, 3})->Args({8, 128, 128, 128, 1, 2});
+}
+
+// ---- Pool family ------------------------------------------------------------------------------
+
+// Flows (2 channels) halved for h2 and h3: 2x2 stride 2 at 256² and 128², count_include_pad
+// on; the discriminator's pyramid: 3x3 stride 2 padding 1, count_include_pad off, on its
+// 6-channel input at 256². Args: N, H, W, C, kernel, stride, padding, count_include_pad.
+inline void avg_pools(Benchmark* b) {
+  for (int64_t n : {1, 8})
+    b->Args({n, 256, 256, 2, 2, 2, 0, 1})->Args({n, 128, 128, 2, 2, 2, 0, 1})->Args({n, 256, 256, 6, 3, 2, 1, 0});
+}
+// E_gaze's ResNet-34 stem on a 128² eye crop: 3x3 stride 2 padding 1 of 64×64².
+// Args: N, H, W, C, kernel, stride, padding.
+inline void max_pools(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 64, 3, 2, 1});
+}
+// E_can's 512×8² and E_gaze's 512×4² (ResNet-34 at 128²) final feature maps. Args: N, H, W, C.
+inline void global_pools(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 8, 8, 512})->Args({n, 4, 4, 512});
+}
+// A 3×256² sketch brought to the SPADE blocks' 64² and 128². Args: N, H, W, C, out_h, out_w.
+inline void resizes(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64, 64})->Args({n, 256, 256, 3, 128, 128});
+}
+// The discriminator's mouth crop: S/4 = 64 of a 3×256² image. Args: N, H, W, C, crop size.
+inline void crops(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
+}
+// The crops' offsets along an axis of `size` pixels: image n's crop sits near the centre,
+// shifted by sign·(n % 3 - 1) pixels (peers_pool.py uses the same offsets).
+inline std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
+  std::vector<int64_t> at;
+  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
+  return at;
+}
+
+// ---- Warp family ------------------------------------------------------------------------------
+
+// The image and the three encoder features, each warped at its own resolution. Args: N, H, W, C.
+inline void warps(Benchmark* b) {
+  for (int64_t n : {1, 8})
+    b->Args({n, 256, 256, 3})->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
+}
+// M = 4 sources fused at the image resolution, 32 channels. Args: N, M, H, W, C.
+inline void fusions(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256, 32});
+}
+// The decoder's two ×2 shuffles: 512×64² -> 128×128² and 128×128² -> 32×256².
+// Args: N, H, W, C, r with [N, H, W, C] the low-resolution side.
+inline void shuffles(Benchmark* b) {
+  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 512, 2})->Args({n, 128, 128, 128, 2});
+}
+
+}  // namespace fh::bench::twin
