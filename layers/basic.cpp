@@ -122,7 +122,8 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
   if (!spec_.spectral) return;
   const bool has_orig = tensors.count(prefix + "weight_orig") != 0;
   if (has_orig && !tensors.count(prefix + "weight_u")) report.missing.push_back(prefix + "weight_u (needed with weight_orig)");
-  if (!apply) return;
+  // A partial load (allow_partial) without this conv's `weight` leaves the conv as it was.
+  if (!apply || !tensors.count(prefix + "weight")) return;
   // Eval reads the file's `weight` exactly as stored until a training forward changes
   // weight_orig. An inference file (no weight_orig) starts training from weight_orig = weight.
   effective_is_loaded_ = true;

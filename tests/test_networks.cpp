@@ -191,6 +191,22 @@ TEST_CASE("networks: spectral normalisation — effective weights have spectral 
   CHECK(other.forward(x).to_vector<float>() == conv.forward(x).to_vector<float>());
 }
 
+TEST_CASE("networks: a partial load leaves a spectral conv the file does not hold as it was") {
+  nn::Conv2d conv({.in = 5, .out = 7, .kernel = 3, .padding = 1, .spectral = true});
+  Generator g(4);
+  conv.reset_parameters(g);
+  const nn::TensorMap before = as_map(conv.state_dict());
+  const nn::LoadReport report = conv.load_state_dict({}, "", /*allow_partial=*/true);
+  CHECK(report.missing == std::vector<std::string>{"weight", "bias"});
+  const nn::TensorMap after = as_map(conv.state_dict());
+  REQUIRE(after.size() == before.size());
+  for (const auto& [name, t] : before) {
+    CAPTURE(name);
+    REQUIRE(after.count(name));
+    CHECK(after.at(name).to_vector<float>() == t.to_vector<float>());
+  }
+}
+
 TEST_CASE("networks: N-shot with M identical sources equals the one-shot result") {
   auto net = fresh("gen-nshot", 7);
   Generator g(8);
