@@ -12,10 +12,7 @@ namespace fh::nn {
 namespace {
 
 void fill_uniform(Tensor& t, Generator& gen, double bound) {
-  const Tensor values = rand(t.shape(), gen, -bound, bound, t.dtype(), t.device());
-  const bool grad = t.requires_grad();
-  t = values;
-  if (grad) t.requires_grad_(true);
+  assign_keeping_grad(t, rand(t.shape(), gen, -bound, bound, t.dtype(), t.device()));
 }
 
 Tensor normalise(const Tensor& v, double eps) {
@@ -129,8 +126,7 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
   effective_is_loaded_ = true;
   if (!has_orig) {
     NoGradGuard no_grad;
-    *weight_orig_ = weight_->clone();
-    weight_orig_->requires_grad_(true);
+    assign_keeping_grad(*weight_orig_, weight_->clone());
   }
 }
 

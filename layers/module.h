@@ -124,6 +124,10 @@ class Module {
   bool training_ = true;
 };
 
+// Replaces a slot's tensor with `value` (a tensor outside the graph), which then requires
+// grad exactly when the slot's tensor did: parameters stay trainable leaves.
+void assign_keeping_grad(Tensor& slot, const Tensor& value);
+
 // Loads tensors from `tensors` named with `prefix` into `module`; throws an error naming
 // `source` and every missing, unexpected and mis-shaped tensor.
 void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source);
