@@ -191,14 +191,10 @@ LoadReport Module::load_state_dict(const TensorMap& tensors, const std::string& 
   return report;
 }
 
-void Module::load_state_dict_strict(const TensorMap& tensors, const std::string& prefix, const std::string& source) {
-  const LoadReport report = load_state_dict(tensors, prefix);
+void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source) {
+  const LoadReport report = module.load_state_dict(tensors, prefix);
   FH_CHECK(report.ok(), "load weights", "'", source, "' does not fit the network (prefix '", prefix, "'):",
            report.message());
-}
-
-void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source) {
-  module.load_state_dict_strict(tensors, prefix, source);
 }
 
 }  // namespace fh::nn
