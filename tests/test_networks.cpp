@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "layers/basic.h"
+#include "layers/flops.h"
 #include "nets/registry.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
@@ -205,6 +206,19 @@ TEST_CASE("networks: a partial load leaves a spectral conv the file does not hol
     REQUIRE(after.count(name));
     CHECK(after.at(name).to_vector<float>() == t.to_vector<float>());
   }
+}
+
+TEST_CASE("networks: with one source the N-shot generator does not run its weight head") {
+  Generator g(2);
+  auto nshot = fresh("gen-nshot", 1);
+  const nn::TensorMap in = random_inputs(*nshot, 1, 1, g);
+  NoGradGuard no_grad;
+  auto flops = [&](nets::Network& net) {
+    nn::FlopCounter counter;
+    net.forward(in);
+    return counter.flops();
+  };
+  CHECK(flops(*nshot) == flops(*fresh("gen", 1)));
 }
 
 TEST_CASE("networks: N-shot with M identical sources equals the one-shot result") {
