@@ -15,8 +15,8 @@ int cmd_init(const Args& args) {
               "Writes freshly initialised weights (PyTorch's default initialisation, drawn from --seed) for one\n"
               "network, its tensors named with the network's prefix (kp., gaze., gen., disc_image., ...).\n"
               "With --merge, tensors of other networks already in --out are kept, so one file can hold several.",
-              {{"net", "kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg", true, true},
-               {"config", "paper, small or tiny", true, false, "paper"},
+              {net_option(),
+               config_option(),
                {"seed", "random seed", true, false, "0"},
                {"out", "safetensors file to write", true, true},
                {"pretrained", "start from the tensors this file holds for the network (e.g. converted ImageNet\n"
