@@ -12,10 +12,7 @@ namespace fh::nn {
 namespace {
 
 void fill_uniform(Tensor& t, Generator& gen, double bound) {
-  const Tensor values = rand(t.shape(), gen, -bound, bound, t.dtype(), t.device());
-  const bool grad = t.requires_grad();
-  t = values;
-  if (grad) t.requires_grad_(true);
+  assign_keeping_grad(t, rand(t.shape(), gen, -bound, bound, t.dtype(), t.device()));
 }
 
 Tensor normalise(const Tensor& v, double eps) {
@@ -122,14 +119,14 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
   if (!spec_.spectral) return;
   const bool has_orig = tensors.count(prefix + "weight_orig") != 0;
   if (has_orig && !tensors.count(prefix + "weight_u")) report.missing.push_back(prefix + "weight_u (needed with weight_orig)");
-  if (!apply) return;
+  // A partial load (allow_partial) without this conv's `weight` leaves the conv as it was.
+  if (!apply || !tensors.count(prefix + "weight")) return;
   // Eval reads the file's `weight` exactly as stored until a training forward changes
   // weight_orig. An inference file (no weight_orig) starts training from weight_orig = weight.
   effective_is_loaded_ = true;
   if (!has_orig) {
     NoGradGuard no_grad;
-    *weight_orig_ = weight_->clone();
-    weight_orig_->requires_grad_(true);
+    assign_keeping_grad(*weight_orig_, weight_->clone());
   }
 }
 

@@ -21,6 +21,12 @@ std::string LoadReport::message() const {
   return out.str();
 }
 
+void assign_keeping_grad(Tensor& slot, const Tensor& value) {
+  const bool grad = slot.requires_grad();
+  slot = value;
+  if (grad) slot.requires_grad_(true);
+}
+
 void Module::train(bool on) {
   training_ = on;
   on_mode_change();
@@ -58,22 +64,14 @@ int64_t Module::num_parameters() const {
 }
 
 void Module::to(Device device) {
-  for (auto& s : slots_) {
-    if (s.tensor.device() == device) continue;
-    const bool grad = s.tensor.requires_grad();
-    s.tensor = s.tensor.detach().to(device);
-    if (grad) s.tensor.requires_grad_(true);
-  }
+  for (auto& s : slots_)
+    if (s.tensor.device() != device) assign_keeping_grad(s.tensor, s.tensor.detach().to(device));
   for (auto& [name, child] : children_) child->to(device);
 }
 
 void Module::to(DType dtype) {
-  for (auto& s : slots_) {
-    if (s.tensor.dtype() == dtype) continue;
-    const bool grad = s.tensor.requires_grad();
-    s.tensor = s.tensor.detach().to(dtype);
-    if (grad) s.tensor.requires_grad_(true);
-  }
+  for (auto& s : slots_)
+    if (s.tensor.dtype() != dtype) assign_keeping_grad(s.tensor, s.tensor.detach().to(dtype));
   for (auto& [name, child] : children_) child->to(dtype);
 }
 
@@ -152,9 +150,7 @@ void Module::read_slot(Slot& slot, const std::string& full, const TensorMap& ten
     return;
   }
   if (!apply) return;
-  const bool grad = slot.tensor.requires_grad();
-  slot.tensor = from_file_layout(t, slot.layout, slot.tensor.dtype(), slot.tensor.device());
-  if (grad) slot.tensor.requires_grad_(true);
+  assign_keeping_grad(slot.tensor, from_file_layout(t, slot.layout, slot.tensor.dtype(), slot.tensor.device()));
 }
 
 void Module::read_state(const std::string& prefix, const TensorMap& tensors, std::set<std::string>& used,
@@ -195,14 +191,10 @@ LoadReport Module::load_state_dict(const TensorMap& tensors, const std::string& 
   return report;
 }
 
-void Module::load_state_dict_strict(const TensorMap& tensors, const std::string& prefix, const std::string& source) {
-  const LoadReport report = load_state_dict(tensors, prefix);
+void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source) {
+  const LoadReport report = module.load_state_dict(tensors, prefix);
   FH_CHECK(report.ok(), "load weights", "'", source, "' does not fit the network (prefix '", prefix, "'):",
            report.message());
-}
-
-void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source) {
-  module.load_state_dict_strict(tensors, prefix, source);
 }
 
 }  // namespace fh::nn

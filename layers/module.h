@@ -75,10 +75,8 @@ class Module {
   // Loads every slot named `prefix + name` from `tensors` (any float dtype, file layout).
   // Names under `prefix` that no slot claims are "unexpected"; tensors outside `prefix`
   // belong to other networks and are ignored. Returns what was wrong; loads nothing unless
-  // the report is clean (or `allow_partial`).
+  // the report is clean (or `allow_partial`). load_weights() below throws the report instead.
   LoadReport load_state_dict(const TensorMap& tensors, const std::string& prefix = "", bool allow_partial = false);
-  // As load_state_dict, throwing an fh::Error that lists every problem.
-  void load_state_dict_strict(const TensorMap& tensors, const std::string& prefix, const std::string& source);
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor init, FileLayout layout = FileLayout::Same);
@@ -123,6 +121,10 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
   bool training_ = true;
 };
+
+// Replaces a slot's tensor with `value` (a tensor outside the graph), which then requires
+// grad exactly when the slot's tensor did: parameters stay trainable leaves.
+void assign_keeping_grad(Tensor& slot, const Tensor& value);
 
 // Loads tensors from `tensors` named with `prefix` into `module`; throws an error naming
 // `source` and every missing, unexpected and mis-shaped tensor.

@@ -7,7 +7,7 @@
 namespace fh::nets {
 
 ResNet34Trunk::ResNet34Trunk(int64_t base)
-    : base_(base), conv1_({.in = 3, .out = base, .kernel = 7, .stride = 2, .padding = 3, .bias = false}), bn1_(base) {
+    : conv1_({.in = 3, .out = base, .kernel = 7, .stride = 2, .padding = 3, .bias = false}), bn1_(base) {
   register_module("conv1", conv1_);
   register_module("bn1", bn1_);
   const int depth[4] = {3, 4, 6, 3};
@@ -34,7 +34,7 @@ GazeNet::GazeNet(const Config& cfg)
     : cfg_(cfg), grid_((cfg.eye_size + 63) / 64), backbone_(cfg.scaled(64)),
       neck_conv_({.in = cfg.scaled(512), .out = cfg.scaled(512), .kernel = 3, .stride = 2, .padding = 1,
                   .bias = false}),
-      neck_bn_(cfg.scaled(512)), head_(cfg.scaled(512) * grid_ * grid_, 3 * kVertices) {
+      neck_bn_(cfg.scaled(512)), head_(cfg.scaled(512) * grid_ * grid_, 3 * geometry::kEyeVertices) {
   register_module("backbone", backbone_);
   register_module("neck.conv", neck_conv_);
   register_module("neck.bn", neck_bn_);
@@ -52,7 +52,7 @@ GazeOutput GazeNet::forward(const Tensor& eye) {
   // The head was defined on PyTorch's C, H, W flattening.
   const Tensor flat = reshape(permute(h, {0, 3, 1, 2}), {b, -1});
   GazeOutput out;
-  out.vertices = reshape(head_.forward(flat), {b, kVertices, 3});
+  out.vertices = reshape(head_.forward(flat), {b, geometry::kEyeVertices, 3});
   out.gaze = geometry::gaze_from_mesh(out.vertices);
   out.angles = geometry::gaze_to_angles(out.gaze);
   return out;

@@ -21,10 +21,8 @@ class ResNet34Trunk : public nn::Module {
  public:
   explicit ResNet34Trunk(int64_t base_width);
   Tensor forward(const Tensor& x);
-  int64_t out_channels() const { return 8 * base_; }
 
  private:
-  int64_t base_;
   nn::Conv2d conv1_;
   nn::BatchNorm2d bn1_;
   std::vector<std::unique_ptr<nn::BasicBlock>> blocks_;
@@ -34,8 +32,6 @@ class GazeNet : public nn::Module {
  public:
   explicit GazeNet(const Config& cfg);
   GazeOutput forward(const Tensor& eye);  // [B, E, E, 3] NHWC in [-1, 1]
-
-  static constexpr int64_t kVertices = 482;
 
  private:
   Config cfg_;

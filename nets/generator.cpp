@@ -63,7 +63,8 @@ FlowNetwork::FlowNetwork(const Config& cfg, bool weight_head)
   }
 }
 
-FlowOutput FlowNetwork::forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch) {
+FlowOutput FlowNetwork::forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch,
+                                bool fusion_weights) {
   FlowOutput out;
   out.features = enc_.forward(concat({source, source_sketch}, 3));
   Tensor x = out.features[2];
@@ -71,7 +72,10 @@ FlowOutput FlowNetwork::forward(const Tensor& source, const Tensor& source_sketc
   x = dec_[3]->forward(pixel_shuffle(x, 2), target_sketch);
   x = leaky_relu(pixel_shuffle(x, 2), kLeakySlope);
   out.flow = flow_head_.forward(x);
-  if (weight_head_) out.weight_logits = weight_head_->forward(x);
+  if (fusion_weights) {
+    FH_CHECK(weight_head_ != nullptr, "generator", "fusion weights need the N-shot flow network (with weight_head)");
+    out.weight_logits = weight_head_->forward(x);
+  }
   return out;
 }
 
@@ -116,7 +120,7 @@ GeneratorOutput Generator::forward(const Tensor& sources, const Tensor& source_s
   // Every source runs through the flow network as one batch of B·M.
   const Tensor src = merge_sources(sources);
   const Tensor target_per_source = m == 1 ? target_sketch : merge_sources(stack(std::vector<Tensor>(m, target_sketch), 1));
-  FlowOutput f = flow_.forward(src, merge_sources(source_sketches), target_per_source);
+  FlowOutput f = flow_.forward(src, merge_sources(source_sketches), target_per_source, /*fusion_weights=*/m > 1);
 
   // Flows for the coarser features: average-pooled, and halved with the resolution.
   std::vector<Tensor> flows{f.flow};

@@ -34,15 +34,17 @@ class Encoder : public nn::Module {
 
 struct FlowOutput {
   Tensor flow;                  // [N, S, S, 2] in pixels, (dx, dy)
-  Tensor weight_logits;         // [N, S, S, 1] (N-shot only)
+  Tensor weight_logits;         // [N, S, S, 1] (when asked for)
   std::vector<Tensor> features;  // h1, h2, h3 of the source
 };
 
 class FlowNetwork : public nn::Module {
  public:
   FlowNetwork(const Config& cfg, bool weight_head);
-  // source, source_sketch, target_sketch: [N, S, S, 3].
-  FlowOutput forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch);
+  // source, source_sketch, target_sketch: [N, S, S, 3]. `fusion_weights`: also run the
+  // weight head (only N-shot fusion, M > 1, reads its logits).
+  FlowOutput forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch,
+                     bool fusion_weights);
   bool has_weight_head() const { return weight_head_ != nullptr; }
 
  private:

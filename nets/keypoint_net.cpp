@@ -7,9 +7,13 @@
 
 namespace fh::nets {
 
+namespace {
+using geometry::kAngleBins;
+constexpr int64_t kPoints = geometry::kNumKeypoints;
+}  // namespace
+
 KeypointNet::KeypointNet(const Config& cfg)
-    : cfg_(cfg),
-      stem_conv_({.in = 3, .out = cfg.scaled(32), .kernel = 7, .stride = 2, .padding = 3, .bias = false}),
+    : stem_conv_({.in = 3, .out = cfg.scaled(32), .kernel = 7, .stride = 2, .padding = 3, .bias = false}),
       stem_bn_(cfg.scaled(32)),
       yaw_(cfg.scaled(512), kAngleBins), pitch_(cfg.scaled(512), kAngleBins), roll_(cfg.scaled(512), kAngleBins),
       translation_(cfg.scaled(512), 3), scale_(cfg.scaled(512), 1), expression_(cfg.scaled(512), 3 * kPoints),

@@ -27,11 +27,7 @@ class KeypointNet : public nn::Module {
   explicit KeypointNet(const Config& cfg);
   KeypointOutput forward(const Tensor& image);  // [B, S, S, 3] NHWC in [-1, 1]
 
-  static constexpr int64_t kAngleBins = 66;
-  static constexpr int64_t kPoints = 68;
-
  private:
-  Config cfg_;
   nn::Conv2d stem_conv_;
   nn::BatchNorm2d stem_bn_;
   std::vector<std::unique_ptr<nn::ResBottleneck>> blocks_;

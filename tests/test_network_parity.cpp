@@ -74,8 +74,10 @@ void compare_maps(const nn::TensorMap& ours, const nn::TensorMap& ref, test::Tol
     const auto it = ours.find(name);
     REQUIRE_MESSAGE(it != ours.end(), "freehead did not produce ", name);
     REQUIRE(it->second.shape() == t.shape());
-    FH_CHECK_CLOSE(it->second.to(DType::F32), t, tol, what + " " + name);
-    worst.update(test::compare(it->second.to(DType::F32), t, tol), what + " " + name);
+    const test::Comparison c = test::compare(it->second.to(DType::F32), t, tol);
+    INFO(c.report(what + " " + name));
+    CHECK(c.ok());
+    worst.update(c, what + " " + name);
   }
 }
 

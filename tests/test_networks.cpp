@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "layers/basic.h"
+#include "layers/flops.h"
 #include "nets/registry.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
@@ -189,6 +190,35 @@ TEST_CASE("networks: spectral normalisation — effective weights have spectral 
   CHECK(report.ok());
   NoGradGuard no_grad;
   CHECK(other.forward(x).to_vector<float>() == conv.forward(x).to_vector<float>());
+}
+
+TEST_CASE("networks: a partial load leaves a spectral conv the file does not hold as it was") {
+  nn::Conv2d conv({.in = 5, .out = 7, .kernel = 3, .padding = 1, .spectral = true});
+  Generator g(4);
+  conv.reset_parameters(g);
+  const nn::TensorMap before = as_map(conv.state_dict());
+  const nn::LoadReport report = conv.load_state_dict({}, "", /*allow_partial=*/true);
+  CHECK(report.missing == std::vector<std::string>{"weight", "bias"});
+  const nn::TensorMap after = as_map(conv.state_dict());
+  REQUIRE(after.size() == before.size());
+  for (const auto& [name, t] : before) {
+    CAPTURE(name);
+    REQUIRE(after.count(name));
+    CHECK(after.at(name).to_vector<float>() == t.to_vector<float>());
+  }
+}
+
+TEST_CASE("networks: with one source the N-shot generator does not run its weight head") {
+  Generator g(2);
+  auto nshot = fresh("gen-nshot", 1);
+  const nn::TensorMap in = random_inputs(*nshot, 1, 1, g);
+  NoGradGuard no_grad;
+  auto flops = [&](nets::Network& net) {
+    nn::FlopCounter counter;
+    net.forward(in);
+    return counter.flops();
+  };
+  CHECK(flops(*nshot) == flops(*fresh("gen", 1)));
 }
 
 TEST_CASE("networks: N-shot with M identical sources equals the one-shot result") {

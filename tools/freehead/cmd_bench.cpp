@@ -62,9 +62,9 @@ int cmd_bench(const Args& args) {
               "Times one network on random inputs: the median ms of a forward pass in eval mode without gradients,\n"
               "and of a forward+backward pass in train mode (the loss is the sum of the outputs' means), with\n"
               "the forward's conv/linear GFLOPs and the rate they run at (forward+backward counts 3x forward).",
-              {{"net", "kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg", true, true},
-               {"config", "paper, small or tiny", true, false, "paper"},
-               {"device", "cpu, cuda or cuda:N", true, false, "cpu"},
+              {net_option(),
+               config_option(),
+               device_option(),
                {"batch", "batch size", true, false, "1"},
                {"sources", "source images per sample (gen, gen-nshot)", true, false, "1"},
                {"iters", "timed iterations of each pass", true, false, "5"},
@@ -79,15 +79,10 @@ int cmd_bench(const Args& args) {
   if (batch < 1 || sources < 1 || iters < 1) throw UsageError{"--batch, --sources and --iters must be at least 1"};
   Generator gen(static_cast<uint64_t>(opt.integer("seed")));
   net->module().reset_parameters(gen);
-  if (opt.has("weights"))
-    nn::load_weights(net->module(), read_tensor_map(opt.str("weights")), net->prefix(), opt.str("weights"));
+  if (opt.has("weights")) load_weights_file(*net, opt.str("weights"));
   net->module().to(device);
-  nn::TensorMap inputs;
-  if (opt.has("inputs")) {
-    for (auto& [name, t] : read_tensor_map(opt.str("inputs"))) inputs[name] = t.to(DType::F32).to(device);
-  } else {
-    inputs = random_inputs(*net, batch, sources, device, gen);
-  }
+  const nn::TensorMap inputs =
+      opt.has("inputs") ? read_inputs(opt.str("inputs"), device) : random_inputs(*net, batch, sources, device, gen);
 
   net->module().eval();
   const double flops = forward_flops(*net, inputs);  // also the warm-up

@@ -20,24 +20,20 @@ int cmd_run(const Args& args) {
               "  gen-nshot   [B,3,S,S], flows [B,M,2,S,S], weights [B,M,1,S,S] (M > 1)\n"
               "  disc_image  input [B,6,S,S]; disc_mouth input [B,3,S/4,S/4] -> scale0 scale1, scale{k}.feat{i}\n"
               "  vgg         image [B,3,H,W] -> relu1_1 relu2_1 relu3_1 relu4_1 relu5_1",
-              {{"net", "kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg", true, true},
-               {"config", "paper, small or tiny", true, false, "paper"},
+              {net_option(),
+               config_option(),
                {"weights", "safetensors file holding the network's tensors (others are ignored)", true, true},
                {"inputs", "safetensors file with the named inputs", true, true},
                {"output", "safetensors file to write", true, true},
-               {"device", "cpu, cuda or cuda:N", true, false, "cpu"}},
+               device_option()},
               args);
   auto net = build_network(opt.str("net"), opt.str("config"));
   const Device device = parse_device(opt.str("device"));
-  nn::load_weights(net->module(), read_tensor_map(opt.str("weights")), net->prefix(), opt.str("weights"));
+  load_weights_file(*net, opt.str("weights"));
   net->module().to(device);
   net->module().eval();
 
-  nn::TensorMap inputs;
-  for (auto& [name, t] : read_tensor_map(opt.str("inputs"))) {
-    if (t.dtype() == DType::I64) continue;  // not a network input
-    inputs[name] = t.to(DType::F32).to(device);
-  }
+  const nn::TensorMap inputs = read_inputs(opt.str("inputs"), device);
   NoGradGuard no_grad;
   const nn::TensorMap outputs = net->forward(inputs);
   safetensors::NamedTensors out;

@@ -1,26 +1,58 @@
 #include "tools/freehead/network_files.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "runtime/cuda_runtime.h"
 #include "runtime/error.h"
-#include "tools/freehead/options.h"
 
 namespace fh::cli {
 
+namespace {
+
+// "a, b or c"
+std::string choices(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
+
+std::vector<std::string> config_names() {
+  std::vector<std::string> names;
+  for (const auto& c : nets::all_configs()) names.push_back(c.name);
+  return names;
+}
+
+}  // namespace
+
+OptionSpec net_option() { return {"net", choices(nets::network_names()), true, true}; }
+OptionSpec config_option() { return {"config", choices(config_names()), true, false, "paper"}; }
+OptionSpec device_option() { return {"device", "cpu, cuda or cuda:N", true, false, "cpu"}; }
+
 std::unique_ptr<nets::Network> build_network(const std::string& net, const std::string& config) {
-  bool known = false;
-  for (const auto& n : nets::network_names()) known |= n == net;
-  if (!known) throw UsageError{"--net must be one of kp, gaze, gen, gen-nshot, disc_image, disc_mouth, vgg; got '" + net + "'"};
-  bool known_config = false;
-  for (const auto& c : nets::all_configs()) known_config |= c.name == config;
-  if (!known_config) throw UsageError{"--config must be paper, small or tiny; got '" + config + "'"};
+  const auto& networks = nets::network_names();
+  if (std::find(networks.begin(), networks.end(), net) == networks.end())
+    throw UsageError{"--net must be one of " + choices(networks) + "; got '" + net + "'"};
+  const auto configs = config_names();
+  if (std::find(configs.begin(), configs.end(), config) == configs.end())
+    throw UsageError{"--config must be " + choices(configs) + "; got '" + config + "'"};
   return nets::make_network(net, nets::config(config));
 }
 
 nn::TensorMap read_tensor_map(const std::string& path) {
-  safetensors::Contents contents = safetensors::load(path);
-  nn::TensorMap map;
-  for (auto& [name, t] : contents.tensors) map.emplace(name, t);
-  return map;
+  const safetensors::Contents contents = safetensors::load(path);
+  return nn::TensorMap(contents.tensors.begin(), contents.tensors.end());
+}
+
+void load_weights_file(nets::Network& net, const std::string& path) {
+  nn::load_weights(net.module(), read_tensor_map(path), net.prefix(), path);
+}
+
+nn::TensorMap read_inputs(const std::string& path, Device device) {
+  nn::TensorMap inputs;
+  for (const auto& [name, t] : read_tensor_map(path))
+    if (t.dtype() != DType::I64) inputs[name] = t.to(DType::F32).to(device);
+  return inputs;
 }
 
 Device parse_device(const std::string& text) {

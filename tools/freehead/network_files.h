@@ -1,17 +1,30 @@
-// What the network commands share: building a network from --net/--config, reading a
-// weights or inputs file into a name → tensor map, and the --device flag.
+// What the network commands share: the --net, --config and --device options, building a
+// network from them, and reading weights and inputs files.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "nets/registry.h"
+#include "tools/freehead/options.h"
 #include "weights/safetensors.h"
 
 namespace fh::cli {
 
+OptionSpec net_option();     // --net NET, required
+OptionSpec config_option();  // --config CFG, default paper
+OptionSpec device_option();  // --device cpu|cuda|cuda:N, default cpu
+
+// Throws UsageError (exit code 2) naming the choices for an unknown network or config.
 std::unique_ptr<nets::Network> build_network(const std::string& net, const std::string& config);
-nn::TensorMap read_tensor_map(const std::string& path);
 Device parse_device(const std::string& text);  // "cpu", "cuda", "cuda:N"; errors say why CUDA is unusable
+
+nn::TensorMap read_tensor_map(const std::string& path);
+// Loads the network's tensors (under its prefix) from a weights file, strictly: an error
+// lists every missing, unexpected and mis-shaped tensor.
+void load_weights_file(nets::Network& net, const std::string& path);
+// The float tensors of an inputs file, as float32 on `device` (integer tensors are not
+// network inputs and are left out).
+nn::TensorMap read_inputs(const std::string& path, Device device);
 
 }  // namespace fh::cli

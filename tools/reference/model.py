@@ -32,6 +32,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import geometry as G  # the key-point and eye-mesh reference beside this file
+
 CONFIGS = {
     "paper": dict(S=256, E=128, alpha=1.0, ngf=32, spade_hidden=128, ndf=64),
     "small": dict(S=128, E=64, alpha=0.5, ngf=16, spade_hidden=64, ndf=32),
@@ -40,10 +42,6 @@ CONFIGS = {
 
 NUM_KEYPOINTS = 68
 ANGLE_BINS = 66
-EYE_SEGMENTS = 32
-EYE_RINGS = 15
-EYE_VERTICES = 2 + EYE_RINGS * EYE_SEGMENTS  # 482
-IRIS_RING, EQUATOR_RING = 3, 7
 SN_EPS = 1e-12
 LRELU_SLOPE = 0.2
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -150,23 +148,8 @@ class ResBottleneck(nn.Module):
         return F.relu(h + (self.skip(x) if self.skip is not None else x))
 
 
-def rotation_from_degrees(yaw, pitch, roll):
-    """R = Rx(pitch) Ry(yaw) Rz(roll), angles [B] in degrees, R [B, 3, 3]."""
-    def parts(deg):
-        rad = deg * (math.pi / 180.0)
-        return torch.cos(rad), torch.sin(rad)
-
-    one, zero = torch.ones_like(yaw), torch.zeros_like(yaw)
-    cy, sy = parts(yaw)
-    cp, sp = parts(pitch)
-    cr, sr = parts(roll)
-    rx = torch.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).reshape(-1, 3, 3)
-    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).reshape(-1, 3, 3)
-    rz = torch.stack([cr, -sr, zero, sr, cr, zero, zero, zero, one], -1).reshape(-1, 3, 3)
-    return rx @ ry @ rz
-
-
 def degrees_from_bins(logits):
+    """geometry.bins_to_degrees on the logits' device (run.py also runs on CUDA)."""
     bins = torch.arange(logits.shape[1], dtype=logits.dtype, device=logits.device)
     return 3.0 * (torch.softmax(logits, dim=1) * bins).sum(dim=1) - 99.0
 
@@ -202,9 +185,8 @@ class KeypointNet(nn.Module):
         s = torch.exp(self.scale(f))
         d = self.expression(f).reshape(b, NUM_KEYPOINTS, 3)
         p = self.points(f).reshape(b, NUM_KEYPOINTS, 3)
-        r = rotation_from_degrees(yaw, pitch, roll)
-        # p_can = (1/s) R^T (p - d - t) per point; row vectors: (R^T v)^T = v^T R.
-        canonical = ((p - d - t[:, None, :]) @ r) / s[:, :, None]
+        r = G.rotation_matrix(*(torch.deg2rad(a) for a in (yaw, pitch, roll)))
+        canonical = G.canonical_from_posed(p, r, t, s, d)
         return {"yaw": yaw, "pitch": pitch, "roll": roll, "translation": t, "scale": s,
                 "expression": d, "points": p, "canonical": canonical, "rotation": r}
 
@@ -252,21 +234,6 @@ class ResNet34Backbone(nn.Module):
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
 
-def ring_vertex(ring, segment):
-    return 1 + EYE_SEGMENTS * ring + segment
-
-
-def gaze_from_vertices(vertices):
-    """gaze = normalise(mean(iris ring) - mean(equator ring)); theta = asin(-g_y),
-    phi = atan2(-g_x, -g_z), radians."""
-    iris = vertices[:, ring_vertex(IRIS_RING, 0):ring_vertex(IRIS_RING + 1, 0)].mean(dim=1)
-    equator = vertices[:, ring_vertex(EQUATOR_RING, 0):ring_vertex(EQUATOR_RING + 1, 0)].mean(dim=1)
-    g = F.normalize(iris - equator, dim=1, eps=1e-12)
-    theta = torch.asin(torch.clamp(-g[:, 1], -1.0, 1.0))
-    phi = torch.atan2(-g[:, 0], -g[:, 2])
-    return g, theta, phi
-
-
 class GazeNet(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -275,15 +242,16 @@ class GazeNet(nn.Module):
         c = self.backbone.out_channels
         self.neck = ConvBN(c, c, 3, 2, 1)
         self.neck_size = -(-cfg["E"] // 64)  # ceil(E / 64)
-        self.head = nn.Linear(c * self.neck_size ** 2, 3 * EYE_VERTICES)
+        self.head = nn.Linear(c * self.neck_size ** 2, 3 * G.EYE_VERTICES)
 
     def forward(self, eye):
         h = F.relu(self.neck(self.backbone(eye)))
         if h.shape[2] != self.neck_size or h.shape[3] != self.neck_size:
             raise ValueError(f"gaze: eye crop {list(eye.shape)} gives a {h.shape[2]}x{h.shape[3]} neck map; "
                              f"this config's head expects {self.neck_size}x{self.neck_size} (crop {self.eye_size})")
-        vertices = self.head(h.flatten(1)).reshape(eye.shape[0], EYE_VERTICES, 3)
-        g, theta, phi = gaze_from_vertices(vertices)
+        vertices = self.head(h.flatten(1)).reshape(eye.shape[0], G.EYE_VERTICES, 3)
+        g = G.gaze_from_mesh(vertices)
+        theta, phi = G.gaze_to_angles(g).to(g.dtype).unbind(1)
         return {"vertices": vertices, "gaze": g, "theta": theta, "phi": phi}
 
 

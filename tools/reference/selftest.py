@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 
 import convert_torchvision  # noqa: E402
+import geometry as G  # noqa: E402
 import model as M  # noqa: E402
 import run  # noqa: E402
 from safetensors_io import load, save  # noqa: E402
@@ -293,7 +294,7 @@ def contract_rotation(yaw, pitch, roll):
 
 def check_rotation_and_angle_bins():
     deg = torch.tensor([[30.0, -20.0, 10.0], [-75.0, 44.0, -170.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
-    r = M.rotation_from_degrees(deg[:, 0], deg[:, 1], deg[:, 2])
+    r = G.rotation_matrix(*torch.deg2rad(deg).unbind(1))
     for i in range(3):
         want = contract_rotation(*(np.deg2rad(deg[i].numpy())))
         close(r[i], want, 1e-12, what="rotation")
@@ -331,7 +332,8 @@ def contract_eye_template():
 
 def check_gaze_from_mesh():
     template = contract_eye_template()
-    g, theta, phi = M.gaze_from_vertices(template[None])
+    g = G.gaze_from_mesh(template[None])
+    theta, phi = G.gaze_to_angles(g).unbind(1)
     close(g, [[0, 0, -1]], 1e-12, what="template gaze")
     close(theta, [0], 1e-12, what="template theta")
     close(phi, [0], 1e-12, what="template phi")
@@ -342,7 +344,8 @@ def check_gaze_from_mesh():
         rot = torch.tensor(contract_rotation(ph, 0.0, 0.0) @ contract_rotation(0.0, -th, 0.0))
         assert torch.allclose(rot @ torch.tensor([0, 0, -1.0], dtype=torch.float64), want, atol=1e-12)
         moved = 0.7 * template @ rot.T + torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64)
-        g, theta, phi = M.gaze_from_vertices(moved[None])
+        g = G.gaze_from_mesh(moved[None])
+        theta, phi = G.gaze_to_angles(g).unbind(1)
         close(g[0], want, 1e-12, what="rotated gaze")
         close(theta, [th], 1e-12, what="theta")
         close(phi, [ph], 1e-12, what="phi")
