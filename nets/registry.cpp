@@ -184,4 +184,11 @@ std::unique_ptr<Network> make_network(const std::string& net, const Config& cfg)
   FH_FAIL("network", "unknown network '", net, "' (expected kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg)");
 }
 
+nn::TensorMap random_inputs(const Network& net, int64_t batch, int64_t sources, fh::Generator& gen, Device device) {
+  nn::TensorMap inputs;
+  for (const auto& [name, shape] : net.input_shapes(batch, sources))
+    inputs[name] = clamp(randn(shape, gen, 0.0, 0.5), -1.0, 1.0).to(device);
+  return inputs;
+}
+
 }  // namespace fh::nets

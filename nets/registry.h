@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "layers/module.h"
+#include "runtime/random.h"
 #include "nets/config.h"
 
 namespace fh::nets {
@@ -37,5 +38,11 @@ class Network {
 // kp, gaze, gen, gen-nshot, disc_image, disc_mouth or vgg.
 std::unique_ptr<Network> make_network(const std::string& net, const Config& cfg);
 const std::vector<std::string>& network_names();
+
+// Random inputs for every name net.input_shapes(batch, sources) lists, image-like: normal
+// with σ = 0.5 clamped to [-1, 1], float32, on `device`. What benchmarks and tests feed a
+// network when no real data is at hand.
+nn::TensorMap random_inputs(const Network& net, int64_t batch, int64_t sources, fh::Generator& gen,
+                            Device device = Device::cpu());
 
 }  // namespace fh::nets

@@ -81,12 +81,6 @@ void compare_maps(const nn::TensorMap& ours, const nn::TensorMap& ref, test::Tol
   }
 }
 
-nn::TensorMap random_inputs(nets::Network& net, int64_t b, int64_t m, Generator& g) {
-  nn::TensorMap in;
-  for (const auto& [name, shape] : net.input_shapes(b, m)) in[name] = clamp(randn(shape, g, 0.0, 0.5), -1.0, 1.0);
-  return in;
-}
-
 nn::TensorMap run_ours(nets::Network& net, const nn::TensorMap& inputs) {
   NoGradGuard no_grad;
   return net.forward(inputs);
@@ -120,7 +114,7 @@ void forward_parity(const std::string& config, bool pytorch_weights) {
     }
     net->module().eval();
     Generator g(31);
-    const nn::TensorMap inputs = random_inputs(*net, c.batch, c.sources, g);
+    const nn::TensorMap inputs = nets::random_inputs(*net, c.batch, c.sources, g);
     save_map(path_of(tag + ".in.safetensors"), inputs);
     test::run_reference({"forward", "--net", c.net, "--config", config, "--weights", weights, "--inputs",
                          path_of(tag + ".in.safetensors"), "--output", path_of(tag + ".out.safetensors")});
@@ -160,7 +154,7 @@ TEST_CASE("PyTorch reference: train-mode backward at tiny, every parameter and i
     net->module().to(DType::F64);
     net->module().train();
 
-    nn::TensorMap inputs = random_inputs(*net, c.batch, c.sources, g);
+    nn::TensorMap inputs = nets::random_inputs(*net, c.batch, c.sources, g);
     for (auto& [name, t] : inputs) t = t.to(DType::F64);
     nn::TensorMap file = inputs;
     for (auto& [name, t] : inputs) t.requires_grad_(true);

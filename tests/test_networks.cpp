@@ -29,12 +29,6 @@ fs::path net_temp(const std::string& name) {
   return dir / name;
 }
 
-nn::TensorMap random_inputs(nets::Network& net, int64_t b, int64_t m, Generator& g) {
-  nn::TensorMap in;
-  for (const auto& [name, shape] : net.input_shapes(b, m)) in[name] = clamp(randn(shape, g, 0.0, 0.5), -1.0, 1.0);
-  return in;
-}
-
 std::unique_ptr<nets::Network> fresh(const std::string& name, uint64_t seed, const std::string& cfg = "tiny") {
   auto net = nets::make_network(name, nets::config(cfg));
   Generator g(seed);
@@ -58,7 +52,7 @@ TEST_CASE("networks: a saved state dict loads into a fresh network and reproduce
     const fs::path file = net_temp(name + ".safetensors");
     safetensors::save(file.string(), a->module().state_dict(a->prefix()));
     Generator g(3);
-    const nn::TensorMap in = random_inputs(*a, 2, name == "gen-nshot" ? 3 : 1, g);
+    const nn::TensorMap in = nets::random_inputs(*a, 2, name == "gen-nshot" ? 3 : 1, g);
     NoGradGuard no_grad;
     const nn::TensorMap before = b->forward(in);
     nn::load_weights(b->module(), as_map(safetensors::load(file.string()).tensors), b->prefix(), file.string());
@@ -211,7 +205,7 @@ TEST_CASE("networks: a partial load leaves a spectral conv the file does not hol
 TEST_CASE("networks: with one source the N-shot generator does not run its weight head") {
   Generator g(2);
   auto nshot = fresh("gen-nshot", 1);
-  const nn::TensorMap in = random_inputs(*nshot, 1, 1, g);
+  const nn::TensorMap in = nets::random_inputs(*nshot, 1, 1, g);
   NoGradGuard no_grad;
   auto flops = [&](nets::Network& net) {
     nn::FlopCounter counter;
@@ -224,7 +218,7 @@ TEST_CASE("networks: with one source the N-shot generator does not run its weigh
 TEST_CASE("networks: N-shot with M identical sources equals the one-shot result") {
   auto net = fresh("gen-nshot", 7);
   Generator g(8);
-  nn::TensorMap one = random_inputs(*net, 2, 1, g);
+  nn::TensorMap one = nets::random_inputs(*net, 2, 1, g);
   nn::TensorMap three = one;
   three["sources"] = concat({one["sources"], one["sources"], one["sources"]}, 1);
   three["source_sketches"] = concat({one["source_sketches"], one["source_sketches"], one["source_sketches"]}, 1);
@@ -242,7 +236,7 @@ TEST_CASE("networks: N-shot with M identical sources equals the one-shot result"
 TEST_CASE("networks: inputs are checked by name and shape") {
   auto net = fresh("gen", 0);
   Generator g(1);
-  nn::TensorMap in = random_inputs(*net, 1, 1, g);
+  nn::TensorMap in = nets::random_inputs(*net, 1, 1, g);
   nn::TensorMap missing = in;
   missing.erase("target_sketch");
   CHECK_THROWS_WITH_AS(net->forward(missing), doctest::Contains("target_sketch"), Error);

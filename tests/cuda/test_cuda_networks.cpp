@@ -72,13 +72,6 @@ void check_close(const Tensor& gpu, const Tensor& cpu, fh::test::Tolerance tol, 
 }
 
 // Fresh inputs in PyTorch layout, on the CPU, as the parity tests draw them.
-nn::TensorMap random_inputs(nets::Network& net, int64_t batch, int64_t sources) {
-  nn::TensorMap in;
-  for (const auto& [name, shape] : net.input_shapes(batch, sources))
-    in[name] = fh::clamp(random(shape, DType::F32, 0.0, 0.5), -1.0, 1.0);
-  return in;
-}
-
 nn::TensorMap as_map(const nn::NamedTensors& named) {
   nn::TensorMap m;
   for (const auto& [k, v] : named) m[k] = v;
@@ -118,7 +111,7 @@ TEST_CASE("every network's eval forward at tiny matches the CPU (float32, the `f
     Twins t = make_twins(c.net);
     t.cpu->module().eval();
     t.gpu->module().eval();
-    const nn::TensorMap inputs = random_inputs(*t.cpu, c.batch, c.sources);
+    const nn::TensorMap inputs = nets::random_inputs(*t.cpu, c.batch, c.sources, gen());
     nn::TensorMap gpu_inputs;
     for (const auto& [name, x] : inputs) gpu_inputs[name] = x.to(DType::F32).to(kGpu);
     fh::NoGradGuard no_grad;
@@ -138,7 +131,7 @@ TEST_CASE("every network's train-mode forward and backward at tiny match the CPU
   for (const NetCase& c : kCases) {
     CAPTURE(c.net);
     Twins t = make_twins(c.net);
-    const nn::TensorMap inputs = random_inputs(*t.cpu, c.batch, c.sources);
+    const nn::TensorMap inputs = nets::random_inputs(*t.cpu, c.batch, c.sources, gen());
     struct Step {
       nn::TensorMap outputs, input_grads;
       nn::NamedTensors param_grads, buffers;

@@ -18,13 +18,6 @@ namespace fh::cli {
 
 namespace {
 
-nn::TensorMap random_inputs(nets::Network& net, int64_t batch, int64_t sources, Device device, Generator& gen) {
-  nn::TensorMap inputs;
-  for (const auto& [name, shape] : net.input_shapes(batch, sources))
-    inputs[name] = clamp(randn(shape, gen, 0.0, 0.5), -1.0, 1.0).to(device);
-  return inputs;
-}
-
 // Forward FLOPs of one pass (conv and linear layers), measured by running it once.
 double forward_flops(nets::Network& net, const nn::TensorMap& inputs) {
   NoGradGuard no_grad;
@@ -82,7 +75,7 @@ int cmd_bench(const Args& args) {
   if (opt.has("weights")) load_weights_file(*net, opt.str("weights"));
   net->module().to(device);
   const nn::TensorMap inputs =
-      opt.has("inputs") ? read_inputs(opt.str("inputs"), device) : random_inputs(*net, batch, sources, device, gen);
+      opt.has("inputs") ? read_inputs(opt.str("inputs"), device) : nets::random_inputs(*net, batch, sources, gen, device);
 
   net->module().eval();
   const double flops = forward_flops(*net, inputs);  // also the warm-up
@@ -123,7 +116,7 @@ int cmd_cost(const Args& args) {
       auto net = build_network(name, cfg.name);
       Generator gen(0);
       net->module().reset_parameters(gen);
-      const nn::TensorMap inputs = random_inputs(*net, 1, 1, Device::cpu(), gen);
+      const nn::TensorMap inputs = nets::random_inputs(*net, 1, 1, gen);
       net->module().eval();
       const double flops = forward_flops(*net, inputs);
       std::string shape = net->input_shapes(1, 1).front().second.str();
