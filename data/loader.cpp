@@ -166,6 +166,15 @@ std::vector<FrameRef> Loader::epoch_order(int64_t epoch) const {
   return order;
 }
 
+std::shared_ptr<const std::vector<FrameRef>> Loader::shared_epoch_order(int64_t epoch) const {
+  std::lock_guard<std::mutex> lock(order_mutex_);
+  if (order_epoch_ != epoch) {
+    order_ = std::make_shared<const std::vector<FrameRef>>(epoch_order(epoch));
+    order_epoch_ = epoch;
+  }
+  return order_;
+}
+
 void Loader::fill_frame(Tensor& images, int64_t slot, const FrameRef& ref) const {
   const Image img = dataset_->frame(ref.clip, ref.frame);
   float* dst = images.data<float>() + slot * static_cast<int64_t>(img.pixels.size());
@@ -224,9 +233,9 @@ Batch Loader::make_batch(int64_t index) const {
   Batch b;
   b.index = index;
   b.epoch = index / per_epoch;
-  const std::vector<FrameRef> order = epoch_order(b.epoch);
+  const std::shared_ptr<const std::vector<FrameRef>> order = shared_epoch_order(b.epoch);
   const int64_t first = (index % per_epoch) * bsz;
-  b.targets.assign(order.begin() + first, order.begin() + first + bsz);
+  b.targets.assign(order->begin() + first, order->begin() + first + bsz);
   const int s = dataset_->image_size();
 
   switch (options_.sampling) {
