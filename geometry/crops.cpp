@@ -6,17 +6,14 @@
 
 #include "autograd/ops.h"
 #include "geometry/conventions.h"
+#include "geometry/tensor_checks.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::geometry {
 
-namespace {
+using detail::check_keypoints;
 
-void check_points(const Tensor& points, const char* op) {
-  FH_CHECK(points.defined() && points.dim() == 3 && points.size(1) == kNumKeypoints &&
-               (points.size(2) == 2 || points.size(2) == 3),
-           op, "points ", points.defined() ? points.shape().str() : "undefined", " must be [B, 68, 2] or [B, 68, 3]");
-}
+namespace {
 
 void check_images(const Tensor& images, const char* op) {
   FH_CHECK(images.defined() && images.dim() == 4, op, "images ", images.defined() ? images.shape().str() : "undefined",
@@ -47,7 +44,7 @@ std::array<double, 3> eye_crop_box(const double* points, int64_t dims, int eye, 
 
 Tensor eye_crop_boxes(const Tensor& points, int64_t width, int64_t height) {
   const char* op = "eye_crop_boxes";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(width >= 2 && height >= 2, op, "image size ", width, "x", height, " must be at least 2x2");
   const int64_t batch = points.size(0), dims = points.size(2);
   const std::vector<double> p = points.to_vector<double>();
@@ -176,7 +173,7 @@ Tensor crop_to_image_points(const Tensor& points, const Tensor& boxes, int64_t w
 
 CropOrigins mouth_crop_origins(const Tensor& points, int64_t height, int64_t width) {
   const char* op = "mouth_crop_origins";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(height >= 4 && width >= 4, op, "image size ", width, "x", height, " must be at least 4x4");
   const int64_t batch = points.size(0), dims = points.size(2);
   const int64_t crop_h = height / 4, crop_w = width / 4;
