@@ -10,24 +10,11 @@
 
 namespace fh::data {
 
-namespace {
-
-double to_pixel(double normalised, int size) { return (normalised + 1.0) * 0.5 * (size - 1); }
-
-}  // namespace
-
-EyeCrop eye_crop_from_keypoints(const float (*k)[3], int e, int size) {
+std::array<double, 3> eye_crop_from_keypoints(const float (*k)[3], int e, int size) {
   std::array<double, 3 * geometry::kNumKeypoints> points;
   for (int i = 0; i < geometry::kNumKeypoints; ++i)
     for (int d = 0; d < 3; ++d) points[3 * i + d] = k[i][d];
-  const std::array<double, 3> box = geometry::eye_crop_box(points.data(), 3, e, size, size);
-  return {box[0], box[1], box[2]};
-}
-
-Eigen::Vector3d to_crop_coordinates(const Eigen::Vector3d& p, const EyeCrop& crop, double z_origin, int size) {
-  const double half = 0.5 * crop.side, pixels_per_unit = 0.5 * (size - 1);
-  return {(to_pixel(p.x(), size) - crop.cx) / half, (to_pixel(p.y(), size) - crop.cy) / half,
-          (p.z() - z_origin) * pixels_per_unit / half};
+  return geometry::eye_crop_box(points.data(), 3, e, size, size);
 }
 
 FrameAnnotation annotate(const PosedHead& head, int size) {
@@ -78,16 +65,18 @@ FrameAnnotation annotate(const PosedHead& head, int size) {
     for (int i = 0; i < 3; ++i) a.gaze[e][i] = static_cast<float>(g[i]);
     a.gaze_angles[e] = {static_cast<float>(ang.theta), static_cast<float>(ang.phi)};
     a.gaze_head[e] = {static_cast<float>(p.gaze[e].theta), static_cast<float>(p.gaze[e].phi)};
-    const EyeCrop crop = eye_crop_from_keypoints(kp, e, size);
-    a.eye_crop[e] = {static_cast<float>(crop.cx), static_cast<float>(crop.cy), static_cast<float>(crop.side)};
+    const std::array<double, 3> crop = eye_crop_from_keypoints(kp, e, size);
+    for (int i = 0; i < 3; ++i) a.eye_crop[e][i] = static_cast<float>(crop[i]);
     const Eigen::Vector3d& c = head.eye_centre[e];
     a.eyeball[e] = {static_cast<float>(c.x()), static_cast<float>(c.y()), static_cast<float>(c.z()),
                     static_cast<float>(head.eye_radius)};
     // The template sphere scaled to the eyeball, turned so its front pole looks along the
-    // gaze, placed at the eyeball's centre, then mapped into the crop.
+    // gaze, placed at the eyeball's centre, then mapped into the crop (z relative to the
+    // eyeball's centre) by the model's own crop mapping.
+    const geometry::CropAffine to_crop = geometry::image_to_crop_affine(crop, size, size);
     for (int v = 0; v < geometry::kEyeVertices; ++v) {
       const Eigen::Vector3d w = c + head.eye_radius * (head.eye_rotation[e] * tmpl.vertices[v]);
-      const Eigen::Vector3d m = to_crop_coordinates(w, crop, c.z(), size);
+      const std::array<double, 3> m = to_crop(w.x(), w.y(), w.z() - c.z());
       for (int i = 0; i < 3; ++i) a.eye_mesh[(static_cast<size_t>(e) * geometry::kEyeVertices + v) * 3 + i] = static_cast<float>(m[i]);
     }
   }

@@ -15,19 +15,11 @@
 #include <array>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "data/head_mesh.h"
 #include "data/posed_head.h"
 #include "geometry/conventions.h"
 
 namespace fh::data {
-
-// The square eye crop (ARCHITECTURE.md §6) in pixels: centre = mean of the eye's six
-// key-points, side = 2 × the distance between its corners (36-39 or 42-45).
-struct EyeCrop {
-  double cx = 0, cy = 0, side = 0;
-};
 
 struct FrameAnnotation {
   std::array<std::array<float, 3>, 68> keypoints{};
@@ -51,11 +43,8 @@ struct FrameAnnotation {
 // The annotation of `head` rendered at `image_size` pixels square.
 FrameAnnotation annotate(const PosedHead& head, int image_size);
 
-// The crop of eye `e` (0 = right, 1 = left) from key-points in normalised coordinates.
-EyeCrop eye_crop_from_keypoints(const float (*keypoints)[3], int e, int image_size);
-
-// Maps a camera-frame point (normalised units) into eye-crop coordinates: x, y relative to
-// the crop's centre in units of half its side; z relative to `z_origin`, in the same unit.
-Eigen::Vector3d to_crop_coordinates(const Eigen::Vector3d& p, const EyeCrop& crop, double z_origin, int image_size);
+// The square crop (ARCHITECTURE.md §6) of eye `e` (0 = right, 1 = left) from key-points in
+// normalised coordinates: (c_x, c_y, L) in pixels, as geometry::eye_crop_box.
+std::array<double, 3> eye_crop_from_keypoints(const float (*keypoints)[3], int e, int image_size);
 
 }  // namespace fh::data

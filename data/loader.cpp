@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -165,6 +166,15 @@ std::vector<FrameRef> Loader::epoch_order(int64_t epoch) const {
   return order;
 }
 
+std::shared_ptr<const std::vector<FrameRef>> Loader::shared_epoch_order(int64_t epoch) const {
+  std::lock_guard<std::mutex> lock(order_mutex_);
+  if (order_epoch_ != epoch) {
+    order_ = std::make_shared<const std::vector<FrameRef>>(epoch_order(epoch));
+    order_epoch_ = epoch;
+  }
+  return order_;
+}
+
 void Loader::fill_frame(Tensor& images, int64_t slot, const FrameRef& ref) const {
   const Image img = dataset_->frame(ref.clip, ref.frame);
   float* dst = images.data<float>() + slot * static_cast<int64_t>(img.pixels.size());
@@ -193,28 +203,27 @@ void Loader::fill_annotations(std::map<std::string, Tensor>& out, const std::str
 void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const {
   const auto a = dataset_->annotations(ref.clip);
   const int size = dataset_->image_size(), e = options_.eye_size;
-  double cx, cy, side;
+  std::array<double, 3> box;  // (c_x, c_y, L)
   if (a->has("eye_crop")) {
     const float* c = a->row("eye_crop", ref.frame) + 3 * ref.eye;
-    cx = c[0], cy = c[1], side = c[2];
+    box = {c[0], c[1], c[2]};
   } else {
     float k[68][3];
     std::copy(a->row("keypoints", ref.frame), a->row("keypoints", ref.frame) + 68 * 3, &k[0][0]);
-    const EyeCrop crop = eye_crop_from_keypoints(k, ref.eye, size);
-    cx = crop.cx, cy = crop.cy, side = crop.side;
+    box = eye_crop_from_keypoints(k, ref.eye, size);
   }
-  FH_CHECK(side > 0, "Loader", "eye ", ref.eye, " of frame ", ref.frame, " in '", dataset_->annotations_path(ref.clip),
+  FH_CHECK(box[2] > 0, "Loader", "eye ", ref.eye, " of frame ", ref.frame, " in '", dataset_->annotations_path(ref.clip),
            "' has an empty crop");
   const Image img = dataset_->frame(ref.clip, ref.frame);
   const Tensor full = image_to_tensor(img);
-  crop_eye(full, cx, cy, side, e, b.tensors.at("image").data<float>() + slot * e * e * 3);
+  crop_eye(full, box[0], box[1], box[2], e, b.tensors.at("image").data<float>() + slot * e * e * 3);
   const int64_t nv = geometry::kEyeVertices * 3;
   const float* mesh = a->row("eye_mesh", ref.frame) + ref.eye * nv;
   std::copy(mesh, mesh + nv, b.tensors.at("eye_mesh").data<float>() + slot * nv);
   const float* g = a->row("gaze", ref.frame) + 3 * ref.eye;
   std::copy(g, g + 3, b.tensors.at("gaze").data<float>() + slot * 3);
   float* crop = b.tensors.at("eye_crop").data<float>() + slot * 3;
-  crop[0] = static_cast<float>(cx), crop[1] = static_cast<float>(cy), crop[2] = static_cast<float>(side);
+  for (int i = 0; i < 3; ++i) crop[i] = static_cast<float>(box[i]);
   b.tensors.at("eye").data<float>()[slot] = static_cast<float>(ref.eye);
 }
 
@@ -224,9 +233,9 @@ Batch Loader::make_batch(int64_t index) const {
   Batch b;
   b.index = index;
   b.epoch = index / per_epoch;
-  const std::vector<FrameRef> order = epoch_order(b.epoch);
+  const std::shared_ptr<const std::vector<FrameRef>> order = shared_epoch_order(b.epoch);
   const int64_t first = (index % per_epoch) * bsz;
-  b.targets.assign(order.begin() + first, order.begin() + first + bsz);
+  b.targets.assign(order->begin() + first, order->begin() + first + bsz);
   const int s = dataset_->image_size();
 
   switch (options_.sampling) {

@@ -114,11 +114,16 @@ class Loader {
   void fill_annotations(std::map<std::string, Tensor>& out, const std::string& prefix, int64_t slot,
                         int64_t per_item, int64_t batch_items, const FrameRef& ref) const;
   void fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const;
+  // epoch_order, shuffled once per epoch and shared by the batches (and workers) that read it.
+  std::shared_ptr<const std::vector<FrameRef>> shared_epoch_order(int64_t epoch) const;
 
   std::shared_ptr<const Dataset> dataset_;
   LoaderOptions options_;
   std::vector<FrameRef> items_;
   std::vector<std::string> annotations_;  // what each item carries (Frames, Pairs)
+  mutable std::mutex order_mutex_;
+  mutable int64_t order_epoch_ = -1;
+  mutable std::shared_ptr<const std::vector<FrameRef>> order_;  // epoch order_epoch_'s
 
   std::mutex mutex_;
   std::condition_variable produced_, consumed_;

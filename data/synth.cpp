@@ -93,6 +93,22 @@ std::map<std::string, std::string> clip_metadata(const std::string& name, const 
           {"generator", "freehead synth, seed " + std::to_string(o.seed)}};
 }
 
+// Calls render(renderer, i) for i = 0 … n−1 over the thread pool, a few items per thread
+// at a time so that the progress bar moves; each task draws with its own renderer. An item
+// counts `images_per_item` images on the bar.
+template <class Render>
+void render_all(int n, int images_per_item, int supersampling, ProgressBar* bar, Render&& render) {
+  const int chunk = 4 * num_threads();
+  for (int first = 0; first < n; first += chunk) {
+    const int count = std::min(chunk, n - first);
+    parallel_for(count, 1, [&](int64_t b, int64_t e) {
+      Renderer renderer(supersampling);
+      for (int64_t i = b; i < e; ++i) render(renderer, first + static_cast<int>(i));
+    });
+    if (bar) bar->advance(static_cast<int64_t>(images_per_item) * count);
+  }
+}
+
 }  // namespace
 
 std::string split_of_identity(int identity, int identities) {
@@ -139,13 +155,8 @@ SynthReport synthesize(const SynthOptions& o) {
   std::vector<RenderedFrame> tiles(picks.size());
 
   const int64_t total = static_cast<int64_t>(jobs.size()) * o.frames + 3LL * o.pairs;
-  ProgressBar* bar = nullptr;
-  std::unique_ptr<ProgressBar> bar_owner;
-  if (o.progress) {
-    bar_owner = std::make_unique<ProgressBar>("synth", total, "frames");
-    bar = bar_owner.get();
-  }
-  const int chunk = 4 * num_threads();
+  std::unique_ptr<ProgressBar> bar;
+  if (o.progress) bar = std::make_unique<ProgressBar>("synth", total, "frames");
 
   Manifest manifest;
   manifest.image_size = o.size;
@@ -162,21 +173,13 @@ SynthReport synthesize(const SynthOptions& o) {
     const HeadMesh mesh(script.identity());
     const BackgroundImage background = draw_background(script.background(), o.size);
     std::vector<FrameAnnotation> annotations(o.frames);
-    for (int first = 0; first < o.frames; first += chunk) {
-      const int count = std::min(chunk, o.frames - first);
-      parallel_for(count, 1, [&](int64_t b, int64_t e) {
-        Renderer renderer(o.supersampling);
-        for (int64_t i = b; i < e; ++i) {
-          const int t = first + static_cast<int>(i);
-          RenderedFrame f = render_frame(mesh, script.frame(t), background, renderer);
-          write_png((dir / frame_filename(t)).string(), f.image);
-          for (size_t p = 0; p < picks.size(); ++p)
-            if (picks[p].job == static_cast<int>(j) && picks[p].frame == t) tiles[p] = f;
-          annotations[t] = std::move(f.annotation);
-        }
-      });
-      if (bar) bar->advance(count);
-    }
+    render_all(o.frames, 1, o.supersampling, bar.get(), [&](Renderer& renderer, int t) {
+      RenderedFrame f = render_frame(mesh, script.frame(t), background, renderer);
+      write_png((dir / frame_filename(t)).string(), f.image);
+      for (size_t p = 0; p < picks.size(); ++p)
+        if (picks[p].job == static_cast<int>(j) && picks[p].frame == t) tiles[p] = f;
+      annotations[t] = std::move(f.annotation);
+    });
     write_clip_annotations((dir / kAnnotationsName).string(), annotations,
                            clip_metadata(job.name, identity_name(job.identity), o));
     manifest.clips.push_back({job.name, identity_name(job.identity), o.frames, split_of_identity(job.identity, o.identities)});
@@ -198,33 +201,25 @@ SynthReport synthesize(const SynthOptions& o) {
     }
     std::vector<FrameAnnotation> role_annotations[3];
     for (auto& v : role_annotations) v.resize(o.pairs);
-    for (int first = 0; first < o.pairs; first += chunk) {
-      const int count = std::min(chunk, o.pairs - first);
-      parallel_for(count, 1, [&](int64_t b, int64_t e) {
-        Renderer renderer(o.supersampling);
-        for (int64_t i = b; i < e; ++i) {
-          const int index = first + static_cast<int>(i);
-          const TripleSpec s = triple_spec(o.seed, index, pool, o.clips_per_identity, o.frames);
-          const ClipScript source(o.seed, s.source_identity, s.source_clip, o.frames);
-          const ClipScript driver(o.seed, s.driver_identity, s.driver_clip, o.frames);
-          const HeadMesh source_mesh(source.identity()), driver_mesh(driver.identity());
-          const BackgroundImage source_bg = draw_background(source.background(), o.size);
-          const BackgroundImage driver_bg = draw_background(driver.background(), o.size);
-          const FrameParams source_params = source.frame(s.source_frame);
-          const FrameParams driver_params = driver.frame(s.driver_frame);
-          FrameParams target_params = driver_params;  // B's pose, expression and gaze...
-          target_params.lighting = source_params.lighting;  // ...in A's scene
-          RenderedFrame frames[3] = {render_frame(source_mesh, source_params, source_bg, renderer),
-                                     render_frame(driver_mesh, driver_params, driver_bg, renderer),
-                                     render_frame(source_mesh, target_params, source_bg, renderer)};
-          for (int r = 0; r < 3; ++r) {
-            write_png((root / roles[r] / frame_filename(index)).string(), frames[r].image);
-            role_annotations[r][index] = std::move(frames[r].annotation);
-          }
-        }
-      });
-      if (bar) bar->advance(3LL * count);
-    }
+    render_all(o.pairs, 3, o.supersampling, bar.get(), [&](Renderer& renderer, int index) {
+      const TripleSpec s = triple_spec(o.seed, index, pool, o.clips_per_identity, o.frames);
+      const ClipScript source(o.seed, s.source_identity, s.source_clip, o.frames);
+      const ClipScript driver(o.seed, s.driver_identity, s.driver_clip, o.frames);
+      const HeadMesh source_mesh(source.identity()), driver_mesh(driver.identity());
+      const BackgroundImage source_bg = draw_background(source.background(), o.size);
+      const BackgroundImage driver_bg = draw_background(driver.background(), o.size);
+      const FrameParams source_params = source.frame(s.source_frame);
+      const FrameParams driver_params = driver.frame(s.driver_frame);
+      FrameParams target_params = driver_params;        // B's pose, expression and gaze...
+      target_params.lighting = source_params.lighting;  // ...in A's scene
+      RenderedFrame frames[3] = {render_frame(source_mesh, source_params, source_bg, renderer),
+                                 render_frame(driver_mesh, driver_params, driver_bg, renderer),
+                                 render_frame(source_mesh, target_params, source_bg, renderer)};
+      for (int r = 0; r < 3; ++r) {
+        write_png((root / roles[r] / frame_filename(index)).string(), frames[r].image);
+        role_annotations[r][index] = std::move(frames[r].annotation);
+      }
+    });
     for (int r = 0; r < 3; ++r) {
       write_clip_annotations((root / roles[r] / kAnnotationsName).string(), role_annotations[r],
                              clip_metadata(roles[r], "", o));

@@ -6,17 +6,14 @@
 
 #include "autograd/ops.h"
 #include "geometry/conventions.h"
+#include "geometry/tensor_checks.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::geometry {
 
-namespace {
+using detail::check_keypoints;
 
-void check_points(const Tensor& points, const char* op) {
-  FH_CHECK(points.defined() && points.dim() == 3 && points.size(1) == kNumKeypoints &&
-               (points.size(2) == 2 || points.size(2) == 3),
-           op, "points ", points.defined() ? points.shape().str() : "undefined", " must be [B, 68, 2] or [B, 68, 3]");
-}
+namespace {
 
 void check_images(const Tensor& images, const char* op) {
   FH_CHECK(images.defined() && images.dim() == 4, op, "images ", images.defined() ? images.shape().str() : "undefined",
@@ -47,7 +44,7 @@ std::array<double, 3> eye_crop_box(const double* points, int64_t dims, int eye, 
 
 Tensor eye_crop_boxes(const Tensor& points, int64_t width, int64_t height) {
   const char* op = "eye_crop_boxes";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(width >= 2 && height >= 2, op, "image size ", width, "x", height, " must be at least 2x2");
   const int64_t batch = points.size(0), dims = points.size(2);
   const std::vector<double> p = points.to_vector<double>();
@@ -128,6 +125,12 @@ Tensor eye_crops(const Tensor& images, const Tensor& points, int64_t size) {
   return crop_boxes(images, eye_crop_boxes(points, images.size(2), images.size(1)), size);
 }
 
+CropAffine image_to_crop_affine(const std::array<double, 3>& box, int64_t width, int64_t height) {
+  const double w1 = static_cast<double>(width - 1), h1 = static_cast<double>(height - 1), side = box[2];
+  // u = (x_px − c_x)/(L/2) with x_px = (x_n + 1)(W − 1)/2.
+  return {w1 / side, h1 / side, (0.5 * w1 - box[0]) * 2.0 / side, (0.5 * h1 - box[1]) * 2.0 / side};
+}
+
 namespace {
 
 // out = points·a + b per crop: a, b [M,1,3].
@@ -144,14 +147,12 @@ Affine image_to_crop(const Tensor& points, const Tensor& boxes, int64_t width, i
   const int64_t M = points.size(0);
   const std::vector<double> bx = boxes.to_vector<double>();
   check_finite(bx, op, "boxes");
-  const double w1 = static_cast<double>(width - 1), h1 = static_cast<double>(height - 1);
   std::vector<double> a(static_cast<size_t>(3 * M)), b(static_cast<size_t>(3 * M));
   for (int64_t m = 0; m < M; ++m) {
-    const double cx = bx[3 * m], cy = bx[3 * m + 1], side = bx[3 * m + 2];
-    FH_CHECK(side > 0, op, "box ", m, " has side ", side, ", which must be positive");
-    // u = (x_px − c_x)/(L/2) with x_px = (x_n + 1)(W − 1)/2.
-    a[3 * m] = w1 / side, a[3 * m + 1] = h1 / side, a[3 * m + 2] = w1 / side;
-    b[3 * m] = (0.5 * w1 - cx) * 2.0 / side, b[3 * m + 1] = (0.5 * h1 - cy) * 2.0 / side, b[3 * m + 2] = 0.0;
+    FH_CHECK(bx[3 * m + 2] > 0, op, "box ", m, " has side ", bx[3 * m + 2], ", which must be positive");
+    const CropAffine f = image_to_crop_affine({bx[3 * m], bx[3 * m + 1], bx[3 * m + 2]}, width, height);
+    a[3 * m] = f.ax, a[3 * m + 1] = f.ay, a[3 * m + 2] = f.ax;
+    b[3 * m] = f.bx, b[3 * m + 1] = f.by, b[3 * m + 2] = 0.0;
   }
   const Device dev = points.device();
   return {Tensor::from_vector(a, {M, 1, 3}).to(points.dtype()).to(dev),
@@ -172,7 +173,7 @@ Tensor crop_to_image_points(const Tensor& points, const Tensor& boxes, int64_t w
 
 CropOrigins mouth_crop_origins(const Tensor& points, int64_t height, int64_t width) {
   const char* op = "mouth_crop_origins";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(height >= 4 && width >= 4, op, "image size ", width, "x", height, " must be at least 4x4");
   const int64_t batch = points.size(0), dims = points.size(2);
   const int64_t crop_h = height / 4, crop_w = width / 4;

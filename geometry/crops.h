@@ -46,6 +46,16 @@ Tensor crop_boxes(const Tensor& images, const Tensor& boxes, int64_t size);
 // b, 2b + 1 = its left eye).
 Tensor eye_crops(const Tensor& images, const Tensor& points, int64_t size);
 
+// The map from image-normalised coordinates of a width × height image to the crop-normalised
+// coordinates of box (c_x, c_y, L), L > 0: u = x·ax + bx, v = y·ay + by, w = z·ax (z and
+// lengths scale as x). The one mapping behind the tensor transforms below and the
+// synthetic eye meshes.
+struct CropAffine {
+  double ax, ay, bx, by;
+  std::array<double, 3> operator()(double x, double y, double z) const { return {x * ax + bx, y * ay + by, z * ax}; }
+};
+CropAffine image_to_crop_affine(const std::array<double, 3>& box, int64_t width, int64_t height);
+
 // Point transforms between image-normalised coordinates of a width × height image and the
 // crop-normalised coordinates of boxes [M,3]: points [M,N,3] -> [M,N,3], differentiable
 // with respect to the points (the boxes are constants).

@@ -5,9 +5,12 @@
 #include <cstring>
 #include <vector>
 
+#include "geometry/tensor_checks.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::geometry {
+
+using detail::check_keypoints;
 
 std::array<float, 3> gaze_colour(const GazeAngles& gaze) {
   const double limit = deg_to_rad(45.0);
@@ -129,7 +132,7 @@ void draw_sketch(const SketchInput& input, int64_t size, float* out) {
 
 namespace {
 
-Tensor draw_batch(const Tensor& points, const std::vector<GazeAngles>& gaze, int64_t size, const char* op) {
+Tensor draw_batch(const Tensor& points, const std::vector<GazeAngles>& gaze, int64_t size) {
   const int64_t batch = points.size(0), dims = points.size(2);
   const std::vector<double> p = points.to_vector<double>();
   Tensor out = Tensor::empty({batch, size, size, 3});
@@ -148,17 +151,11 @@ Tensor draw_batch(const Tensor& points, const std::vector<GazeAngles>& gaze, int
   return out;
 }
 
-void check_points(const Tensor& points, const char* op) {
-  FH_CHECK(points.defined() && points.dim() == 3 && points.size(1) == kNumKeypoints &&
-               (points.size(2) == 2 || points.size(2) == 3),
-           op, "points ", points.defined() ? points.shape().str() : "undefined", " must be [B, 68, 2] or [B, 68, 3]");
-}
-
 }  // namespace
 
 Tensor draw_sketches(const Tensor& points, const Tensor& gaze, int64_t size) {
   const char* op = "draw_sketches";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(
       gaze.defined() && gaze.dim() == 3 && gaze.size(0) == points.size(0) && gaze.size(1) == 2 && gaze.size(2) == 3, op,
       "gaze ", gaze.defined() ? gaze.shape().str() : "undefined", " must be [", points.size(0), ", 2, 3]");
@@ -171,12 +168,12 @@ Tensor draw_sketches(const Tensor& points, const Tensor& gaze, int64_t size) {
              " (", v.x(), ", ", v.y(), ", ", v.z(), ") is zero or not finite");
     angles[e] = angles_from_gaze(v);
   }
-  return draw_batch(points, angles, size, op);
+  return draw_batch(points, angles, size);
 }
 
 Tensor draw_sketches_from_angles(const Tensor& points, const Tensor& gaze_angles, int64_t size) {
   const char* op = "draw_sketches_from_angles";
-  check_points(points, op);
+  check_keypoints(points, op);
   FH_CHECK(gaze_angles.defined() && gaze_angles.dim() == 3 && gaze_angles.size(0) == points.size(0) &&
                gaze_angles.size(1) == 2 && gaze_angles.size(2) == 2,
            op, "gaze_angles ", gaze_angles.defined() ? gaze_angles.shape().str() : "undefined", " must be [",
@@ -185,7 +182,7 @@ Tensor draw_sketches_from_angles(const Tensor& points, const Tensor& gaze_angles
   const std::vector<double> a = gaze_angles.to_vector<double>();
   std::vector<GazeAngles> angles(a.size() / 2);
   for (size_t e = 0; e < angles.size(); ++e) angles[e] = {a[2 * e], a[2 * e + 1]};
-  return draw_batch(points, angles, size, op);
+  return draw_batch(points, angles, size);
 }
 
 }  // namespace fh::geometry

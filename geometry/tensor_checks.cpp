@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "geometry/conventions.h"
+
 namespace fh::geometry::detail {
 
 namespace {
@@ -29,6 +31,12 @@ void check_shape(const Tensor& t, const char* op, const char* name, std::initial
     ++d;
   }
   FH_CHECK(ok, op, name, " has shape ", t.shape().str(), ", expected ", pattern(sizes));
+}
+
+void check_keypoints(const Tensor& points, const char* op) {
+  FH_CHECK(points.defined() && points.dim() == 3 && points.size(1) == kNumKeypoints &&
+               (points.size(2) == 2 || points.size(2) == 3),
+           op, "points ", points.defined() ? points.shape().str() : "undefined", " must be [B, 68, 2] or [B, 68, 3]");
 }
 
 void check_same_kind(const Tensor& t, const Tensor& like, const char* op, const char* name) {

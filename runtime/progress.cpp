@@ -39,9 +39,10 @@ double ProgressBar::rate() const {
 
 void ProgressBar::advance(int64_t n) {
   done_ = std::min(total_, done_ + n);
+  // A terminal is redrawn at most ten times a second; a log gets a line per decile, which
+  // draw() decides.
   const auto now = std::chrono::steady_clock::now();
-  const int decile = total_ ? static_cast<int>(done_ * 10 / total_) : 10;
-  if (tty_ ? now - last_draw_ >= std::chrono::milliseconds(100) : decile != last_decile_) {
+  if (!tty_ || now - last_draw_ >= std::chrono::milliseconds(100)) {
     last_draw_ = now;
     draw(false);
   }
@@ -54,13 +55,13 @@ void ProgressBar::finish() {
 
 void ProgressBar::draw(bool final_line) {
   const double frac = total_ ? static_cast<double>(done_) / total_ : 1.0;
+  const int decile = static_cast<int>(frac * 10);
+  if (!tty_ && !final_line && decile == last_decile_) return;
   const double r = rate();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string eta = final_line ? "took " + clock_text(elapsed)
                                      : (r > 0 ? "ETA " + clock_text((total_ - done_) / r) : "ETA --:--");
   if (!tty_) {
-    const int decile = static_cast<int>(frac * 10);
-    if (!final_line && decile == last_decile_) return;
     last_decile_ = decile;
     std::fprintf(stderr, "%s %lld/%lld %3.0f%% %.1f %s/s %s\n", label_.c_str(), static_cast<long long>(done_),
                  static_cast<long long>(total_), 100 * frac, r, unit_.c_str(), eta.c_str());

@@ -16,6 +16,7 @@
 #include "geometry/conventions.h"
 #include "geometry/crops.h"
 #include "runtime/image_io.h"
+#include "tests/harness/tolerance.h"
 #include "weights/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -216,6 +217,42 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
   bad.split = "train";
   bad.batch_size = 100;
   CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("fewer than one batch of 100"), fh::Error);
+}
+
+TEST_CASE("loader: without 'eye_crop' the eye crops come from the key-points") {
+  // The shared dataset with 'eye_crop' dropped from the manifest and the annotation files:
+  // the sampler computes each box from the stored key-points, which gives the stored box to
+  // float rounding.
+  const auto d = shared_dataset();
+  const fs::path dir = fs::temp_directory_path() / ("fh-loader-nocrop-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(d->dir(), dir, fs::copy_options::recursive);
+  Manifest m = d->manifest();
+  m.annotations.erase(std::find(m.annotations.begin(), m.annotations.end(), "eye_crop"));
+  write_manifest(dir.string(), m);
+  const auto no_crop = Dataset::open(dir.string());
+  for (int c = 0; c < no_crop->num_clips(); ++c) {
+    fh::safetensors::NamedTensors kept;
+    for (const auto& [name, t] : fh::safetensors::load(no_crop->annotations_path(c)).tensors)
+      if (name != "eye_crop") kept.emplace_back(name, t);
+    fh::safetensors::save(no_crop->annotations_path(c), kept);
+  }
+  REQUIRE(!no_crop->annotations(0)->has("eye_crop"));
+
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.batch_size = 8;
+  o.eye_size = 17;
+  o.workers = 0;
+  const Batch b = Loader(no_crop, o).next(), with_crop = Loader(d, o).next();
+  for (int k = 0; k < 8; ++k) {
+    REQUIRE(key(b.targets[k]) == key(with_crop.targets[k]));
+    for (int i = 0; i < 3; ++i)
+      CHECK(b["eye_crop"].data<float>()[3 * k + i] ==
+            doctest::Approx(with_crop["eye_crop"].data<float>()[3 * k + i]).epsilon(1e-5));
+  }
+  FH_CHECK_CLOSE(b["image"], with_crop["image"], (fh::test::Tolerance{1e-3, 0}), "eye crops");
+  fs::remove_all(dir);
 }
 
 TEST_CASE("loader: an eye-only dataset (crops as frames, one eye slot) feeds the eye-crop sampler") {

@@ -13,10 +13,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A file in this run's temporary folder, which is removed at exit.
 fs::path image_temp(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("fh-image-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  static const struct TempDir {
+    fs::path dir = fs::temp_directory_path() / ("fh-image-test-" + std::to_string(::getpid()));
+    TempDir() { fs::create_directories(dir); }
+    ~TempDir() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } temp;
+  return temp.dir / name;
 }
 
 }  // namespace

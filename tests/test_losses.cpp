@@ -12,6 +12,7 @@
 #include "autograd/ops.h"
 #include "geometry/eyes.h"
 #include "geometry/keypoints.h"
+#include "tests/generator_loss_layout.h"
 #include "tests/geometry_inputs.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/tolerance.h"
@@ -250,27 +251,8 @@ TEST_CASE("gradcheck: E_can, E_gaze, generator and discriminator objectives") {
   // Per scale: logits, 2 fake feature maps, 2 real ones (targets, detached by the loss: no grad here).
   for (int i = 0; i < 2 * 2 * 5; ++i)
     gl.push_back(i % 5 < 3 ? leaf({1, 2, 2, 2}) : fh::rand({1, 2, 2, 2}, gen, -1, 1, DType::F64));
-  worst = std::max(worst,
-                   check_gradients(
-                       [](auto& x) {
-                         tr::GeneratorLossInputs in;
-                         in.vgg_output.assign(x.begin(), x.begin() + 5);
-                         in.vgg_warped.assign(x.begin() + 5, x.begin() + 10);
-                         in.vgg_target.assign(x.begin() + 10, x.begin() + 15);
-                         size_t k = 15;
-                         for (int d = 0; d < 2; ++d) {
-                           tr::DiscriminatorOutputs f, r;
-                           for (int s = 0; s < 2; ++s, k += 5) {
-                             f.push_back({x[k], {x[k + 1], x[k + 2]}});
-                             r.push_back({Tensor(), {x[k + 3], x[k + 4]}});
-                           }
-                           in.fake.push_back(f);
-                           in.real.push_back(r);
-                         }
-                         const tr::GeneratorLossTerms l = tr::generator_loss(in);
-                         return fh::stack({l.adversarial, l.vgg_output, l.vgg_warped, l.feature_matching, l.total}, 0);
-                       },
-                       gl, "generator_loss"));
+  worst = std::max(worst, check_gradients([](auto& x) { return stacked_generator_loss(x, 2, 2, 2); }, gl,
+                                          "generator_loss"));
   worst = std::max(worst, check_gradients(
                               [](auto& x) {
                                 const tr::DiscriminatorLossTerms l = tr::discriminator_loss({x[0], x[1]}, {x[2], x[3]});

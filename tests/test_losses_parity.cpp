@@ -10,6 +10,7 @@
 #include <string>
 
 #include "autograd/ops.h"
+#include "tests/generator_loss_layout.h"
 #include "tests/geometry_inputs.h"
 #include "tests/harness/parity.h"
 #include "train/losses.h"
@@ -77,31 +78,8 @@ ParityCase generator_case(fh::Generator& gen, int64_t B) {
       for (int r = 0; r < 2; ++r)
         for (int l = 0; l < 4; ++l) in.push_back(fh::randn({B, side, side, 2 << l}, gen));
     }
-  ParityCase c =
-      make_parity_case(gen, "generator_loss", "{\"layout\":[[4,4],[4,4]]}", in,
-                       [](auto& x) {
-                         tr::GeneratorLossInputs g;
-                         g.vgg_output.assign(x.begin(), x.begin() + 5);
-                         g.vgg_warped.assign(x.begin() + 5, x.begin() + 10);
-                         g.vgg_target.assign(x.begin() + 10, x.begin() + 15);
-                         size_t k = 15;
-                         for (int d = 0; d < 2; ++d) {
-                           tr::DiscriminatorOutputs fake, real;
-                           for (int s = 0; s < 2; ++s) {
-                             tr::DiscriminatorScale f{x[k++], {}}, r{Tensor(), {}};
-                             for (int l = 0; l < 4; ++l) f.features.push_back(x[k++]);
-                             for (int l = 0; l < 4; ++l) r.features.push_back(x[k++]);
-                             fake.push_back(f);
-                             real.push_back(r);
-                           }
-                           g.fake.push_back(fake);
-                           g.real.push_back(real);
-                         }
-                         const tr::GeneratorLossTerms l = tr::generator_loss(g);
-                         return fh::stack({l.adversarial, l.vgg_output, l.vgg_warped, l.feature_matching, l.total}, 0);
-                       },
-                       {1e-6, 1e-5});
-  return c;
+  return make_parity_case(gen, "generator_loss", "{\"layout\":[[4,4],[4,4]]}", in,
+                          [](auto& x) { return stacked_generator_loss(x, 2, 2, 4); }, {1e-6, 1e-5});
 }
 
 ParityCase discriminator_case(fh::Generator& gen, int64_t B, int scales) {

@@ -19,9 +19,12 @@ void check_options(const AdamOptions& o) {
            " must be >= 0");
 }
 
-// The update of one parameter, in T = the parameter's dtype, in PyTorch's order of
-// operations; the coefficients come in as double and are rounded to T as PyTorch's
-// scalar arguments are.
+// The update of one parameter in T (the parameter's dtype), rounded as PyTorch's vectorised
+// CPU kernels (AVX2, AVX-512) round it: add_(x, alpha=a) and addcmul_ are fused
+// multiply-adds there, so g + wd·p, m·β1 + (1−β1)·g and v·β2 + ((1−β2)·g)·g round once
+// after their last product; every other operation rounds once. The coefficients come in as
+// double and are rounded to T as PyTorch's scalar arguments are. Given the same gradients,
+// the parameters and moments equal torch.optim.Adam's bit for bit.
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamOptions& o, int64_t step) {
   const T beta1 = static_cast<T>(o.beta1), one_minus_beta1 = static_cast<T>(1 - o.beta1);
@@ -34,9 +37,11 @@ void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamOptions& 
   const bool decaying = o.weight_decay != 0;
   parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const T g = decaying ? grad[i] + decay * p[i] : grad[i];
-      m[i] = m[i] * beta1 + one_minus_beta1 * g;
-      v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+      // grad.add(p, alpha=wd); exp_avg.mul_(β1).add_(g, alpha=1−β1);
+      // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1−β2); p.addcdiv_(m, denom, value=−step_size).
+      const T g = decaying ? std::fma(p[i], decay, grad[i]) : grad[i];
+      m[i] = std::fma(g, one_minus_beta1, m[i] * beta1);
+      v[i] = std::fma(one_minus_beta2 * g, g, v[i] * beta2);
       const T denom = std::sqrt(v[i]) / bias2_sqrt + eps;
       p[i] = p[i] + neg_step_size * m[i] / denom;
     }

@@ -17,6 +17,9 @@ Tensor rotation_of(const geometry::HeadPose& pose) {
 
 Tensor mean_square(const Tensor& x) { return mean(mul(x, x)); }
 
+// A running sum that starts undefined.
+Tensor add_defined(const Tensor& total, const Tensor& term) { return total.defined() ? add(total, term) : term; }
+
 // Eq. 1 with one image's estimate, then Eq. 2 with the other's.
 Tensor reposed(const KeypointEstimate& from, const Tensor& from_rotation, const KeypointEstimate& to,
                const Tensor& to_rotation) {
@@ -70,16 +73,11 @@ Tensor vgg_loss(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   FH_CHECK(a.size() == 5 && b.size() == 5, "vgg_loss",
            "expected the 5 VGG19 features relu1_1..relu5_1 of each image, got ", a.size(), " and ", b.size());
   Tensor total;
-  for (size_t l = 0; l < 5; ++l) {
-    const Tensor term = scale(l1_loss(a[l], b[l]), kWeights[l]);
-    total = total.defined() ? add(total, term) : term;
-  }
+  for (size_t l = 0; l < 5; ++l) total = add_defined(total, scale(l1_loss(a[l], b[l]), kWeights[l]));
   return total;
 }
 
 namespace {
-
-Tensor add_defined(const Tensor& total, const Tensor& term) { return total.defined() ? add(total, term) : term; }
 
 void check_discriminator(const DiscriminatorOutputs& fake, const DiscriminatorOutputs& real, size_t d) {
   FH_CHECK(!fake.empty() && fake.size() == real.size(), "generator_loss", "discriminator ", d, " has ", fake.size(),

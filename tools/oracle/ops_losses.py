@@ -80,6 +80,19 @@ def adam_mlp(x, a):
     return torch.cat(flat)
 
 
+def adam_given_grads(x, a):
+    """torch.optim.Adam on one parameter (x[0]) whose gradient at step k is row k of x[1]:
+    returns the final parameter, exp_avg and exp_avg_sq, concatenated."""
+    p = x[0].detach().clone().requires_grad_()
+    opt = torch.optim.Adam([p], lr=a["lr"], betas=(a["beta1"], a["beta2"]), eps=a["eps"],
+                           weight_decay=a["weight_decay"], foreach=False)
+    for g in x[1]:
+        p.grad = g.clone()
+        opt.step()
+    s = opt.state[p]
+    return torch.cat([p.detach(), s["exp_avg"], s["exp_avg_sq"]])
+
+
 OPS = {
     "keypoint_loss": keypoint_loss,
     "gaze_loss": gaze_loss,
@@ -87,4 +100,5 @@ OPS = {
     "generator_loss": generator_loss,
     "discriminator_loss": discriminator_loss,
     "adam_mlp": adam_mlp,
+    "adam_given_grads": adam_given_grads,
 }
