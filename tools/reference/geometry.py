@@ -30,7 +30,7 @@ def rotation_matrix(yaw, pitch, roll):
 
 def bins_to_degrees(logits):
     """66 angle-bin logits -> degrees: 3 * sum_i softmax_i * i - 99."""
-    idx = torch.arange(logits.shape[-1], dtype=logits.dtype)
+    idx = torch.arange(logits.shape[-1], dtype=logits.dtype, device=logits.device)
     return 3 * (torch.softmax(logits, dim=-1) * idx).sum(-1) - 99
 
 

@@ -148,12 +148,6 @@ class ResBottleneck(nn.Module):
         return F.relu(h + (self.skip(x) if self.skip is not None else x))
 
 
-def degrees_from_bins(logits):
-    """geometry.bins_to_degrees on the logits' device (run.py also runs on CUDA)."""
-    bins = torch.arange(logits.shape[1], dtype=logits.dtype, device=logits.device)
-    return 3.0 * (torch.softmax(logits, dim=1) * bins).sum(dim=1) - 99.0
-
-
 class KeypointNet(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -178,9 +172,9 @@ class KeypointNet(nn.Module):
             h = block(h)
         f = h.mean(dim=(2, 3))
         b = f.shape[0]
-        yaw = degrees_from_bins(self.yaw(f))
-        pitch = degrees_from_bins(self.pitch(f))
-        roll = degrees_from_bins(self.roll(f))
+        yaw = G.bins_to_degrees(self.yaw(f))
+        pitch = G.bins_to_degrees(self.pitch(f))
+        roll = G.bins_to_degrees(self.roll(f))
         t = self.translation(f)
         s = torch.exp(self.scale(f))
         d = self.expression(f).reshape(b, NUM_KEYPOINTS, 3)

@@ -301,8 +301,8 @@ def check_rotation_and_angle_bins():
     for i in (0, 17, 33, 65):
         logits = torch.full((1, 66), -1e4, dtype=torch.float64)
         logits[0, i] = 0
-        close(M.degrees_from_bins(logits), [3 * i - 99], 1e-9, what="angle bins")
-    close(M.degrees_from_bins(torch.zeros(1, 66, dtype=torch.float64)), [3 * 32.5 - 99], 1e-9, what="uniform bins")
+        close(M.G.bins_to_degrees(logits), [3 * i - 99], 1e-9, what="angle bins")
+    close(M.G.bins_to_degrees(torch.zeros(1, 66, dtype=torch.float64)), [3 * 32.5 - 99], 1e-9, what="uniform bins")
 
 
 def check_kp_canonical_round_trip():
