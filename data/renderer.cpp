@@ -103,7 +103,7 @@ struct Shader {
     const float shadow = 1.f - 0.45f * std::exp(-lid / 0.02f);
     Vec3 c = albedo * (lambert(n) * shadow);
     const float s = std::max(0.f, n.dot(half_vector));
-    return c + Vec3::Constant(specular * pow16(pow16(s) * 1.0f) * 1.5f * shadow);
+    return c + Vec3::Constant(specular * pow16(pow16(s)) * 1.5f * shadow);
   }
 
   // Shades one covered sample.
