@@ -5,11 +5,11 @@
 //
 // Everything here is written once for two compilers. Under nvcc it is device code that the
 // kernels in conv_igemm_launch.cuh run. Under a host compiler it is ordinary C++ that
-// tests/test_conv_igemm_emulated.cpp runs with one std::thread per CUDA thread, std::barrier
-// for __syncthreads and a per-warp exchange for `mma.sync`, so the index arithmetic, the
-// loaders, the fragment layouts and the epilogues are checked on any machine. The `Ctx`
-// parameter of the block functions is what differs: the CUDA built-ins on the device, the
-// emulated block on the host.
+// tests/test_conv_igemm_emulated.cpp runs with one fiber per CUDA thread, a round-robin pass
+// over the fibers for __syncthreads and a per-warp exchange for `mma.sync`, so the index
+// arithmetic, the loaders, the fragment layouts and the epilogues are checked on any machine.
+// The `Ctx` parameter of the block functions is what differs: the CUDA built-ins on the
+// device, the emulated block on the host.
 //
 // The GEMM view, C[rows, cols] = Σ_k A(row, k) · B(k, col):
 //   forward         rows = output pixels N·Ho·Wo, cols = Cout, k = (i, j, c) over kh·kw·Cin;
