@@ -155,7 +155,7 @@ struct KSlots {
   static constexpr int kCount = D * BK / Threads;
   static constexpr int kRowStep = Threads / BK;
   static_assert((D * BK) % Threads == 0, "tile not divisible among the threads");
-  FH_IGEMM_FN static int kk(int tid) { return tid % BK; }
+  FH_IGEMM_FN static int kk(int tid, int = 0) { return tid % BK; }  // the same for every slot
   FH_IGEMM_FN static int d(int tid, int e) { return tid / BK + e * kRowStep; }
 };
 
@@ -184,6 +184,13 @@ FH_IGEMM_FN T staged(T v) {
   } else {
     return v;
   }
+}
+
+// Writes a thread's fetched values into their slots of a stage buffer [BK][ld].
+template <class Cfg, class Slots, int kLd, class T>
+FH_IGEMM_FN void store_slots(int tid, T* stage, const T (&v)[Slots::kCount]) {
+  FH_IGEMM_UNROLL
+  for (int e = 0; e < Slots::kCount; ++e) stage[Slots::kk(tid, e) * kLd + Slots::d(tid, e)] = staged<Cfg>(v[e]);
 }
 
 // ---- Geometry ---------------------------------------------------------------------------------
@@ -243,10 +250,10 @@ struct ForwardProblem {
     using Slots = KSlots<Cfg::BM, Cfg::BK, Cfg::kThreads>;
     const ForwardProblem& p;
     const Tables<Cfg>& t;
-    int kk, k;
+    int k;
     Cursor c;  // k as (i, j, channel)
     FH_IGEMM_FN ALoader(const ForwardProblem& p_, const Tables<Cfg>& t_, int tid, int64_t)
-        : p(p_), t(t_), kk(Slots::kk(tid)), k(Slots::kk(tid)) {
+        : p(p_), t(t_), k(Slots::kk(tid)) {
       c.set(k, p.g.kw, p.g.Cin);
     }
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
@@ -260,10 +267,6 @@ struct ForwardProblem {
         v[e] = value;
       }
     }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[kk * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
-    }
     FH_IGEMM_FN void advance() {
       k += Cfg::BK;
       c.advance(Cfg::BK, p.g.kw, p.g.Cin);
@@ -275,19 +278,15 @@ struct ForwardProblem {
   struct BLoader {
     using Slots = KSlots<Cfg::BN, Cfg::BK, Cfg::kThreads>;
     const ForwardProblem& p;
-    int kk, k, n0;
+    int k, n0;
     FH_IGEMM_FN BLoader(const ForwardProblem& p_, const Tables<Cfg>&, int tid, int64_t n0_)
-        : p(p_), kk(Slots::kk(tid)), k(Slots::kk(tid)), n0(static_cast<int>(n0_)) {}
+        : p(p_), k(Slots::kk(tid)), n0(static_cast<int>(n0_)) {}
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
       FH_IGEMM_UNROLL
       for (int e = 0; e < Slots::kCount; ++e) {
         const int o = n0 + Slots::d(tid, e);
         v[e] = (k < p.K && o < p.g.Cout) ? p.w[static_cast<int64_t>(o) * p.K + k] : T(0);
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[kk * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() { k += Cfg::BK; }
   };
@@ -369,10 +368,10 @@ struct BackwardInputProblem {
     using Slots = KSlots<Cfg::BM, Cfg::BK, Cfg::kThreads>;
     const BackwardInputProblem& p;
     const Tables<Cfg>& t;
-    int kk, k;
+    int k;
     Cursor c;  // k as (t, u, o)
     FH_IGEMM_FN ALoader(const BackwardInputProblem& p_, const Tables<Cfg>& t_, int tid, int64_t)
-        : p(p_), t(t_), kk(Slots::kk(tid)), k(Slots::kk(tid)) {
+        : p(p_), t(t_), k(Slots::kk(tid)) {
       c.set(k, p.taps_x, p.g.Cout);
     }
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
@@ -385,10 +384,6 @@ struct BackwardInputProblem {
           value = p.grad_out[t.gbase[r] + static_cast<int64_t>((gy * p.g.Wo + gx) * p.g.Cout + c.lo)];
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[kk * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k += Cfg::BK;
@@ -420,10 +415,6 @@ struct BackwardInputProblem {
         }
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[Slots::kk(tid, e) * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k0 += Cfg::BK;
@@ -504,10 +495,6 @@ struct BackwardWeightProblem {
         v[e] = (kk < red && o < p.g.Cout) ? p.grad_out[(p.r0 + kk) * p.g.Cout + o] : T(0);
       }
     }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[Slots::kk(tid, e) * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
-    }
     FH_IGEMM_FN void advance() { k0 += Cfg::BK; }
   };
 
@@ -540,10 +527,6 @@ struct BackwardWeightProblem {
           value = p.x[(static_cast<int64_t>(q.hi * p.g.H + iy) * p.g.W + ix) * p.g.Cin + t.cc[col]];
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[Slots::kk(tid, e) * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k0 += Cfg::BK;
@@ -656,7 +639,8 @@ FH_IGEMM_FN void mma_multiply(Ctx& ctx, const float* As, const float* Bs, int la
 // The shared pipeline of both main loops: load stage 0, then for each stage fetch the next
 // one from global memory into registers while multiplying the current one, store it into
 // the other buffer, one barrier per stage. A block whose rows all lie past the problem (a
-// short stride phase) returns before its first barrier, as a whole.
+// short stride phase) returns before its first barrier, as a whole. The problem's loaders
+// say what each slot fetches (fetch, advance); where a slot goes in the stage is its Slots'.
 template <class Cfg, class P, class Ctx, class Multiply>
 FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
                             const typename P::template Tables<Cfg>& tables, int tid, int64_t m0, int64_t n0,
@@ -672,11 +656,13 @@ FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
   T* const Bs = smem + 2 * kA;  // two stages of B
   A a(v, tables, tid, m0);
   B b(v, tables, tid, n0);
-  T ra[A::Slots::kCount], rb[B::Slots::kCount];
+  using SlotsA = typename A::Slots;
+  using SlotsB = typename B::Slots;
+  T ra[SlotsA::kCount], rb[SlotsB::kCount];
   a.fetch(tid, ra);
   b.fetch(tid, rb);
-  a.store(tid, As, ra);
-  b.store(tid, Bs, rb);
+  store_slots<Cfg, SlotsA, Cfg::kLdA>(tid, As, ra);
+  store_slots<Cfg, SlotsB, Cfg::kLdB>(tid, Bs, rb);
   ctx.sync();
   for (int s = 0; s < stages; ++s) {
     const int cur = s & 1;
@@ -691,8 +677,8 @@ FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
     // The other buffer was last read in stage s - 1, which every thread finished before the
     // barrier that ended it.
     if (more) {
-      a.store(tid, As + (cur ^ 1) * kA, ra);
-      b.store(tid, Bs + (cur ^ 1) * kB, rb);
+      store_slots<Cfg, SlotsA, Cfg::kLdA>(tid, As + (cur ^ 1) * kA, ra);
+      store_slots<Cfg, SlotsB, Cfg::kLdB>(tid, Bs + (cur ^ 1) * kB, rb);
     }
     ctx.sync();
   }
