@@ -1,9 +1,9 @@
 // cuDNN convolution baseline (see conv_cudnn.h), through cuDNN's descriptor API: NHWC
 // tensor and filter descriptors, the algorithm cuDNN's heuristics rank first among those
 // of the requested math type, and a workspace from freehead's caching allocator.
-#if FH_WITH_CUDNN
-
 #include "kernels/cuda/conv_cudnn.h"
+
+#if FH_WITH_CUDNN
 
 #include <cudnn.h>
 
@@ -274,6 +274,26 @@ void backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams
                                                   workspace.as<void>(), c.workspace, &zero, d.w, grad_w.raw_data()),
                    op, "algorithm ", c.algo);
   });
+}
+
+}  // namespace fh::kernels::cuda::cudnn_conv
+
+#else  // !FH_WITH_CUDNN: conv_backend_available() keeps the cuDNN backends from being selected.
+
+namespace fh::kernels::cuda::cudnn_conv {
+
+namespace {
+[[noreturn]] void no_cudnn(const char* op) { FH_FAIL(op, "the cuDNN backend was selected but this build has no cuDNN"); }
+}  // namespace
+
+void forward(const Tensor&, const Tensor&, const Tensor&, const Conv2dParams&, Tensor&, bool) {
+  no_cudnn("cuda::conv2d");
+}
+void backward_input(const Tensor&, const Tensor&, const Conv2dParams&, Tensor&, bool) {
+  no_cudnn("cuda::conv2d_backward_input");
+}
+void backward_weight(const Tensor&, const Tensor&, const Conv2dParams&, Tensor&, bool) {
+  no_cudnn("cuda::conv2d_backward_weight");
 }
 
 }  // namespace fh::kernels::cuda::cudnn_conv

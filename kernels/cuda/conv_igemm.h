@@ -757,7 +757,12 @@ FH_IGEMM_FN void mma_block(Ctx& ctx, const P& prob, float* smem, typename P::tem
 // gradient of such a head has 1-3 rows).
 enum class Tile { Large, Wide64, Tall64, Wide32, Tall32, Narrow, Flat, Small };
 
-inline Tile choose_tile(int64_t rows, int64_t cols, int narrow_limit) {
+// The widest GEMM (in columns, or rows) that gets the Narrow (Flat) tile.
+constexpr int kSimtNarrowLimit = 4;
+constexpr int kMmaNarrowLimit = 8;
+
+inline Tile choose_tile(int64_t rows, int64_t cols, bool tensor_cores) {
+  const int narrow_limit = tensor_cores ? kMmaNarrowLimit : kSimtNarrowLimit;
   if (cols <= narrow_limit && rows > 32) return Tile::Narrow;
   if (rows <= narrow_limit && cols > 32) return Tile::Flat;
   if (rows <= 32 && cols <= 32) return Tile::Small;
@@ -777,7 +782,6 @@ using SimtTall32 = SimtConfig<32, 128, 8, 4, 4>;
 using SimtNarrow = SimtConfig<128, 4, 8, 4, 4>;
 using SimtFlat = SimtConfig<4, 128, 8, 4, 4>;
 using SimtSmall = SimtConfig<32, 32, 8, 4, 4>;
-constexpr int kSimtNarrowLimit = 4;
 // Float64 (the gradient checks' precision): one modest tile for every shape.
 using SimtF64 = SimtConfig<64, 64, 8, 4, 4>;
 // Tensor cores (TF32).
@@ -789,7 +793,6 @@ using MmaTall32 = MmaConfig<32, 128, 32, 32>;
 using MmaNarrow = MmaConfig<128, 8, 32, 8>;
 using MmaFlat = MmaConfig<16, 128, 16, 32>;
 using MmaSmall = MmaConfig<32, 32, 16, 16>;
-constexpr int kMmaNarrowLimit = 8;
 
 // Calls fn(Config{}) with the configuration type of `tile`.
 template <bool kTensorCores, class Fn>
