@@ -310,16 +310,7 @@ __global__ void spade_grad_gamma_kernel(ApplyGeometry geo, const T* __restrict__
 // `launch` is called as launch(Index{}, std::integral_constant<int, W>{}, grid).
 template <class T, class Launch>
 void launch_apply(const ApplyGeometry& geo, bool pointers_aligned, Launch&& launch) {
-  constexpr int V = kVec<T>;
-  const bool vec = pointers_aligned && geo.channels % V == 0;
-  const unsigned grid = grid_for(vec ? geo.numel / V : geo.numel);
-  if (fits_32bit(geo.numel)) {
-    if (vec) launch(uint32_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(uint32_t{}, std::integral_constant<int, 1>{}, grid);
-  } else {
-    if (vec) launch(int64_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(int64_t{}, std::integral_constant<int, 1>{}, grid);
-  }
+  with_vectors<T>(geo.numel, pointers_aligned && geo.channels % kVec<T> == 0, geo.numel, launch);
 }
 
 ApplyGeometry apply_geometry(const GroupedRows& geo) {

@@ -483,16 +483,7 @@ ImageDims dims_of(const Tensor& t) { return {t.size(0), t.size(1), t.size(2), t.
 // C allows and the pointers are aligned, 32-bit indices when the tensor allows.
 template <class T, class Launch>
 void launch_channels(const ImageDims& d, bool aligned, int64_t numel, Launch&& launch) {
-  constexpr int V = kVec<T>;
-  const bool vec = aligned && d.C % V == 0;
-  const unsigned grid = grid_for(vec ? numel / V : numel);
-  if (fits_32bit(numel)) {
-    if (vec) launch(uint32_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(uint32_t{}, std::integral_constant<int, 1>{}, grid);
-  } else {
-    if (vec) launch(int64_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(int64_t{}, std::integral_constant<int, 1>{}, grid);
-  }
+  with_vectors<T>(numel, aligned && d.C % kVec<T> == 0, numel, launch);
 }
 
 // Lanes per pixel for the flow gradient: enough to cover the channels, at most a warp.
@@ -602,13 +593,10 @@ void warp_backward_flow(const Tensor& src, const Tensor& flow, const Tensor& gra
   dispatch_float(src, [&](auto tag) {
     using T = decltype(tag);
     const unsigned grid = grid_for(ceil_div(pixels, 32 / group) * 32);
-    if (fits_32bit(std::max(src.numel(), pixels * 32))) {
-      warp_backward_flow_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(
+    with_index(std::max(src.numel(), pixels * 32), [&](auto index) {
+      warp_backward_flow_kernel<T, decltype(index)><<<grid, kBlockSize, 0, current_stream()>>>(
           device_ptr<T>(src), device_ptr<T>(flow), device_ptr<T>(grad_out), d, group, device_ptr<T>(grad_flow));
-    } else {
-      warp_backward_flow_kernel<T, int64_t><<<grid, kBlockSize, 0, current_stream()>>>(
-          device_ptr<T>(src), device_ptr<T>(flow), device_ptr<T>(grad_out), d, group, device_ptr<T>(grad_flow));
-    }
+    });
   });
   FH_CUDA_CHECK_LAUNCH("cuda::warp_backward_flow", src.describe(), " by ", flow.describe());
 }
