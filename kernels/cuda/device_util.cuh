@@ -153,7 +153,5 @@ __device__ __forceinline__ float dev_cos(float x) { return cosf(x); }
 __device__ __forceinline__ double dev_cos(double x) { return cos(x); }
 __device__ __forceinline__ float dev_acos(float x) { return acosf(x); }
 __device__ __forceinline__ double dev_acos(double x) { return acos(x); }
-__device__ __forceinline__ float dev_floor(float x) { return floorf(x); }
-__device__ __forceinline__ double dev_floor(double x) { return floor(x); }
 
 }  // namespace fh::kernels::cuda

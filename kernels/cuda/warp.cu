@@ -1,6 +1,7 @@
 // Bilinear warp by a flow field (FlowNet2's Resample2d) on the GPU, forward and both
-// gradients. The sample point, its clamping and its weights are the CPU twin's, computed
-// the same way (kernels/cpu/warp.cpp: axis_tap, make_tap), so the weights are identical.
+// gradients. The sample point and its clamping are the CPU twin's own code (axis_tap,
+// kernels/warp_tap.h) and the weights its formulas (make_tap in kernels/cpu/warp.cpp), so
+// the weights are identical.
 //
 // warp, warp_backward_flow: gathers by nature (an output pixel reads its four corners).
 // warp_backward_src: by nature a scatter (an output pixel adds into the four corners it
@@ -29,34 +30,15 @@
 
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_util.cuh"
+#include "kernels/warp_tap.h"
 
 namespace fh::kernels::cuda {
 
 namespace {
 
-// ---- The sample point (axis_tap and make_tap of the CPU twin) -----------------------------
+// ---- The sample point (axis_tap in kernels/warp_tap.h, shared with the CPU twin) ------------
 
-template <class T>
-struct AxisTap {
-  int64_t i0, step;
-  T w;
-  bool interior;
-};
-
-// See kernels/cpu/warp.cpp: pos + d is never formed in floating point; d splits into
-// floor(d) (joins pos as an integer) and the exact fraction w. Clamped at the borders.
-template <class T>
-__device__ __forceinline__ AxisTap<T> axis_tap(int64_t pos, T d, int64_t size) {
-  const int64_t last = size - 1, step = size > 1 ? 1 : 0;
-  if (d != d) return {0, step, d, false};
-  const T k = dev_floor(d);
-  if (k < -static_cast<T>(pos)) return {0, step, T(0), false};
-  if (k >= static_cast<T>(last - pos)) return {last - 1 > 0 ? last - 1 : 0, step, static_cast<T>(step), false};
-  const int64_t i0 = pos + static_cast<int64_t>(k);
-  const T w = d - k;
-  return {i0, 1, w, i0 > 0 || w > T(0)};
-}
-
+// The bilinear weights of the corners 00, 01, 10, 11 (the CPU twin's make_tap).
 template <class T>
 struct Weights {
   T w00, w01, w10, w11;
