@@ -43,6 +43,14 @@ std::mutex g_mutex;
 bool g_overridden = false;
 Choice g_override;
 
+// Makes b the in-process choice; the caller holds g_mutex.
+void override_with(ConvBackend b, const char* op) {
+  FH_CHECK(conv_backend_available(b), op, "'", conv_backend_name(b), "' needs cuDNN, which this build does not have");
+  g_overridden = true;
+  g_override.backend = b;
+  g_override.source = std::string("set_conv_backend(") + conv_backend_name(b) + ")";
+}
+
 }  // namespace
 
 const char* conv_backend_name(ConvBackend b) {
@@ -84,12 +92,8 @@ ConvBackend conv_backend() {
 }
 
 void set_conv_backend(ConvBackend b) {
-  FH_CHECK(conv_backend_available(b), "set_conv_backend", "'", conv_backend_name(b),
-           "' needs cuDNN, which this build does not have");
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_overridden = true;
-  g_override.backend = b;
-  g_override.source = std::string("set_conv_backend(") + conv_backend_name(b) + ")";
+  override_with(b, "set_conv_backend");
 }
 
 std::string conv_backend_source() {
@@ -102,14 +106,10 @@ std::string conv_backend_source() {
 
 ConvBackendScope::ConvBackendScope(ConvBackend b) : previous_(ConvBackend::Own) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  FH_CHECK(conv_backend_available(b), "ConvBackendScope", "'", conv_backend_name(b),
-           "' needs cuDNN, which this build does not have");
   // Remember the override (if any) exactly; without one, restoring clears the override.
   previous_source_ = g_overridden ? g_override.source : std::string();
   previous_ = g_override.backend;
-  g_overridden = true;
-  g_override.backend = b;
-  g_override.source = std::string("set_conv_backend(") + conv_backend_name(b) + ")";
+  override_with(b, "ConvBackendScope");
 }
 
 ConvBackendScope::~ConvBackendScope() {

@@ -319,19 +319,19 @@ TEST_CASE("emulated conv kernels: the tile each shape gets, float32, float64 and
     const int K = c.kh * c.kw * c.Cin;
     // The tiles the GPU dispatch picks for each problem (conv.cu does the same).
     const ig::LaunchShape fs = ig::forward_shape(g), bs = ig::backward_input_shape(g);
-    const auto run = [&](auto tensor_cores, int limit) {
+    const auto run = [&](auto tensor_cores) {
       constexpr bool kTc = decltype(tensor_cores)::value;
-      ig::with_tile<kTc>(ig::choose_tile(fs.rows, fs.cols, limit),
+      ig::with_tile<kTc>(ig::choose_tile(fs.rows, fs.cols, kTc),
                          [&](auto cfg) { check_forward<decltype(cfg), float>(c, d, c.str() + (kTc ? " tc" : "")); });
-      ig::with_tile<kTc>(ig::choose_tile(bs.rows, bs.cols, limit), [&](auto cfg) {
+      ig::with_tile<kTc>(ig::choose_tile(bs.rows, bs.cols, kTc), [&](auto cfg) {
         check_backward_input<decltype(cfg), float>(c, d, c.str() + (kTc ? " tc" : ""));
       });
-      ig::with_tile<kTc>(ig::choose_tile(c.Cout, K, limit), [&](auto cfg) {
+      ig::with_tile<kTc>(ig::choose_tile(c.Cout, K, kTc), [&](auto cfg) {
         check_backward_weight<decltype(cfg), float>(c, d, c.str() + (kTc ? " tc" : ""));
       });
     };
-    run(std::false_type{}, ig::kSimtNarrowLimit);
-    run(std::true_type{}, ig::kMmaNarrowLimit);
+    run(std::false_type{});
+    run(std::true_type{});
     check_all<ig::SimtF64, double>(c, d, "f64");
   }
 }

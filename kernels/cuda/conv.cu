@@ -8,12 +8,10 @@
 #include <type_traits>
 
 #include "kernels/conv_backend.h"
+#include "kernels/cuda/conv_cudnn.h"
 #include "kernels/cuda/conv_own.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/launch.cuh"
-#if FH_WITH_CUDNN
-#include "kernels/cuda/conv_cudnn.h"
-#endif
 
 namespace fh::kernels::cuda {
 
@@ -56,31 +54,31 @@ void check_tensor_cores(int device, const char* op) {
            device, " has ", major, ".x");
 }
 
-// Which kernel family runs a float32 convolution.
-enum class Route { CudaCores, TensorCores, Cudnn, CudnnTensorCores };
-
-Route route_for(const Tensor& t) {
-  if (t.dtype() == DType::F64) return Route::CudaCores;
-  switch (conv_backend()) {
-    case ConvBackend::Own: return Route::CudaCores;
-    case ConvBackend::OwnTensorCores: return Route::TensorCores;
-    case ConvBackend::Cudnn: return Route::Cudnn;
-    case ConvBackend::CudnnTensorCores: return Route::CudnnTensorCores;
+// Runs the implementation FH_CONV selects for t's dtype: own(T{}, tensor_cores) for
+// freehead's kernels (float64 always takes own(double{}, false)), cudnn(tensor_cores) for
+// cuDNN's.
+template <class Own, class Cudnn>
+void route(const Tensor& t, Own&& own, Cudnn&& cudnn) {
+  if (t.dtype() == DType::F64) return own(double{}, false);
+  const ConvBackend backend = conv_backend();
+  switch (backend) {
+    case ConvBackend::Own:
+    case ConvBackend::OwnTensorCores: return own(float{}, backend == ConvBackend::OwnTensorCores);
+    case ConvBackend::Cudnn:
+    case ConvBackend::CudnnTensorCores: return cudnn(backend == ConvBackend::CudnnTensorCores);
   }
-  return Route::CudaCores;
 }
 
 template <class P>
-void run_own(const P& prob, const LaunchShape& shape, Tile simt_tile, Tile mma_tile, bool tensor_cores, int device,
-             const char* op) {
+void run_own(const P& prob, const LaunchShape& shape, Tile tile, bool tensor_cores, int device, const char* op) {
   if constexpr (std::is_same_v<typename P::value_type, float>) {
     if (tensor_cores) {
       check_tensor_cores(device, op);
-      igemm::run_tensor_cores(prob, shape, mma_tile, op);
+      igemm::run_tensor_cores(prob, shape, tile, op);
       return;
     }
   }
-  igemm::run_cuda_cores(prob, shape, simt_tile, op);
+  igemm::run_cuda_cores(prob, shape, tile, op);
 }
 
 template <class T>
@@ -96,8 +94,7 @@ void own_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Con
   prob.M = p.N * p.Ho * p.Wo;
   prob.K = static_cast<int>(p.kh * p.kw * p.Cin);
   const LaunchShape shape = igemm::forward_shape(prob.g);
-  run_own(prob, shape, igemm::choose_tile(shape.rows, shape.cols, igemm::kSimtNarrowLimit),
-          igemm::choose_tile(shape.rows, shape.cols, igemm::kMmaNarrowLimit), tensor_cores, out.device().index, op);
+  run_own(prob, shape, igemm::choose_tile(shape.rows, shape.cols, tensor_cores), tensor_cores, out.device().index, op);
 }
 
 template <class T>
@@ -110,8 +107,8 @@ void own_backward_input(const Tensor& grad_out, const Tensor& w, const Conv2dPar
   prob.w = device_ptr<T>(w);
   prob.grad_in = device_ptr<T>(grad_in);
   const LaunchShape shape = igemm::backward_input_shape(prob.g);
-  run_own(prob, shape, igemm::choose_tile(shape.rows, shape.cols, igemm::kSimtNarrowLimit),
-          igemm::choose_tile(shape.rows, shape.cols, igemm::kMmaNarrowLimit), tensor_cores, grad_in.device().index, op);
+  run_own(prob, shape, igemm::choose_tile(shape.rows, shape.cols, tensor_cores), tensor_cores, grad_in.device().index,
+          op);
 }
 
 // Sums the slices' partial weight gradients in slice order: out[i] = Σ_z partial[z·n + i].
@@ -135,16 +132,14 @@ void own_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dPa
   prob.x = device_ptr<T>(x);
   prob.M = p.N * p.Ho * p.Wo;
   prob.K = static_cast<int>(p.kh * p.kw * p.Cin);
-  const bool mma = tensor_cores && std::is_same_v<T, float>;
-  const Tile simt_tile = igemm::choose_tile(p.Cout, prob.K, igemm::kSimtNarrowLimit);
-  const Tile mma_tile = igemm::choose_tile(p.Cout, prob.K, igemm::kMmaNarrowLimit);
+  const Tile tile = igemm::choose_tile(p.Cout, prob.K, tensor_cores);
   int bm = 0, bn = 0;
   if (std::is_same_v<T, double>) {
     bm = igemm::SimtF64::BM, bn = igemm::SimtF64::BN;
-  } else if (mma) {
-    igemm::with_tile<true>(mma_tile, [&](auto cfg) { bm = decltype(cfg)::BM, bn = decltype(cfg)::BN; });
+  } else if (tensor_cores) {
+    igemm::with_tile<true>(tile, [&](auto cfg) { bm = decltype(cfg)::BM, bn = decltype(cfg)::BN; });
   } else {
-    igemm::with_tile<false>(simt_tile, [&](auto cfg) { bm = decltype(cfg)::BM, bn = decltype(cfg)::BN; });
+    igemm::with_tile<false>(tile, [&](auto cfg) { bm = decltype(cfg)::BM, bn = decltype(cfg)::BN; });
   }
   prob.slices = igemm::weight_grad_slices(p.Cout, prob.K, prob.M, bm, bn);
   const int64_t total = grad_w.numel();
@@ -152,7 +147,7 @@ void own_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dPa
   // allocator after the kernels are enqueued (stream order keeps it alive long enough).
   ScratchBuffer partial(prob.slices > 1 ? static_cast<size_t>(prob.slices) * total * sizeof(T) : 0, device);
   prob.dst = prob.slices > 1 ? partial.as<T>() : device_ptr<T>(grad_w);
-  run_own(prob, igemm::backward_weight_shape(prob.g, prob.slices), simt_tile, mma_tile, tensor_cores, device, op);
+  run_own(prob, igemm::backward_weight_shape(prob.g, prob.slices), tile, tensor_cores, device, op);
   if (prob.slices > 1) {
     sum_slices_kernel<T><<<grid_for(total), kBlockSize, 0, current_stream()>>>(partial.as<T>(), prob.slices, total,
                                                                               device_ptr<T>(grad_w));
@@ -160,63 +155,24 @@ void own_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dPa
   }
 }
 
-#if !FH_WITH_CUDNN
-[[noreturn]] void no_cudnn(const char* op) {
-  FH_FAIL(op, "the cuDNN backend was selected but this build has no cuDNN");
-}
-#endif
-
 }  // namespace
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
   fh::cuda::DeviceGuard guard(out.device().index);
-  const Route route = route_for(x);
-  if (x.dtype() == DType::F64) return own_forward<double>(x, w, bias, p, out, false);
-  switch (route) {
-    case Route::CudaCores: return own_forward<float>(x, w, bias, p, out, false);
-    case Route::TensorCores: return own_forward<float>(x, w, bias, p, out, true);
-    case Route::Cudnn:
-    case Route::CudnnTensorCores:
-#if FH_WITH_CUDNN
-      return cudnn_conv::forward(x, w, bias, p, out, route == Route::CudnnTensorCores);
-#else
-      no_cudnn("cuda::conv2d");
-#endif
-  }
+  route(x, [&](auto t, bool tc) { own_forward<decltype(t)>(x, w, bias, p, out, tc); },
+        [&](bool tc) { cudnn_conv::forward(x, w, bias, p, out, tc); });
 }
 
 void conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Conv2dParams& p, Tensor& grad_in) {
   fh::cuda::DeviceGuard guard(grad_in.device().index);
-  const Route route = route_for(w);
-  if (w.dtype() == DType::F64) return own_backward_input<double>(grad_out, w, p, grad_in, false);
-  switch (route) {
-    case Route::CudaCores: return own_backward_input<float>(grad_out, w, p, grad_in, false);
-    case Route::TensorCores: return own_backward_input<float>(grad_out, w, p, grad_in, true);
-    case Route::Cudnn:
-    case Route::CudnnTensorCores:
-#if FH_WITH_CUDNN
-      return cudnn_conv::backward_input(grad_out, w, p, grad_in, route == Route::CudnnTensorCores);
-#else
-      no_cudnn("cuda::conv2d_backward_input");
-#endif
-  }
+  route(w, [&](auto t, bool tc) { own_backward_input<decltype(t)>(grad_out, w, p, grad_in, tc); },
+        [&](bool tc) { cudnn_conv::backward_input(grad_out, w, p, grad_in, tc); });
 }
 
 void conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dParams& p, Tensor& grad_w) {
   fh::cuda::DeviceGuard guard(grad_w.device().index);
-  const Route route = route_for(x);
-  if (x.dtype() == DType::F64) return own_backward_weight<double>(grad_out, x, p, grad_w, false);
-  switch (route) {
-    case Route::CudaCores: return own_backward_weight<float>(grad_out, x, p, grad_w, false);
-    case Route::TensorCores: return own_backward_weight<float>(grad_out, x, p, grad_w, true);
-    case Route::Cudnn:
-    case Route::CudnnTensorCores:
-#if FH_WITH_CUDNN
-      return cudnn_conv::backward_weight(grad_out, x, p, grad_w, route == Route::CudnnTensorCores);
-#else
-      no_cudnn("cuda::conv2d_backward_weight");
-#endif
-  }
+  route(x, [&](auto t, bool tc) { own_backward_weight<decltype(t)>(grad_out, x, p, grad_w, tc); },
+        [&](bool tc) { cudnn_conv::backward_weight(grad_out, x, p, grad_w, tc); });
 }
 
 }  // namespace fh::kernels::cuda

@@ -1,7 +1,7 @@
 // cuDNN's convolutions behind the CUDA conv backend (FH_CONV=cudnn / cudnn-tc): a baseline
 // to check and benchmark freehead's own kernels against. Float32 NHWC tensors with
-// [Cout, kh, kw, Cin] weights, which are cuDNN's NHWC filter layout. Only built when cuDNN
-// was found (FH_WITH_CUDNN).
+// [Cout, kh, kw, Cin] weights, which are cuDNN's NHWC filter layout. A build without cuDNN
+// (FH_WITH_CUDNN 0) has only stubs that fail, which the backend choice never reaches.
 #pragma once
 
 #include "kernels/conv_types.h"

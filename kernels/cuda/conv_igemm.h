@@ -5,11 +5,11 @@
 //
 // Everything here is written once for two compilers. Under nvcc it is device code that the
 // kernels in conv_igemm_launch.cuh run. Under a host compiler it is ordinary C++ that
-// tests/test_conv_igemm_emulated.cpp runs with one std::thread per CUDA thread, std::barrier
-// for __syncthreads and a per-warp exchange for `mma.sync`, so the index arithmetic, the
-// loaders, the fragment layouts and the epilogues are checked on any machine. The `Ctx`
-// parameter of the block functions is what differs: the CUDA built-ins on the device, the
-// emulated block on the host.
+// tests/test_conv_igemm_emulated.cpp runs with one fiber per CUDA thread, a round-robin pass
+// over the fibers for __syncthreads and a per-warp exchange for `mma.sync`, so the index
+// arithmetic, the loaders, the fragment layouts and the epilogues are checked on any machine.
+// The `Ctx` parameter of the block functions is what differs: the CUDA built-ins on the
+// device, the emulated block on the host.
 //
 // The GEMM view, C[rows, cols] = Σ_k A(row, k) · B(k, col):
 //   forward         rows = output pixels N·Ho·Wo, cols = Cout, k = (i, j, c) over kh·kw·Cin;
@@ -155,7 +155,7 @@ struct KSlots {
   static constexpr int kCount = D * BK / Threads;
   static constexpr int kRowStep = Threads / BK;
   static_assert((D * BK) % Threads == 0, "tile not divisible among the threads");
-  FH_IGEMM_FN static int kk(int tid) { return tid % BK; }
+  FH_IGEMM_FN static int kk(int tid, int = 0) { return tid % BK; }  // the same for every slot
   FH_IGEMM_FN static int d(int tid, int e) { return tid / BK + e * kRowStep; }
 };
 
@@ -184,6 +184,13 @@ FH_IGEMM_FN T staged(T v) {
   } else {
     return v;
   }
+}
+
+// Writes a thread's fetched values into their slots of a stage buffer [BK][ld].
+template <class Cfg, class Slots, int kLd, class T>
+FH_IGEMM_FN void store_slots(int tid, T* stage, const T (&v)[Slots::kCount]) {
+  FH_IGEMM_UNROLL
+  for (int e = 0; e < Slots::kCount; ++e) stage[Slots::kk(tid, e) * kLd + Slots::d(tid, e)] = staged<Cfg>(v[e]);
 }
 
 // ---- Geometry ---------------------------------------------------------------------------------
@@ -243,10 +250,10 @@ struct ForwardProblem {
     using Slots = KSlots<Cfg::BM, Cfg::BK, Cfg::kThreads>;
     const ForwardProblem& p;
     const Tables<Cfg>& t;
-    int kk, k;
+    int k;
     Cursor c;  // k as (i, j, channel)
     FH_IGEMM_FN ALoader(const ForwardProblem& p_, const Tables<Cfg>& t_, int tid, int64_t)
-        : p(p_), t(t_), kk(Slots::kk(tid)), k(Slots::kk(tid)) {
+        : p(p_), t(t_), k(Slots::kk(tid)) {
       c.set(k, p.g.kw, p.g.Cin);
     }
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
@@ -260,10 +267,6 @@ struct ForwardProblem {
         v[e] = value;
       }
     }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[kk * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
-    }
     FH_IGEMM_FN void advance() {
       k += Cfg::BK;
       c.advance(Cfg::BK, p.g.kw, p.g.Cin);
@@ -275,19 +278,15 @@ struct ForwardProblem {
   struct BLoader {
     using Slots = KSlots<Cfg::BN, Cfg::BK, Cfg::kThreads>;
     const ForwardProblem& p;
-    int kk, k, n0;
+    int k, n0;
     FH_IGEMM_FN BLoader(const ForwardProblem& p_, const Tables<Cfg>&, int tid, int64_t n0_)
-        : p(p_), kk(Slots::kk(tid)), k(Slots::kk(tid)), n0(static_cast<int>(n0_)) {}
+        : p(p_), k(Slots::kk(tid)), n0(static_cast<int>(n0_)) {}
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
       FH_IGEMM_UNROLL
       for (int e = 0; e < Slots::kCount; ++e) {
         const int o = n0 + Slots::d(tid, e);
         v[e] = (k < p.K && o < p.g.Cout) ? p.w[static_cast<int64_t>(o) * p.K + k] : T(0);
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[kk * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() { k += Cfg::BK; }
   };
@@ -369,10 +368,10 @@ struct BackwardInputProblem {
     using Slots = KSlots<Cfg::BM, Cfg::BK, Cfg::kThreads>;
     const BackwardInputProblem& p;
     const Tables<Cfg>& t;
-    int kk, k;
+    int k;
     Cursor c;  // k as (t, u, o)
     FH_IGEMM_FN ALoader(const BackwardInputProblem& p_, const Tables<Cfg>& t_, int tid, int64_t)
-        : p(p_), t(t_), kk(Slots::kk(tid)), k(Slots::kk(tid)) {
+        : p(p_), t(t_), k(Slots::kk(tid)) {
       c.set(k, p.taps_x, p.g.Cout);
     }
     FH_IGEMM_FN void fetch(int tid, T (&v)[Slots::kCount]) const {
@@ -385,10 +384,6 @@ struct BackwardInputProblem {
           value = p.grad_out[t.gbase[r] + static_cast<int64_t>((gy * p.g.Wo + gx) * p.g.Cout + c.lo)];
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[kk * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k += Cfg::BK;
@@ -420,10 +415,6 @@ struct BackwardInputProblem {
         }
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[Slots::kk(tid, e) * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k0 += Cfg::BK;
@@ -504,10 +495,6 @@ struct BackwardWeightProblem {
         v[e] = (kk < red && o < p.g.Cout) ? p.grad_out[(p.r0 + kk) * p.g.Cout + o] : T(0);
       }
     }
-    FH_IGEMM_FN void store(int tid, T* As, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) As[Slots::kk(tid, e) * Cfg::kLdA + Slots::d(tid, e)] = staged<Cfg>(v[e]);
-    }
     FH_IGEMM_FN void advance() { k0 += Cfg::BK; }
   };
 
@@ -540,10 +527,6 @@ struct BackwardWeightProblem {
           value = p.x[(static_cast<int64_t>(q.hi * p.g.H + iy) * p.g.W + ix) * p.g.Cin + t.cc[col]];
         v[e] = value;
       }
-    }
-    FH_IGEMM_FN void store(int tid, T* Bs, const T (&v)[Slots::kCount]) const {
-      FH_IGEMM_UNROLL
-      for (int e = 0; e < Slots::kCount; ++e) Bs[Slots::kk(tid, e) * Cfg::kLdB + Slots::d(tid, e)] = staged<Cfg>(v[e]);
     }
     FH_IGEMM_FN void advance() {
       k0 += Cfg::BK;
@@ -656,7 +639,8 @@ FH_IGEMM_FN void mma_multiply(Ctx& ctx, const float* As, const float* Bs, int la
 // The shared pipeline of both main loops: load stage 0, then for each stage fetch the next
 // one from global memory into registers while multiplying the current one, store it into
 // the other buffer, one barrier per stage. A block whose rows all lie past the problem (a
-// short stride phase) returns before its first barrier, as a whole.
+// short stride phase) returns before its first barrier, as a whole. The problem's loaders
+// say what each slot fetches (fetch, advance); where a slot goes in the stage is its Slots'.
 template <class Cfg, class P, class Ctx, class Multiply>
 FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
                             const typename P::template Tables<Cfg>& tables, int tid, int64_t m0, int64_t n0,
@@ -672,11 +656,13 @@ FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
   T* const Bs = smem + 2 * kA;  // two stages of B
   A a(v, tables, tid, m0);
   B b(v, tables, tid, n0);
-  T ra[A::Slots::kCount], rb[B::Slots::kCount];
+  using SlotsA = typename A::Slots;
+  using SlotsB = typename B::Slots;
+  T ra[SlotsA::kCount], rb[SlotsB::kCount];
   a.fetch(tid, ra);
   b.fetch(tid, rb);
-  a.store(tid, As, ra);
-  b.store(tid, Bs, rb);
+  store_slots<Cfg, SlotsA, Cfg::kLdA>(tid, As, ra);
+  store_slots<Cfg, SlotsB, Cfg::kLdB>(tid, Bs, rb);
   ctx.sync();
   for (int s = 0; s < stages; ++s) {
     const int cur = s & 1;
@@ -691,8 +677,8 @@ FH_IGEMM_FN void run_stages(Ctx& ctx, const P& v, typename P::value_type* smem,
     // The other buffer was last read in stage s - 1, which every thread finished before the
     // barrier that ended it.
     if (more) {
-      a.store(tid, As + (cur ^ 1) * kA, ra);
-      b.store(tid, Bs + (cur ^ 1) * kB, rb);
+      store_slots<Cfg, SlotsA, Cfg::kLdA>(tid, As + (cur ^ 1) * kA, ra);
+      store_slots<Cfg, SlotsB, Cfg::kLdB>(tid, Bs + (cur ^ 1) * kB, rb);
     }
     ctx.sync();
   }
@@ -771,7 +757,12 @@ FH_IGEMM_FN void mma_block(Ctx& ctx, const P& prob, float* smem, typename P::tem
 // gradient of such a head has 1-3 rows).
 enum class Tile { Large, Wide64, Tall64, Wide32, Tall32, Narrow, Flat, Small };
 
-inline Tile choose_tile(int64_t rows, int64_t cols, int narrow_limit) {
+// The widest GEMM (in columns, or rows) that gets the Narrow (Flat) tile.
+constexpr int kSimtNarrowLimit = 4;
+constexpr int kMmaNarrowLimit = 8;
+
+inline Tile choose_tile(int64_t rows, int64_t cols, bool tensor_cores) {
+  const int narrow_limit = tensor_cores ? kMmaNarrowLimit : kSimtNarrowLimit;
   if (cols <= narrow_limit && rows > 32) return Tile::Narrow;
   if (rows <= narrow_limit && cols > 32) return Tile::Flat;
   if (rows <= 32 && cols <= 32) return Tile::Small;
@@ -791,7 +782,6 @@ using SimtTall32 = SimtConfig<32, 128, 8, 4, 4>;
 using SimtNarrow = SimtConfig<128, 4, 8, 4, 4>;
 using SimtFlat = SimtConfig<4, 128, 8, 4, 4>;
 using SimtSmall = SimtConfig<32, 32, 8, 4, 4>;
-constexpr int kSimtNarrowLimit = 4;
 // Float64 (the gradient checks' precision): one modest tile for every shape.
 using SimtF64 = SimtConfig<64, 64, 8, 4, 4>;
 // Tensor cores (TF32).
@@ -803,7 +793,6 @@ using MmaTall32 = MmaConfig<32, 128, 32, 32>;
 using MmaNarrow = MmaConfig<128, 8, 32, 8>;
 using MmaFlat = MmaConfig<16, 128, 16, 32>;
 using MmaSmall = MmaConfig<32, 32, 16, 16>;
-constexpr int kMmaNarrowLimit = 8;
 
 // Calls fn(Config{}) with the configuration type of `tile`.
 template <bool kTensorCores, class Fn>

@@ -77,6 +77,22 @@ __device__ __forceinline__ void store(T* p, const T (&r)[W]) {
   }
 }
 
+// Launch variants of a walk over `elements` elements: launch(Index{}, std::integral_constant<int,
+// W>{}, grid) with W = kVec<T> when `vec` (the caller has checked that the vectors are whole
+// and aligned), else W = 1; a grid for elements / W items; Index as with_index(largest).
+template <class T, class Launch>
+void with_vectors(int64_t elements, bool vec, int64_t largest, Launch&& launch) {
+  constexpr int V = kVec<T>;
+  const unsigned grid = grid_for(vec ? elements / V : elements);
+  with_index(largest, [&](auto index) {
+    if (vec) {
+      launch(index, std::integral_constant<int, V>{}, grid);
+    } else {
+      launch(index, std::integral_constant<int, 1>{}, grid);
+    }
+  });
+}
+
 // Grid-stride walk over [0, n): body(std::integral_constant<int, W>, i) handles elements
 // i .. i + W - 1, with W = kVec<T> over the whole vectors when `vec` (every pointer the
 // body touches aligned), then W = 1 for the tail (or everything when !vec).
@@ -137,7 +153,5 @@ __device__ __forceinline__ float dev_cos(float x) { return cosf(x); }
 __device__ __forceinline__ double dev_cos(double x) { return cos(x); }
 __device__ __forceinline__ float dev_acos(float x) { return acosf(x); }
 __device__ __forceinline__ double dev_acos(double x) { return acos(x); }
-__device__ __forceinline__ float dev_floor(float x) { return floorf(x); }
-__device__ __forceinline__ double dev_floor(double x) { return floor(x); }
 
 }  // namespace fh::kernels::cuda

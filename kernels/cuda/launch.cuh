@@ -62,6 +62,16 @@ class ScratchBuffer {
 // grid stride adds at most 2^21 to an index below 2^31).
 inline bool fits_32bit(int64_t numel) { return numel <= std::numeric_limits<int32_t>::max(); }
 
+// Runs body(Index{}): Index = uint32_t when the largest tensor involved fits_32bit, else int64_t.
+template <class Body>
+void with_index(int64_t largest, Body&& body) {
+  if (fits_32bit(largest)) {
+    body(uint32_t{});
+  } else {
+    body(int64_t{});
+  }
+}
+
 // Per-operand offsets of output element i of an elementwise walk (row-major over L.sizes).
 // The outermost dim needs no modulo: what is left of i after the inner dims is its coordinate.
 template <class Index, int kOperands>

@@ -87,7 +87,7 @@ struct StatsFinish {
   int64_t rows, channels;
   double eps;
   const T* weight;  // null: none
-  T *save_mean, *save_invstd, *scale;
+  T *save_mean, *save_invstd, *scale;  // scale null: not wanted
   T *running_mean, *running_var;  // null: not updated
   double momentum, unbiased;
   __device__ void operator()(int64_t g, int64_t c, const double (&tot)[2]) const {
@@ -98,8 +98,10 @@ struct StatsFinish {
     const int64_t i = g * channels + c;
     save_mean[i] = static_cast<T>(mean);
     save_invstd[i] = static_cast<T>(1.0 / sqrt(var + eps));
-    scale[i] = weight ? static_cast<T>(static_cast<double>(save_invstd[i]) * static_cast<double>(weight[c]))
-                      : save_invstd[i];
+    if (scale) {
+      scale[i] = weight ? static_cast<T>(static_cast<double>(save_invstd[i]) * static_cast<double>(weight[c]))
+                        : save_invstd[i];
+    }
     if (running_mean) running_mean[c] = static_cast<T>((1.0 - momentum) * running_mean[c] + momentum * mean);
     if (running_var) running_var[c] = static_cast<T>((1.0 - momentum) * running_var[c] + momentum * var * unbiased);
   }
@@ -310,20 +312,27 @@ __global__ void spade_grad_gamma_kernel(ApplyGeometry geo, const T* __restrict__
 // `launch` is called as launch(Index{}, std::integral_constant<int, W>{}, grid).
 template <class T, class Launch>
 void launch_apply(const ApplyGeometry& geo, bool pointers_aligned, Launch&& launch) {
-  constexpr int V = kVec<T>;
-  const bool vec = pointers_aligned && geo.channels % V == 0;
-  const unsigned grid = grid_for(vec ? geo.numel / V : geo.numel);
-  if (fits_32bit(geo.numel)) {
-    if (vec) launch(uint32_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(uint32_t{}, std::integral_constant<int, 1>{}, grid);
-  } else {
-    if (vec) launch(int64_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(int64_t{}, std::integral_constant<int, 1>{}, grid);
-  }
+  with_vectors<T>(geo.numel, pointers_aligned && geo.channels % kVec<T> == 0, geo.numel, launch);
 }
 
 ApplyGeometry apply_geometry(const GroupedRows& geo) {
   return {geo.groups * geo.rows * geo.channels, geo.rows * geo.channels, geo.channels};
+}
+
+// The forward apply pass of batch and instance norm: out = (x - mean)·scale + bias.
+template <class T>
+void affine_apply(const char* op, const char* what, const Tensor& x_t, const GroupedRows& geo, const T* mean,
+                  const T* scale, const Tensor& bias_t, Tensor& out_t) {
+  const T* x = device_ptr<T>(x_t);
+  const T* bias = data_or_null<T>(bias_t);
+  T* out = device_ptr<T>(out_t);
+  const ApplyGeometry ag = apply_geometry(geo);
+  const bool aligned = aligned16(x) && aligned16(out) && aligned16(mean) && aligned16(scale) && aligned16(bias);
+  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
+    affine_apply_kernel<T, decltype(index), decltype(width)::value>
+        <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, mean, scale, bias, out);
+  });
+  FH_CUDA_CHECK_LAUNCH(op, what, x_t.describe());
 }
 
 // ---- The ops, typed --------------------------------------------------------------------------
@@ -341,16 +350,7 @@ void norm_forward(const char* op, const Tensor& x_t, const GroupedRows& geo, dou
                               device_ptr<T>(save_invstd), scale.as<T>(), data_or_null<T>(running_mean),
                               data_or_null<T>(running_var), momentum, unbiased};
   grouped_channel_sums<2>(geo, device, MomentTerm<T>{x, geo.rows, geo.channels}, finish, op);
-  const ApplyGeometry ag = apply_geometry(geo);
-  T* o = device_ptr<T>(out);
-  const T* b = data_or_null<T>(bias);
-  const T* mean = device_ptr<T>(save_mean);
-  const bool aligned = aligned16(x) && aligned16(o) && aligned16(mean) && aligned16(scale.as<T>()) && aligned16(b);
-  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
-    affine_apply_kernel<T, decltype(index), decltype(width)::value>
-        <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, mean, scale.as<T>(), b, o);
-  });
-  FH_CUDA_CHECK_LAUNCH(op, "apply pass of ", x_t.describe());
+  affine_apply<T>(op, "apply pass of ", x_t, geo, device_ptr<T>(save_mean), scale.as<T>(), bias, out);
 }
 
 // Backward of the affine norms (batch norm in either mode, instance norm).
@@ -403,17 +403,8 @@ void batch_norm_eval(const Tensor& x_t, const Tensor& weight, const Tensor& bias
       device_ptr<T>(running_mean), device_ptr<T>(running_var), data_or_null<T>(weight), eps, C,
       device_ptr<T>(save_mean), device_ptr<T>(save_invstd), scale.as<T>());
   FH_CUDA_CHECK_LAUNCH("cuda::batch_norm_forward", "eval statistics of ", x_t.describe());
-  const ApplyGeometry ag = apply_geometry(geo);
-  const T* x = device_ptr<T>(x_t);
-  T* o = device_ptr<T>(out);
-  const T* b = data_or_null<T>(bias);
-  const T* mean = device_ptr<T>(save_mean);
-  const bool aligned = aligned16(x) && aligned16(o) && aligned16(mean) && aligned16(scale.as<T>()) && aligned16(b);
-  launch_apply<T>(ag, aligned, [&](auto index, auto width, unsigned grid) {
-    affine_apply_kernel<T, decltype(index), decltype(width)::value>
-        <<<grid, kBlockSize, 0, current_stream()>>>(ag, x, mean, scale.as<T>(), b, o);
-  });
-  FH_CUDA_CHECK_LAUNCH("cuda::batch_norm_forward", "eval apply pass of ", x_t.describe());
+  affine_apply<T>("cuda::batch_norm_forward", "eval apply pass of ", x_t, geo, device_ptr<T>(save_mean), scale.as<T>(),
+                  bias, out);
 }
 
 template <class T>
@@ -423,11 +414,9 @@ void spade_forward(const Tensor& x_t, const Tensor& gamma_t, const Tensor& beta_
   const GroupedRows geo = instance_geometry(x_t);
   const int device = x_t.device().index;
   const T* x = device_ptr<T>(x_t);
-  // The SPADE statistics are the non-affine instance norm's: scale = invstd, written to a
-  // scratch the apply pass does not read.
-  ScratchBuffer unused_scale(static_cast<size_t>(geo.groups * geo.channels) * sizeof(T), device);
+  // The SPADE statistics are the non-affine instance norm's; its apply pass reads invstd, not a scale.
   const StatsFinish<T> finish{x, geo.rows, geo.channels, eps, nullptr, device_ptr<T>(save_mean),
-                              device_ptr<T>(save_invstd), unused_scale.as<T>(), nullptr, nullptr, 0.0, 1.0};
+                              device_ptr<T>(save_invstd), nullptr, nullptr, nullptr, 0.0, 1.0};
   grouped_channel_sums<2>(geo, device, MomentTerm<T>{x, geo.rows, geo.channels}, finish, op);
   const ApplyGeometry ag = apply_geometry(geo);
   const T *gamma = device_ptr<T>(gamma_t), *beta = device_ptr<T>(beta_t);

@@ -124,18 +124,11 @@ __global__ void fusion_backward_m_kernel(const T* __restrict__ m, const T* __res
 
 FusionDims fusion_dims(const Tensor& x) { return {x.size(0), x.size(1), x.size(2) * x.size(3), x.size(4)}; }
 
+// A thread per (pixel, channel vector) of one image stack, 16-byte vectors when C and the
+// pointers allow; `largest` sizes the index type.
 template <class T, class Launch>
-void launch_channels(const FusionDims& d, bool aligned, int64_t numel, Launch&& launch) {
-  constexpr int V = kVec<T>;
-  const bool vec = aligned && d.C % V == 0;
-  const int64_t items = d.N * d.P * (vec ? d.C / V : d.C);
-  if (fits_32bit(numel)) {
-    if (vec) launch(uint32_t{}, std::integral_constant<int, V>{}, grid_for(items));
-    else launch(uint32_t{}, std::integral_constant<int, 1>{}, grid_for(items));
-  } else {
-    if (vec) launch(int64_t{}, std::integral_constant<int, V>{}, grid_for(items));
-    else launch(int64_t{}, std::integral_constant<int, 1>{}, grid_for(items));
-  }
+void launch_channels(const FusionDims& d, bool aligned, int64_t largest, Launch&& launch) {
+  with_vectors<T>(d.N * d.P * d.C, aligned && d.C % kVec<T> == 0, largest, launch);
 }
 
 }  // namespace
@@ -184,11 +177,9 @@ void nshot_fusion_backward_m(const Tensor& m, const Tensor& x, const Tensor& gra
     using T = decltype(tag);
     const T *pm = device_ptr<T>(m), *px = device_ptr<T>(x), *pg = device_ptr<T>(grad_out);
     T* po = device_ptr<T>(grad_m);
-    if (fits_32bit(std::max(x.numel(), pixels * 32))) {
-      fusion_backward_m_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(pm, px, pg, d, group, po);
-    } else {
-      fusion_backward_m_kernel<T, int64_t><<<grid, kBlockSize, 0, current_stream()>>>(pm, px, pg, d, group, po);
-    }
+    with_index(std::max(x.numel(), pixels * 32), [&](auto index) {
+      fusion_backward_m_kernel<T, decltype(index)><<<grid, kBlockSize, 0, current_stream()>>>(pm, px, pg, d, group, po);
+    });
   });
   FH_CUDA_CHECK_LAUNCH("cuda::nshot_fusion_backward_m", "m ", m.describe(), ", x ", x.describe());
 }

@@ -98,25 +98,20 @@ void shuffle(const Tensor& x, const ShuffleDims& d, bool to_high, Tensor& out) {
     using T = decltype(tag);
     const T* px = device_ptr<T>(x);
     T* po = device_ptr<T>(out);
-    const unsigned grid = grid_for(n);
     T* low = to_high ? const_cast<T*>(px) : po;
     T* high = to_high ? po : const_cast<T*>(px);
-    if (d.r == 2 && reinterpret_cast<uintptr_t>(low) % sizeof(Quad<T>) == 0) {
-      const unsigned grid4 = grid_for(n / 4);
-      if (fits_32bit(n)) {
-        if (to_high) shuffle_by_2_kernel<T, uint32_t, true><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
-        else shuffle_by_2_kernel<T, uint32_t, false><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+    const bool by_2 = d.r == 2 && reinterpret_cast<uintptr_t>(low) % sizeof(Quad<T>) == 0;
+    const cudaStream_t stream = current_stream();
+    with_index(n, [&](auto index) {
+      using Index = decltype(index);
+      if (by_2) {
+        if (to_high) shuffle_by_2_kernel<T, Index, true><<<grid_for(n / 4), kBlockSize, 0, stream>>>(low, high, d);
+        else shuffle_by_2_kernel<T, Index, false><<<grid_for(n / 4), kBlockSize, 0, stream>>>(low, high, d);
       } else {
-        if (to_high) shuffle_by_2_kernel<T, int64_t, true><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
-        else shuffle_by_2_kernel<T, int64_t, false><<<grid4, kBlockSize, 0, current_stream()>>>(low, high, d);
+        if (to_high) shuffle_kernel<T, Index><<<grid_for(n), kBlockSize, 0, stream>>>(px, d, po);
+        else unshuffle_kernel<T, Index><<<grid_for(n), kBlockSize, 0, stream>>>(px, d, po);
       }
-    } else if (fits_32bit(n)) {
-      if (to_high) shuffle_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
-      else unshuffle_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
-    } else {
-      if (to_high) shuffle_kernel<T, int64_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
-      else unshuffle_kernel<T, int64_t><<<grid, kBlockSize, 0, current_stream()>>>(px, d, po);
-    }
+    });
   });
   FH_CUDA_CHECK_LAUNCH(to_high ? "cuda::pixel_shuffle" : "cuda::pixel_unshuffle", x.describe(), " with r = ", d.r);
 }

@@ -54,16 +54,6 @@ __device__ __forceinline__ Nhwc<Index> split_nhwc(Index e, Index H, Index W, Ind
   return p;
 }
 
-// Index in 32 bits when the largest tensor involved allows it.
-template <class Body>
-void with_index(int64_t largest, Body&& body) {
-  if (fits_32bit(largest)) {
-    body(uint32_t{});
-  } else {
-    body(int64_t{});
-  }
-}
-
 // ---- Average pooling ---------------------------------------------------------------------------
 
 // Thread per output element: its window summed in row-major order (the CPU's), divided once.

@@ -98,13 +98,10 @@ void joined_rows(const char* op, const std::vector<const Tensor*>& parts, const 
       if (table.count == 0) return;
       table.col1 = table.offset[table.count - 1] + table.width[table.count - 1];
       const int64_t n = outer * (table.col1 - table.col0);
-      if (fits_32bit(joined_t.numel())) {
-        joined_rows_kernel<U, uint32_t, kToJoined><<<grid_for(n), kBlockSize, 0, current_stream()>>>(joined, outer,
-                                                                                                    total, table);
-      } else {
-        joined_rows_kernel<U, int64_t, kToJoined><<<grid_for(n), kBlockSize, 0, current_stream()>>>(joined, outer,
-                                                                                                   total, table);
-      }
+      with_index(joined_t.numel(), [&](auto index) {
+        joined_rows_kernel<U, decltype(index), kToJoined><<<grid_for(n), kBlockSize, 0, current_stream()>>>(
+            joined, outer, total, table);
+      });
       FH_CUDA_CHECK_LAUNCH(op, "of ", joined_t.describe(), ", columns [", table.col0, ", ", table.col1, ")");
       table = PartTable<U>{};
     };
@@ -132,11 +129,9 @@ void region_copy(const Tensor& src, const RegionCopy& region, Tensor& dst) {
     using U = decltype(tag);
     const U* s = static_cast<const U*>(src.raw_data());
     U* d = static_cast<U*>(dst.raw_data());
-    if (fits_32bit(std::max(src.numel(), dst.numel()))) {
-      region_copy_kernel<U, uint32_t><<<grid_for(region.numel), kBlockSize, 0, current_stream()>>>(s, d, region);
-    } else {
-      region_copy_kernel<U, int64_t><<<grid_for(region.numel), kBlockSize, 0, current_stream()>>>(s, d, region);
-    }
+    with_index(std::max(src.numel(), dst.numel()), [&](auto index) {
+      region_copy_kernel<U, decltype(index)><<<grid_for(region.numel), kBlockSize, 0, current_stream()>>>(s, d, region);
+    });
   });
   FH_CUDA_CHECK_LAUNCH("cuda::region_copy", src.describe(), " -> ", dst.describe());
 }

@@ -1,6 +1,7 @@
 // Bilinear warp by a flow field (FlowNet2's Resample2d) on the GPU, forward and both
-// gradients. The sample point, its clamping and its weights are the CPU twin's, computed
-// the same way (kernels/cpu/warp.cpp: axis_tap, make_tap), so the weights are identical.
+// gradients. The sample point and its clamping are the CPU twin's own code (axis_tap,
+// kernels/warp_tap.h) and the weights its formulas (make_tap in kernels/cpu/warp.cpp), so
+// the weights are identical.
 //
 // warp, warp_backward_flow: gathers by nature (an output pixel reads its four corners).
 // warp_backward_src: by nature a scatter (an output pixel adds into the four corners it
@@ -29,34 +30,15 @@
 
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_util.cuh"
+#include "kernels/warp_tap.h"
 
 namespace fh::kernels::cuda {
 
 namespace {
 
-// ---- The sample point (axis_tap and make_tap of the CPU twin) -----------------------------
+// ---- The sample point (axis_tap in kernels/warp_tap.h, shared with the CPU twin) ------------
 
-template <class T>
-struct AxisTap {
-  int64_t i0, step;
-  T w;
-  bool interior;
-};
-
-// See kernels/cpu/warp.cpp: pos + d is never formed in floating point; d splits into
-// floor(d) (joins pos as an integer) and the exact fraction w. Clamped at the borders.
-template <class T>
-__device__ __forceinline__ AxisTap<T> axis_tap(int64_t pos, T d, int64_t size) {
-  const int64_t last = size - 1, step = size > 1 ? 1 : 0;
-  if (d != d) return {0, step, d, false};
-  const T k = dev_floor(d);
-  if (k < -static_cast<T>(pos)) return {0, step, T(0), false};
-  if (k >= static_cast<T>(last - pos)) return {last - 1 > 0 ? last - 1 : 0, step, static_cast<T>(step), false};
-  const int64_t i0 = pos + static_cast<int64_t>(k);
-  const T w = d - k;
-  return {i0, 1, w, i0 > 0 || w > T(0)};
-}
-
+// The bilinear weights of the corners 00, 01, 10, 11 (the CPU twin's make_tap).
 template <class T>
 struct Weights {
   T w00, w01, w10, w11;
@@ -483,16 +465,7 @@ ImageDims dims_of(const Tensor& t) { return {t.size(0), t.size(1), t.size(2), t.
 // C allows and the pointers are aligned, 32-bit indices when the tensor allows.
 template <class T, class Launch>
 void launch_channels(const ImageDims& d, bool aligned, int64_t numel, Launch&& launch) {
-  constexpr int V = kVec<T>;
-  const bool vec = aligned && d.C % V == 0;
-  const unsigned grid = grid_for(vec ? numel / V : numel);
-  if (fits_32bit(numel)) {
-    if (vec) launch(uint32_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(uint32_t{}, std::integral_constant<int, 1>{}, grid);
-  } else {
-    if (vec) launch(int64_t{}, std::integral_constant<int, V>{}, grid);
-    else launch(int64_t{}, std::integral_constant<int, 1>{}, grid);
-  }
+  with_vectors<T>(numel, aligned && d.C % kVec<T> == 0, numel, launch);
 }
 
 // Lanes per pixel for the flow gradient: enough to cover the channels, at most a warp.
@@ -602,13 +575,10 @@ void warp_backward_flow(const Tensor& src, const Tensor& flow, const Tensor& gra
   dispatch_float(src, [&](auto tag) {
     using T = decltype(tag);
     const unsigned grid = grid_for(ceil_div(pixels, 32 / group) * 32);
-    if (fits_32bit(std::max(src.numel(), pixels * 32))) {
-      warp_backward_flow_kernel<T, uint32_t><<<grid, kBlockSize, 0, current_stream()>>>(
+    with_index(std::max(src.numel(), pixels * 32), [&](auto index) {
+      warp_backward_flow_kernel<T, decltype(index)><<<grid, kBlockSize, 0, current_stream()>>>(
           device_ptr<T>(src), device_ptr<T>(flow), device_ptr<T>(grad_out), d, group, device_ptr<T>(grad_flow));
-    } else {
-      warp_backward_flow_kernel<T, int64_t><<<grid, kBlockSize, 0, current_stream()>>>(
-          device_ptr<T>(src), device_ptr<T>(flow), device_ptr<T>(grad_out), d, group, device_ptr<T>(grad_flow));
-    }
+    });
   });
   FH_CUDA_CHECK_LAUNCH("cuda::warp_backward_flow", src.describe(), " by ", flow.describe());
 }
