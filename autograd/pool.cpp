@@ -25,7 +25,7 @@ Tensor max_pool2d(const Tensor& x, const PoolWindow& window) {
   if (needs_grad({&x})) {
     // The argmax positions are all the backward needs (int64, outside the graph).
     record("MaxPool2dBackward", {&x}, {&r.output}, [in = x.shape(), window, at = r.indices](Grads& g) -> Grads {
-      return {kernels::max_pool2d_backward(g[0], at, in, window)};
+      return {kernels::max_pool2d_backward(g[0], at, in, window, /*indices_from_forward=*/true)};
     });
   }
   return r.output;

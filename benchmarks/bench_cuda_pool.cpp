@@ -65,14 +65,15 @@ void BM_cuda_max_pool2d(benchmark::State& state) {
   fb::set_bytes(state, kF32 * elements(a.input) + (kF32 + kI64) * elements(out));
 }
 
-// Includes the index check, whose flag the host waits for (kernels/cuda/pool.cu).
+// As training runs it: the indices are max_pool2d's own, so they are not validated (which
+// would make the host wait for a flag, kernels/cuda/pool.cu).
 void BM_cuda_max_pool2d_backward(benchmark::State& state) {
   const PoolArgs a(state);
   fh::Generator gen(1);
   const k::MaxPoolResult r = k::max_pool2d(randn_gpu(a.input, gen), a.window);
   const Tensor g = randn_gpu(r.output.shape(), gen);
   fb::time_op(state, [&] {
-    benchmark::DoNotOptimize(k::max_pool2d_backward(g, r.indices, a.input, a.window).raw_data());
+    benchmark::DoNotOptimize(k::max_pool2d_backward(g, r.indices, a.input, a.window, true).raw_data());
   });
   fb::set_bytes(state, (kF32 + kI64) * elements(g.shape()) + kF32 * elements(a.input));
 }

@@ -77,7 +77,7 @@ void BM_max_pool2d_backward(benchmark::State& state) {
   const fh::kernels::MaxPoolResult r = fh::kernels::max_pool2d(fh::randn(a.input, gen), a.window);
   const Tensor g = fh::randn(r.output.shape(), gen);
   for (auto _ : state) {
-    Tensor dx = fh::kernels::max_pool2d_backward(g, r.indices, a.input, a.window);
+    Tensor dx = fh::kernels::max_pool2d_backward(g, r.indices, a.input, a.window, true);
     benchmark::DoNotOptimize(dx.raw_data());
   }
   fh::bench::set_bytes(state, (kF32 + kI64) * elements(g.shape()) + kF32 * elements(a.input));

@@ -81,7 +81,7 @@ MaxPoolResult max_pool2d(const Tensor& x, const PoolWindow& window) {
 }
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,
-                           const PoolWindow& window) {
+                           const PoolWindow& window, bool indices_from_forward) {
   check_float("max_pool2d_backward", grad_out);
   const Pool2dGeometry g = pool_geometry("max_pool2d_backward", input_shape, window);
   check_grad_shape("max_pool2d_backward", grad_out, output_shape(g), input_shape);
@@ -91,7 +91,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
            grad_out.describe());
   Tensor grad_in = Tensor::empty(input_shape, grad_out.dtype(), grad_out.device());
   if (grad_in.numel() == 0) return grad_in;
-  FH_BACKEND(grad_out.device(), max_pool2d_backward, grad_out, indices, g, grad_in);
+  FH_BACKEND(grad_out.device(), max_pool2d_backward, grad_out, indices, g, !indices_from_forward, grad_in);
   return grad_in;
 }
 

@@ -27,8 +27,10 @@ struct MaxPoolResult {
 };
 // Window maxima; ties go to the first maximum in row-major order, NaN propagates (PyTorch's rule).
 MaxPoolResult max_pool2d(const Tensor& x, const PoolWindow& window);
+// indices_from_forward: the indices are max_pool2d's own for this input shape and window
+// (autograd's case), so their validation, which costs a CUDA device a wait, is skipped.
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,
-                           const PoolWindow& window);
+                           const PoolWindow& window, bool indices_from_forward = false);
 
 // [N, C]: the mean over H and W.
 Tensor global_avg_pool(const Tensor& x);

@@ -241,7 +241,8 @@ void max_pool2d(const Tensor& x, const Pool2dGeometry& g, Tensor& out, Tensor& i
   });
 }
 
-void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dGeometry& g, Tensor& grad_in) {
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dGeometry& g, bool /*validate*/,
+                         Tensor& grad_in) {
   dispatch_float_channels(grad_out, g.channels, [&]<class T, int kC>() {
     max_pool_backward<T, kC>(grad_out.data<T>(), indices.data<int64_t>(), g, grad_in.data<T>());
   });
