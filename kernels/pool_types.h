@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/host_device.h"
 #include "kernels/layout.h"
 
 namespace fh::kernels {
@@ -39,32 +40,33 @@ struct PoolSpan {
   int64_t begin, end, padded;
 };
 
-inline PoolSpan pool_span(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+FH_HOST_DEVICE PoolSpan pool_span(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
   const int64_t start = o * stride - pad;
-  const int64_t stop = std::min(start + kernel, in + pad);
-  return {std::max<int64_t>(start, 0), std::min(stop, in), stop - start};
+  const int64_t stop = start + kernel < in + pad ? start + kernel : in + pad;
+  return {start > 0 ? start : 0, stop < in ? stop : in, stop - start};
 }
 
 // The window positions along one dim whose window covers input index i: [first, last],
 // empty when first > last.
-inline void pool_covering(int64_t i, int64_t out, int64_t kernel, int64_t stride, int64_t pad, int64_t* first,
-                          int64_t* last) {
+FH_HOST_DEVICE void pool_covering(int64_t i, int64_t out, int64_t kernel, int64_t stride, int64_t pad,
+                                  int64_t* first, int64_t* last) {
   // o·stride − pad ≤ i < o·stride − pad + kernel
   const int64_t hi = i + pad, lo = i + pad - kernel + 1;
   *first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
-  *last = std::min(out - 1, hi / stride);
+  *last = out - 1 < hi / stride ? out - 1 : hi / stride;
 }
 
 // PyTorch's `nearest` source index (F.interpolate(mode='nearest') with an output size,
 // aten/native/UpSample.h nearest_idx): the identity and exact 2x upsampling are special
 // cases; otherwise min(floor(dst · scale), in − 1) with scale = in / out, both computed in
-// float32, which is what makes e.g. 5 → 8 and 8 → 5 pick the pixels they do.
-inline int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size) {
+// float32, which is what makes e.g. 5 → 8 and 8 → 5 pick the pixels they do (IEEE division
+// and multiplication, without FMA contraction, give the same bits on a CUDA device).
+FH_HOST_DEVICE int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size) {
   if (out_size == in_size) return dst;
   if (out_size == 2 * in_size) return dst >> 1;
   const float scale = static_cast<float>(in_size) / static_cast<float>(out_size);
-  const float src = std::floor(static_cast<float>(dst) * scale);
-  return std::min(static_cast<int64_t>(src), in_size - 1);
+  const int64_t src = static_cast<int64_t>(floorf(static_cast<float>(dst) * scale));
+  return src < in_size - 1 ? src : in_size - 1;
 }
 
 // A box of `sizes` elements copied between two contiguous tensors of the same element

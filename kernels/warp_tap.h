@@ -7,11 +7,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__CUDACC__)
-#define FH_WARP_TAP_FN __host__ __device__ __forceinline__
-#else
-#define FH_WARP_TAP_FN inline
-#endif
+#include "kernels/host_device.h"
+
 
 namespace fh::kernels {
 
@@ -36,7 +33,7 @@ struct AxisTap {
 
 // floor() of the float or double function, on the device (floorf / floor) and the host.
 template <class T>
-FH_WARP_TAP_FN T floor_of(T v) {
+FH_HOST_DEVICE T floor_of(T v) {
 #if defined(__CUDA_ARCH__)
   if constexpr (std::is_same_v<T, float>) {
     return floorf(v);
@@ -49,7 +46,7 @@ FH_WARP_TAP_FN T floor_of(T v) {
 }
 
 template <class T>
-FH_WARP_TAP_FN AxisTap<T> axis_tap(int64_t pos, T d, int64_t size) {
+FH_HOST_DEVICE AxisTap<T> axis_tap(int64_t pos, T d, int64_t size) {
   const int64_t last = size - 1, step = size > 1 ? 1 : 0;
   if (d != d) return {0, step, d, false};
   const T k = floor_of(d);
@@ -65,4 +62,3 @@ FH_WARP_TAP_FN AxisTap<T> axis_tap(int64_t pos, T d, int64_t size) {
 
 }  // namespace fh::kernels
 
-#undef FH_WARP_TAP_FN

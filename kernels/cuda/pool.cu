@@ -16,26 +16,6 @@ namespace fh::kernels::cuda {
 
 namespace {
 
-// ---- Window arithmetic (the formulas of pool_span and pool_covering in pool_types.h) ---------
-
-struct Span {
-  int64_t begin, end, padded;
-};
-
-__device__ __forceinline__ Span window_span(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
-  const int64_t start = o * stride - pad;
-  const int64_t stop = min(start + kernel, in + pad);
-  return {max(start, int64_t{0}), min(stop, in), stop - start};
-}
-
-// The windows along one dim covering input index i: [first, last] (empty when first > last).
-__device__ __forceinline__ void covering(int64_t i, int64_t out, int64_t kernel, int64_t stride, int64_t pad,
-                                         int64_t& first, int64_t& last) {
-  const int64_t hi = i + pad, lo = i + pad - kernel + 1;
-  first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
-  last = min(out - 1, hi / stride);
-}
-
 // Element e of an NHWC tensor [N, H, W, C] as (n, y, x, c).
 template <class Index>
 struct Nhwc {
@@ -63,8 +43,8 @@ __global__ void avg_pool_kernel(const T* __restrict__ x, Pool2dGeometry g, bool 
   const PoolWindow k = g.window;
   for (Index e = grid_start<Index>(); e < n_out; e += grid_stride<Index>()) {
     const Nhwc<Index> o = split_nhwc<Index>(e, g.out_h, g.out_w, g.channels);
-    const Span sy = window_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
-    const Span sx = window_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
+    const PoolSpan sy = pool_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
+    const PoolSpan sx = pool_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
     const T* plane = x + static_cast<int64_t>(o.n) * g.in_h * g.in_w * g.channels + o.c;
     T acc = 0;
     for (int64_t iy = sy.begin; iy < sy.end; ++iy)
@@ -83,14 +63,14 @@ __global__ void avg_pool_backward_kernel(const T* __restrict__ grad_out, Pool2dG
   for (Index e = grid_start<Index>(); e < n_in; e += grid_stride<Index>()) {
     const Nhwc<Index> p = split_nhwc<Index>(e, g.in_h, g.in_w, g.channels);
     int64_t oy0, oy1, ox0, ox1;
-    covering(p.y, g.out_h, k.kernel_h, k.stride_h, k.pad_h, oy0, oy1);
-    covering(p.x, g.out_w, k.kernel_w, k.stride_w, k.pad_w, ox0, ox1);
+    pool_covering(p.y, g.out_h, k.kernel_h, k.stride_h, k.pad_h, &oy0, &oy1);
+    pool_covering(p.x, g.out_w, k.kernel_w, k.stride_w, k.pad_w, &ox0, &ox1);
     const T* go = grad_out + static_cast<int64_t>(p.n) * g.out_h * g.out_w * g.channels + p.c;
     T acc = 0;
     for (int64_t oy = oy0; oy <= oy1; ++oy) {
-      const Span sy = window_span(oy, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
+      const PoolSpan sy = pool_span(oy, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
       for (int64_t ox = ox0; ox <= ox1; ++ox) {
-        const Span sx = window_span(ox, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
+        const PoolSpan sx = pool_span(ox, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
         const int64_t divisor = include_pad ? sy.padded * sx.padded : (sy.end - sy.begin) * (sx.end - sx.begin);
         acc += go[(oy * g.out_w + ox) * g.channels] / static_cast<T>(divisor);
       }
@@ -109,8 +89,8 @@ __global__ void max_pool_kernel(const T* __restrict__ x, Pool2dGeometry g, T* __
   const PoolWindow k = g.window;
   for (Index e = grid_start<Index>(); e < n_out; e += grid_stride<Index>()) {
     const Nhwc<Index> o = split_nhwc<Index>(e, g.out_h, g.out_w, g.channels);
-    const Span sy = window_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
-    const Span sx = window_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
+    const PoolSpan sy = pool_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
+    const PoolSpan sx = pool_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
     const T* plane = x + static_cast<int64_t>(o.n) * g.in_h * g.in_w * g.channels + o.c;
     T best = -static_cast<T>(CUDART_INF);
     int64_t where = sy.begin * g.in_w + sx.begin;
@@ -139,8 +119,8 @@ __global__ void check_max_indices_kernel(const int64_t* __restrict__ indices, Po
   const PoolWindow k = g.window;
   for (Index e = grid_start<Index>(); e < n_out; e += grid_stride<Index>()) {
     const Nhwc<Index> o = split_nhwc<Index>(e, g.out_h, g.out_w, g.channels);
-    const Span sy = window_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
-    const Span sx = window_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
+    const PoolSpan sy = pool_span(o.y, g.in_h, k.kernel_h, k.stride_h, k.pad_h);
+    const PoolSpan sx = pool_span(o.x, g.in_w, k.kernel_w, k.stride_w, k.pad_w);
     const int64_t pos = indices[e];
     const bool inside = pos >= 0 && pos < g.in_h * g.in_w && pos / g.in_w >= sy.begin && pos / g.in_w < sy.end &&
                         pos % g.in_w >= sx.begin && pos % g.in_w < sx.end;
@@ -159,8 +139,8 @@ __global__ void max_pool_backward_kernel(const T* __restrict__ grad_out, const i
     const Nhwc<Index> p = split_nhwc<Index>(e, g.in_h, g.in_w, g.channels);
     const int64_t pos = static_cast<int64_t>(p.y) * g.in_w + p.x;
     int64_t oy0, oy1, ox0, ox1;
-    covering(p.y, g.out_h, k.kernel_h, k.stride_h, k.pad_h, oy0, oy1);
-    covering(p.x, g.out_w, k.kernel_w, k.stride_w, k.pad_w, ox0, ox1);
+    pool_covering(p.y, g.out_h, k.kernel_h, k.stride_h, k.pad_h, &oy0, &oy1);
+    pool_covering(p.x, g.out_w, k.kernel_w, k.stride_w, k.pad_w, &ox0, &ox1);
     const int64_t base = static_cast<int64_t>(p.n) * g.out_h * g.out_w * g.channels + p.c;
     T acc = 0;
     for (int64_t oy = oy0; oy <= oy1; ++oy) {
@@ -204,16 +184,6 @@ __global__ void global_avg_backward_kernel(const T* __restrict__ grad_out, int64
 
 // ---- Nearest-neighbour resizing ----------------------------------------------------------------
 
-// PyTorch's `nearest` source index, as nearest_source_index in pool_types.h computes it
-// (float32 scale and product; IEEE division and multiplication give the host's bits).
-__device__ __forceinline__ int64_t nearest_index(int64_t dst, int64_t in_size, int64_t out_size) {
-  if (out_size == in_size) return dst;
-  if (out_size == 2 * in_size) return dst >> 1;
-  const float scale = __fdiv_rn(static_cast<float>(in_size), static_cast<float>(out_size));
-  const float src = floorf(__fmul_rn(static_cast<float>(dst), scale));
-  return min(static_cast<int64_t>(src), in_size - 1);
-}
-
 // Thread per output element: a copy from the nearest source pixel.
 template <class T, class Index>
 __global__ void resize_kernel(const T* __restrict__ x, int64_t N, int64_t H, int64_t W, int64_t C, int64_t OH,
@@ -221,7 +191,7 @@ __global__ void resize_kernel(const T* __restrict__ x, int64_t N, int64_t H, int
   const Index n_out = static_cast<Index>(N * OH * OW * C);
   for (Index e = grid_start<Index>(); e < n_out; e += grid_stride<Index>()) {
     const Nhwc<Index> o = split_nhwc<Index>(e, OH, OW, C);
-    const int64_t sy = nearest_index(o.y, H, OH), sx = nearest_index(o.x, W, OW);
+    const int64_t sy = nearest_source_index(o.y, H, OH), sx = nearest_source_index(o.x, W, OW);
     out[e] = x[((static_cast<int64_t>(o.n) * H + sy) * W + sx) * C + o.c];
   }
 }
@@ -237,7 +207,7 @@ __global__ void first_reader_kernel(int64_t H, int64_t OH, int64_t W, int64_t OW
     int64_t lo = 0, hi = out;
     while (lo < hi) {
       const int64_t mid = (lo + hi) / 2;
-      if (nearest_index(mid, in, out) >= i) hi = mid;
+      if (nearest_source_index(mid, in, out) >= i) hi = mid;
       else lo = mid + 1;
     }
     first[t] = lo;
