@@ -54,7 +54,6 @@ GazeOutput GazeNet::forward(const Tensor& eye) {
   GazeOutput out;
   out.vertices = reshape(head_.forward(flat), {b, geometry::kEyeVertices, 3});
   out.gaze = geometry::gaze_from_mesh(out.vertices);
-  out.angles = geometry::gaze_to_angles(out.gaze);
   return out;
 }
 

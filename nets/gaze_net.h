@@ -13,8 +13,7 @@ namespace fh::nets {
 
 struct GazeOutput {
   Tensor vertices;  // [B, 482, 3] in crop-normalised coordinates
-  Tensor gaze;      // [B, 3] unit vectors
-  Tensor angles;    // [B, 2]: θ (pitch), φ (yaw) in radians, no gradient
+  Tensor gaze;      // [B, 3] unit vectors (their angles: geometry::gaze_to_angles)
 };
 
 class ResNet34Trunk : public nn::Module {

@@ -1,6 +1,7 @@
 #include "nets/registry.h"
 
 #include "autograd/ops.h"
+#include "geometry/eyes.h"
 #include "nets/discriminator.h"
 #include "nets/gaze_net.h"
 #include "nets/generator.h"
@@ -79,10 +80,13 @@ class GazeNetwork final : public Network {
     const Tensor& eye = input(inputs, "gaze", "eye", 4);
     check_image(eye, "gaze", "eye", 3, config().eye_size);
     const GazeOutput o = net_.forward(to_channels_last(eye));
+    // θ and φ are computed on the host, without gradient: only this named-output interface
+    // reports them, so training through GazeNet::forward never waits for the copy.
+    const Tensor angles = geometry::gaze_to_angles(o.gaze);
     return {{"vertices", o.vertices},
             {"gaze", o.gaze},
-            {"theta", reshape(slice(o.angles, 1, 0, 1), {-1})},
-            {"phi", reshape(slice(o.angles, 1, 1, 1), {-1})}};
+            {"theta", reshape(slice(angles, 1, 0, 1), {-1})},
+            {"phi", reshape(slice(angles, 1, 1, 1), {-1})}};
   }
 
  private:
