@@ -106,6 +106,29 @@ else()
   fh_report(FH_HAVE_ORACLE "PyTorch oracle" "${FH_ORACLE_PYTHON} cannot import torch (Debian package python3-torch); parity tests will skip")
 endif()
 
+# GCC 12's SLP vectoriser miscompiles some small nested reductions for AVX-512 (wrong sums,
+# no warning). Probe it with the flags the library builds with; where it fails, the library
+# turns SLP vectorisation off (measured: no loss on the generator's forward, whose hot loops
+# are Eigen's GEMM and explicit vector types).
+set(_fh_probe_flags -O2)
+if(FH_NATIVE AND CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
+  list(APPEND _fh_probe_flags -march=native)
+endif()
+try_run(_fh_slp_run _fh_slp_compiled ${CMAKE_BINARY_DIR}/probes/slp ${CMAKE_CURRENT_LIST_DIR}/probes/slp_nested_reduction.cpp
+        COMPILE_DEFINITIONS ${_fh_probe_flags} RUN_OUTPUT_VARIABLE _fh_slp_output)
+string(STRIP "${_fh_slp_output}" _fh_slp_output)
+string(REPLACE ";" " " _fh_probe_flags_text "${_fh_probe_flags}")
+if(_fh_slp_compiled AND "${_fh_slp_run}" STREQUAL "0")
+  set(FH_SLP_OK ON)
+  set(FH_DISABLE_SLP OFF)
+  fh_report(FH_SLP_OK "vectoriser probe" "a nested reduction built with ${_fh_probe_flags_text} sums correctly")
+else()
+  set(FH_SLP_OK OFF)
+  set(FH_DISABLE_SLP ON)
+  fh_report(FH_SLP_OK "vectoriser probe"
+            "${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION} with ${_fh_probe_flags_text} sums a nested reduction wrong (got '${_fh_slp_output}', want 9): building with -fno-tree-slp-vectorize")
+endif()
+
 message(STATUS "freehead ${PROJECT_VERSION} (${CMAKE_BUILD_TYPE}), required: ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}, Eigen ${Eigen3_VERSION}, stb\n${FH_REPORT}")
 
-set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION}")
+set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION}")
