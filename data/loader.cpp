@@ -106,6 +106,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   FH_CHECK(options_.batch_size >= 1, "Loader", "batch_size must be at least 1, got ", options_.batch_size);
   FH_CHECK(options_.workers >= 0 && options_.prefetch >= 1, "Loader", "workers ", options_.workers, " and prefetch ",
            options_.prefetch, " must be >= 0 and >= 1");
+  FH_CHECK(options_.first_batch >= 0 && options_.min_gap >= 0, "Loader", "first_batch ", options_.first_batch,
+           " and min_gap ", options_.min_gap, " must be >= 0");
+  next_to_make_ = next_to_return_ = options_.first_batch;
   const std::vector<int> clips = d.clips_in_split(options_.split);
   FH_CHECK(!clips.empty(), "Loader", "'", manifest, "' has no clips in split '", options_.split, "'");
   for (const auto& a : d.manifest().annotations)
@@ -261,7 +264,10 @@ Batch Loader::make_batch(int64_t index) const {
         RandomStream rng(options_.seed, StreamPurpose::Loader, {1, static_cast<uint64_t>(index), static_cast<uint64_t>(i)});
         std::vector<int> others;
         for (int t = 0; t < frames; ++t)
-          if (t != target.frame) others.push_back(t);
+          if (std::abs(t - target.frame) >= std::max(1, options_.min_gap)) others.push_back(t);
+        if (others.empty())
+          for (int t = 0; t < frames; ++t)
+            if (t != target.frame) others.push_back(t);
         const int n = static_cast<int>(others.size());
         std::vector<FrameRef> srcs;
         for (int k = 0; k < m; ++k) {

@@ -67,11 +67,14 @@ struct LoaderOptions {
   Sampling sampling = Sampling::Frames;
   int batch_size = 8;
   int sources = 1;      // Pairs: source frames per target (M of N-shot)
+  int min_gap = 0;      // Pairs: sources at least this many frames from the target (when the
+                        // clip has such frames; else any other frame)
   int eye_size = 64;    // EyeCrops: side E of the resampled crop
   uint64_t seed = 0;
   bool shuffle = true;
   int workers = 2;      // background threads preparing batches; 0 prepares them in next()
   int prefetch = 4;     // batches prepared ahead of the consumer
+  int64_t first_batch = 0;  // the index next() starts at (resuming training mid-stream)
 };
 
 struct FrameRef {

@@ -39,6 +39,14 @@ void Module::collect(const std::string& prefix, SlotKind kind, NamedTensors& out
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", kind, out);
 }
 
+std::map<std::string, FileLayout> Module::parameter_layouts(const std::string& prefix) const {
+  std::map<std::string, FileLayout> out;
+  for (const auto& s : slots_)
+    if (s.kind == SlotKind::Parameter) out.emplace(prefix + s.name, s.layout);
+  for (const auto& [name, child] : children_) out.merge(child->parameter_layouts(prefix + name + "."));
+  return out;
+}
+
 NamedTensors Module::named_parameters(const std::string& prefix) const {
   NamedTensors out;
   collect(prefix, SlotKind::Parameter, out);

@@ -78,6 +78,13 @@ class Module {
   // the report is clean (or `allow_partial`). load_weights() below throws the report instead.
   LoadReport load_state_dict(const TensorMap& tensors, const std::string& prefix = "", bool allow_partial = false);
 
+  // The file layout of every parameter by full name: optimiser state files keep a
+  // parameter's moments in the layout of its file.
+  std::map<std::string, FileLayout> parameter_layouts(const std::string& prefix = "") const;
+  // Slot value ↔ file tensor (file tensors are float32 on the CPU).
+  static Tensor to_file_layout(const Tensor& t, FileLayout layout);
+  static Tensor from_file_layout(const Tensor& t, FileLayout layout, DType dtype, Device device);
+
  protected:
   Tensor& register_parameter(const std::string& name, Tensor init, FileLayout layout = FileLayout::Same);
   // `in_file`: whether files must hold this buffer (false: optional, e.g. training state).
@@ -103,9 +110,6 @@ class Module {
   std::deque<Slot>& slots() { return slots_; }
   const std::deque<Slot>& slots() const { return slots_; }
 
-  // Slot value ↔ file tensor, and the file shape a slot expects.
-  static Tensor to_file_layout(const Tensor& t, FileLayout layout);
-  static Tensor from_file_layout(const Tensor& t, FileLayout layout, DType dtype, Device device);
   static Shape file_shape(const Shape& runtime_shape, FileLayout layout);
   // Checks one slot against the file and loads it when `apply`.
   static void read_slot(Slot& slot, const std::string& full_name, const TensorMap& tensors,

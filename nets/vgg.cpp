@@ -1,6 +1,10 @@
 #include "nets/vgg.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "autograd/ops.h"
+#include "runtime/random.h"
 #include "runtime/error.h"
 
 namespace fh::nets {
@@ -55,6 +59,20 @@ std::vector<Tensor> Vgg19::forward(const Tensor& image) {
     if (is_feature(index)) features.push_back(h);
   }
   return features;
+}
+
+void Vgg19::randomise_as_feature_extractor(fh::Generator& gen) {
+  for (auto& [name, t] : named_parameters()) {
+    FH_CHECK(t.device().is_cpu() && t.dtype() == DType::F32, "vgg", "randomise before moving or converting the network");
+    float* dst = t.data<float>();
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      std::fill(dst, dst + t.numel(), 0.0f);
+      continue;
+    }
+    const int64_t fan_in = t.numel() / t.size(0);  // [out, kh, kw, in] in the runtime
+    const Tensor w = randn(t.shape(), gen, 0.0, std::sqrt(2.0 / static_cast<double>(fan_in)));
+    std::copy_n(w.data<float>(), t.numel(), dst);
+  }
 }
 
 }  // namespace fh::nets

@@ -18,6 +18,12 @@ class Vgg19 : public nn::Module {
 
   static const std::vector<std::string>& feature_names();
 
+  // A fixed random feature extractor for when ImageNet weights are not at hand: He-normal
+  // weights (σ = √(2/fan_in)), zero biases, drawn from `gen`. PyTorch's default init
+  // shrinks activations by about √6 per layer, leaving relu5_1 (the perceptual loss's
+  // heaviest term) near zero; He scaling keeps every feature's magnitude of order one.
+  void randomise_as_feature_extractor(fh::Generator& gen);
+
  private:
   std::vector<std::unique_ptr<nn::Conv2d>> convs_;
 };

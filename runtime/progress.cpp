@@ -22,8 +22,9 @@ std::string clock_text(double seconds) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit)
+ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit, int64_t done)
     : label_(std::move(label)), unit_(std::move(unit)), total_(std::max<int64_t>(total, 0)),
+      done_(std::clamp<int64_t>(done, 0, total_)), initial_(done_),
       tty_(::isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()), last_draw_(start_) {
   draw(false);
 }
@@ -34,7 +35,7 @@ ProgressBar::~ProgressBar() {
 
 double ProgressBar::rate() const {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  return secs > 0 ? done_ / secs : 0.0;
+  return secs > 0 ? (done_ - initial_) / secs : 0.0;
 }
 
 void ProgressBar::advance(int64_t n) {
@@ -63,17 +64,18 @@ void ProgressBar::draw(bool final_line) {
                                      : (r > 0 ? "ETA " + clock_text((total_ - done_) / r) : "ETA --:--");
   if (!tty_) {
     last_decile_ = decile;
-    std::fprintf(stderr, "%s %lld/%lld %3.0f%% %.1f %s/s %s\n", label_.c_str(), static_cast<long long>(done_),
-                 static_cast<long long>(total_), 100 * frac, r, unit_.c_str(), eta.c_str());
+    std::fprintf(stderr, "%s %lld/%lld %3.0f%% %.2f %s/s %s%s%s\n", label_.c_str(), static_cast<long long>(done_),
+                 static_cast<long long>(total_), 100 * frac, r, unit_.c_str(), eta.c_str(), status_.empty() ? "" : "  ",
+                 status_.c_str());
     return;
   }
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(frac * kWidth);
   std::string bar(filled, '#');
   bar.append(kWidth - filled, '.');
-  std::fprintf(stderr, "\r%s [%s] %lld/%lld %3.0f%% %.1f %s/s %s\033[K%s", label_.c_str(), bar.c_str(),
+  std::fprintf(stderr, "\r%s [%s] %lld/%lld %3.0f%% %.2f %s/s %s%s%s\033[K%s", label_.c_str(), bar.c_str(),
                static_cast<long long>(done_), static_cast<long long>(total_), 100 * frac, r, unit_.c_str(),
-               eta.c_str(), final_line ? "\n" : "");
+               eta.c_str(), status_.empty() ? "" : "  ", status_.c_str(), final_line ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -22,5 +22,6 @@ int cmd_run(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_cost(const Args& args);
 int cmd_synth(const Args& args);
+int cmd_train(const Args& args);
 
 }  // namespace fh::cli

@@ -17,6 +17,7 @@ const fh::cli::Command kCommands[] = {
     {"bench", "time a network's forward and forward+backward", fh::cli::cmd_bench},
     {"cost", "parameters and forward GFLOPs of every network and config", fh::cli::cmd_cost},
     {"synth", "render a synthetic talking-head dataset with exact ground truth", fh::cli::cmd_synth},
+    {"train", "train E_can, E_gaze or the generator (or resume a run)", fh::cli::cmd_train},
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,249 @@
+// The training loop and its three tasks (train/trainer.h) on a small synthetic dataset made
+// here: each task trains end to end; on one fixed batch the losses fall; resuming gives the
+// same bits as training straight through; SIGTERM, a NaN loss and a damaged checkpoint each
+// end the run as documented.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "data/synth.h"
+#include "runtime/error.h"
+#include "runtime/file_io.h"
+#include "train/trainer.h"
+#include "weights/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A folder removed at the end of the test, holding a 10-identity 64² dataset (8 train, 1 val,
+// 1 test identity; 40-frame clips; 4 evaluation triples).
+struct Workspace {
+  fs::path dir;
+  std::string data;
+  explicit Workspace(const std::string& name) {
+    dir = fs::temp_directory_path() / ("fh-train-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fh::data::SynthOptions s;
+    s.out = (dir / "data").string();
+    s.identities = 10;
+    s.clips_per_identity = 1;
+    s.frames = 40;
+    s.size = 64;
+    s.seed = 7;
+    s.pairs = 4;
+    s.progress = false;
+    fh::data::synthesize(s);
+    data = s.out;
+  }
+  ~Workspace() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  fh::train::TrainOptions options(const std::string& task, const std::string& run) const {
+    fh::train::TrainOptions o;
+    o.task = task;
+    o.data = data;
+    o.out = (dir / run).string();
+    o.config = "tiny";
+    o.steps = 4;
+    o.batch = task == "gaze" ? 8 : 2;
+    o.seed = 3;
+    o.log_every = 1;
+    o.sample_every = 2;
+    o.validate_every = 2;
+    o.checkpoint_every = 2;
+    o.val_batches = 1;
+    o.workers = 1;
+    o.progress = false;
+    return o;
+  }
+};
+
+std::vector<unsigned char> bytes_of(const fs::path& p) { return fh::read_file_bytes(p.string(), "test"); }
+
+// Training on one batch over and over: the loss term `term` after `steps` steps over its
+// value at the first step.
+double fixed_batch_ratio(const Workspace& ws, fh::train::TrainOptions o, const std::string& term, int steps) {
+  auto ds = fh::data::Dataset::open(o.data);
+  auto task = fh::train::make_task(o, ds);
+  fh::data::LoaderOptions lo = task->loader_options();
+  lo.workers = 0;
+  fh::data::Loader loader(ds, lo);
+  const fh::data::Batch batch = loader.make_batch(0);
+  double first = 0, last = 0;
+  for (int i = 1; i <= steps; ++i) {
+    fh::train::StepContext ctx(i, o);
+    for (const auto& [k, v] : task->step(batch, ctx))
+      if (k == term) (i == 1 ? first : last) = v;
+  }
+  MESSAGE(o.task << " on one batch: " << term << " " << first << " -> " << last << " after " << steps << " steps");
+  REQUIRE(first > 0);
+  return last / first;
+}
+
+}  // namespace
+
+TEST_CASE("train: each task runs end to end and its run folder describes itself") {
+  Workspace ws("e2e");
+  for (const std::string task : {"kp", "gaze", "gen"}) {
+    const fh::train::TrainReport r = fh::train::train(ws.options(task, "run_" + task));
+    CHECK(r.last_step == 4);
+    CHECK_FALSE(r.interrupted);
+    const fs::path run = r.run_dir;
+    for (const char* f : {"config.json", "log.jsonl", "validation.jsonl", "curves.png", "weights.safetensors",
+                          "samples/step_0000002.png", "checkpoints/step_0000004/state.json"})
+      CHECK_MESSAGE(fs::exists(run / f), task << ": " << f);
+    CHECK(fh::train::list_checkpoints(run.string()).size() == 2);
+    CHECK_FALSE(r.last_validation.empty());
+    // Inference weights carry no training-only tensors.
+    for (const auto& [name, t] : fh::safetensors::load((run / "weights.safetensors").string()).tensors) {
+      CHECK(name.find("weight_orig") == std::string::npos);
+      CHECK(name.rfind("disc_", 0) != 0);
+    }
+  }
+  // The N-shot stage starts from the one-shot weights and trains with two sources.
+  fh::train::TrainOptions o = ws.options("gen", "run_nshot");
+  o.nshot = true;
+  o.sources = 2;
+  o.init = (ws.dir / "run_gen" / "checkpoints" / "step_0000004" / "weights.safetensors").string();
+  CHECK(fh::train::train(o).last_step == 4);
+}
+
+TEST_CASE("train: on one fixed batch 100 steps cut E_can's and E_gaze's losses at least 5x") {
+  Workspace ws("fixed");
+  CHECK(fixed_batch_ratio(ws, ws.options("kp", "a"), "total", 100) < 0.2);
+  fh::train::TrainOptions gaze = ws.options("gaze", "b");
+  gaze.batch = 4;
+  CHECK(fixed_batch_ratio(ws, gaze, "total", 100) < 0.2);
+}
+
+TEST_CASE("train: on one fixed batch 100 steps cut G's reconstruction error") {
+  Workspace ws("fixed-gen");
+  // psnr rises as L1 falls: 1 - ratio of psnr is the wrong way round, so check the error
+  // directly through the VGG term and PSNR.
+  fh::train::TrainOptions o = ws.options("gen", "g");
+  CHECK(fixed_batch_ratio(ws, o, "vgg_output", 100) < 0.5);
+}
+
+TEST_CASE("train: N steps then --resume for N more gives the bits of 2N straight steps") {
+  Workspace ws("resume");
+  for (const std::string task : {"kp", "gen"}) {
+    fh::train::TrainOptions straight = ws.options(task, task + "_straight");
+    straight.steps = 6;
+    straight.checkpoint_every = 3;
+    fh::train::train(straight);
+    fh::train::TrainOptions half = ws.options(task, task + "_half");
+    half.steps = 3;
+    half.checkpoint_every = 3;
+    fh::train::train(half);
+    const fh::train::TrainReport r = fh::train::resume(half.out, 6, false);
+    CHECK(r.first_step == 3);
+    CHECK(r.last_step == 6);
+    const fs::path a = fs::path(straight.out) / "checkpoints" / "step_0000006";
+    const fs::path b = fs::path(half.out) / "checkpoints" / "step_0000006";
+    for (const auto& e : fs::directory_iterator(a)) {
+      if (e.path().extension() != ".safetensors") continue;
+      CHECK_MESSAGE(bytes_of(e.path()) == bytes_of(b / e.path().filename()), task << ": " << e.path().filename());
+    }
+  }
+}
+
+TEST_CASE("train: SIGTERM writes a checkpoint and the run ends cleanly") {
+  Workspace ws("sigterm");
+  fh::train::TrainOptions o = ws.options("kp", "run");
+  o.steps = 1000000;
+  o.checkpoint_every = 0;
+  o.validate_every = 0;
+  o.sample_every = 0;
+  std::atomic<bool> done{false};
+  std::thread killer([&] {
+    const fs::path log = fs::path(o.out) / "log.jsonl";
+    while (!done.load()) {
+      std::error_code ec;
+      if (fs::exists(log, ec) && fs::file_size(log, ec) > 0) {
+        ::kill(::getpid(), SIGTERM);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  const fh::train::TrainReport r = fh::train::train(o);
+  done.store(true);
+  killer.join();
+  CHECK(r.interrupted);
+  CHECK(r.last_step < o.steps);
+  const auto ckpts = fh::train::list_checkpoints(o.out);
+  REQUIRE(ckpts.size() == 1);
+  char want[32];
+  std::snprintf(want, sizeof want, "step_%07lld", static_cast<long long>(r.last_step));
+  CHECK(fs::path(ckpts.back()).filename() == want);
+  // And the run continues from there.
+  CHECK(fh::train::resume(o.out, r.last_step + 2, false).last_step == r.last_step + 2);
+}
+
+TEST_CASE("train: a NaN loss stops the run naming the step and term; the last checkpoint stays intact") {
+  Workspace ws("nan");
+  fh::train::TrainOptions o = ws.options("kp", "run");
+  o.steps = 10;
+  o.inject_nan_at = 5;
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("step 5: loss term 'points' of E_can is nan"),
+                       fh::Error);
+  const auto ckpts = fh::train::list_checkpoints(o.out);
+  REQUIRE_FALSE(ckpts.empty());
+  CHECK(fs::path(ckpts.back()).filename() == "step_0000004");
+  for (const auto& e : fs::directory_iterator(ckpts.back()))
+    if (e.path().extension() == ".safetensors") CHECK_NOTHROW(fh::safetensors::load(e.path().string()));
+  // The guard is off on resume (the injected failure is recorded in the options): resuming
+  // still stops at step 5, proving the checkpoint at step 4 loads.
+  CHECK_THROWS_WITH_AS(fh::train::resume(o.out, 0, false), doctest::Contains("step 5"), fh::Error);
+}
+
+TEST_CASE("train: a truncated or mismatched checkpoint fails --resume naming the file and tensor") {
+  Workspace ws("broken");
+  fh::train::TrainOptions o = ws.options("kp", "run");
+  fh::train::train(o);
+  const fs::path latest = fh::train::list_checkpoints(o.out).back();
+  const fs::path weights = latest / "weights.safetensors";
+  const std::vector<unsigned char> good = bytes_of(weights);
+  {
+    std::ofstream f(weights, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(good.data()), static_cast<std::streamsize>(good.size() / 2));
+  }
+  CHECK_THROWS_WITH_AS(fh::train::resume(o.out, 8, false), doctest::Contains(weights.string().c_str()), fh::Error);
+  // A weights file of another network (the gaze network's) in its place.
+  fh::train::TrainOptions g = ws.options("gaze", "gaze_run");
+  fh::train::train(g);
+  fs::copy_file(fs::path(g.out) / "weights.safetensors", weights, fs::copy_options::overwrite_existing);
+  CHECK_THROWS_WITH_AS(fh::train::resume(o.out, 8, false), doctest::Contains("kp.stem.conv.weight"), fh::Error);
+  // The optimiser state of a different network.
+  {
+    std::ofstream f(weights, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(good.data()), static_cast<std::streamsize>(good.size()));
+  }
+  fs::copy_file(fh::train::list_checkpoints(g.out).back() + "/adam_gaze.safetensors", latest / "adam_kp.safetensors",
+                fs::copy_options::overwrite_existing);
+  CHECK_THROWS_WITH_AS(fh::train::resume(o.out, 8, false), doctest::Contains("adam_kp.safetensors"), fh::Error);
+}
+
+TEST_CASE("train: bad options are errors naming the option") {
+  Workspace ws("bad");
+  fh::train::TrainOptions o = ws.options("kp", "run");
+  o.config = "small";  // 128² images, but the data is 64²
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("config 'small' takes 128"), fh::Error);
+  o = ws.options("kp", "run2");
+  o.task = "nope";
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("unknown task 'nope'"), fh::Error);
+  o = ws.options("kp", "run3");
+  fh::train::train(o);
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("already holds a run"), fh::Error);
+  CHECK_THROWS_WITH_AS(fh::train::resume((ws.dir / "nowhere").string(), 0, false),
+                       doctest::Contains("not a run folder"), fh::Error);
+}

@@ -1,0 +1,171 @@
+#include "train/task_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "data/draw.h"
+#include "runtime/error.h"
+#include "weights/safetensors.h"
+
+namespace fh::train {
+
+std::unique_ptr<Adam> make_adam(const nn::Module& module, const std::string& prefix, const AdamOptions& options) {
+  std::vector<NamedParameter> params;
+  for (auto& [name, t] : module.named_parameters(prefix))
+    if (t.requires_grad()) params.push_back({name, t});
+  FH_CHECK(!params.empty(), "train", "no trainable parameter under '", prefix, "'");
+  return std::make_unique<Adam>(std::move(params), options);
+}
+
+AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double beta2) {
+  AdamOptions a;
+  a.lr = o.lr > 0 ? o.lr : lr;
+  a.beta1 = o.beta1 > 0 ? o.beta1 : beta1;
+  a.beta2 = o.beta2 > 0 ? o.beta2 : beta2;
+  return a;
+}
+
+void load_initial_weights(nn::Module& module, const std::string& prefix, const std::string& path, bool partial) {
+  const safetensors::Contents c = safetensors::load(path);
+  const nn::TensorMap map(c.tensors.begin(), c.tensors.end());
+  if (!partial) {
+    nn::load_weights(module, map, prefix, path);
+    return;
+  }
+  const nn::LoadReport report = module.load_state_dict(map, prefix, /*allow_partial=*/false);
+  if (report.ok()) return;
+  FH_CHECK(report.unexpected.empty() && report.mismatched.empty(), "train", "--init '", path,
+           "' does not fit the network: ", report.message());
+  const size_t expected = module.state_dict(prefix).size();
+  FH_CHECK(report.missing.size() < expected, "train", "--init '", path, "' holds no tensor under '", prefix, "'");
+  module.load_state_dict(map, prefix, /*allow_partial=*/true);
+  std::fprintf(stderr, "train: --init '%s' lacks %zu tensors, which keep their initial values:", path.c_str(),
+               report.missing.size());
+  for (const auto& m : report.missing) std::fprintf(stderr, " %s", m.c_str());
+  std::fprintf(stderr, "\n");
+}
+
+Device training_device(const TrainOptions& o) {
+  const Device d = Device::parse(o.device);
+  FH_CHECK(d.is_cpu(), "train", "--device ", o.device,
+           ": training runs on the CPU only for now (the optimiser has no CUDA twin yet)");
+  return d;
+}
+
+Tensor on(const data::Batch& b, const std::string& name, Device device) { return b[name].to(device); }
+
+std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Dataset>& ds, data::LoaderOptions lo,
+                                          const std::string& split, int64_t count) {
+  lo.split = split;
+  lo.shuffle = true;
+  lo.seed = lo.seed * 0x9E3779B97F4A7C15ull + 0x5eed;
+  lo.workers = 0;
+  lo.first_batch = 0;
+  data::Loader loader(ds, lo);
+  const int64_t n = std::min<int64_t>(count, std::max<int64_t>(1, loader.batches_per_epoch()));
+  std::vector<data::Batch> out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(loader.make_batch(i));
+  return out;
+}
+
+namespace {
+
+std::vector<double> per_image(const Tensor& a, const Tensor& b, bool squared) {
+  FH_CHECK(a.shape() == b.shape() && a.dim() == 4, "metrics", "images must match: ", a.describe(), " vs ",
+           b.describe());
+  const Tensor x = a.detach().to(Device::cpu()).to(DType::F64), y = b.detach().to(Device::cpu()).to(DType::F64);
+  const int64_t n = a.size(0), per = a.numel() / n;
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < per; ++k) {
+      // [-1, 1] → [0, 255], clamped as a saved image would be.
+      const double u = std::clamp((x.data<double>()[i * per + k] + 1) * 127.5, 0.0, 255.0);
+      const double v = std::clamp((y.data<double>()[i * per + k] + 1) * 127.5, 0.0, 255.0);
+      s += squared ? (u - v) * (u - v) : std::abs(u - v);
+    }
+    out[static_cast<size_t>(i)] = s / static_cast<double>(per);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> psnr_per_image(const Tensor& a, const Tensor& b) {
+  std::vector<double> mse = per_image(a, b, true);
+  for (double& m : mse) m = m > 0 ? 10 * std::log10(255.0 * 255.0 / m) : 100.0;
+  return mse;
+}
+
+std::vector<double> l1_255_per_image(const Tensor& a, const Tensor& b) { return per_image(a, b, false); }
+
+Image tile(const Tensor& batch, int64_t b, double lo, double hi) {
+  const Tensor host = batch.detach().to(Device::cpu()).to(DType::F32);
+  const int64_t h = host.size(1), w = host.size(2), c = host.size(3);
+  Image img(static_cast<int>(w), static_cast<int>(h), 3);
+  const float* p = host.data<float>() + b * h * w * c;
+  for (int64_t i = 0; i < h * w; ++i)
+    for (int k = 0; k < 3; ++k) {
+      const double v = p[i * c + std::min<int64_t>(k, c - 1)];
+      img.pixels[static_cast<size_t>(i * 3 + k)] =
+          static_cast<uint8_t>(std::lround(std::clamp((v - lo) / (hi - lo), 0.0, 1.0) * 255));
+    }
+  return img;
+}
+
+Image enlarge(const Image& img, int factor) {
+  Image out(img.width * factor, img.height * factor, img.channels);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x)
+      std::copy_n(img.at(x / factor, y / factor), img.channels, out.at(x, y));
+  return out;
+}
+
+Image flow_image(const Tensor& flows, int64_t b, double max_magnitude) {
+  const Tensor host = flows.detach().to(Device::cpu()).to(DType::F32);
+  const int64_t h = host.size(1), w = host.size(2);
+  const float* p = host.data<float>() + b * h * w * 2;
+  double m = max_magnitude;
+  if (m <= 0)
+    for (int64_t i = 0; i < h * w; ++i) m = std::max(m, std::hypot(double(p[2 * i]), double(p[2 * i + 1])));
+  if (m <= 0) m = 1;
+  Image img(static_cast<int>(w), static_cast<int>(h), 3);
+  for (int64_t i = 0; i < h * w; ++i) {
+    const double dx = p[2 * i], dy = p[2 * i + 1];
+    const double sat = std::min(1.0, std::hypot(dx, dy) / m);
+    const double hue = (std::atan2(dy, dx) + M_PI) / (2 * M_PI) * 6;  // 0..6
+    const int sector = static_cast<int>(hue) % 6;
+    const double f = hue - std::floor(hue);
+    double rgb[3];
+    const double q = 1 - f, t = f;
+    switch (sector) {
+      case 0: rgb[0] = 1, rgb[1] = t, rgb[2] = 0; break;
+      case 1: rgb[0] = q, rgb[1] = 1, rgb[2] = 0; break;
+      case 2: rgb[0] = 0, rgb[1] = 1, rgb[2] = t; break;
+      case 3: rgb[0] = 0, rgb[1] = q, rgb[2] = 1; break;
+      case 4: rgb[0] = t, rgb[1] = 0, rgb[2] = 1; break;
+      default: rgb[0] = 1, rgb[1] = 0, rgb[2] = q; break;
+    }
+    for (int k = 0; k < 3; ++k)  // white at zero flow, the hue at full magnitude
+      img.pixels[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(std::lround(255 * (1 - sat + sat * rgb[k])));
+  }
+  return img;
+}
+
+void write_grid(const std::string& path, const std::vector<std::vector<Image>>& rows, int gap) {
+  FH_CHECK(!rows.empty() && !rows[0].empty(), "samples", "nothing to draw into '", path, "'");
+  const int tw = rows[0][0].width, th = rows[0][0].height;
+  size_t cols = 0;
+  for (const auto& r : rows) cols = std::max(cols, r.size());
+  Image sheet(static_cast<int>(cols) * (tw + gap) + gap, static_cast<int>(rows.size()) * (th + gap) + gap, 3);
+  std::fill(sheet.pixels.begin(), sheet.pixels.end(), 255);
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t c = 0; c < rows[r].size(); ++c) {
+      FH_CHECK(rows[r][c].width == tw && rows[r][c].height == th, "samples", "tiles of '", path, "' differ in size");
+      data::paste(sheet, rows[r][c], gap + static_cast<int>(c) * (tw + gap), gap + static_cast<int>(r) * (th + gap));
+    }
+  write_png(path, sheet);
+}
+
+}  // namespace fh::train

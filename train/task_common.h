@@ -1,0 +1,54 @@
+// What the three training tasks share: optimisers over a module's trainable parameters,
+// starting weights, device moves, image metrics and sample-sheet drawing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "layers/module.h"
+#include "runtime/image_io.h"
+#include "train/adam.h"
+#include "train/trainer.h"
+
+namespace fh::train {
+
+// Adam over every parameter of `module` that requires grad, named `prefix + name`.
+std::unique_ptr<Adam> make_adam(const nn::Module& module, const std::string& prefix, const AdamOptions& options);
+
+// The task's optimiser settings: the contract's defaults unless the options override them.
+AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double beta2);
+
+// Loads `path` into `module` under `prefix`. Tensors the module lacks are an error; tensors
+// the file lacks keep their initial values only when `partial` (e.g. the N-shot weight head
+// on one-shot weights) — the missing names are printed. At least one tensor must match.
+void load_initial_weights(nn::Module& module, const std::string& prefix, const std::string& path, bool partial);
+
+Device training_device(const TrainOptions& o);
+
+// The batch's tensors moved to `device` (the loader fills host memory).
+Tensor on(const data::Batch& b, const std::string& name, Device device);
+
+// A fixed set of held-out batches: `count` batches of the split, shuffled with a seed of
+// their own, built once and reused at every validation.
+std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Dataset>& ds, data::LoaderOptions lo,
+                                          const std::string& split, int64_t count);
+
+// PSNR in dB and mean absolute error on [0, 255] of images in [-1, 1] ([B,H,W,C]), per image.
+std::vector<double> psnr_per_image(const Tensor& a, const Tensor& b);
+std::vector<double> l1_255_per_image(const Tensor& a, const Tensor& b);
+
+// An [H,W,3] image tile from image b of a batch tensor [B,H,W,C] (C = 3, or 1/2 shown as
+// grey / flow colours by the caller), mapping [lo, hi] to [0, 255].
+Image tile(const Tensor& batch, int64_t b, double lo = -1, double hi = 1);
+// Nearest-neighbour enlargement by an integer factor.
+Image enlarge(const Image& img, int factor);
+// Colour wheel picture of a flow [H,W,2] (pixels): hue = direction, saturation = magnitude
+// relative to `max_magnitude` (0 = the flow's own largest).
+Image flow_image(const Tensor& flows, int64_t b, double max_magnitude = 0);
+// Tiles in rows (rows[r][c]), each the same size, with a gap of `gap` pixels; written as PNG.
+void write_grid(const std::string& path, const std::vector<std::vector<Image>>& rows, int gap = 2);
+
+}  // namespace fh::train

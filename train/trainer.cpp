@@ -1,0 +1,463 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "runtime/build_info.h"
+#include "runtime/error.h"
+#include "runtime/file_io.h"
+#include "runtime/progress.h"
+#include "runtime/thread_pool.h"
+#include "train/curves.h"
+#include "weights/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace fh::train {
+
+// ---- options ----------------------------------------------------------------------------------
+
+json::Value TrainOptions::to_json() const {
+  json::Value v = json::Value::object();
+  v.set("task", task);
+  v.set("data", data);
+  v.set("config", config);
+  v.set("out", out);
+  v.set("steps", steps);
+  v.set("decay_from", decay_from);
+  v.set("batch", batch);
+  v.set("lr", lr);
+  v.set("beta1", beta1);
+  v.set("beta2", beta2);
+  v.set("seed", static_cast<int64_t>(seed));
+  v.set("device", device);
+  v.set("threads", threads);
+  v.set("init", init);
+  v.set("log_every", log_every);
+  v.set("sample_every", sample_every);
+  v.set("validate_every", validate_every);
+  v.set("checkpoint_every", checkpoint_every);
+  v.set("keep_checkpoints", keep_checkpoints);
+  v.set("val_batches", val_batches);
+  v.set("val_split", val_split);
+  v.set("workers", workers);
+  v.set("nshot", nshot);
+  v.set("sources", sources);
+  v.set("vgg", vgg);
+  v.set("min_gap", min_gap);
+  v.set("l1", l1);
+  v.set("inject_nan_at", inject_nan_at);
+  return v;
+}
+
+TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& source) {
+  TrainOptions o;
+  auto get = [&](const char* key) -> const json::Value& {
+    const json::Value* m = v.find(key);
+    FH_CHECK(m != nullptr, "train", "'", source, "' has no option '", key, "'");
+    return *m;
+  };
+  const std::string what = source;
+  o.task = get("task").as_string(what + ": task");
+  o.data = get("data").as_string(what + ": data");
+  o.config = get("config").as_string(what + ": config");
+  o.out = get("out").as_string(what + ": out");
+  o.steps = get("steps").as_int(what + ": steps");
+  o.decay_from = get("decay_from").as_int(what + ": decay_from");
+  o.batch = get("batch").as_int(what + ": batch");
+  o.lr = get("lr").as_double(what + ": lr");
+  o.beta1 = get("beta1").as_double(what + ": beta1");
+  o.beta2 = get("beta2").as_double(what + ": beta2");
+  o.seed = static_cast<uint64_t>(get("seed").as_int(what + ": seed"));
+  o.device = get("device").as_string(what + ": device");
+  o.threads = static_cast<int>(get("threads").as_int(what + ": threads"));
+  o.init = get("init").as_string(what + ": init");
+  o.log_every = get("log_every").as_int(what + ": log_every");
+  o.sample_every = get("sample_every").as_int(what + ": sample_every");
+  o.validate_every = get("validate_every").as_int(what + ": validate_every");
+  o.checkpoint_every = get("checkpoint_every").as_int(what + ": checkpoint_every");
+  o.keep_checkpoints = get("keep_checkpoints").as_int(what + ": keep_checkpoints");
+  o.val_batches = get("val_batches").as_int(what + ": val_batches");
+  o.val_split = get("val_split").as_string(what + ": val_split");
+  o.workers = static_cast<int>(get("workers").as_int(what + ": workers"));
+  o.nshot = get("nshot").as_bool(what + ": nshot");
+  o.sources = static_cast<int>(get("sources").as_int(what + ": sources"));
+  o.vgg = get("vgg").as_string(what + ": vgg");
+  o.min_gap = static_cast<int>(get("min_gap").as_int(what + ": min_gap"));
+  o.l1 = get("l1").as_double(what + ": l1");
+  o.inject_nan_at = get("inject_nan_at").as_int(what + ": inject_nan_at");
+  return o;
+}
+
+// ---- finiteness guards ------------------------------------------------------------------------
+
+namespace {
+
+bool all_finite(const Tensor& t) {
+  const Tensor host = t.detach().to(Device::cpu());
+  if (host.dtype() == DType::F64) {
+    const double* p = host.data<double>();
+    for (int64_t i = 0; i < host.numel(); ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  }
+  const Tensor f = host.to(DType::F32);
+  const float* p = f.data<float>();
+  for (int64_t i = 0; i < f.numel(); ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+void StepContext::optimise(const std::string& what, const Tensor& loss,
+                           const std::vector<std::pair<std::string, Tensor>>& terms, Adam& adam) {
+  const bool inject = options_.inject_nan_at == step_;
+  for (const auto& [name, t] : terms) {
+    const double v = inject ? std::nan("") : t.item();
+    FH_CHECK(std::isfinite(v), "train", "step ", step_, ": loss term '", name, "' of ", what, " is ", v,
+             "; stopping (the last checkpoint is untouched)");
+  }
+  loss.backward();
+  for (const auto& p : adam.parameters()) {
+    const Tensor g = p.tensor.grad();
+    if (!g.defined()) continue;
+    FH_CHECK(all_finite(g), "train", "step ", step_, ": the gradient of '", p.name, "' (", what,
+             ") is not finite; stopping (the last checkpoint is untouched)");
+  }
+  adam.step();
+}
+
+// ---- run folder -------------------------------------------------------------------------------
+
+std::string file_hash(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file_bytes(path, "hash");
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::string> out;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("step_", 0) == 0) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+std::string step_name(int64_t step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step_%07lld", static_cast<long long>(step));
+  return buf;
+}
+
+std::string format_terms(const Terms& terms, size_t max_terms = 6) {
+  std::string s;
+  char buf[96];
+  for (size_t i = 0; i < terms.size() && i < max_terms; ++i) {
+    std::snprintf(buf, sizeof buf, "%s%s %.4g", i ? " " : "", terms[i].first.c_str(), terms[i].second);
+    s += buf;
+  }
+  return s;
+}
+
+json::Value terms_json(const Terms& terms) {
+  json::Value v = json::Value::object();
+  for (const auto& [k, x] : terms) v.set(k, std::isfinite(x) ? json::Value(x) : json::Value());
+  return v;
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream f(path, std::ios::app);
+  FH_CHECK(f.good(), "train", "cannot append to '", path, "'");
+  f << line << '\n';
+  f.flush();
+  FH_CHECK(f.good(), "train", "writing '", path, "' failed");
+}
+
+// Layout converters for an optimiser's state file: its parameters' moments are stored in
+// their file layout, named as the parameters are (prefix included).
+StateLayout layout_converter(const nn::Module& module, const std::string& prefix, bool to_file) {
+  auto layouts = std::make_shared<std::map<std::string, nn::FileLayout>>(module.parameter_layouts(prefix));
+  return [layouts, to_file](const std::string& name, const Tensor& t) {
+    const auto it = layouts->find(name);
+    const nn::FileLayout layout = it == layouts->end() ? nn::FileLayout::Same : it->second;
+    return to_file ? nn::Module::to_file_layout(t, layout)
+                   : nn::Module::from_file_layout(t, layout, DType::F32, Device::cpu());
+  };
+}
+
+// SIGINT/SIGTERM ask the loop to checkpoint and stop at the next step boundary.
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+class SignalScope {
+ public:
+  SignalScope() {
+    g_stop_signal.store(0);
+    previous_int_ = std::signal(SIGINT, on_stop_signal);
+    previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+
+ private:
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
+};
+
+class Run {
+ public:
+  Run(TrainOptions options, bool resuming) : o_(std::move(options)), dir_(o_.out) {
+    FH_CHECK(o_.steps >= 1, "train", "--steps must be at least 1, got ", o_.steps);
+    FH_CHECK(o_.batch >= 1, "train", "--batch must be at least 1, got ", o_.batch);
+    FH_CHECK(o_.log_every >= 1 && o_.sample_every >= 0 && o_.validate_every >= 0 && o_.checkpoint_every >= 0,
+             "train", "--log-every must be >= 1 and the other intervals >= 0 (0 = never)");
+    FH_CHECK(o_.keep_checkpoints >= 1, "train", "--keep-checkpoints must be at least 1, got ", o_.keep_checkpoints);
+    if (o_.threads > 0) set_num_threads(o_.threads);
+    dataset_ = data::Dataset::open(o_.data);
+    task_ = make_task(o_, dataset_);
+    if (!resuming) {
+      std::error_code ec;
+      FH_CHECK(!fs::exists(fs::path(dir_) / "config.json", ec), "train", "'", dir_,
+               "' already holds a run (config.json); use --resume to continue it or choose another --out");
+      fs::create_directories(fs::path(dir_) / "samples");
+      fs::create_directories(fs::path(dir_) / "checkpoints");
+      write_config();
+    }
+  }
+
+  Task& task() { return *task_; }
+  const TrainOptions& options() const { return o_; }
+
+  void write_config() const {
+    json::Value v = json::Value::object();
+    v.set("options", o_.to_json());
+    json::Value d = json::Value::object();
+    d.set("dir", o_.data);
+    d.set("manifest_hash", file_hash((fs::path(o_.data) / data::kManifestName).string()));
+    d.set("image_size", dataset_->image_size());
+    v.set("dataset", d);
+    v.set("task", task_->describe());
+    v.set("freehead", std::string(version()));
+    v.set("commit", std::string(git_commit()));
+    v.set("build", std::string(build_options()));
+    v.set("threads", num_threads());
+    write_file_atomic((fs::path(dir_) / "config.json").string(), v.dump() + "\n", "train config");
+  }
+
+  // Checkpoint `step` (the number of steps done): a folder written under a temporary name
+  // and renamed when complete, so a crash leaves either the old set or the new one.
+  void save_checkpoint(int64_t step) {
+    const fs::path root = fs::path(dir_) / "checkpoints";
+    const fs::path final_dir = root / step_name(step);
+    const fs::path tmp = root / (".tmp_" + step_name(step));
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fs::create_directories(tmp);
+    safetensors::NamedTensors all, inference;
+    for (const auto& m : task_->modules()) {
+      for (auto& [name, t] : m.module->state_dict(m.prefix)) {
+        if (m.inference && !ends_with(name, ".weight_orig") && !ends_with(name, ".weight_u"))
+          inference.emplace_back(name, t);
+        all.emplace_back(std::move(name), std::move(t));
+      }
+    }
+    const std::map<std::string, std::string> meta = {{"step", std::to_string(step)}, {"task", o_.task},
+                                                     {"config", o_.config}, {"commit", git_commit()}};
+    safetensors::save((tmp / "weights.safetensors").string(), all, meta);
+    for (const auto& opt : task_->optimizers())
+      opt.adam->save_state((tmp / ("adam_" + opt.name + ".safetensors")).string(),
+                           layout_converter(*opt.module, opt.prefix, true));
+    json::Value state = json::Value::object();
+    state.set("step", step);
+    state.set("next_batch", step);  // one batch per step: the data position
+    state.set("seed", static_cast<int64_t>(o_.seed));
+    write_file_atomic((tmp / "state.json").string(), state.dump() + "\n", "checkpoint state");
+    fs::remove_all(final_dir, ec);
+    fs::rename(tmp, final_dir);
+    // Inference weights beside the run, then prune the oldest checkpoints.
+    safetensors::save((fs::path(dir_) / "weights.safetensors").string(), inference, meta);
+    std::vector<std::string> all_ckpts = list_checkpoints(dir_);
+    while (static_cast<int64_t>(all_ckpts.size()) > o_.keep_checkpoints) {
+      fs::remove_all(all_ckpts.front(), ec);
+      all_ckpts.erase(all_ckpts.begin());
+    }
+  }
+
+  // Restores the latest checkpoint; returns its step.
+  int64_t load_latest_checkpoint() {
+    const std::vector<std::string> ckpts = list_checkpoints(dir_);
+    FH_CHECK(!ckpts.empty(), "train", "'", dir_, "' has no checkpoint to resume from (checkpoints/step_*)");
+    const fs::path dir = ckpts.back();
+    const std::string state_path = (dir / "state.json").string();
+    const std::vector<unsigned char> bytes = read_file_bytes(state_path, "checkpoint state");
+    const json::Value state = json::parse(std::string(bytes.begin(), bytes.end()), state_path);
+    const json::Value* step_v = state.find("step");
+    FH_CHECK(step_v != nullptr, "train", "'", state_path, "' has no 'step'");
+    const int64_t step = step_v->as_int(state_path + ": step");
+    const std::string weights_path = (dir / "weights.safetensors").string();
+    const safetensors::Contents c = safetensors::load(weights_path);
+    nn::TensorMap map(c.tensors.begin(), c.tensors.end());
+    for (const auto& m : task_->modules()) nn::load_weights(*m.module, map, m.prefix, weights_path);
+    task_->make_optimizers();
+    for (const auto& opt : task_->optimizers())
+      opt.adam->load_state((dir / ("adam_" + opt.name + ".safetensors")).string(),
+                           layout_converter(*opt.module, opt.prefix, false));
+    return step;
+  }
+
+  TrainReport loop(int64_t first_step) {
+    TrainReport report;
+    report.run_dir = dir_;
+    report.first_step = first_step;
+    data::LoaderOptions lo = task_->loader_options();
+    lo.first_batch = first_step;
+    lo.workers = o_.workers;
+    data::Loader loader(dataset_, lo);
+    const std::string log_path = (fs::path(dir_) / "log.jsonl").string();
+    const std::string val_path = (fs::path(dir_) / "validation.jsonl").string();
+    SignalScope signals;
+    std::unique_ptr<ProgressBar> bar;
+    if (o_.progress) bar = std::make_unique<ProgressBar>("train " + o_.task, o_.steps, "steps", first_step);
+    const auto start = std::chrono::steady_clock::now();
+    auto window_start = start;
+    int64_t window_steps = 0;
+    int64_t step = first_step;
+    const int64_t pace_every = std::max<int64_t>(1, o_.log_every);
+    while (step < o_.steps) {
+      if (g_stop_signal.load() != 0) {
+        report.interrupted = true;
+        break;
+      }
+      set_learning_rates(step);
+      const data::Batch batch = loader.next();
+      StepContext ctx(step + 1, o_);
+      const Terms terms = task_->step(batch, ctx);
+      ++step;
+      ++window_steps;
+      report.last_terms = terms;
+      if (step % pace_every == 0 || step == o_.steps) {
+        const auto now = std::chrono::steady_clock::now();
+        const double window = std::chrono::duration<double>(now - window_start).count();
+        json::Value line = json::Value::object();
+        line.set("step", step);
+        line.set("time", std::chrono::duration<double>(now - start).count());
+        line.set("steps_per_s", window > 0 ? window_steps / window : 0.0);
+        line.set("images_per_s", window > 0 ? window_steps * o_.batch / window : 0.0);
+        const auto opts = task_->optimizers();
+        if (!opts.empty()) line.set("lr", opts.front().adam->lr());
+        line.set("terms", terms_json(terms));
+        append_line(log_path, line.dump());
+        window_start = now;
+        window_steps = 0;
+      }
+      if (bar) {
+        bar->set_status(format_terms(terms));
+        bar->advance();
+      }
+      if (o_.sample_every > 0 && step % o_.sample_every == 0)
+        task_->write_samples(batch, (fs::path(dir_) / "samples" / (step_name(step) + ".png")).string());
+      if (o_.validate_every > 0 && (step % o_.validate_every == 0 || step == o_.steps)) {
+        const Terms v = task_->validate();
+        report.last_validation = v;
+        json::Value line = json::Value::object();
+        line.set("step", step);
+        line.set("metrics", terms_json(v));
+        append_line(val_path, line.dump());
+        if (bar) std::fprintf(stderr, "%svalidation at step %lld: %s\n", isatty_stderr() ? "\n" : "",
+                              static_cast<long long>(step), format_terms(v, 12).c_str());
+        write_curves(dir_);
+      }
+      if (o_.checkpoint_every > 0 && step % o_.checkpoint_every == 0) save_checkpoint(step);
+    }
+    // The final state (or the state at an interruption) is always checkpointed.
+    const std::vector<std::string> ckpts = list_checkpoints(dir_);
+    if (ckpts.empty() || ckpts.back() != (fs::path(dir_) / "checkpoints" / step_name(step)).string())
+      save_checkpoint(step);
+    write_curves(dir_);
+    if (bar) bar->finish();
+    report.last_step = step;
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
+
+ private:
+  // Constant, or linear decay to zero from --decay-from to --steps (each optimiser from its
+  // own base rate, which its options hold).
+  void set_learning_rates(int64_t step) {
+    if (o_.decay_from <= 0) return;
+    const int64_t end = std::max(o_.steps, o_.decay_from + 1);
+    for (const auto& opt : task_->optimizers())
+      opt.adam->set_lr(LrSchedule::linear_decay(opt.base_lr, o_.decay_from, end).at(step));
+  }
+  static bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+  static bool isatty_stderr() { return ::isatty(STDERR_FILENO) != 0; }
+
+  TrainOptions o_;
+  std::string dir_;
+  std::shared_ptr<data::Dataset> dataset_;
+  std::unique_ptr<Task> task_;
+};
+
+}  // namespace
+
+
+TrainReport train(const TrainOptions& options) {
+  FH_CHECK(!options.out.empty(), "train", "--out is required");
+  Run run(options, false);
+  return run.loop(0);
+}
+
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress) {
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  std::error_code ec;
+  FH_CHECK(fs::exists(config_path, ec), "train", "'", run_dir, "' is not a run folder (no config.json)");
+  const std::vector<unsigned char> bytes = read_file_bytes(config_path, "train config");
+  const json::Value cfg = json::parse(std::string(bytes.begin(), bytes.end()), config_path);
+  const json::Value* opts = cfg.find("options");
+  FH_CHECK(opts != nullptr, "train", "'", config_path, "' has no 'options'");
+  TrainOptions o = TrainOptions::from_json(*opts, config_path);
+  o.out = run_dir;
+  o.progress = progress;
+  if (steps > 0) o.steps = steps;
+  // The dataset must be the one the run started on.
+  const json::Value* d = cfg.find("dataset");
+  if (d != nullptr && d->find("manifest_hash") != nullptr) {
+    const std::string want = d->find("manifest_hash")->as_string(config_path + ": manifest_hash");
+    const std::string got = file_hash((fs::path(o.data) / data::kManifestName).string());
+    FH_CHECK(want == got, "train", "the dataset '", o.data, "' changed since the run began (manifest hash ", got,
+             ", the run recorded ", want, ")");
+  }
+  Run run(o, true);
+  const int64_t step = run.load_latest_checkpoint();
+  if (steps > 0) run.write_config();
+  return run.loop(step);
+}
+
+}  // namespace fh::train
