@@ -65,9 +65,18 @@ FlowNetwork::FlowNetwork(const Config& cfg, bool weight_head)
 
 FlowOutput FlowNetwork::forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch,
                                 bool fusion_weights) {
+  return decode(encode(source, source_sketch), target_sketch, fusion_weights);
+}
+
+std::vector<Tensor> FlowNetwork::encode(const Tensor& source, const Tensor& source_sketch) {
+  return enc_.forward(concat({source, source_sketch}, 3));
+}
+
+FlowOutput FlowNetwork::decode(const std::vector<Tensor>& features, const Tensor& target_sketch, bool fusion_weights) {
+  FH_CHECK(features.size() == 3, "generator", "the flow decoder takes the encoder's 3 features, got ", features.size());
   FlowOutput out;
-  out.features = enc_.forward(concat({source, source_sketch}, 3));
-  Tensor x = out.features[2];
+  out.features = features;
+  Tensor x = features[2];
   for (int i = 0; i < 3; ++i) x = dec_[i]->forward(x, target_sketch);
   x = dec_[3]->forward(pixel_shuffle(x, 2), target_sketch);
   x = leaky_relu(pixel_shuffle(x, 2), kLeakySlope);
@@ -106,27 +115,39 @@ Generator::Generator(const Config& cfg, bool nshot) : cfg_(cfg), flow_(cfg, nsho
 }
 
 GeneratorOutput Generator::forward(const Tensor& sources, const Tensor& source_sketches, const Tensor& target_sketch) {
+  return forward_encoded(encode_sources(sources, source_sketches), target_sketch);
+}
+
+EncodedSources Generator::encode_sources(const Tensor& sources, const Tensor& source_sketches) {
   const int64_t s = cfg_.image_size;
   FH_CHECK(sources.dim() == 5 && sources.size(2) == s && sources.size(3) == s && sources.size(4) == 3, "generator",
            "sources must be [B, M, ", s, ", ", s, ", 3] (NHWC), got ", sources.describe());
   FH_CHECK(source_sketches.shape() == sources.shape(), "generator", "source sketches ", source_sketches.describe(),
            " must match sources ", sources.describe());
-  const int64_t b = sources.size(0), m = sources.size(1);
-  FH_CHECK(target_sketch.shape() == Shape({b, s, s, 3}), "generator", "target sketch must be [", b, ", ", s, ", ", s,
-           ", 3], got ", target_sketch.describe());
+  const int64_t m = sources.size(1);
   FH_CHECK(m >= 1, "generator", "needs at least one source, got ", sources.describe());
   FH_CHECK(m == 1 || nshot(), "generator", m, " sources need the N-shot generator (with weight_head)");
-
+  EncodedSources e;
+  e.batch = sources.size(0);
+  e.sources = m;
   // Every source runs through the flow network as one batch of B·M.
-  const Tensor src = merge_sources(sources);
+  e.images = merge_sources(sources);
+  e.features = flow_.encode(e.images, merge_sources(source_sketches));
+  return e;
+}
+
+GeneratorOutput Generator::forward_encoded(const EncodedSources& e, const Tensor& target_sketch) {
+  const int64_t s = cfg_.image_size, b = e.batch, m = e.sources;
+  FH_CHECK(target_sketch.shape() == Shape({b, s, s, 3}), "generator", "target sketch must be [", b, ", ", s, ", ", s,
+           ", 3], got ", target_sketch.describe());
   const Tensor target_per_source = m == 1 ? target_sketch : merge_sources(stack(std::vector<Tensor>(m, target_sketch), 1));
-  FlowOutput f = flow_.forward(src, merge_sources(source_sketches), target_per_source, /*fusion_weights=*/m > 1);
+  FlowOutput f = flow_.decode(e.features, target_per_source, /*fusion_weights=*/m > 1);
 
   // Flows for the coarser features: average-pooled, and halved with the resolution.
   std::vector<Tensor> flows{f.flow};
   flows.push_back(scale(avg_pool2d(flows[0], kHalve), 0.5));
   flows.push_back(scale(avg_pool2d(flows[1], kHalve), 0.5));
-  const Tensor warped_images = warp(src, f.flow);
+  const Tensor warped_images = warp(e.images, f.flow);
 
   GeneratorOutput out;
   std::vector<Tensor> fused(3);

@@ -45,6 +45,11 @@ class FlowNetwork : public nn::Module {
   // weight head (only N-shot fusion, M > 1, reads its logits).
   FlowOutput forward(const Tensor& source, const Tensor& source_sketch, const Tensor& target_sketch,
                      bool fusion_weights);
+  // The two halves of forward: the encoder sees only the source side (so a source reenacted
+  // by many targets is encoded once); the decoder turns its features into the flow towards
+  // a target sketch (batched alike: one target sketch per source row).
+  std::vector<Tensor> encode(const Tensor& source, const Tensor& source_sketch);
+  FlowOutput decode(const std::vector<Tensor>& features, const Tensor& target_sketch, bool fusion_weights);
   bool has_weight_head() const { return weight_head_ != nullptr; }
 
  private:
@@ -73,12 +78,23 @@ struct GeneratorOutput {
   Tensor weights;  // softmax fusion weights [B, M, S, S, 1]; undefined when M = 1
 };
 
+// The source side of G, computed once per source set: the sources merged to [B·M, S, S, 3]
+// and the flow network's encoder features of each.
+struct EncodedSources {
+  int64_t batch = 0, sources = 0;
+  Tensor images;                 // [B·M, S, S, 3]
+  std::vector<Tensor> features;  // h1, h2, h3 of every source, [B·M, ...]
+};
+
 class Generator : public nn::Module {
  public:
   // `nshot`: with the flow network's weight head (needed for M > 1).
   Generator(const Config& cfg, bool nshot);
   // sources, source_sketches: [B, M, S, S, 3]; target_sketch: [B, S, S, 3].
   GeneratorOutput forward(const Tensor& sources, const Tensor& source_sketches, const Tensor& target_sketch);
+  // forward() in two halves: the source side, then the rest for a target sketch [B, S, S, 3].
+  EncodedSources encode_sources(const Tensor& sources, const Tensor& source_sketches);
+  GeneratorOutput forward_encoded(const EncodedSources& encoded, const Tensor& target_sketch);
   const Config& config() const { return cfg_; }
   bool nshot() const { return flow_.has_weight_head(); }
 

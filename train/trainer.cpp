@@ -434,7 +434,7 @@ TrainReport train(const TrainOptions& options) {
   return run.loop(0);
 }
 
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress) {
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   std::error_code ec;
   FH_CHECK(fs::exists(config_path, ec), "train", "'", run_dir, "' is not a run folder (no config.json)");
@@ -446,6 +446,7 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress) {
   o.out = run_dir;
   o.progress = progress;
   if (steps > 0) o.steps = steps;
+  if (threads > 0) o.threads = threads;
   // The dataset must be the one the run started on.
   const json::Value* d = cfg.find("dataset");
   if (d != nullptr && d->find("manifest_hash") != nullptr) {
@@ -456,7 +457,7 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress) {
   }
   Run run(o, true);
   const int64_t step = run.load_latest_checkpoint();
-  if (steps > 0) run.write_config();
+  if (steps > 0 || threads > 0) run.write_config();
   return run.loop(step);
 }
 

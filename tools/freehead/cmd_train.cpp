@@ -57,8 +57,8 @@ int cmd_train(const Args& all_args) {
           {"init", "start from these weights (e.g. an ImageNet trunk, or one-shot G for --nshot)", true, false, ""},
           {"log-every", "steps between log lines", true, false, "10"},
           {"sample-every", "steps between sample grids (0 = never)", true, false, "250"},
-          {"validate-every", "steps between validations (0 = only at the end)", true, false, "250"},
-          {"checkpoint-every", "steps between checkpoints (0 = only at the end)", true, false, "250"},
+          {"validate-every", "steps between validations (0 = never)", true, false, "250"},
+          {"checkpoint-every", "steps between checkpoints (0 = only the final one)", true, false, "250"},
           {"keep-checkpoints", "checkpoints kept (oldest removed)", true, false, "3"},
           {"val-batches", "held-out batches per validation", true, false, "4"},
           {"val-split", "held-out split", true, false, "val"},
@@ -74,9 +74,13 @@ int cmd_train(const Args& all_args) {
       args);
   train::TrainReport r;
   if (opts.has("resume")) {
-    if (!task.empty() || opts.has("data") || opts.has("out"))
-      throw UsageError{"--resume continues a run with its recorded options: give no task, --data or --out"};
-    r = train::resume(opts.str("resume"), opts.has("steps") ? at_least(opts, "steps", 1) : 0, !opts.flag("quiet"));
+    for (const char* other : {"data", "out", "config", "batch", "lr", "beta1", "beta2", "seed", "init", "nshot", "vgg", "l1"})
+      if (opts.has(other))
+        throw UsageError{"--resume continues a run with its recorded options; only --steps, --threads and --quiet may "
+                         "change (got --" + std::string(other) + ")"};
+    if (!task.empty()) throw UsageError{"--resume takes no network name: the run folder records it"};
+    r = train::resume(opts.str("resume"), opts.has("steps") ? at_least(opts, "steps", 1) : 0, !opts.flag("quiet"),
+                      opts.has("threads") ? static_cast<int>(at_least(opts, "threads", 1)) : 0);
   } else {
     if (task.empty()) throw UsageError{"name the network to train: freehead train kp|gaze|gen (or --resume RUN)"};
     if (task != "kp" && task != "gaze" && task != "gen")

@@ -23,5 +23,9 @@ int cmd_bench(const Args& args);
 int cmd_cost(const Args& args);
 int cmd_synth(const Args& args);
 int cmd_train(const Args& args);
+int cmd_reenact(const Args& args);
+int cmd_edit(const Args& args);
+int cmd_demo(const Args& args);
+int cmd_pack_models(const Args& args);
 
 }  // namespace fh::cli

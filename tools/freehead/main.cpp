@@ -18,6 +18,10 @@ const fh::cli::Command kCommands[] = {
     {"cost", "parameters and forward GFLOPs of every network and config", fh::cli::cmd_cost},
     {"synth", "render a synthetic talking-head dataset with exact ground truth", fh::cli::cmd_synth},
     {"train", "train E_can, E_gaze or the generator (or resume a run)", fh::cli::cmd_train},
+    {"reenact", "render a source face with a driving actor's pose, expression and gaze", fh::cli::cmd_reenact},
+    {"edit", "turn a source face's head and move its eyes (single edits and sweeps)", fh::cli::cmd_edit},
+    {"demo", "reenactment, N-shot, pose and gaze sweeps with the shipped models, in one folder", fh::cli::cmd_demo},
+    {"pack-models", "a models folder for reenact/edit/demo from training runs", fh::cli::cmd_pack_models},
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,112 @@
+#include "pipeline/frames.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "data/draw.h"
+#include "runtime/error.h"
+
+namespace fs = std::filesystem;
+
+namespace fh::pipeline {
+
+namespace {
+
+bool is_png(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png";
+}
+
+class FileFrames : public FrameSource {
+ public:
+  explicit FileFrames(std::vector<std::string> files) : files_(std::move(files)) {}
+  int64_t count() const override { return static_cast<int64_t>(files_.size()); }
+  Image frame(int64_t i) const override { return read_png(files_.at(static_cast<size_t>(i)), 3); }
+  std::string name(int64_t i) const override { return files_.at(static_cast<size_t>(i)); }
+
+ private:
+  std::vector<std::string> files_;
+};
+
+}  // namespace
+
+std::unique_ptr<FrameSource> open_frames(const std::string& path) {
+  std::error_code ec;
+  FH_CHECK(fs::exists(path, ec), "frames", "'", path, "' does not exist");
+  std::vector<std::string> files;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::directory_iterator(path))
+      if (e.is_regular_file() && is_png(e.path())) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    FH_CHECK(!files.empty(), "frames", "the folder '", path, "' holds no .png frames");
+  } else {
+    FH_CHECK(is_png(path), "frames", "'", path, "' is not a .png image or a folder of them");
+    files.push_back(path);
+  }
+  return std::make_unique<FileFrames>(std::move(files));
+}
+
+Image tile_rows(const std::vector<std::vector<Image>>& rows, int gap) {
+  FH_CHECK(!rows.empty() && !rows[0].empty(), "frames", "nothing to lay out");
+  const int tw = rows[0][0].width, th = rows[0][0].height;
+  size_t cols = 0;
+  for (const auto& r : rows) cols = std::max(cols, r.size());
+  Image sheet(static_cast<int>(cols) * (tw + gap) + gap, static_cast<int>(rows.size()) * (th + gap) + gap, 3);
+  std::fill(sheet.pixels.begin(), sheet.pixels.end(), 255);
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t c = 0; c < rows[r].size(); ++c) {
+      FH_CHECK(rows[r][c].width == tw && rows[r][c].height == th, "frames", "tiles differ in size");
+      data::paste(sheet, rows[r][c], gap + static_cast<int>(c) * (tw + gap), gap + static_cast<int>(r) * (th + gap));
+    }
+  return sheet;
+}
+
+Image upscale(const Image& img, int factor) {
+  if (factor <= 1) return img;
+  Image out(img.width * factor, img.height * factor, img.channels);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) std::copy_n(img.at(x / factor, y / factor), img.channels, out.at(x, y));
+  return out;
+}
+
+FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  if (fs::exists(dir_, ec)) {
+    FH_CHECK(fs::is_directory(dir_, ec), "output", "'", dir_, "' exists and is not a folder");
+    FH_CHECK(fs::is_empty(dir_, ec), "output", "the output folder '", dir_,
+             "' is not empty; choose a new one (nothing of an earlier run is overwritten)");
+  }
+  const fs::path target = fs::absolute(fs::path(dir_)).lexically_normal();
+  staging_ = (target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()))).string();
+  fs::remove_all(staging_, ec);
+  fs::create_directories(fs::path(staging_) / "frames", ec);
+  FH_CHECK(!ec, "output", "cannot create a folder beside '", dir_, "': ", ec.message());
+}
+
+FrameSink::~FrameSink() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void FrameSink::write_frame(int64_t index, const Image& image) {
+  char name[32];
+  std::snprintf(name, sizeof name, "frames/%06lld.png", static_cast<long long>(index));
+  write_png(staging_path(name), image);
+}
+
+std::string FrameSink::staging_path(const std::string& name) const { return (fs::path(staging_) / name).string(); }
+
+void FrameSink::commit() {
+  std::error_code ec;
+  if (fs::exists(dir_, ec)) fs::remove(dir_, ec);  // checked empty at the start
+  fs::rename(staging_, dir_, ec);
+  FH_CHECK(!ec, "output", "cannot move the finished output into '", dir_, "': ", ec.message());
+  committed_ = true;
+}
+
+}  // namespace fh::pipeline

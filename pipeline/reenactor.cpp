@@ -1,0 +1,246 @@
+#include "pipeline/reenactor.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "geometry/conventions.h"
+#include "geometry/crops.h"
+#include "geometry/eyes.h"
+#include "geometry/keypoints.h"
+#include "geometry/sketch.h"
+#include "nets/config.h"
+#include "nets/gaze_net.h"
+#include "nets/generator.h"
+#include "nets/keypoint_net.h"
+#include "pipeline/image_prep.h"
+#include "pipeline/models.h"
+#include "runtime/error.h"
+#include "train/task_common.h"
+
+namespace fs = std::filesystem;
+
+namespace fh {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+
+// Gaze of both eyes as a [1,2,3] tensor.
+Tensor gaze_tensor(const std::array<std::array<double, 3>, 2>& g) {
+  return Tensor::from_vector(std::vector<float>{float(g[0][0]), float(g[0][1]), float(g[0][2]), float(g[1][0]),
+                                               float(g[1][1]), float(g[1][2])},
+                             {1, 2, 3});
+}
+
+std::array<double, 3> gaze_from_angles(double theta_deg, double phi_deg) {
+  const double t = geometry::deg_to_rad(theta_deg), p = geometry::deg_to_rad(phi_deg);
+  return {-std::cos(t) * std::sin(p), -std::sin(t), -std::cos(t) * std::cos(p)};
+}
+
+}  // namespace
+
+// ---- prepared sources ---------------------------------------------------------------------------
+
+class SourceSet {
+ public:
+  std::vector<FaceReading> readings;
+  Tensor images;    // [1,M,S,S,3]
+  Tensor sketches;  // [1,M,S,S,3]
+  nets::EncodedSources encoded;
+  bool nshot = false;  // encoded by the N-shot generator
+};
+
+// ---- the pipeline -------------------------------------------------------------------------------
+
+struct Reenactor::Impl {
+  pipeline::ModelSet models;
+  Device device;
+  mutable Timing timing;
+
+  Impl(const std::string& dir, Device d) : models(pipeline::ModelSet::load(dir, d)), device(d) {}
+
+  int size() const { return static_cast<int>(models.config.image_size); }
+
+  nets::Generator& generator_for(int64_t sources) const {
+    if (sources > 1) {
+      FH_CHECK(models.gen_nshot != nullptr, "reenact", sources, " sources need an N-shot generator, which '",
+               models.dir, "' does not hold (models.json: gen_nshot)");
+      return *models.gen_nshot;
+    }
+    return models.gen ? *models.gen : *models.gen_nshot;
+  }
+
+  FaceReading read(const Image& image, const std::string& what) const {
+    NoGradGuard no_grad;
+    const Tensor full = pipeline::image_tensor(image, size(), what);
+    const Tensor small = pipeline::resize_square(full, size()).to(device);
+    auto t0 = Clock::now();
+    const nets::KeypointOutput k = models.kp->forward(small);
+    timing.kp_ms += ms_since(t0);
+    FaceReading r;
+    r.keypoints = reshape(k.points, {68, 3}).to(Device::cpu());
+    r.canonical = reshape(k.canonical, {68, 3}).to(Device::cpu());
+    r.deformation = reshape(k.expression, {68, 3}).to(Device::cpu());
+    r.rotation = reshape(k.rotation, {3, 3}).to(Device::cpu());
+    r.translation = reshape(k.translation, {3}).to(Device::cpu());
+    r.scale = k.scale.to(Device::cpu()).item();
+    r.yaw_deg = k.yaw.to(Device::cpu()).item();
+    r.pitch_deg = k.pitch.to(Device::cpu()).item();
+    r.roll_deg = k.roll.to(Device::cpu()).item();
+    // Eye crops from the full-resolution image: the key-points are image-normalised, so the
+    // crop boxes follow at any size.
+    t0 = Clock::now();
+    const Tensor eyes = geometry::eye_crops(full, reshape(r.keypoints, {1, 68, 3}), models.config.eye_size);
+    const Tensor g = models.gaze->forward(eyes.to(device)).gaze.to(Device::cpu());  // [2,3]
+    timing.gaze_ms += ms_since(t0);
+    for (int e = 0; e < 2; ++e) {
+      const float* v = g.data<float>() + 3 * e;
+      const double n = std::sqrt(double(v[0]) * v[0] + double(v[1]) * v[1] + double(v[2]) * v[2]);
+      for (int c = 0; c < 3; ++c) r.gaze[static_cast<size_t>(e)][static_cast<size_t>(c)] = n > 0 ? v[c] / n : 0.0;
+    }
+    return r;
+  }
+
+  // Eq. 2 with the target pose: R (with offsets applied as Euler angles), t, s, d.
+  Tensor pose_points(const FaceReading& src, Tensor R, const Tensor& t, double s, const Tensor& d,
+                     const PoseOffset& offset) const {
+    if (offset.yaw_deg != 0 || offset.pitch_deg != 0 || offset.roll_deg != 0) {
+      const Tensor e = geometry::euler_from_rotation_matrix(reshape(R, {1, 3, 3}));  // (yaw, pitch, roll) rad
+      const float* a = e.data<float>();
+      auto one = [](double v) { return Tensor::from_vector(std::vector<float>{static_cast<float>(v)}, {1}); };
+      R = reshape(geometry::rotation_matrix(one(a[0] + geometry::deg_to_rad(offset.yaw_deg)),
+                                            one(a[1] + geometry::deg_to_rad(offset.pitch_deg)),
+                                            one(a[2] + geometry::deg_to_rad(offset.roll_deg))),
+                  {3, 3});
+    }
+    const Tensor scale_t = Tensor::from_vector(std::vector<float>{static_cast<float>(s)}, {1, 1});
+    return reshape(geometry::posed_from_canonical(reshape(src.canonical, {1, 68, 3}), reshape(R, {1, 3, 3}),
+                                                  reshape(t, {1, 3}), scale_t, reshape(d, {1, 68, 3})),
+                   {68, 3});
+  }
+
+  ReenactResult render(const SourceSet& set, const Tensor& adapted, const std::array<std::array<double, 3>, 2>& gaze,
+                       Clock::time_point start) const {
+    NoGradGuard no_grad;
+    const int64_t s = size();
+    auto t0 = Clock::now();
+    const Tensor target_sketch = geometry::draw_sketches(reshape(adapted, {1, 68, 3}), gaze_tensor(gaze), s);
+    timing.sketch_ms += ms_since(t0);
+    t0 = Clock::now();
+    nets::Generator& g = generator_for(set.encoded.sources);
+    const nets::GeneratorOutput out = g.forward_encoded(set.encoded, target_sketch.to(device));
+    timing.generator_ms += ms_since(t0);
+    ReenactResult r;
+    r.output = out.output.to(Device::cpu());
+    r.image = tensor_to_image(r.output);
+    r.warped = tensor_to_image(out.warped.to(Device::cpu()));
+    r.source_sketch = tensor_to_image(reshape(slice(set.sketches, 1, 0, 1), {1, s, s, 3}), 0, 1);
+    r.target_sketch = tensor_to_image(target_sketch, 0, 1);
+    r.flow = train::flow_image(reshape(slice(out.flows, 1, 0, 1), {1, s, s, 2}).to(Device::cpu()), 0);
+    r.adapted_keypoints = adapted;
+    r.target_gaze = gaze;
+    timing.total_ms = ms_since(start);
+    return r;
+  }
+};
+
+std::string Reenactor::default_models_dir() {
+  if (const char* env = std::getenv("FREEHEAD_MODELS"); env && *env) return env;
+#ifdef FH_SOURCE_MODELS_DIR
+  if (fs::exists(fs::path(FH_SOURCE_MODELS_DIR) / "models.json")) return FH_SOURCE_MODELS_DIR;
+#endif
+#ifdef FH_INSTALLED_MODELS_DIR
+  return FH_INSTALLED_MODELS_DIR;
+#else
+  return "models/tiny";
+#endif
+}
+
+Reenactor::Reenactor(const std::string& models_dir, Device device) : impl_(std::make_unique<Impl>(models_dir, device)) {}
+Reenactor::~Reenactor() = default;
+Reenactor::Reenactor(Reenactor&&) noexcept = default;
+Reenactor& Reenactor::operator=(Reenactor&&) noexcept = default;
+
+int Reenactor::image_size() const { return impl_->size(); }
+
+Image Reenactor::thumbnail(const Image& image, int size) {
+  return tensor_to_image(pipeline::resize_square(pipeline::image_tensor(image, size, "the image"), size));
+}
+const std::string& Reenactor::config_name() const { return impl_->models.config.name; }
+const std::string& Reenactor::models_dir() const { return impl_->models.dir; }
+bool Reenactor::has_nshot() const { return impl_->models.gen_nshot != nullptr; }
+const Reenactor::Timing& Reenactor::last_timing() const { return impl_->timing; }
+
+FaceReading Reenactor::read_face(const Image& image) const {
+  impl_->timing = {};
+  const auto start = Clock::now();
+  FaceReading r = impl_->read(image, "the image");
+  impl_->timing.total_ms = ms_since(start);
+  return r;
+}
+
+std::shared_ptr<const SourceSet> Reenactor::prepare(const std::vector<Image>& sources) const {
+  FH_CHECK(!sources.empty(), "reenact", "no source image given");
+  NoGradGuard no_grad;
+  const int64_t s = impl_->size(), m = static_cast<int64_t>(sources.size());
+  auto set = std::make_shared<SourceSet>();
+  std::vector<Tensor> images, sketches;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string what = "source " + std::to_string(i + 1);
+    set->readings.push_back(impl_->read(sources[i], what));
+    images.push_back(pipeline::resize_square(pipeline::image_tensor(sources[i], static_cast<int>(s), what), s));
+    sketches.push_back(geometry::draw_sketches(reshape(set->readings.back().keypoints, {1, 68, 3}),
+                                               gaze_tensor(set->readings.back().gaze), s));
+  }
+  set->images = reshape(concat(images, 0), {1, m, s, s, 3});
+  set->sketches = reshape(concat(sketches, 0), {1, m, s, s, 3});
+  nets::Generator& g = impl_->generator_for(m);
+  set->nshot = &g == impl_->models.gen_nshot.get();
+  set->encoded = g.encode_sources(set->images.to(impl_->device), set->sketches.to(impl_->device));
+  return set;
+}
+
+ReenactResult Reenactor::reenact(const SourceSet& set, const Image& driver, const ReenactOptions& o) const {
+  impl_->timing = {};
+  const auto start = Clock::now();
+  const FaceReading d = impl_->read(driver, "the driving frame");
+  const FaceReading& src = set.readings.front();
+  Tensor adapted;
+  if (o.reference) {
+    // Relative: the driver's rotation, translation, scale and deformation changes since its
+    // reference frame, applied to the source's own.
+    const FaceReading& ref = *o.reference;
+    const Tensor R = matmul(matmul(d.rotation, transpose(ref.rotation, 0, 1)), src.rotation);
+    const Tensor t = src.translation + (d.translation - ref.translation);
+    const double sc = src.scale * d.scale / ref.scale;
+    const Tensor dd = src.deformation + (d.deformation - ref.deformation);
+    adapted = impl_->pose_points(src, R, t, sc, dd, o.offset);
+  } else {
+    adapted = impl_->pose_points(src, d.rotation, d.translation, d.scale, d.deformation, o.offset);
+  }
+  std::array<std::array<double, 3>, 2> gaze = d.gaze;
+  if (o.gaze.mode == GazeChoice::Mode::Source) gaze = src.gaze;
+  if (o.gaze.mode == GazeChoice::Mode::Angles) gaze[0] = gaze[1] = gaze_from_angles(o.gaze.theta_deg, o.gaze.phi_deg);
+  ReenactResult r = impl_->render(set, adapted, gaze, start);
+  r.driver = d;
+  return r;
+}
+
+ReenactResult Reenactor::edit(const SourceSet& set, const PoseOffset& offset, const GazeChoice& gaze_choice) const {
+  impl_->timing = {};
+  const auto start = Clock::now();
+  const FaceReading& src = set.readings.front();
+  const Tensor adapted = impl_->pose_points(src, src.rotation, src.translation, src.scale, src.deformation, offset);
+  std::array<std::array<double, 3>, 2> gaze = src.gaze;
+  if (gaze_choice.mode == GazeChoice::Mode::Angles)
+    gaze[0] = gaze[1] = gaze_from_angles(gaze_choice.theta_deg, gaze_choice.phi_deg);
+  return impl_->render(set, adapted, gaze, start);
+}
+
+}  // namespace fh

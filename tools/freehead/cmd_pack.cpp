@@ -1,0 +1,83 @@
+// `freehead pack-models`: a models folder (pipeline/models.h) from the inference weights of
+// training runs, optionally stored as float16 (which the loader reads back as float32).
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+#include "pipeline/models.h"
+#include "runtime/error.h"
+#include "runtime/file_io.h"
+#include "tools/freehead/commands.h"
+#include "tools/freehead/options.h"
+#include "weights/json.h"
+#include "weights/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace fh::cli {
+
+namespace {
+
+// Copies the tensors under `prefix` from a run's (or any) weights file; returns the count.
+size_t pack_one(const std::string& from, const std::string& prefix, const std::string& to, bool half) {
+  std::string path = from;
+  if (fs::is_directory(from)) path = (fs::path(from) / "weights.safetensors").string();
+  const safetensors::Contents c = safetensors::load(path);
+  safetensors::NamedTensors out;
+  for (const auto& [name, t] : c.tensors)
+    if (name.rfind(prefix, 0) == 0) out.emplace_back(name, half ? t.to(DType::F16) : t);
+  FH_CHECK(!out.empty(), "pack-models", "'", path, "' holds no tensor under '", prefix, "'");
+  std::map<std::string, std::string> meta = c.metadata;
+  meta["packed_from"] = fs::path(path).filename().string();
+  safetensors::save(to, out, meta);
+  return out.size();
+}
+
+}  // namespace
+
+int cmd_pack_models(const Args& args) {
+  const Options opts(
+      "pack-models",
+      "Makes a models folder for `reenact`, `edit` and `demo` from training runs (their\n"
+      "weights.safetensors) or weights files: models.json plus one weights file per network.",
+      {
+          {"config", "tiny, small or paper: the config the networks were trained at", true, true, ""},
+          {"kp", "E_can run folder or weights file", true, true, ""},
+          {"gaze", "E_gaze run folder or weights file", true, true, ""},
+          {"gen", "one-shot generator run folder or weights file", true, false, ""},
+          {"gen-nshot", "N-shot generator run folder or weights file", true, false, ""},
+          {"out", "models folder to write (absent or empty)", true, true, ""},
+          {"float16", "store weights as float16 (half the size; loads as float32)", false, false, ""},
+      },
+      args);
+  if (!opts.has("gen") && !opts.has("gen-nshot")) throw UsageError{"give --gen, --gen-nshot or both"};
+  const std::string out = opts.str("out");
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_empty(out, ec)) throw UsageError{"--out '" + out + "' is not empty"};
+  fs::create_directories(out, ec);
+  const bool half = opts.flag("float16");
+  json::Value m = json::Value::object();
+  m.set("format", "freehead-models");
+  m.set("version", 1);
+  m.set("config", opts.str("config"));
+  m.set("dtype", half ? "float16" : "float32");
+  for (const auto& [flag, key, prefix, file] :
+       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+           {"kp", "kp", "kp.", "kp.safetensors"},
+           {"gaze", "gaze", "gaze.", "gaze.safetensors"},
+           {"gen", "gen", "gen.", "gen.safetensors"},
+           {"gen-nshot", "gen_nshot", "gen.", "gen-nshot.safetensors"}}) {
+    if (!opts.has(flag)) continue;
+    const size_t n = pack_one(opts.str(flag), prefix, (fs::path(out) / file).string(), half);
+    m.set(key, file);
+    std::printf("%-10s %zu tensors -> %s\n", flag.c_str(), n, file.c_str());
+  }
+  write_file_atomic((fs::path(out) / pipeline::kModelsFile).string(), m.dump() + "\n", "models");
+  // Loading it back is the check that the folder is usable as written.
+  pipeline::ModelSet::load(out);
+  std::printf("wrote %s/%s (loads cleanly)\n", out.c_str(), pipeline::kModelsFile);
+  return 0;
+}
+
+}  // namespace fh::cli

@@ -1,0 +1,245 @@
+// `freehead reenact` and `freehead edit`: the reenactment pipeline (pipeline/reenactor.h) on
+// image files and frame folders.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "pipeline/frames.h"
+#include "pipeline/reenactor.h"
+#include "runtime/error.h"
+#include "runtime/gif.h"
+#include "tools/freehead/commands.h"
+#include "tools/freehead/options.h"
+#include "tools/freehead/reenact_options.h"
+
+namespace fs = std::filesystem;
+
+namespace fh::cli {
+
+namespace {
+
+// Up to `n` indices spread evenly over [0, count).
+std::vector<int64_t> spread(int64_t count, int64_t n) {
+  std::vector<int64_t> out;
+  const int64_t k = std::min(count, n);
+  for (int64_t i = 0; i < k; ++i) out.push_back(k == 1 ? 0 : i * (count - 1) / (k - 1));
+  return out;
+}
+
+}  // namespace
+
+Sweep parse_sweep(const std::string& text) {
+  const std::string bad = "--sweep must be NAME=FROM:TO:COUNT with NAME yaw, pitch, roll, gaze or gaze-theta, degrees "
+                          "within ±90 and COUNT 1..64 (e.g. yaw=-30:30:7), got '" + text + "'";
+  const auto eq = text.find('='), c1 = text.find(':', eq == std::string::npos ? 0 : eq), c2 = text.rfind(':');
+  if (eq == std::string::npos || c1 == std::string::npos || c2 == c1) throw UsageError{bad};
+  Sweep s;
+  s.name = text.substr(0, eq);
+  if (s.name != "yaw" && s.name != "pitch" && s.name != "roll" && s.name != "gaze" && s.name != "gaze-theta")
+    throw UsageError{bad};
+  try {
+    size_t a = 0, b = 0, c = 0;
+    const std::string f = text.substr(eq + 1, c1 - eq - 1), t = text.substr(c1 + 1, c2 - c1 - 1), n = text.substr(c2 + 1);
+    s.from = std::stod(f, &a);
+    s.to = std::stod(t, &b);
+    s.count = std::stoll(n, &c);
+    if (a != f.size() || b != t.size() || c != n.size()) throw UsageError{bad};
+  } catch (const std::exception&) {
+    throw UsageError{bad};
+  }
+  if (std::abs(s.from) > 90 || std::abs(s.to) > 90 || s.count < 1 || s.count > 64) throw UsageError{bad};
+  return s;
+}
+
+void apply_sweep(const Sweep& s, int64_t i, PoseOffset& offset, GazeChoice& gaze) {
+  const double v = s.at(i);
+  if (s.name == "yaw") offset.yaw_deg = v;
+  if (s.name == "pitch") offset.pitch_deg = v;
+  if (s.name == "roll") offset.roll_deg = v;
+  if (s.name == "gaze") gaze = GazeChoice::angles(0, v);
+  if (s.name == "gaze-theta") gaze = GazeChoice::angles(v, 0);
+}
+
+Args take_sources(const Args& args, std::vector<std::string>& sources) {
+  Args rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-s" || a == "--source") {
+      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
+      sources.push_back(args[++i]);
+    } else if (a.rfind("--source=", 0) == 0) {
+      sources.push_back(a.substr(9));
+    } else if (a == "-d") {
+      rest.push_back("--driving");
+    } else if (a == "-o") {
+      rest.push_back("--out");
+    } else {
+      rest.push_back(a);
+    }
+  }
+  return rest;
+}
+
+GazeChoice parse_gaze(const std::string& flag, const std::string& text) {
+  if (text == "driver") return GazeChoice::driver();
+  if (text == "source") return GazeChoice::source();
+  const auto comma = text.find(',');
+  if (comma != std::string::npos) {
+    try {
+      size_t a = 0, b = 0;
+      const double theta = std::stod(text.substr(0, comma), &a), phi = std::stod(text.substr(comma + 1), &b);
+      if (a == comma && b == text.size() - comma - 1 && std::abs(theta) <= 90 && std::abs(phi) <= 90)
+        return GazeChoice::angles(theta, phi);
+    } catch (const std::exception&) {
+    }
+  }
+  throw UsageError{"--" + flag + " must be driver, source or THETA,PHI in degrees (|angle| <= 90), got '" + text + "'"};
+}
+
+double degrees_flag(const Options& opts, const char* name) {
+  const double v = opts.number(name);
+  if (!(std::abs(v) <= 180)) throw UsageError{"--" + std::string(name) + " must be within ±180 degrees"};
+  return v;
+}
+
+Device device_flag(const Options& opts) {
+  try {
+    return Device::parse(opts.str("device"));
+  } catch (const Error& e) {
+    throw UsageError{"--device: " + std::string(e.what())};
+  }
+}
+
+std::vector<Image> read_sources(const std::vector<std::string>& paths) {
+  if (paths.empty()) throw UsageError{"give at least one source image: -s SRC"};
+  std::vector<Image> out;
+  for (const auto& p : paths) out.push_back(read_png(p, 3));
+  return out;
+}
+
+int cmd_reenact(const Args& all_args) {
+  std::vector<std::string> source_paths;
+  const Args args = take_sources(all_args, source_paths);
+  const Options opts(
+      "reenact",
+      "Renders the source person (-s SRC, repeat for N-shot) with the head pose, expression and\n"
+      "eye gaze of a driving actor (-d: an image, or a folder of frames such as a dataset clip).\n"
+      "OUT receives frames/NNNNNN.png, sheet.png (driver | source | result) and animation.gif.\n"
+      "Images are square PNGs of at least the models' size. Motion is relative to the first\n"
+      "driving frame for folders and absolute for a single image unless a flag says otherwise.",
+      {
+          {"driving", "driving image or folder of frames (also -d)", true, true, ""},
+          {"out", "output folder, absent or empty (also -o)", true, true, ""},
+          {"relative", "apply the driver's motion since its first frame to the source's own pose", false, false, ""},
+          {"absolute", "use the driver's pose and expression as they are", false, false, ""},
+          {"gaze", "driver, source or THETA,PHI (degrees)", true, false, "driver"},
+          {"yaw", "yaw offset in degrees", true, false, "0"},
+          {"pitch", "pitch offset in degrees", true, false, "0"},
+          {"roll", "roll offset in degrees", true, false, "0"},
+          {"models", "models folder", true, false, Reenactor::default_models_dir()},
+          {"device", "cpu or cuda[:N]", true, false, "cpu"},
+          {"fps", "frame rate of the animation", true, false, "12"},
+      },
+      args);
+  if (opts.flag("relative") && opts.flag("absolute")) throw UsageError{"--relative and --absolute exclude each other"};
+  const int64_t fps = opts.integer("fps");
+  if (fps < 1 || fps > 100) throw UsageError{"--fps must be 1..100"};
+  ReenactOptions ro;
+  ro.gaze = parse_gaze("gaze", opts.str("gaze"));
+  ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
+  const std::unique_ptr<pipeline::FrameSource> driving = pipeline::open_frames(opts.str("driving"));
+  const bool relative = opts.flag("relative") || (!opts.flag("absolute") && driving->count() > 1);
+  const std::vector<Image> sources = read_sources(source_paths);
+
+  Reenactor r(opts.str("models"), device_flag(opts));
+  const auto set = r.prepare(sources);
+  if (relative) ro.reference = r.read_face(driving->frame(0));
+  pipeline::FrameSink sink(opts.str("out"));
+  const int factor = std::max(1, 128 / r.image_size());
+  const Image source_tile = pipeline::upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor);
+  std::vector<Image> animation;
+  std::vector<std::vector<Image>> sheet(3);
+  const std::vector<int64_t> picks = spread(driving->count(), 8);
+  double ms = 0;
+  for (int64_t i = 0; i < driving->count(); ++i) {
+    const Image driver = driving->frame(i);
+    ReenactResult out;
+    try {
+      out = r.reenact(*set, driver, ro);
+    } catch (const Error& e) {
+      throw Error(driving->name(i) + ": " + e.what());
+    }
+    ms += r.last_timing().total_ms;
+    sink.write_frame(i, out.image);
+    const Image driver_tile = pipeline::upscale(Reenactor::thumbnail(driver, r.image_size()), factor);
+    const Image result_tile = pipeline::upscale(out.image, factor);
+    animation.push_back(pipeline::tile_rows({{driver_tile, source_tile, result_tile}}));
+    if (std::find(picks.begin(), picks.end(), i) != picks.end()) {
+      sheet[0].push_back(driver_tile);
+      sheet[1].push_back(source_tile);
+      sheet[2].push_back(result_tile);
+    }
+  }
+  write_png(sink.staging_path("sheet.png"), pipeline::tile_rows(sheet));
+  write_gif(sink.staging_path("animation.gif"), animation, static_cast<int>(100 / fps));
+  sink.commit();
+  std::printf("reenacted %lld frames with %zu source(s), %s motion, %.1f ms per frame (%s, %s)\n",
+              static_cast<long long>(driving->count()), sources.size(), relative ? "relative" : "absolute",
+              ms / static_cast<double>(driving->count()), r.config_name().c_str(), r.models_dir().c_str());
+  std::printf("wrote %s/{frames/, sheet.png, animation.gif}\n", sink.dir().c_str());
+  return 0;
+}
+
+int cmd_edit(const Args& all_args) {
+  std::vector<std::string> source_paths;
+  const Args args = take_sources(all_args, source_paths);
+  const Options opts(
+      "edit",
+      "Turns the source person's head and moves their eyes: --yaw/--pitch/--roll offsets in degrees\n"
+      "and --gaze, or a sweep over one of them (--sweep yaw=-30:30:7; also pitch, roll, gaze for the\n"
+      "horizontal gaze angle φ and gaze-theta for the vertical θ) written as one strip.\n"
+      "OUT receives frames/NNNNNN.png and strip.png.",
+      {
+          {"out", "output folder, absent or empty (also -o)", true, true, ""},
+          {"yaw", "yaw offset in degrees", true, false, "0"},
+          {"pitch", "pitch offset in degrees", true, false, "0"},
+          {"roll", "roll offset in degrees", true, false, "0"},
+          {"gaze", "source or THETA,PHI (degrees)", true, false, "source"},
+          {"sweep", "NAME=FROM:TO:COUNT, NAME one of yaw, pitch, roll, gaze, gaze-theta", true, false, ""},
+          {"models", "models folder", true, false, Reenactor::default_models_dir()},
+          {"device", "cpu or cuda[:N]", true, false, "cpu"},
+      },
+      args);
+  PoseOffset offset{degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
+  GazeChoice gaze = parse_gaze("gaze", opts.str("gaze"));
+  if (gaze.mode == GazeChoice::Mode::Driver) throw UsageError{"--gaze driver: edit has no driver (source or THETA,PHI)"};
+  const Sweep sweep = opts.has("sweep") ? parse_sweep(opts.str("sweep")) : Sweep{};
+  if (sweep.count > 0 && opts.has(sweep.name == "gaze" || sweep.name == "gaze-theta" ? "gaze" : sweep.name.c_str()))
+    throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
+                     (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
+  const std::vector<Image> sources = read_sources(source_paths);
+  Reenactor r(opts.str("models"), device_flag(opts));
+  const auto set = r.prepare(sources);
+  pipeline::FrameSink sink(opts.str("out"));
+  const int factor = std::max(1, 128 / r.image_size());
+  std::vector<Image> strip{pipeline::upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};
+  const int64_t n = std::max<int64_t>(1, sweep.count);
+  double ms = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    PoseOffset o = offset;
+    GazeChoice g = gaze;
+    if (sweep.count > 0) apply_sweep(sweep, i, o, g);
+    const ReenactResult out = r.edit(*set, o, g);
+    ms += r.last_timing().total_ms;
+    sink.write_frame(i, out.image);
+    strip.push_back(pipeline::upscale(out.image, factor));
+  }
+  write_png(sink.staging_path("strip.png"), pipeline::tile_rows({strip}));
+  sink.commit();
+  std::printf("edited %lld frame(s), %.1f ms per frame; the strip starts with the source\nwrote %s/{frames/, strip.png}\n",
+              static_cast<long long>(n), ms / static_cast<double>(n), sink.dir().c_str());
+  return 0;
+}
+
+}  // namespace fh::cli

@@ -1,0 +1,32 @@
+// Flags shared by `reenact`, `edit` and `demo`: repeated -s sources, gaze choices, angle
+// offsets, devices and sweeps.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/reenactor.h"
+#include "tools/freehead/options.h"
+
+namespace fh::cli {
+
+// Removes every `-s X` / `--source X` from args into `sources` and maps -d, -o to --driving,
+// --out (the Options parser takes each long flag once).
+Args take_sources(const Args& args, std::vector<std::string>& sources);
+GazeChoice parse_gaze(const std::string& flag, const std::string& text);
+double degrees_flag(const Options& opts, const char* name);
+Device device_flag(const Options& opts);
+std::vector<Image> read_sources(const std::vector<std::string>& paths);
+
+// --sweep NAME=FROM:TO:COUNT.
+struct Sweep {
+  std::string name;  // yaw, pitch, roll, gaze (φ), gaze-theta (θ)
+  double from = 0, to = 0;
+  int64_t count = 0;  // 0 = no sweep
+  double at(int64_t i) const { return count <= 1 ? from : from + (to - from) * static_cast<double>(i) / (count - 1); }
+};
+Sweep parse_sweep(const std::string& text);
+// Step i of the sweep applied to a pose offset or gaze choice.
+void apply_sweep(const Sweep& s, int64_t i, PoseOffset& offset, GazeChoice& gaze);
+
+}  // namespace fh::cli
