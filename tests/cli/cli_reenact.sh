@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# reenact, edit, demo and pack-models end to end on freshly initialised tiny models (what the
+# commands do, not how well: the shipped models are judged in tests/test_pipeline.cpp), and
+# every bad input a user meets first — a missing or mismatched models folder, a non-image, an
+# empty frame folder, a blank frame, conflicting flags — each a clear error naming the file
+# or flag, a non-zero exit and no output folder left behind.
+# usage: tests/cli/cli_reenact.sh path/to/freehead
+set -uo pipefail
+freehead=${1:?usage: cli_reenact.sh path/to/freehead}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() {
+  local name=$1 status=$2 pattern=$3
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$status" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: exit $rc (want $status), output:"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+absent() {  # absent NAME PATH: a failed command left nothing behind
+  if [ -e "$2" ] || compgen -G "$(dirname "$2")/.$(basename "$2").partial-*" >/dev/null; then
+    echo "FAIL $1: '$2' was written"
+    failures=$((failures + 1))
+  fi
+}
+
+for net in kp gaze gen gen-nshot; do
+  "$freehead" init --net "$net" --config tiny --seed 1 --out "$work/$net.safetensors" >/dev/null
+done
+expect "pack-models writes a models folder that loads" 0 "loads cleanly" \
+  "$freehead" pack-models --config tiny --kp "$work/kp.safetensors" --gaze "$work/gaze.safetensors" \
+  --gen "$work/gen.safetensors" --gen-nshot "$work/gen-nshot.safetensors" --out "$work/models" --float16
+"$freehead" synth --out "$work/data" --identities 3 --clips-per-identity 1 --frames 6 --size 64 --seed 1 --quiet >/dev/null
+clip=$(ls -d "$work"/data/clips/*/ | head -1)
+src=$(ls "$work"/data/clips/*/000000.png | tail -1)
+
+expect "reenact a folder of frames with two sources" 0 "reenacted 6 frames with 2 source\(s\), relative motion" \
+  "$freehead" reenact -s "$src" -s "$clip/000003.png" -d "$clip" -o "$work/out" --models "$work/models"
+for f in frames/000005.png sheet.png animation.gif; do
+  [ -s "$work/out/$f" ] || { echo "FAIL reenact did not write $f"; failures=$((failures + 1)); }
+done
+# The animation decodes (by an independent reader, Debian's python3-pil) to one frame per
+# driving frame.
+expect "animation.gif decodes to 6 frames" 0 "^6 frames" /usr/bin/python3 -c "
+from PIL import Image, ImageSequence
+im = Image.open('$work/out/animation.gif')
+print(sum(1 for _ in ImageSequence.Iterator(im)), 'frames', im.size)"
+expect "edit with a yaw sweep writes a strip" 0 "edited 7 frame" \
+  "$freehead" edit -s "$src" -o "$work/edit" --sweep yaw=-30:30:7 --models "$work/models"
+[ -s "$work/edit/strip.png" ] || { echo "FAIL edit did not write strip.png"; failures=$((failures + 1)); }
+
+expect "a missing models folder is named" 1 "models folder '$work/nowhere' does not exist" \
+  "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad1" --models "$work/nowhere"
+absent "missing models" "$work/bad1"
+mkdir -p "$work/mismatch" && cp "$work"/models/* "$work/mismatch/"
+sed -i 's/"tiny"/"small"/' "$work/mismatch/models.json"
+expect "weights of another config are refused naming the tensor" 1 "mismatch/kp\.safetensors' does not fit the network" \
+  "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad2" --models "$work/mismatch"
+absent "mismatched models" "$work/bad2"
+echo "not a picture" >"$work/text.png"
+expect "a non-image source is refused by name" 1 "text\.png" \
+  "$freehead" reenact -s "$work/text.png" -d "$clip" -o "$work/bad3" --models "$work/models"
+absent "non-image" "$work/bad3"
+mkdir -p "$work/empty"
+expect "an empty frame folder is refused by name" 1 "'$work/empty' holds no \.png frames" \
+  "$freehead" reenact -s "$src" -d "$work/empty" -o "$work/bad4" --models "$work/models"
+absent "empty folder" "$work/bad4"
+mkdir -p "$work/blank" && cp "$clip"/00000[0-2].png "$work/blank/"
+/usr/bin/python3 - "$work/blank/000002.png" <<'PY' 2>/dev/null || cp "$work/blank/000000.png" "$work/blank/000002.png"
+import struct, sys, zlib
+w = h = 64
+raw = b"".join(b"\x00" + b"\x80\x80\x80" * w for _ in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+expect "a grey frame is refused naming the frame" 1 "000002\.png.*blank frame" \
+  "$freehead" reenact -s "$src" -d "$work/blank" -o "$work/bad5" --models "$work/models"
+absent "grey frame" "$work/bad5"
+expect "--relative with --absolute is a usage error" 2 "--relative and --absolute exclude each other" \
+  "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad6" --relative --absolute --models "$work/models"
+expect "--gaze must be a choice or angles" 2 "--gaze must be driver, source or THETA,PHI" \
+  "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad7" --gaze sideways --models "$work/models"
+expect "a sweep conflicting with its offset is a usage error" 2 "--sweep yaw conflicts with --yaw" \
+  "$freehead" edit -s "$src" -o "$work/bad8" --sweep yaw=-30:30:7 --yaw 10 --models "$work/models"
+expect "a malformed sweep is a usage error" 2 "--sweep must be NAME=FROM:TO:COUNT" \
+  "$freehead" edit -s "$src" -o "$work/bad9" --sweep yaw=-30:30 --models "$work/models"
+expect "a used output folder is refused" 1 "output folder '$work/out' is not empty" \
+  "$freehead" reenact -s "$src" -d "$clip" -o "$work/out" --models "$work/models"
+expect "no source is a usage error" 2 "give at least one source image" \
+  "$freehead" reenact -d "$clip" -o "$work/bad10" --models "$work/models"
+rm "$work/models/gen-nshot.safetensors"
+sed -i 's/, *"gen_nshot": *"gen-nshot.safetensors"//' "$work/models/models.json"
+expect "two sources without an N-shot generator are refused" 1 "2 sources need an N-shot generator" \
+  "$freehead" reenact -s "$src" -s "$src" -d "$clip" -o "$work/bad11" --models "$work/models"
+absent "one-shot models" "$work/bad11"
+
+[ "$failures" -eq 0 ] && echo "all reenactment CLI checks passed" || echo "$failures reenactment CLI check(s) failed"
+exit $((failures > 0))
