@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/cuda_runtime.h"
 #include "runtime/thread_pool.h"
 #include "weights/safetensors.h"
 
@@ -67,8 +68,6 @@ Adam::Adam(std::vector<NamedParameter> params, AdamOptions options)
     FH_CHECK(p.tensor.defined(), "Adam", "parameter ", p.name, " is undefined");
     FH_CHECK(p.tensor.dtype() == DType::F32 || p.tensor.dtype() == DType::F64, "Adam", "parameter ", p.name, " ",
              p.tensor.describe(), " must be float32 or float64");
-    FH_CHECK(p.tensor.device().is_cpu(), "Adam", "parameter ", p.name, " ", p.tensor.describe(),
-             " is not on the CPU (the CUDA update is not written yet)");
   }
 }
 
@@ -92,15 +91,22 @@ void Adam::step() {
       s.exp_avg_sq = Tensor::zeros(p.shape(), p.dtype());
     }
     s.step += 1;
+    // CUDA parameters are updated on the host — copied down with their gradient, updated with
+    // the CPU's arithmetic, copied back — until the optimiser has a kernel of its own; the
+    // moments stay in host memory.
+    const bool on_device = !p.device().is_cpu();
+    Tensor hp = on_device ? p.detach().to(Device::cpu()) : p;
+    const Tensor hg = on_device ? grad.to(Device::cpu()) : grad;
     // The update writes the parameter's storage in place: it is outside autograd, like
     // PyTorch's optimiser under no_grad.
     if (p.dtype() == DType::F32) {
-      adam_update(p.data<float>(), grad.data<float>(), s.exp_avg.data<float>(), s.exp_avg_sq.data<float>(), p.numel(),
+      adam_update(hp.data<float>(), hg.data<float>(), s.exp_avg.data<float>(), s.exp_avg_sq.data<float>(), p.numel(),
                   options_, s.step);
     } else {
-      adam_update(p.data<double>(), grad.data<double>(), s.exp_avg.data<double>(), s.exp_avg_sq.data<double>(),
+      adam_update(hp.data<double>(), hg.data<double>(), s.exp_avg.data<double>(), s.exp_avg_sq.data<double>(),
                   p.numel(), options_, s.step);
     }
+    if (on_device) cuda::copy_host_to_device(p.raw_data(), hp.raw_data(), p.nbytes(), p.device().index);
   }
 }
 

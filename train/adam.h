@@ -10,7 +10,8 @@
 //   p = p − lr/(1 − β1^step) · exp_avg / (sqrt(exp_avg_sq)/sqrt(1 − β2^step) + eps)
 // The moments start at zero on a parameter's first step. Element arithmetic is float32
 // for float32 parameters in PyTorch's order of operations and roundings (its CPU kernels
-// fuse the three multiply-adds); the bias corrections are double. CPU tensors only for now.
+// fuse the three multiply-adds); the bias corrections are double. CUDA parameters are updated
+// on the host (copied down and back each step) with the same arithmetic; the moments live on the host.
 //
 // State file (safetensors): for each parameter `<name>` that has taken a step,
 // `<name>.exp_avg` and `<name>.exp_avg_sq` (the parameter's shape and dtype) and

@@ -434,7 +434,7 @@ TrainReport train(const TrainOptions& options) {
   return run.loop(0);
 }
 
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads) {
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   std::error_code ec;
   FH_CHECK(fs::exists(config_path, ec), "train", "'", run_dir, "' is not a run folder (no config.json)");
@@ -447,6 +447,7 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int
   o.progress = progress;
   if (steps > 0) o.steps = steps;
   if (threads > 0) o.threads = threads;
+  if (decay_from > 0) o.decay_from = decay_from;
   // The dataset must be the one the run started on.
   const json::Value* d = cfg.find("dataset");
   if (d != nullptr && d->find("manifest_hash") != nullptr) {
@@ -457,7 +458,7 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int
   }
   Run run(o, true);
   const int64_t step = run.load_latest_checkpoint();
-  if (steps > 0 || threads > 0) run.write_config();
+  if (steps > 0 || threads > 0 || decay_from > 0) run.write_config();
   return run.loop(step);
 }
 

@@ -133,8 +133,9 @@ std::unique_ptr<Task> make_task(const TrainOptions& options, std::shared_ptr<con
 // Trains from scratch (or from options.init) into options.out, which must not hold a run.
 TrainReport train(const TrainOptions& options);
 // Continues the run in `run_dir` from its latest checkpoint; `steps` > 0 changes the total,
-// `threads` > 0 the CPU threads (which may change the rounding of later steps).
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads = 0);
+// `threads` > 0 the CPU threads (which may change the rounding of later steps), `decay_from`
+// > 0 the step the learning rates start falling from.
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads = 0, int64_t decay_from = 0);
 
 // The checkpoint folders of a run, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);

@@ -52,7 +52,7 @@ int cmd_train(const Args& all_args) {
           {"beta1", "Adam beta1 (0 = default)", true, false, "0"},
           {"beta2", "Adam beta2 (0 = default)", true, false, "0"},
           {"seed", "seed of the initial weights and the data order", true, false, "0"},
-          {"device", "cpu (cuda: not yet, the optimiser has no CUDA twin)", true, false, "cpu"},
+          {"device", "cpu or cuda[:N] (the optimiser steps on the host)", true, false, "cpu"},
           {"threads", "CPU threads (0 = FH_NUM_THREADS or all cores)", true, false, "0"},
           {"init", "start from these weights (e.g. an ImageNet trunk, or one-shot G for --nshot)", true, false, ""},
           {"log-every", "steps between log lines", true, false, "10"},
@@ -76,11 +76,12 @@ int cmd_train(const Args& all_args) {
   if (opts.has("resume")) {
     for (const char* other : {"data", "out", "config", "batch", "lr", "beta1", "beta2", "seed", "init", "nshot", "vgg", "l1"})
       if (opts.has(other))
-        throw UsageError{"--resume continues a run with its recorded options; only --steps, --threads and --quiet may "
-                         "change (got --" + std::string(other) + ")"};
+        throw UsageError{"--resume continues a run with its recorded options; only --steps, --decay-from, --threads and "
+                         "--quiet may change (got --" + std::string(other) + ")"};
     if (!task.empty()) throw UsageError{"--resume takes no network name: the run folder records it"};
     r = train::resume(opts.str("resume"), opts.has("steps") ? at_least(opts, "steps", 1) : 0, !opts.flag("quiet"),
-                      opts.has("threads") ? static_cast<int>(at_least(opts, "threads", 1)) : 0);
+                      opts.has("threads") ? static_cast<int>(at_least(opts, "threads", 1)) : 0,
+                      opts.has("decay-from") ? at_least(opts, "decay-from", 1) : 0);
   } else {
     if (task.empty()) throw UsageError{"name the network to train: freehead train kp|gaze|gen (or --resume RUN)"};
     if (task != "kp" && task != "gaze" && task != "gen")
