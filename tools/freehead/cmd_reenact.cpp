@@ -162,6 +162,7 @@ int cmd_reenact(const Args& all_args) {
   std::vector<std::vector<Image>> sheet(3);
   const std::vector<int64_t> picks = spread(driving->count(), 8);
   double ms = 0;
+  Reenactor::Timing split{};
   for (int64_t i = 0; i < driving->count(); ++i) {
     const Image driver = driving->frame(i);
     ReenactResult out;
@@ -171,6 +172,8 @@ int cmd_reenact(const Args& all_args) {
       throw Error(driving->name(i) + ": " + e.what());
     }
     ms += r.last_timing().total_ms;
+    split.kp_ms += r.last_timing().kp_ms, split.gaze_ms += r.last_timing().gaze_ms;
+    split.sketch_ms += r.last_timing().sketch_ms, split.generator_ms += r.last_timing().generator_ms;
     sink.write_frame(i, out.image);
     const Image driver_tile = pipeline::upscale(Reenactor::thumbnail(driver, r.image_size()), factor);
     const Image result_tile = pipeline::upscale(out.image, factor);
@@ -184,9 +187,12 @@ int cmd_reenact(const Args& all_args) {
   write_png(sink.staging_path("sheet.png"), pipeline::tile_rows(sheet));
   write_gif(sink.staging_path("animation.gif"), animation, static_cast<int>(100 / fps));
   sink.commit();
+  const double n = static_cast<double>(driving->count());
   std::printf("reenacted %lld frames with %zu source(s), %s motion, %.1f ms per frame (%s, %s)\n",
-              static_cast<long long>(driving->count()), sources.size(), relative ? "relative" : "absolute",
-              ms / static_cast<double>(driving->count()), r.config_name().c_str(), r.models_dir().c_str());
+              static_cast<long long>(driving->count()), sources.size(), relative ? "relative" : "absolute", ms / n,
+              r.config_name().c_str(), r.models_dir().c_str());
+  std::printf("per frame: E_can %.2f ms, E_gaze %.2f ms, sketch %.2f ms, G %.2f ms (sources prepared once)\n",
+              split.kp_ms / n, split.gaze_ms / n, split.sketch_ms / n, split.generator_ms / n);
   std::printf("wrote %s/{frames/, sheet.png, animation.gif}\n", sink.dir().c_str());
   return 0;
 }
