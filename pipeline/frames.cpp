@@ -6,7 +6,6 @@
 
 #include <unistd.h>
 
-#include "data/draw.h"
 #include "runtime/error.h"
 
 namespace fs = std::filesystem;
@@ -50,29 +49,6 @@ std::unique_ptr<FrameSource> open_frames(const std::string& path) {
   return std::make_unique<FileFrames>(std::move(files));
 }
 
-Image tile_rows(const std::vector<std::vector<Image>>& rows, int gap) {
-  FH_CHECK(!rows.empty() && !rows[0].empty(), "frames", "nothing to lay out");
-  const int tw = rows[0][0].width, th = rows[0][0].height;
-  size_t cols = 0;
-  for (const auto& r : rows) cols = std::max(cols, r.size());
-  Image sheet(static_cast<int>(cols) * (tw + gap) + gap, static_cast<int>(rows.size()) * (th + gap) + gap, 3);
-  std::fill(sheet.pixels.begin(), sheet.pixels.end(), 255);
-  for (size_t r = 0; r < rows.size(); ++r)
-    for (size_t c = 0; c < rows[r].size(); ++c) {
-      FH_CHECK(rows[r][c].width == tw && rows[r][c].height == th, "frames", "tiles differ in size");
-      data::paste(sheet, rows[r][c], gap + static_cast<int>(c) * (tw + gap), gap + static_cast<int>(r) * (th + gap));
-    }
-  return sheet;
-}
-
-Image upscale(const Image& img, int factor) {
-  if (factor <= 1) return img;
-  Image out(img.width * factor, img.height * factor, img.channels);
-  for (int y = 0; y < out.height; ++y)
-    for (int x = 0; x < out.width; ++x) std::copy_n(img.at(x / factor, y / factor), img.channels, out.at(x, y));
-  return out;
-}
-
 FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
   std::error_code ec;
   if (fs::exists(dir_, ec)) {
@@ -81,7 +57,11 @@ FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
              "' is not empty; choose a new one (nothing of an earlier run is overwritten)");
   }
   const fs::path target = fs::absolute(fs::path(dir_)).lexically_normal();
-  staging_ = (target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()))).string();
+  std::string name = ".";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "." + string
+  name += target.filename().string();
+  name += ".partial-";
+  name += std::to_string(::getpid());
+  staging_ = (target.parent_path() / name).string();
   fs::remove_all(staging_, ec);
   fs::create_directories(fs::path(staging_) / "frames", ec);
   FH_CHECK(!ec, "output", "cannot create a folder beside '", dir_, "': ", ec.message());

@@ -23,13 +23,6 @@ class FrameSource {
 // An image file or a folder of images (.png, sorted by name); errors name the path.
 std::unique_ptr<FrameSource> open_frames(const std::string& path);
 
-// Lays tiles out in rows with a gap, white background (each row may differ in length; every
-// tile is the size of the first).
-Image tile_rows(const std::vector<std::vector<Image>>& rows, int gap = 2);
-
-// Nearest-neighbour enlargement by an integer factor.
-Image upscale(const Image& img, int factor);
-
 // An output folder written whole or not at all: files go to a temporary folder beside it,
 // renamed to `dir` by commit(); a sink destroyed before commit() (an error) removes its
 // files. `dir` must be absent or empty, so nothing of an earlier run is mixed in.

@@ -18,6 +18,7 @@
 #include "runtime/image_io.h"
 #include "tests/harness/tolerance.h"
 #include "weights/safetensors.h"
+#include "tests/harness/synthetic_dataset.h"
 
 namespace fs = std::filesystem;
 using namespace fh::data;
@@ -25,30 +26,9 @@ using namespace fh::data;
 namespace {
 
 // One small dataset shared by the loader tests (built on first use, removed at exit).
-struct TempDataset {
-  fs::path dir = fs::temp_directory_path() / ("fh-loader-test-" + std::to_string(::getpid()));
-  ~TempDataset() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
-
 std::shared_ptr<Dataset> shared_dataset() {
-  static TempDataset temp;
-  static std::shared_ptr<Dataset> d = [] {
-    const fs::path dir = temp.dir;
-    fs::remove_all(dir);
-    SynthOptions o;
-    o.out = dir.string();
-    o.identities = 2;
-    o.clips_per_identity = 2;
-    o.frames = 4;
-    o.size = 64;
-    o.seed = 42;
-    o.progress = false;
-    synthesize(o);
-    return Dataset::open(dir.string());
-  }();
+  static fh::test::SyntheticDataset temp("loader-test", 2, 2, 4, 64, 42);
+  static std::shared_ptr<Dataset> d = Dataset::open(temp.data);
   return d;
 }
 

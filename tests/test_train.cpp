@@ -17,36 +17,17 @@
 #include "runtime/file_io.h"
 #include "train/trainer.h"
 #include "weights/safetensors.h"
+#include "tests/harness/synthetic_dataset.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A folder removed at the end of the test, holding a 10-identity 64² dataset (8 train, 1 val,
-// 1 test identity; 40-frame clips; 4 evaluation triples).
-struct Workspace {
+// A 10-identity 64² dataset (8 train, 1 val, 1 test identity; 40-frame clips; 4 evaluation
+// triples) and run folders beside it, all removed at the end of the test.
+struct Workspace : fh::test::SyntheticDataset {
   fs::path dir;
-  std::string data;
-  explicit Workspace(const std::string& name) {
-    dir = fs::temp_directory_path() / ("fh-train-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    fh::data::SynthOptions s;
-    s.out = (dir / "data").string();
-    s.identities = 10;
-    s.clips_per_identity = 1;
-    s.frames = 40;
-    s.size = 64;
-    s.seed = 7;
-    s.pairs = 4;
-    s.progress = false;
-    fh::data::synthesize(s);
-    data = s.out;
-  }
-  ~Workspace() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+  explicit Workspace(const std::string& name) : SyntheticDataset("train-" + name, 10, 1, 40, 64, 7, 4), dir(root) {}
   fh::train::TrainOptions options(const std::string& task, const std::string& run) const {
     fh::train::TrainOptions o;
     o.task = task;

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "data/draw.h"
 #include "runtime/error.h"
 #include "weights/safetensors.h"
 
@@ -115,14 +114,6 @@ Image tile(const Tensor& batch, int64_t b, double lo, double hi) {
   return img;
 }
 
-Image enlarge(const Image& img, int factor) {
-  Image out(img.width * factor, img.height * factor, img.channels);
-  for (int y = 0; y < out.height; ++y)
-    for (int x = 0; x < out.width; ++x)
-      std::copy_n(img.at(x / factor, y / factor), img.channels, out.at(x, y));
-  return out;
-}
-
 Image flow_image(const Tensor& flows, int64_t b, double max_magnitude) {
   const Tensor host = flows.detach().to(Device::cpu()).to(DType::F32);
   const int64_t h = host.size(1), w = host.size(2);
@@ -152,21 +143,6 @@ Image flow_image(const Tensor& flows, int64_t b, double max_magnitude) {
       img.pixels[static_cast<size_t>(i * 3 + k)] = static_cast<uint8_t>(std::lround(255 * (1 - sat + sat * rgb[k])));
   }
   return img;
-}
-
-void write_grid(const std::string& path, const std::vector<std::vector<Image>>& rows, int gap) {
-  FH_CHECK(!rows.empty() && !rows[0].empty(), "samples", "nothing to draw into '", path, "'");
-  const int tw = rows[0][0].width, th = rows[0][0].height;
-  size_t cols = 0;
-  for (const auto& r : rows) cols = std::max(cols, r.size());
-  Image sheet(static_cast<int>(cols) * (tw + gap) + gap, static_cast<int>(rows.size()) * (th + gap) + gap, 3);
-  std::fill(sheet.pixels.begin(), sheet.pixels.end(), 255);
-  for (size_t r = 0; r < rows.size(); ++r)
-    for (size_t c = 0; c < rows[r].size(); ++c) {
-      FH_CHECK(rows[r][c].width == tw && rows[r][c].height == th, "samples", "tiles of '", path, "' differ in size");
-      data::paste(sheet, rows[r][c], gap + static_cast<int>(c) * (tw + gap), gap + static_cast<int>(r) * (th + gap));
-    }
-  write_png(path, sheet);
 }
 
 }  // namespace fh::train

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "layers/module.h"
 #include "runtime/image_io.h"
+#include "runtime/image_layout.h"
 #include "train/adam.h"
 #include "train/trainer.h"
 
@@ -43,12 +44,8 @@ std::vector<double> l1_255_per_image(const Tensor& a, const Tensor& b);
 // An [H,W,3] image tile from image b of a batch tensor [B,H,W,C] (C = 3, or 1/2 shown as
 // grey / flow colours by the caller), mapping [lo, hi] to [0, 255].
 Image tile(const Tensor& batch, int64_t b, double lo = -1, double hi = 1);
-// Nearest-neighbour enlargement by an integer factor.
-Image enlarge(const Image& img, int factor);
 // Colour wheel picture of a flow [H,W,2] (pixels): hue = direction, saturation = magnitude
 // relative to `max_magnitude` (0 = the flow's own largest).
 Image flow_image(const Tensor& flows, int64_t b, double max_magnitude = 0);
-// Tiles in rows (rows[r][c]), each the same size, with a gap of `gap` pixels; written as PNG.
-void write_grid(const std::string& path, const std::vector<std::vector<Image>>& rows, int gap = 2);
 
 }  // namespace fh::train

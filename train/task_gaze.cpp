@@ -106,12 +106,12 @@ class GazeTask : public Task {
     const int factor = std::max(1, static_cast<int>(128 / cfg_.eye_size));
     std::vector<std::vector<Image>> rows(1);
     for (int64_t i = 0; i < n; ++i) {
-      Image img = enlarge(tile(images, i), factor);
+      Image img = upscale(tile(images, i), factor);
       draw_iris_and_gaze(img, truth, i, {60, 220, 60});
       draw_iris_and_gaze(img, pred, i, {240, 40, 40});
       rows[0].push_back(std::move(img));
     }
-    write_grid(path, rows);
+    write_png(path, tile_rows(rows));
   }
 
   json::Value describe() const override {

@@ -201,7 +201,7 @@ class GeneratorTask : public Task {
     sample_rows(inputs_of(b), n, rows);
     if (!triples_.empty()) sample_rows(inputs_of(triples_.front()), std::min<int64_t>(4, triples_.front()["target.image"].size(0)), rows);
     gen_.train();
-    write_grid(path, rows);
+    write_png(path, tile_rows(rows));
   }
 
   json::Value describe() const override {
@@ -265,10 +265,10 @@ class GeneratorTask : public Task {
     const Tensor flow0 = reshape(slice(g.flows, 1, 0, 1), {in.sources.size(0), s, s, 2});
     const int factor = std::max(1, static_cast<int>(128 / s));
     for (int64_t i = 0; i < n; ++i)
-      rows.push_back({enlarge(tile(src0, i), factor), enlarge(tile(sk0, i, 0, 1), factor),
-                      enlarge(tile(in.target_sketch, i, 0, 1), factor), enlarge(flow_image(flow0, i), factor),
-                      enlarge(tile(g.warped, i), factor), enlarge(tile(g.output, i), factor),
-                      enlarge(tile(in.target, i), factor)});
+      rows.push_back({upscale(tile(src0, i), factor), upscale(tile(sk0, i, 0, 1), factor),
+                      upscale(tile(in.target_sketch, i, 0, 1), factor), upscale(flow_image(flow0, i), factor),
+                      upscale(tile(g.warped, i), factor), upscale(tile(g.output, i), factor),
+                      upscale(tile(in.target, i), factor)});
   }
 
   // --init: weights for G (and the discriminators when the file holds them, e.g. a

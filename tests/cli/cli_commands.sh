@@ -7,24 +7,7 @@ set -uo pipefail
 freehead=${1:?usage: cli_commands.sh path/to/freehead}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-# expect NAME STATUS PATTERN COMMAND...: runs COMMAND, requires exit STATUS and PATTERN
-# (an extended regex) somewhere in its stdout or stderr.
-expect() {
-  local name=$1 status=$2 pattern=$3
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$status" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: exit $rc (want $status), output:"
-    echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/expect.sh"
 
 weights=$work/kp.safetensors
 expect "init writes a weights file" 0 "kp\.safetensors: [0-9]+ tensors, [0-9]+ parameters" \
@@ -46,5 +29,4 @@ expect "a missing inputs file is refused by name" 1 "nothere\.safetensors" \
   --output "$work/out.safetensors"
 [ ! -e "$work/out.safetensors" ] || { echo "FAIL a failed run left an output file"; failures=$((failures + 1)); }
 
-[ "$failures" -eq 0 ] && echo "all CLI checks passed" || echo "$failures CLI check(s) failed"
-exit $((failures > 0))
+finish "CLI"

@@ -9,22 +9,7 @@ set -uo pipefail
 freehead=${1:?usage: cli_reenact.sh path/to/freehead}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-expect() {
-  local name=$1 status=$2 pattern=$3
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$status" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: exit $rc (want $status), output:"
-    echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/expect.sh"
 absent() {  # absent NAME PATH: a failed command left nothing behind
   if [ -e "$2" ] || compgen -G "$(dirname "$2")/.$(basename "$2").partial-*" >/dev/null; then
     echo "FAIL $1: '$2' was written"
@@ -103,5 +88,4 @@ expect "two sources without an N-shot generator are refused" 1 "2 sources need a
   "$freehead" reenact -s "$src" -s "$src" -d "$clip" -o "$work/bad11" --models "$work/models"
 absent "one-shot models" "$work/bad11"
 
-[ "$failures" -eq 0 ] && echo "all reenactment CLI checks passed" || echo "$failures reenactment CLI check(s) failed"
-exit $((failures > 0))
+finish "reenactment CLI"

@@ -14,6 +14,7 @@
 #include "pipeline/frames.h"
 #include "pipeline/reenactor.h"
 #include "runtime/gif.h"
+#include "runtime/image_layout.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
 #include "tools/freehead/reenact_options.h"
@@ -104,7 +105,7 @@ int cmd_demo(const Args& args) {
   ReenactOptions ro;
   ro.reference = r.read_face(driver.frames[0]);
   const int factor = std::max(1, 128 / s);
-  auto tile = [&](const Image& img) { return pipeline::upscale(img, factor); };
+  auto tile = [&](const Image& img) { return upscale(img, factor); };
   const Image source_tile = tile(Reenactor::thumbnail(sources.frames[0], s));
   std::vector<Image> animation;
   std::vector<std::vector<Image>> sheet(two ? 4 : 3);
@@ -121,11 +122,11 @@ int cmd_demo(const Args& args) {
       add(t2, r.last_timing());
       row.push_back(tile(b.image));
     }
-    animation.push_back(pipeline::tile_rows({row}));
+    animation.push_back(tile_rows({row}));
     if (i % every == 0 && sheet[0].size() < 8)
       for (size_t k = 0; k < row.size(); ++k) sheet[k].push_back(row[k]);
   }
-  write_png(sink.staging_path("reenactment.png"), pipeline::tile_rows(sheet));
+  write_png(sink.staging_path("reenactment.png"), tile_rows(sheet));
   write_gif(sink.staging_path("reenactment.gif"), animation, 8);
 
   // Sweeps: the source's head turned from -30° to 30°, and its eyes from left to right.
@@ -138,7 +139,7 @@ int cmd_demo(const Args& args) {
       apply_sweep(sweep, i, o, g);
       strip.push_back(tile(r.edit(*one, o, g).image));
     }
-    write_png(sink.staging_path(what == "yaw" ? "pose_sweep.png" : "gaze_sweep.png"), pipeline::tile_rows({strip}));
+    write_png(sink.staging_path(what == "yaw" ? "pose_sweep.png" : "gaze_sweep.png"), tile_rows({strip}));
   }
   sink.commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

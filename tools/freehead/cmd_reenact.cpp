@@ -9,6 +9,7 @@
 #include "pipeline/reenactor.h"
 #include "runtime/error.h"
 #include "runtime/gif.h"
+#include "runtime/image_layout.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
 #include "tools/freehead/reenact_options.h"
@@ -157,7 +158,7 @@ int cmd_reenact(const Args& all_args) {
   if (relative) ro.reference = r.read_face(driving->frame(0));
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
-  const Image source_tile = pipeline::upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor);
+  const Image source_tile = upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor);
   std::vector<Image> animation;
   std::vector<std::vector<Image>> sheet(3);
   const std::vector<int64_t> picks = spread(driving->count(), 8);
@@ -175,16 +176,16 @@ int cmd_reenact(const Args& all_args) {
     split.kp_ms += r.last_timing().kp_ms, split.gaze_ms += r.last_timing().gaze_ms;
     split.sketch_ms += r.last_timing().sketch_ms, split.generator_ms += r.last_timing().generator_ms;
     sink.write_frame(i, out.image);
-    const Image driver_tile = pipeline::upscale(Reenactor::thumbnail(driver, r.image_size()), factor);
-    const Image result_tile = pipeline::upscale(out.image, factor);
-    animation.push_back(pipeline::tile_rows({{driver_tile, source_tile, result_tile}}));
+    const Image driver_tile = upscale(Reenactor::thumbnail(driver, r.image_size()), factor);
+    const Image result_tile = upscale(out.image, factor);
+    animation.push_back(tile_rows({{driver_tile, source_tile, result_tile}}));
     if (std::find(picks.begin(), picks.end(), i) != picks.end()) {
       sheet[0].push_back(driver_tile);
       sheet[1].push_back(source_tile);
       sheet[2].push_back(result_tile);
     }
   }
-  write_png(sink.staging_path("sheet.png"), pipeline::tile_rows(sheet));
+  write_png(sink.staging_path("sheet.png"), tile_rows(sheet));
   write_gif(sink.staging_path("animation.gif"), animation, static_cast<int>(100 / fps));
   sink.commit();
   const double n = static_cast<double>(driving->count());
@@ -229,7 +230,7 @@ int cmd_edit(const Args& all_args) {
   const auto set = r.prepare(sources);
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
-  std::vector<Image> strip{pipeline::upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};
+  std::vector<Image> strip{upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};
   const int64_t n = std::max<int64_t>(1, sweep.count);
   double ms = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -239,9 +240,9 @@ int cmd_edit(const Args& all_args) {
     const ReenactResult out = r.edit(*set, o, g);
     ms += r.last_timing().total_ms;
     sink.write_frame(i, out.image);
-    strip.push_back(pipeline::upscale(out.image, factor));
+    strip.push_back(upscale(out.image, factor));
   }
-  write_png(sink.staging_path("strip.png"), pipeline::tile_rows({strip}));
+  write_png(sink.staging_path("strip.png"), tile_rows({strip}));
   sink.commit();
   std::printf("edited %lld frame(s), %.1f ms per frame; the strip starts with the source\nwrote %s/{frames/, strip.png}\n",
               static_cast<long long>(n), ms / static_cast<double>(n), sink.dir().c_str());

@@ -1,0 +1,24 @@
+# Sourced by the CLI test scripts: `expect NAME STATUS PATTERN COMMAND...` runs COMMAND and
+# requires exit STATUS and PATTERN (an extended regex) somewhere in its stdout or stderr;
+# each miss prints the output and counts in $failures. `finish LABEL` reports and exits.
+failures=0
+
+expect() {
+  local name=$1 status=$2 pattern=$3
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$status" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: exit $rc (want $status), output:"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+finish() {
+  [ "$failures" -eq 0 ] && echo "all $1 checks passed" || echo "$failures $1 check(s) failed"
+  exit $((failures > 0))
+}
