@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include <unistd.h>
 
@@ -60,41 +61,51 @@ json::Value TrainOptions::to_json() const {
 }
 
 TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& source) {
+  // Options a run folder lacks take their defaults (folders written before an option existed
+  // still resume); the four that say what the run is are required.
   TrainOptions o;
-  auto get = [&](const char* key) -> const json::Value& {
-    const json::Value* m = v.find(key);
-    FH_CHECK(m != nullptr, "train", "'", source, "' has no option '", key, "'");
-    return *m;
+  for (const char* key : {"task", "data", "config", "out"})
+    FH_CHECK(v.find(key) != nullptr, "train", "'", source, "' has no option '", key, "'");
+  auto str = [&](const char* key, std::string& to) {
+    if (const json::Value* m = v.find(key)) to = m->as_string(source + ": " + key);
   };
-  const std::string what = source;
-  o.task = get("task").as_string(what + ": task");
-  o.data = get("data").as_string(what + ": data");
-  o.config = get("config").as_string(what + ": config");
-  o.out = get("out").as_string(what + ": out");
-  o.steps = get("steps").as_int(what + ": steps");
-  o.decay_from = get("decay_from").as_int(what + ": decay_from");
-  o.batch = get("batch").as_int(what + ": batch");
-  o.lr = get("lr").as_double(what + ": lr");
-  o.beta1 = get("beta1").as_double(what + ": beta1");
-  o.beta2 = get("beta2").as_double(what + ": beta2");
-  o.seed = static_cast<uint64_t>(get("seed").as_int(what + ": seed"));
-  o.device = get("device").as_string(what + ": device");
-  o.threads = static_cast<int>(get("threads").as_int(what + ": threads"));
-  o.init = get("init").as_string(what + ": init");
-  o.log_every = get("log_every").as_int(what + ": log_every");
-  o.sample_every = get("sample_every").as_int(what + ": sample_every");
-  o.validate_every = get("validate_every").as_int(what + ": validate_every");
-  o.checkpoint_every = get("checkpoint_every").as_int(what + ": checkpoint_every");
-  o.keep_checkpoints = get("keep_checkpoints").as_int(what + ": keep_checkpoints");
-  o.val_batches = get("val_batches").as_int(what + ": val_batches");
-  o.val_split = get("val_split").as_string(what + ": val_split");
-  o.workers = static_cast<int>(get("workers").as_int(what + ": workers"));
-  o.nshot = get("nshot").as_bool(what + ": nshot");
-  o.sources = static_cast<int>(get("sources").as_int(what + ": sources"));
-  o.vgg = get("vgg").as_string(what + ": vgg");
-  o.min_gap = static_cast<int>(get("min_gap").as_int(what + ": min_gap"));
-  o.l1 = get("l1").as_double(what + ": l1");
-  o.inject_nan_at = get("inject_nan_at").as_int(what + ": inject_nan_at");
+  auto integer = [&](const char* key, auto& to) {
+    if (const json::Value* m = v.find(key)) to = static_cast<std::decay_t<decltype(to)>>(m->as_int(source + ": " + key));
+  };
+  auto number = [&](const char* key, double& to) {
+    if (const json::Value* m = v.find(key)) to = m->as_double(source + ": " + key);
+  };
+  auto flag = [&](const char* key, bool& to) {
+    if (const json::Value* m = v.find(key)) to = m->as_bool(source + ": " + key);
+  };
+  str("task", o.task);
+  str("data", o.data);
+  str("config", o.config);
+  str("out", o.out);
+  integer("steps", o.steps);
+  integer("decay_from", o.decay_from);
+  integer("batch", o.batch);
+  number("lr", o.lr);
+  number("beta1", o.beta1);
+  number("beta2", o.beta2);
+  integer("seed", o.seed);
+  str("device", o.device);
+  integer("threads", o.threads);
+  str("init", o.init);
+  integer("log_every", o.log_every);
+  integer("sample_every", o.sample_every);
+  integer("validate_every", o.validate_every);
+  integer("checkpoint_every", o.checkpoint_every);
+  integer("keep_checkpoints", o.keep_checkpoints);
+  integer("val_batches", o.val_batches);
+  str("val_split", o.val_split);
+  integer("workers", o.workers);
+  flag("nshot", o.nshot);
+  integer("sources", o.sources);
+  str("vgg", o.vgg);
+  integer("min_gap", o.min_gap);
+  number("l1", o.l1);
+  integer("inject_nan_at", o.inject_nan_at);
   return o;
 }
 
