@@ -170,7 +170,7 @@ TEST_CASE("train: SIGTERM writes a checkpoint and the run ends cleanly") {
   CHECK(fh::train::resume(o.out, r.last_step + 2, false).last_step == r.last_step + 2);
 }
 
-TEST_CASE("train: a NaN loss stops the run naming the step and term; the last checkpoint stays intact") {
+TEST_CASE("train: a NaN loss stops the run naming the step and term, and the last checkpoint stays intact") {
   Workspace ws("nan");
   fh::train::TrainOptions o = ws.options("kp", "run");
   o.steps = 10;

@@ -146,7 +146,7 @@ int cmd_demo(const Args& args) {
   std::printf("per frame, one source:  %s\n", ms_text(t1, static_cast<double>(nframes)).c_str());
   if (two) std::printf("per frame, two sources: %s\n", ms_text(t2, static_cast<double>(nframes)).c_str());
   else std::printf("two sources: skipped (the models folder holds no N-shot generator)\n");
-  std::printf("wrote %s/\n  reenactment.png   rows: driver, source, result%s (every %lld-th frame)\n"
+  std::printf("wrote %s/\n  reenactment.png   rows: driver, source, result%s (one frame in %lld)\n"
               "  reenactment.gif   the whole clip, same columns\n  frames/           %lld one-source frames\n"
               "  pose_sweep.png    source, then yaw -30..30°\n  gaze_sweep.png    source, then gaze φ -30..30°\n"
               "demo took %.1f s\n",
