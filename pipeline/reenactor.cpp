@@ -19,7 +19,7 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
-#include "train/task_common.h"
+#include "runtime/image_layout.h"
 
 namespace fs = std::filesystem;
 
@@ -76,10 +76,10 @@ struct Reenactor::Impl {
     return models.gen ? *models.gen : *models.gen_nshot;
   }
 
-  FaceReading read(const Image& image, const std::string& what) const {
+  // `full`: the image as pipeline::image_tensor gives it; `small`: resized to S.
+  FaceReading read(const Tensor& full, const Tensor& small_host) const {
     NoGradGuard no_grad;
-    const Tensor full = pipeline::image_tensor(image, size(), what);
-    const Tensor small = pipeline::resize_square(full, size()).to(device);
+    const Tensor small = small_host.to(device);
     auto t0 = Clock::now();
     const nets::KeypointOutput k = models.kp->forward(small);
     timing.kp_ms += ms_since(t0);
@@ -142,7 +142,7 @@ struct Reenactor::Impl {
     r.warped = tensor_to_image(out.warped.to(Device::cpu()));
     r.source_sketch = tensor_to_image(reshape(slice(set.sketches, 1, 0, 1), {1, s, s, 3}), 0, 1);
     r.target_sketch = tensor_to_image(target_sketch, 0, 1);
-    r.flow = train::flow_image(reshape(slice(out.flows, 1, 0, 1), {1, s, s, 2}).to(Device::cpu()), 0);
+    r.flow = flow_image(reshape(slice(out.flows, 1, 0, 1), {1, s, s, 2}).to(Device::cpu()), 0);
     r.adapted_keypoints = adapted;
     r.target_gaze = gaze;
     timing.total_ms = ms_since(start);
@@ -180,7 +180,8 @@ const Reenactor::Timing& Reenactor::last_timing() const { return impl_->timing; 
 FaceReading Reenactor::read_face(const Image& image) const {
   impl_->timing = {};
   const auto start = Clock::now();
-  FaceReading r = impl_->read(image, "the image");
+  const Tensor full = pipeline::image_tensor(image, impl_->size(), "the image");
+  FaceReading r = impl_->read(full, pipeline::resize_square(full, impl_->size()));
   impl_->timing.total_ms = ms_since(start);
   return r;
 }
@@ -193,8 +194,9 @@ std::shared_ptr<const SourceSet> Reenactor::prepare(const std::vector<Image>& so
   std::vector<Tensor> images, sketches;
   for (size_t i = 0; i < sources.size(); ++i) {
     const std::string what = "source " + std::to_string(i + 1);
-    set->readings.push_back(impl_->read(sources[i], what));
-    images.push_back(pipeline::resize_square(pipeline::image_tensor(sources[i], static_cast<int>(s), what), s));
+    const Tensor full = pipeline::image_tensor(sources[i], static_cast<int>(s), what);
+    images.push_back(pipeline::resize_square(full, s));
+    set->readings.push_back(impl_->read(full, images.back()));
     sketches.push_back(geometry::draw_sketches(reshape(set->readings.back().keypoints, {1, 68, 3}),
                                                gaze_tensor(set->readings.back().gaze), s));
   }
@@ -209,7 +211,8 @@ std::shared_ptr<const SourceSet> Reenactor::prepare(const std::vector<Image>& so
 ReenactResult Reenactor::reenact(const SourceSet& set, const Image& driver, const ReenactOptions& o) const {
   impl_->timing = {};
   const auto start = Clock::now();
-  const FaceReading d = impl_->read(driver, "the driving frame");
+  const Tensor full = pipeline::image_tensor(driver, impl_->size(), "the driving frame");
+  const FaceReading d = impl_->read(full, pipeline::resize_square(full, impl_->size()));
   const FaceReading& src = set.readings.front();
   Tensor adapted;
   if (o.reference) {

@@ -218,9 +218,11 @@ void write_curves(const std::string& run_dir) {
   collect(read_jsonl((fs::path(run_dir) / "log.jsonl").string()), "terms", "train ", series);
   std::vector<Series> val;
   collect(read_jsonl((fs::path(run_dir) / "validation.jsonl").string()), "metrics", "val ", val);
+  auto ends_with = [](const std::string& s, const std::string& end) {
+    return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+  };
   for (auto& s : val)  // counts of held-out items are not curves
-    if (s.name.size() < 6 || (s.name.substr(s.name.size() - 6) != "images" && s.name.substr(s.name.size() - 4) != "eyes"))
-      series.push_back(std::move(s));
+    if (!ends_with(s.name, "images") && !ends_with(s.name, "eyes")) series.push_back(std::move(s));
   if (series.empty()) return;
   write_png((fs::path(run_dir) / "curves.png").string(), plot_panels(series));
 }

@@ -41,11 +41,7 @@ std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Data
 std::vector<double> psnr_per_image(const Tensor& a, const Tensor& b);
 std::vector<double> l1_255_per_image(const Tensor& a, const Tensor& b);
 
-// An [H,W,3] image tile from image b of a batch tensor [B,H,W,C] (C = 3, or 1/2 shown as
-// grey / flow colours by the caller), mapping [lo, hi] to [0, 255].
+// Image b of a batch tensor [B,H,W,C] as an 8-bit picture, [lo, hi] mapped to [0, 255].
 Image tile(const Tensor& batch, int64_t b, double lo = -1, double hi = 1);
-// Colour wheel picture of a flow [H,W,2] (pixels): hue = direction, saturation = magnitude
-// relative to `max_magnitude` (0 = the flow's own largest).
-Image flow_image(const Tensor& flows, int64_t b, double max_magnitude = 0);
 
 }  // namespace fh::train

@@ -317,7 +317,8 @@ class GeneratorTask : public Task {
   }
 
   static void copy_image(const Image& img, float* out) {
-    for (size_t k = 0; k < img.pixels.size(); ++k) out[k] = static_cast<float>(img.pixels[k] * (2.0 / 255.0) - 1.0);  // as the loader
+    const Tensor t = image_to_tensor(img);  // [0, 255] → [-1, 1], the loader's mapping
+    std::copy_n(t.data<float>(), t.numel(), out);
   }
 
   TrainOptions o_;

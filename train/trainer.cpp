@@ -113,19 +113,20 @@ TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& so
 
 namespace {
 
-bool all_finite(const Tensor& t) {
-  const Tensor host = t.detach().to(Device::cpu());
-  if (host.dtype() == DType::F64) {
-    const double* p = host.data<double>();
-    for (int64_t i = 0; i < host.numel(); ++i)
-      if (!std::isfinite(p[i])) return false;
-    return true;
-  }
-  const Tensor f = host.to(DType::F32);
-  const float* p = f.data<float>();
-  for (int64_t i = 0; i < f.numel(); ++i)
+template <typename T>
+bool all_finite(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(p[i])) return false;
   return true;
+}
+
+// Read in place on the host (every gradient, every step: no copy there); device tensors and
+// other dtypes come to the host as float32 first.
+bool all_finite(const Tensor& t) {
+  if (t.device().is_cpu() && t.dtype() == DType::F32) return all_finite(t.data<float>(), t.numel());
+  if (t.device().is_cpu() && t.dtype() == DType::F64) return all_finite(t.data<double>(), t.numel());
+  const Tensor f = t.detach().to(Device::cpu()).to(DType::F32);
+  return all_finite(f.data<float>(), f.numel());
 }
 
 }  // namespace
