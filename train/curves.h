@@ -24,7 +24,4 @@ Image plot_panels(const std::vector<Series>& series, int columns = 3);
 // Nothing is written while the logs are empty.
 void write_curves(const std::string& run_dir);
 
-// Text in a 5×7 pixel font scaled by `scale`, top-left at (x, y).
-void draw_text(Image& img, int x, int y, const std::string& text, const std::array<uint8_t, 3>& colour, int scale = 1);
-
 }  // namespace fh::train

@@ -22,6 +22,7 @@ const fh::cli::Command kCommands[] = {
     {"edit", "turn a source face's head and move its eyes (single edits and sweeps)", fh::cli::cmd_edit},
     {"demo", "reenactment, N-shot, pose and gaze sweeps with the shipped models, in one folder", fh::cli::cmd_demo},
     {"pack-models", "a models folder for reenact/edit/demo from training runs", fh::cli::cmd_pack_models},
+    {"eval", "score a models folder on exact ground truth: self, cross-identity, N-shot, components", fh::cli::cmd_eval},
 };
 
 void usage(std::FILE* out) {
