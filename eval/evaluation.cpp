@@ -339,6 +339,19 @@ void check_inputs(const EvalOptions& o, const data::Dataset& ds, const Reenactor
     }
   }
   FH_CHECK(o.drivers_per_clip >= 1, "eval", "--drivers-per-clip must be at least 1");
+  // The clips must hold the sources (at distinct frames: the bit-reversed fractions of the
+  // first n are multiples of 1/2^⌈log2 n⌉) and the driving frames besides.
+  if (wants(o, "self") || wants(o, "nshot")) {
+    int largest = 1;
+    if (wants(o, "nshot"))
+      for (int n : o.sources) largest = std::max(largest, n);
+    int grid = 1;
+    while (grid < largest) grid *= 2;
+    for (int clip : ds.clips_in_split(o.split))
+      FH_CHECK(ds.clip(clip).frames >= grid + o.drivers_per_clip, "eval", "clip '", ds.clip(clip).name, "' of '",
+               ds.dir(), "' has ", ds.clip(clip).frames, " frames, too few for ", largest, " source(s) and ",
+               o.drivers_per_clip, " driving frames (lower --sources or --drivers-per-clip)");
+  }
   FH_CHECK(o.component_frames >= 1, "eval", "--component-frames must be at least 1");
 }
 

@@ -314,6 +314,10 @@ TEST_CASE("eval: inputs that cannot be scored are clear errors") {
     o.split = "holdout";
     CHECK(error_of([&] { eval::evaluate(o); }).find("no clips in split 'holdout' (it has: ") != std::string::npos);
     o = small_options();
+    o.sources = {1, 16};  // 16 frames per clip hold 16 sources but not 4 drivers besides
+    CHECK(error_of([&] { eval::evaluate(o); }).find("has 16 frames, too few for 16 source(s) and 4 driving frames") !=
+          std::string::npos);
+    o = small_options();
     o.tables = {"self", "speed"};
     CHECK(error_of([&] { eval::evaluate(o); }).find("unknown table 'speed'") != std::string::npos);
   }
