@@ -32,7 +32,7 @@ for ((k = 1; k <= N; ++k)); do
     fi
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
       failed_runs+=("$(basename "$bin") FH_TEST_SEED=$seed (exit $rc)")
-      grep -E "ERROR|FAILED|worst error" "$work/log" | head -20 >&2 || true
+      grep -E -A3 "ERROR" "$work/log" | head -20 >&2 || true
     fi
   done
   echo "seed_sweep: $k/$N done (seed $seed)" >&2

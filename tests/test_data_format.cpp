@@ -259,6 +259,9 @@ TEST_CASE("dataset: manifest errors name the manifest and the field") {
   expect("{\"format\": \"freehead-dataset\", \"version\": 1, \"image_size\": 64, \"annotations\": [\"keypoints\"], "
          "\"clips\": [{\"name\": \"../up\", \"identity\": \"x\", \"frames\": 2, \"split\": \"train\"}]}",
          "must be a relative path");
+  expect("{\"format\": \"freehead-dataset\", \"version\": 1, \"image_size\": 64, \"annotations\": [\"keypoints\"], "
+         "\"clips\": [], \"triples\": [{\"source\": [4294967296, 0, 0], \"driver\": [1, 0, 0]}]}",
+         "a triple's source holds 4294967296, out of range");
   expect("{\"format\": \"freehead-dataset\", \"version\": 1, ", "manifest.json");
   fs::remove_all(dir);
 }
