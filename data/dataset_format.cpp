@@ -187,8 +187,13 @@ Manifest Manifest::from_json(const json::Value& root, const std::string& source)
       auto three = [&](const char* key) {
         const auto& a = member(item, key, source).as_array(source + ": a triple's " + key);
         FH_CHECK(a.size() == 3, "dataset", source, ": a triple's ", key, " must be [identity, clip, frame]");
-        return std::array<int, 3>{static_cast<int>(a[0].as_int(key)), static_cast<int>(a[1].as_int(key)),
-                                  static_cast<int>(a[2].as_int(key))};
+        std::array<int, 3> out{};
+        for (int i = 0; i < 3; ++i) {  // checked before narrowing: 2^32 would wrap to 0
+          const int64_t v = a[i].as_int(source + ": a triple's " + key);
+          FH_CHECK(v >= 0 && v <= (1 << 30), "dataset", source, ": a triple's ", key, " holds ", v, ", out of range");
+          out[i] = static_cast<int>(v);
+        }
+        return out;
       };
       const auto s = three("source"), d = three("driver");
       m.triples.push_back({s[0], s[1], s[2], d[0], d[1], d[2]});

@@ -152,11 +152,11 @@ FrameParams ClipScript::frame(int frame) const {
 }
 
 TripleSpec triple_spec(uint64_t seed, int index, const std::vector<int>& pool, int clips_per_identity, int frames) {
-  FH_CHECK(!pool.empty(), "triple_spec", "no identities to draw triples from");
+  FH_CHECK(pool.size() >= 2, "triple_spec", "a triple needs two different identities, the pool holds ", pool.size());
   RandomStream rng(seed, StreamPurpose::Triple, {static_cast<uint64_t>(index)});
   const int n = static_cast<int>(pool.size());
   const int a = static_cast<int>(rng.integer(n));
-  const int b = n > 1 ? (a + 1 + static_cast<int>(rng.integer(n - 1))) % n : a;
+  const int b = (a + 1 + static_cast<int>(rng.integer(n - 1))) % n;  // any index but a
   TripleSpec s;
   s.source_identity = pool[a];
   s.source_clip = static_cast<int>(rng.integer(clips_per_identity));

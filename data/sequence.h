@@ -66,7 +66,7 @@ struct TripleSpec {
   int source_identity, source_clip, source_frame;
   int driver_identity, driver_clip, driver_frame;
 };
-// Triple i drawn from `pool` (identity indices; two distinct ones when the pool allows).
+// Triple i drawn from `pool` (identity indices, at least two): source and driver differ.
 TripleSpec triple_spec(uint64_t seed, int index, const std::vector<int>& pool, int clips_per_identity, int frames);
 
 }  // namespace fh::data

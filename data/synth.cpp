@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kSheetTiles = 16;
+constexpr int64_t kMaxClips = 1000000, kMaxImages = 1000000000;
 
 void check_options(const SynthOptions& o) {
   FH_CHECK(!o.out.empty(), "synth", "--out must name a folder");
@@ -31,6 +32,17 @@ void check_options(const SynthOptions& o) {
   FH_CHECK(o.frames >= 1 && o.frames <= 100000, "synth", "--frames must be 1..100000, got ", o.frames);
   FH_CHECK(o.size >= 64 && o.size <= 512, "synth", "--size must be 64..512, got ", o.size);
   FH_CHECK(o.pairs >= 0 && o.pairs <= 1000000, "synth", "--pairs must be 0..1000000, got ", o.pairs);
+  // Totals are bounded too: each clip is listed in memory and in the manifest, so a product
+  // of in-range options could otherwise ask for terabytes before the first frame is drawn.
+  const int64_t clips = int64_t{o.identities} * o.clips_per_identity;
+  FH_CHECK(clips <= kMaxClips, "synth", "--identities × --clips-per-identity = ", clips, " clips; at most ", kMaxClips,
+           " are supported");
+  const int64_t images = clips * o.frames + 3 * int64_t{o.pairs};
+  FH_CHECK(images <= kMaxImages, "synth", "the options ask for ", images,
+           " images (clips × --frames + 3 × --pairs); at most ", kMaxImages, " are supported");
+  // A triple's source and driver are different people (docs/data.md).
+  FH_CHECK(o.pairs == 0 || o.identities >= 2, "synth", "--pairs needs at least 2 --identities (a triple's source and ",
+           "driver are different people), got ", o.identities);
   FH_CHECK(o.supersampling >= 1 && o.supersampling <= 4, "synth", "supersampling must be 1..4, got ", o.supersampling);
 }
 

@@ -1,34 +1,107 @@
 #include "runtime/file_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
+#include <streambuf>
 
 #include "runtime/error.h"
 
 namespace fh {
 
+namespace {
+
+// A write-only stream buffer over a file descriptor, so that the temporary file can be
+// opened with open(2)'s flags (O_EXCL, O_NOFOLLOW), which std::ofstream cannot ask for.
+// A failed write(2) keeps its errno for the error message (ENOSPC: disk full).
+class FdWriteBuf : public std::streambuf {
+ public:
+  explicit FdWriteBuf(int fd) : fd_(fd) { setp(buf_, buf_ + sizeof(buf_)); }
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ private:
+  bool flush_buffer() {
+    const char* p = pbase();
+    while (p < pptr()) {
+      const ssize_t n = ::write(fd_, p, static_cast<size_t>(pptr() - p));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        return false;
+      }
+      p += n;
+    }
+    setp(buf_, buf_ + sizeof(buf_));
+    return true;
+  }
+
+  int fd_;
+  int error_ = 0;
+  char buf_[1 << 16];
+};
+
+// `<path>.tmp.<16 random hex digits>`: another user cannot guess the name ahead of time and
+// plant a link there, and two writers of the same file never share a temporary.
+std::string temporary_name(const std::string& path) {
+  static thread_local std::mt19937_64 rng{(static_cast<uint64_t>(std::random_device{}()) << 32) ^
+                                          std::random_device{}()};
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(rng()));
+  return path + ".tmp." + hex;
+}
+
+// Creates the temporary exclusively: O_EXCL fails on anything already there, a symbolic
+// link included, so the bytes never land in a file someone else chose.
+int create_temporary(const std::string& path, std::string& tmp, const char* what) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    tmp = temporary_name(path);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) return fd;
+    if (errno != EEXIST) FH_FAIL(what, "cannot create '", tmp, "': ", std::strerror(errno));
+  }
+  FH_FAIL(what, "cannot create a temporary file beside '", path, "': every name tried exists");
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const char* what) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp;
+  const int fd = create_temporary(path, tmp, what);
+  int error = 0;
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    FH_CHECK(out.good(), what, "cannot create '", tmp, "': ", std::strerror(errno));
+    FdWriteBuf buf(fd);
+    std::ostream out(&buf);
     try {
       write(out);
     } catch (...) {
-      out.close();
+      ::close(fd);
       std::remove(tmp.c_str());
       throw;
     }
     out.flush();
-    if (!out.good()) {
-      out.close();
-      std::remove(tmp.c_str());
-      FH_FAIL(what, "writing '", tmp, "' failed (disk full?)");
-    }
+    if (!out.good()) error = buf.error() != 0 ? buf.error() : EIO;
+  }
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    std::remove(tmp.c_str());
+    FH_FAIL(what, "writing '", path, "' failed: ", std::strerror(error), " (the previous file, if any, is kept)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
@@ -42,7 +115,15 @@ void write_file_atomic(const std::string& path, const std::string& bytes, const 
                     what);
 }
 
+void require_regular_file(const std::string& path, const char* what) {
+  struct stat st {};
+  FH_CHECK(::stat(path.c_str(), &st) == 0, what, "cannot open '", path, "': ", std::strerror(errno));
+  FH_CHECK(!S_ISDIR(st.st_mode), what, "'", path, "' is a directory, not a file");
+  FH_CHECK(S_ISREG(st.st_mode), what, "'", path, "' is not a regular file");
+}
+
 std::vector<unsigned char> read_file_bytes(const std::string& path, const char* what) {
+  require_regular_file(path, what);
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   FH_CHECK(in.good(), what, "cannot open '", path, "': ", std::strerror(errno));
   const std::streamoff size = in.tellg();
@@ -50,7 +131,7 @@ std::vector<unsigned char> read_file_bytes(const std::string& path, const char* 
   std::vector<unsigned char> bytes(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);
-  FH_CHECK(in.good() || size == 0, what, "reading '", path, "' failed");
+  FH_CHECK(in.gcount() == size, what, "reading '", path, "' failed (", in.gcount(), " of ", size, " bytes)");
   return bytes;
 }
 

@@ -37,7 +37,11 @@ void Shape::erase(int pos) {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  for (int i = 0; i < ndim_; ++i)
+    if (dims_[i] == 0) return 0;  // no overflow check needed: later sizes cannot matter
+  for (int i = 0; i < ndim_; ++i)
+    FH_CHECK(!__builtin_mul_overflow(n, dims_[i], &n), "Shape", "the element count of ", str(),
+             " overflows 64 bits");
   return n;
 }
 

@@ -16,7 +16,9 @@ TensorImpl::~TensorImpl() = default;
 void Tensor::throw_undefined() { FH_FAIL("Tensor", "use of an undefined tensor (default-constructed or moved-from)"); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  const size_t nbytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  size_t nbytes = 0;
+  FH_CHECK(!__builtin_mul_overflow(static_cast<size_t>(shape.numel()), dtype_size(dtype), &nbytes), "Tensor::empty",
+           "a tensor of shape ", shape, " needs more than 2^64 bytes");
   auto storage = std::make_shared<Storage>(nbytes, device);
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, dtype));
 }

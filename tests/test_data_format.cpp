@@ -259,6 +259,28 @@ TEST_CASE("dataset: manifest errors name the manifest and the field") {
   expect("{\"format\": \"freehead-dataset\", \"version\": 1, \"image_size\": 64, \"annotations\": [\"keypoints\"], "
          "\"clips\": [{\"name\": \"../up\", \"identity\": \"x\", \"frames\": 2, \"split\": \"train\"}]}",
          "must be a relative path");
+  expect("{\"format\": \"freehead-dataset\", \"version\": 1, \"image_size\": 64, \"annotations\": [\"keypoints\"], "
+         "\"clips\": [], \"triples\": [{\"source\": [4294967296, 0, 0], \"driver\": [1, 0, 0]}]}",
+         "a triple's source holds 4294967296, out of range");
   expect("{\"format\": \"freehead-dataset\", \"version\": 1, ", "manifest.json");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("synth: triples need two people, and absurd totals are refused before any work") {
+  const fs::path dir = data_temp("refused");
+  SynthOptions o = small_options(dir, 1);
+  o.identities = 1;
+  o.pairs = 2;
+  CHECK_THROWS_WITH_AS(synthesize(o), doctest::Contains("--pairs needs at least 2 --identities"), fh::Error);
+  o = small_options(dir, 1);
+  o.identities = 1000000;
+  o.clips_per_identity = 10000;
+  CHECK_THROWS_WITH_AS(synthesize(o), doctest::Contains("clips; at most 1000000 are supported"), fh::Error);
+  o = small_options(dir, 1);
+  o.identities = 100000;
+  o.clips_per_identity = 10;
+  o.frames = 100000;
+  CHECK_THROWS_WITH_AS(synthesize(o), doctest::Contains("images (clips × --frames + 3 × --pairs)"), fh::Error);
+  CHECK_FALSE(fs::exists(dir / "manifest.json"));
   fs::remove_all(dir);
 }

@@ -1,5 +1,5 @@
 // Normalisation ops (batch norm, instance norm, SPADE modulation): float64 gradient checks
-// of every differentiable input; PyTorch parity on fresh random float32 inputs (outputs,
+// of every differentiable input; PyTorch parity on random float32 inputs (outputs,
 // input gradients and the running-statistic update); PyTorch's refusal of a single value
 // per statistic, matched; error messages; bit-identical results whatever the thread count.
 #include <doctest/doctest.h>

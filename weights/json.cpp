@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <unordered_set>
 
 #include "runtime/error.h"
 
@@ -79,20 +80,23 @@ class Parser {
 
   Value object(int depth) {
     expect('{');
-    Value obj = Value::object();
+    Value::Object members;
     if (peek() == '}') {
       ++pos_;
-      return obj;
+      return Value::object();
     }
+    // Duplicates are found through a hash set: a header of a million keys must parse in
+    // linear time, not compare every key with every earlier one.
+    std::unordered_set<std::string> seen;
     for (;;) {
       if (peek() != '"') fail("expected a string key");
       std::string key = string();
-      if (obj.find(key) != nullptr) fail("duplicate key \"" + key + "\"");
+      if (!seen.insert(key).second) fail("duplicate key \"" + key + "\"");
       expect(':');
-      obj.set(key, value(depth + 1));
+      members.emplace_back(std::move(key), value(depth + 1));
       const char c = peek();
       ++pos_;
-      if (c == '}') return obj;
+      if (c == '}') return Value::object(std::move(members));
       if (c != ',') fail("expected ',' or '}'");
     }
   }

@@ -14,6 +14,8 @@ namespace fh::safetensors {
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // as the reference implementation
+constexpr int64_t kMaxDimSize = int64_t{1} << 40;
+constexpr uint64_t kMaxElements = uint64_t{1} << 48;
 
 const char* file_dtype(DType t) {
   switch (t) {
@@ -60,13 +62,17 @@ const Tensor& Contents::get(const std::string& name) const {
 }
 
 Contents load(const std::string& path) {
+  require_regular_file(path, "safetensors");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   FH_CHECK(in.good(), "safetensors", "cannot open '", path, "': ", std::strerror(errno));
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  const std::streamoff end_pos = in.tellg();
+  FH_CHECK(end_pos >= 0, "safetensors", "cannot read the size of '", path, "'");
+  const uint64_t file_size = static_cast<uint64_t>(end_pos);
   in.seekg(0);
   FH_CHECK(file_size >= 8, "safetensors", path, ": file is ", file_size, " bytes, too short for a header length");
-  unsigned char len_bytes[8];
+  unsigned char len_bytes[8] = {};
   in.read(reinterpret_cast<char*>(len_bytes), 8);
+  FH_CHECK(in.gcount() == 8, "safetensors", path, ": could not read the 8-byte header length");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   FH_CHECK(header_len <= kMaxHeaderBytes && header_len <= file_size - 8, "safetensors", path,
@@ -98,14 +104,23 @@ Contents load(const std::string& path) {
     const auto& dims = shape->as_array(what + " shape");
     FH_CHECK(dims.size() <= Shape::kMaxDims, "safetensors", what, " has ", dims.size(), " dims (at most ",
              Shape::kMaxDims, ")");
-    uint64_t numel = 1;
+    // Bounded before multiplying: each size below 2^40 and the product of the non-zero
+    // sizes below 2^48, so neither the element count nor any stride can wrap.
+    uint64_t numel = 1, nonzero_product = 1;
+    bool has_zero = false;
     for (const auto& d : dims) {
       const int64_t n = d.as_int(what + " shape");
-      FH_CHECK(n >= 0 && n < (int64_t{1} << 40), "safetensors", what, " has an invalid size ", n);
+      FH_CHECK(n >= 0 && n < kMaxDimSize, "safetensors", what, " has an invalid size ", n);
       e.shape.push_back(n);
-      numel *= static_cast<uint64_t>(n);
-      FH_CHECK(numel < (uint64_t{1} << 48), "safetensors", what, " is impossibly large");
+      if (n == 0) {
+        has_zero = true;
+        continue;
+      }
+      FH_CHECK(nonzero_product <= kMaxElements / static_cast<uint64_t>(n), "safetensors", what,
+               " has more than 2^48 elements");
+      nonzero_product *= static_cast<uint64_t>(n);
     }
+    numel = has_zero ? 0 : nonzero_product;
     const auto& range = offsets->as_array(what + " data_offsets");
     FH_CHECK(range.size() == 2, "safetensors", what, " data_offsets must hold 2 numbers");
     const int64_t b = range[0].as_int(what + " data_offsets"), end = range[1].as_int(what + " data_offsets");
@@ -141,11 +156,13 @@ Contents load(const std::string& path) {
 }
 
 void save(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
-  json::Value header = json::Value::object();
+  // Members are appended directly (json::Value::set looks for the key first, which would
+  // make writing n tensors quadratic); the names are checked unique here.
+  json::Value::Object header;
   if (!metadata.empty()) {
-    json::Value meta = json::Value::object();
-    for (const auto& [k, v] : metadata) meta.set(k, v);
-    header.set("__metadata__", meta);
+    json::Value::Object meta;
+    for (const auto& [k, v] : metadata) meta.emplace_back(k, v);
+    header.emplace_back("__metadata__", json::Value::object(std::move(meta)));
   }
   std::set<std::string> names;
   std::vector<Tensor> host;
@@ -161,10 +178,10 @@ void save(const std::string& path, const NamedTensors& tensors, const std::map<s
     for (int64_t d : t.shape()) shape.push_back(d);
     entry.set("shape", shape);
     entry.set("data_offsets", json::Value::array({static_cast<int64_t>(offset), static_cast<int64_t>(offset + t.nbytes())}));
-    header.set(name, entry);
+    header.emplace_back(name, std::move(entry));
     offset += t.nbytes();
   }
-  std::string text = header.dump();
+  std::string text = json::Value::object(std::move(header)).dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
 
   write_file_atomic(

@@ -87,6 +87,7 @@ double check_gradients(const Function& fn, const std::vector<Tensor>& inputs, co
                        GradcheckOptions opts) {
   if (opts.seed == 0) opts.seed = run_seed();
   const GradcheckResult r = gradcheck(fn, inputs, opts);
+  record_fraction(r.worst_fraction);
   INFO(what << "\n" << r.report);
   CHECK(r.ok);
   return r.worst_fraction;

@@ -29,9 +29,15 @@ struct Comparison {
 // Compares any two tensors (devices and float dtypes may differ); NaN matches only NaN.
 Comparison compare(const Tensor& got, const Tensor& ref, Tolerance tol);
 
-// A seed for this test run: FH_TEST_SEED if set, else fresh from std::random_device.
-// Printed once so a failure can be replayed.
+// The seed of this test run: kFixedSeed unless FH_TEST_SEED is set (a number, or `random`
+// for a fresh one from std::random_device). Printed once so a failure can be replayed.
+// CI and `ctest` use the fixed seed; scripts/seed_sweep.sh runs many random ones.
 uint64_t run_seed();
+
+// Notes a comparison's worst fraction of its threshold for the current test case. compare()
+// and check_gradients() call it; with FH_TEST_REPORT=FILE each test case appends one line
+// "<fraction>\t<test case name>" (its worst) to FILE when it ends.
+void record_fraction(double fraction);
 
 }  // namespace fh::test
 

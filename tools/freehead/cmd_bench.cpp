@@ -18,6 +18,8 @@ namespace fh::cli {
 
 namespace {
 
+constexpr int64_t kMaxBatch = 4096, kMaxSources = 64, kMaxIters = 1000000;
+
 // Forward FLOPs of one pass (conv and linear layers), measured by running it once.
 double forward_flops(nets::Network& net, const nn::TensorMap& inputs) {
   NoGradGuard no_grad;
@@ -68,14 +70,15 @@ int cmd_bench(const Args& args) {
               args);
   auto net = build_network(opt.str("net"), opt.str("config"));
   const Device device = parse_device(opt.str("device"));
-  const int64_t batch = opt.integer("batch"), sources = opt.integer("sources"), iters = opt.integer("iters");
-  if (batch < 1 || sources < 1 || iters < 1) throw UsageError{"--batch, --sources and --iters must be at least 1"};
+  // Bounds far above any machine's use that keep every size computed from them in range.
+  const int64_t batch = opt.integer("batch", 1, kMaxBatch), sources = opt.integer("sources", 1, kMaxSources);
+  const int iters = static_cast<int>(opt.integer("iters", 1, kMaxIters));
   Generator gen(static_cast<uint64_t>(opt.integer("seed")));
   net->module().reset_parameters(gen);
   if (opt.has("weights")) load_weights_file(*net, opt.str("weights"));
   net->module().to(device);
   const nn::TensorMap inputs =
-      opt.has("inputs") ? read_inputs(opt.str("inputs"), device) : nets::random_inputs(*net, batch, sources, gen, device);
+      opt.has("inputs") ? read_inputs(opt.str("inputs"), *net, device) : nets::random_inputs(*net, batch, sources, gen, device);
 
   net->module().eval();
   const double flops = forward_flops(*net, inputs);  // also the warm-up
@@ -84,7 +87,7 @@ int cmd_bench(const Args& args) {
         NoGradGuard no_grad;
         net->forward(inputs);
       },
-      static_cast<int>(iters), device);
+      iters, device);
   std::printf("%s %s batch %lld sources %lld on %s, %d CPU threads\n", net->name().c_str(), opt.str("config").c_str(),
               static_cast<long long>(batch), static_cast<long long>(sources), opt.str("device").c_str(), num_threads());
   std::printf("  parameters        %lld\n", static_cast<long long>(net->module().num_parameters()));
@@ -96,7 +99,7 @@ int cmd_bench(const Args& args) {
       scalar_loss(net->forward(inputs)).backward();
     };
     step();  // warm-up
-    const double step_ms = median_ms(step, static_cast<int>(iters), device);
+    const double step_ms = median_ms(step, iters, device);
     std::printf("  forward+backward  %9.2f ms  %7.2f GFLOP  %8.1f GFLOP/s\n", step_ms, 3 * flops / 1e9,
                 3 * flops / step_ms / 1e6);
   }
@@ -108,6 +111,10 @@ int cmd_cost(const Args& args) {
               "Prints a markdown table of every network's parameter count and forward GFLOPs (conv and linear\n"
               "layers, batch 1, one source) for each config, measured by running one forward pass on the CPU.",
               {{"net", "only this network", true, false}, {"config", "only this config", true, false}}, args);
+  // An unknown name would otherwise match nothing and print an empty table.
+  if (opt.has("net") || opt.has("config"))
+    check_network_choice(opt.has("net") ? opt.str("net") : nets::network_names().front(),
+                  opt.has("config") ? opt.str("config") : nets::all_configs().front().name);
   std::printf("| network | config | input | parameters | forward GFLOPs |\n|---|---|---|---:|---:|\n");
   for (const auto& cfg : nets::all_configs()) {
     if (opt.has("config") && opt.str("config") != cfg.name) continue;

@@ -86,8 +86,7 @@ int cmd_demo(const Args& args) {
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
       },
       args);
-  const int64_t nframes = opts.integer("frames");
-  if (nframes < 2 || nframes > 1000) throw UsageError{"--frames must be 2..1000"};
+  const int64_t nframes = opts.integer("frames", 2, 1000);
   const auto start = std::chrono::steady_clock::now();
   Reenactor r(opts.str("models"), device_flag(opts));
   const int s = r.image_size(), render_size = 2 * s;  // eyes cropped from twice the models' size

@@ -144,8 +144,7 @@ int cmd_reenact(const Args& all_args) {
       },
       args);
   if (opts.flag("relative") && opts.flag("absolute")) throw UsageError{"--relative and --absolute exclude each other"};
-  const int64_t fps = opts.integer("fps");
-  if (fps < 1 || fps > 100) throw UsageError{"--fps must be 1..100"};
+  const int64_t fps = opts.integer("fps", 1, 100);
   ReenactOptions ro;
   ro.gaze = parse_gaze("gaze", opts.str("gaze"));
   ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};

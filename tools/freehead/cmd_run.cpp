@@ -33,7 +33,7 @@ int cmd_run(const Args& args) {
   net->module().to(device);
   net->module().eval();
 
-  const nn::TensorMap inputs = read_inputs(opt.str("inputs"), device);
+  const nn::TensorMap inputs = read_inputs(opt.str("inputs"), *net, device);
   NoGradGuard no_grad;
   const nn::TensorMap outputs = net->forward(inputs);
   safetensors::NamedTensors out;

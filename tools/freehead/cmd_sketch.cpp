@@ -21,8 +21,7 @@ int cmd_sketch(const Args& args) {
                       {"out", "PNG file to write", true, true, ""},
                       {"size", "sketch width and height in pixels", true, false, "256"}},
                      args);
-  const int64_t size = opts.integer("size");
-  if (size < 2 || size > 8192) throw UsageError{"--size " + std::to_string(size) + " must lie in [2, 8192]"};
+  const int64_t size = opts.integer("size", 2, 8192);
   const geometry::SketchInput input = geometry::read_sketch_points(opts.str("points"));
   Tensor sketch = Tensor::empty({size, size, 3});
   geometry::draw_sketch(input, size, sketch.data<float>());

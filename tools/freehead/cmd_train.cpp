@@ -1,5 +1,6 @@
 // `freehead train kp|gaze|gen`: trains one Free-HeadGAN component from raw (or given)
 // weights into a run folder, or continues a run with --resume (train/trainer.h).
+#include <cstdint>
 #include <cstdio>
 
 #include "runtime/thread_pool.h"
@@ -11,10 +12,10 @@ namespace fh::cli {
 
 namespace {
 
-int64_t at_least(const Options& opts, const char* name, int64_t lo) {
-  const int64_t v = opts.integer(name);
-  if (v < lo) throw UsageError{"--" + std::string(name) + " must be at least " + std::to_string(lo) + ", got " + std::to_string(v)};
-  return v;
+// Counts and step numbers: at least `lo`, and at most `hi` (INT32_MAX for those narrowed to
+// int; the default keeps step arithmetic such as step + every from overflowing).
+int64_t at_least(const Options& opts, const char* name, int64_t lo, int64_t hi = int64_t{1} << 40) {
+  return opts.integer(name, lo, hi);
 }
 
 double positive_or_zero(const Options& opts, const char* name) {
@@ -80,7 +81,7 @@ int cmd_train(const Args& all_args) {
                          "--quiet may change (got --" + std::string(other) + ")"};
     if (!task.empty()) throw UsageError{"--resume takes no network name: the run folder records it"};
     r = train::resume(opts.str("resume"), opts.has("steps") ? at_least(opts, "steps", 1) : 0, !opts.flag("quiet"),
-                      opts.has("threads") ? static_cast<int>(at_least(opts, "threads", 1)) : 0,
+                      opts.has("threads") ? static_cast<int>(at_least(opts, "threads", 1, 4096)) : 0,
                       opts.has("decay-from") ? at_least(opts, "decay-from", 1) : 0);
   } else {
     if (task.empty()) throw UsageError{"name the network to train: freehead train kp|gaze|gen (or --resume RUN)"};
@@ -94,15 +95,15 @@ int cmd_train(const Args& all_args) {
     o.out = opts.str("out");
     o.config = opts.str("config");
     o.steps = at_least(opts, "steps", 1);
-    o.batch = at_least(opts, "batch", 1);
+    o.batch = at_least(opts, "batch", 1, 65536);
     o.decay_from = at_least(opts, "decay-from", 0);
     o.lr = positive_or_zero(opts, "lr");
     o.beta1 = positive_or_zero(opts, "beta1");
     o.beta2 = positive_or_zero(opts, "beta2");
     if (o.beta1 >= 1 || o.beta2 >= 1) throw UsageError{"--beta1 and --beta2 must be below 1"};
-    o.seed = static_cast<uint64_t>(at_least(opts, "seed", 0));
+    o.seed = static_cast<uint64_t>(at_least(opts, "seed", 0, INT64_MAX));
     o.device = opts.str("device");
-    o.threads = static_cast<int>(at_least(opts, "threads", 0));
+    o.threads = static_cast<int>(at_least(opts, "threads", 0, 4096));
     o.init = opts.has("init") ? opts.str("init") : "";
     o.log_every = at_least(opts, "log-every", 1);
     o.sample_every = at_least(opts, "sample-every", 0);
@@ -111,11 +112,11 @@ int cmd_train(const Args& all_args) {
     o.keep_checkpoints = at_least(opts, "keep-checkpoints", 1);
     o.val_batches = at_least(opts, "val-batches", 1);
     o.val_split = opts.str("val-split");
-    o.workers = static_cast<int>(at_least(opts, "workers", 0));
+    o.workers = static_cast<int>(at_least(opts, "workers", 0, 256));
     o.nshot = opts.flag("nshot");
-    o.sources = static_cast<int>(at_least(opts, "sources", 1));
+    o.sources = static_cast<int>(at_least(opts, "sources", 1, 64));
     o.vgg = opts.has("vgg") ? opts.str("vgg") : "";
-    o.min_gap = static_cast<int>(at_least(opts, "min-gap", 0));
+    o.min_gap = static_cast<int>(at_least(opts, "min-gap", 0, INT32_MAX));
     o.l1 = positive_or_zero(opts, "l1");
     o.inject_nan_at = at_least(opts, "inject-nan-at", 0);
     o.progress = !opts.flag("quiet");

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "runtime/build_info.h"
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
       return 2;
     } catch (const fh::Error& e) {
       std::fprintf(stderr, "freehead %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "freehead %s: error: out of memory (the inputs or options ask for more than this machine has)\n",
+                   c.name);
       return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "freehead %s: unexpected error: %s\n", c.name, e.what());

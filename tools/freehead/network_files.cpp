@@ -1,6 +1,8 @@
 #include "tools/freehead/network_files.h"
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 #include <vector>
 
 #include "runtime/cuda_runtime.h"
@@ -29,13 +31,17 @@ OptionSpec net_option() { return {"net", choices(nets::network_names()), true, t
 OptionSpec config_option() { return {"config", choices(config_names()), true, false, "paper"}; }
 OptionSpec device_option() { return {"device", "cpu, cuda or cuda:N", true, false, "cpu"}; }
 
-std::unique_ptr<nets::Network> build_network(const std::string& net, const std::string& config) {
+void check_network_choice(const std::string& net, const std::string& config) {
   const auto& networks = nets::network_names();
   if (std::find(networks.begin(), networks.end(), net) == networks.end())
     throw UsageError{"--net must be one of " + choices(networks) + "; got '" + net + "'"};
   const auto configs = config_names();
   if (std::find(configs.begin(), configs.end(), config) == configs.end())
     throw UsageError{"--config must be " + choices(configs) + "; got '" + config + "'"};
+}
+
+std::unique_ptr<nets::Network> build_network(const std::string& net, const std::string& config) {
+  check_network_choice(net, config);
   return nets::make_network(net, nets::config(config));
 }
 
@@ -48,10 +54,25 @@ void load_weights_file(nets::Network& net, const std::string& path) {
   nn::load_weights(net.module(), read_tensor_map(path), net.prefix(), path);
 }
 
-nn::TensorMap read_inputs(const std::string& path, Device device) {
+nn::TensorMap read_inputs(const std::string& path, const nets::Network& net, Device device) {
+  std::set<std::string> wanted;
+  for (const auto& [name, shape] : net.input_shapes(1, 1)) wanted.insert(name);
   nn::TensorMap inputs;
-  for (const auto& [name, t] : read_tensor_map(path))
-    if (t.dtype() != DType::I64) inputs[name] = t.to(DType::F32).to(device);
+  for (const auto& [name, t] : read_tensor_map(path)) {
+    if (t.dtype() == DType::I64) {
+      // Integer tensors may ride along (labels, indices), but not under an input's name:
+      // leaving it out would report the input as missing when it is there with a wrong dtype.
+      FH_CHECK(!wanted.count(name), "inputs", path, ": input tensor '", name, "' of ", net.name(), " has dtype ",
+               dtype_name(t.dtype()), "; network inputs must be float32, float64, float16 or bfloat16");
+      continue;
+    }
+    const Tensor f = t.to(DType::F32);
+    const float* v = f.data<float>();
+    for (int64_t i = 0; i < f.numel(); ++i)
+      FH_CHECK(std::isfinite(v[i]), "inputs", path, ": tensor '", name, "' ", f.shape(), " element ", i,
+               " is not finite (", v[i], ")");
+    inputs[name] = f.to(device);
+  }
   return inputs;
 }
 

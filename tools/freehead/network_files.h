@@ -16,6 +16,7 @@ OptionSpec config_option();  // --config CFG, default paper
 OptionSpec device_option();  // --device cpu|cuda|cuda:N, default cpu
 
 // Throws UsageError (exit code 2) naming the choices for an unknown network or config.
+void check_network_choice(const std::string& net, const std::string& config);
 std::unique_ptr<nets::Network> build_network(const std::string& net, const std::string& config);
 Device parse_device(const std::string& text);  // "cpu", "cuda", "cuda:N"; errors say why CUDA is unusable
 
@@ -23,8 +24,9 @@ nn::TensorMap read_tensor_map(const std::string& path);
 // Loads the network's tensors (under its prefix) from a weights file, strictly: an error
 // lists every missing, unexpected and mis-shaped tensor.
 void load_weights_file(nets::Network& net, const std::string& path);
-// The float tensors of an inputs file, as float32 on `device` (integer tensors are not
-// network inputs and are left out).
-nn::TensorMap read_inputs(const std::string& path, Device device);
+// The float tensors of an inputs file, as float32 on `device`. Integer tensors are left
+// out, except that one named as an input of `net` is an error naming its dtype, and so is
+// a NaN or infinite value (naming the tensor and the element).
+nn::TensorMap read_inputs(const std::string& path, const nets::Network& net, Device device);
 
 }  // namespace fh::cli

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
+#include <string>
 
 namespace fh::cli {
 
@@ -77,6 +78,13 @@ int64_t Options::integer(const std::string& name) const {
   char* end = nullptr;
   const long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno == ERANGE) throw UsageError{"--" + name + " expects an integer, got '" + v + "'"};
+  return x;
+}
+
+int64_t Options::integer(const std::string& name, int64_t lo, int64_t hi) const {
+  const int64_t x = integer(name);
+  if (x < lo || x > hi)
+    throw UsageError{"--" + name + " must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + str(name)};
   return x;
 }
 

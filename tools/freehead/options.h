@@ -43,6 +43,9 @@ class Options {
   bool flag(const std::string& name) const { return has(name); }
   std::string str(const std::string& name) const;  // value, or the spec's fallback
   int64_t integer(const std::string& name) const;  // strict parse; names the flag on error
+  // The same, and within [lo, hi]: every integer flag that sizes memory or is narrowed to
+  // int goes through this, so a huge value is an error naming the flag, not an overflow.
+  int64_t integer(const std::string& name, int64_t lo, int64_t hi) const;
   double number(const std::string& name) const;
 
  private:
