@@ -38,14 +38,6 @@ std::vector<int> source_counts(const std::string& text) {
   return out;
 }
 
-int bounded(const Options& opts, const char* name, int64_t lo, int64_t hi) {
-  const int64_t v = opts.integer(name);
-  if (v < lo || v > hi)
-    throw UsageError{"--" + std::string(name) + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) +
-                     ", not " + std::to_string(v)};
-  return static_cast<int>(v);
-}
-
 }  // namespace
 
 int cmd_eval(const Args& args) {
@@ -80,11 +72,11 @@ int cmd_eval(const Args& args) {
   for (const std::string& t : o.tables)
     if (t != "self" && t != "cross" && t != "nshot" && t != "components")
       throw UsageError{"--tables: unknown table '" + t + "' (self, cross, nshot, components)"};
-  o.drivers_per_clip = bounded(opts, "drivers-per-clip", 1, 100000);
-  o.max_clips = bounded(opts, "max-clips", 0, 1000000);
-  o.max_triples = bounded(opts, "max-triples", 0, 1000000);
-  o.component_frames = bounded(opts, "component-frames", 1, 100000);
-  o.grid_cases = bounded(opts, "grid-cases", 0, 64);
+  o.drivers_per_clip = static_cast<int>(opts.integer("drivers-per-clip", 1, 100000));
+  o.max_clips = static_cast<int>(opts.integer("max-clips", 0, 1000000));
+  o.max_triples = static_cast<int>(opts.integer("max-triples", 0, 1000000));
+  o.component_frames = static_cast<int>(opts.integer("component-frames", 1, 100000));
+  o.grid_cases = static_cast<int>(opts.integer("grid-cases", 0, 64));
   o.device = device_flag(opts);
 
   std::string command = "freehead eval";
