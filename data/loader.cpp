@@ -203,7 +203,7 @@ void Loader::fill_annotations(std::map<std::string, Tensor>& out, const std::str
   }
 }
 
-void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const {
+void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch_index) const {
   const auto a = dataset_->annotations(ref.clip);
   const int size = dataset_->image_size(), e = options_.eye_size;
   std::array<double, 3> box;  // (c_x, c_y, L)
@@ -217,12 +217,39 @@ void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const {
   }
   FH_CHECK(box[2] > 0, "Loader", "eye ", ref.eye, " of frame ", ref.frame, " in '", dataset_->annotations_path(ref.clip),
            "' has an empty crop");
+  const std::array<double, 3> true_box = box;
+  if (options_.eye_jitter > 0) {
+    // Drawn from a stream of its own per (seed, batch, slot): batch i stays a pure function
+    // of its index.
+    RandomStream r(options_.seed, StreamPurpose::Loader,
+                   {2, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(slot)});
+    const double j = options_.eye_jitter;
+    box[0] += j * box[2] * r.normal();
+    box[1] += j * box[2] * r.normal();
+    box[2] *= std::exp(j * r.normal());
+    // Rounded as the batch stores it, so its `eye_crop` describes the crop exactly.
+    for (double& v : box) v = static_cast<float>(v);
+  }
   const Image img = dataset_->frame(ref.clip, ref.frame);
   const Tensor full = image_to_tensor(img);
   crop_eye(full, box[0], box[1], box[2], e, b.tensors.at("image").data<float>() + slot * e * e * 3);
   const int64_t nv = geometry::kEyeVertices * 3;
   const float* mesh = a->row("eye_mesh", ref.frame) + ref.eye * nv;
-  std::copy(mesh, mesh + nv, b.tensors.at("eye_mesh").data<float>() + slot * nv);
+  float* mesh_out = b.tensors.at("eye_mesh").data<float>() + slot * nv;
+  if (box == true_box) {
+    std::copy(mesh, mesh + nv, mesh_out);
+  } else {
+    // The mesh is in the true crop's coordinates (an affine map of image coordinates, z
+    // scaled as x): back to the image, then into the moved crop.
+    const geometry::CropAffine from = geometry::image_to_crop_affine(true_box, size, size),
+                               to = geometry::image_to_crop_affine(box, size, size);
+    for (int64_t v = 0; v < geometry::kEyeVertices; ++v) {
+      const float* m = mesh + 3 * v;
+      const std::array<double, 3> p =
+          to((m[0] - from.bx) / from.ax, (m[1] - from.by) / from.ay, m[2] / from.ax);
+      for (int i = 0; i < 3; ++i) mesh_out[3 * v + i] = static_cast<float>(p[i]);
+    }
+  }
   const float* g = a->row("gaze", ref.frame) + 3 * ref.eye;
   std::copy(g, g + 3, b.tensors.at("gaze").data<float>() + slot * 3);
   float* crop = b.tensors.at("eye_crop").data<float>() + slot * 3;
@@ -293,7 +320,7 @@ Batch Loader::make_batch(int64_t index) const {
       b.tensors["gaze"] = Tensor::empty({bsz, 3});
       b.tensors["eye_crop"] = Tensor::empty({bsz, 3});
       b.tensors["eye"] = Tensor::empty({bsz});
-      for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, b.targets[i]);
+      for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, b.targets[i], index);
       break;
     }
   }

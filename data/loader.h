@@ -70,6 +70,10 @@ struct LoaderOptions {
   int min_gap = 0;      // Pairs: sources at least this many frames from the target (when the
                         // clip has such frames; else any other frame)
   int eye_size = 64;    // EyeCrops: side E of the resampled crop
+  // EyeCrops: the crop box moved and resized at random, as a key-point estimator's error
+  // moves it (centre offsets of sd `eye_jitter`·side per axis, side scaled by exp(sd
+  // `eye_jitter`)); the mesh follows into the moved crop's coordinates. 0 = the true box.
+  double eye_jitter = 0;
   uint64_t seed = 0;
   bool shuffle = true;
   int workers = 2;      // background threads preparing batches; 0 prepares them in next()
@@ -116,7 +120,7 @@ class Loader {
   void fill_frame(Tensor& images, int64_t slot, const FrameRef& ref) const;
   void fill_annotations(std::map<std::string, Tensor>& out, const std::string& prefix, int64_t slot,
                         int64_t per_item, int64_t batch_items, const FrameRef& ref) const;
-  void fill_eye(Batch& b, int64_t slot, const FrameRef& ref) const;
+  void fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch_index) const;
   // epoch_order, shuffled once per epoch and shared by the batches (and workers) that read it.
   std::shared_ptr<const std::vector<FrameRef>> shared_epoch_order(int64_t epoch) const;
 

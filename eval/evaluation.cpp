@@ -8,6 +8,7 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "data/annotation.h"
 #include "data/loader.h"
 #include "eval/case_grid.h"
 #include "eval/metrics.h"
@@ -267,7 +268,7 @@ Table run_cross(Context& c, std::vector<Case>& grid) {
 Table run_components(Context& c, const std::vector<int>& clips) {
   // E_gaze alone needs the networks themselves: crops placed by the true key-points.
   const pipeline::ModelSet models = pipeline::ModelSet::load(c.r.models_dir(), c.o.device);
-  double yaw = 0, pitch = 0, roll = 0, akd = 0, iod = 0, aed = 0, agd = 0, agd_true_crops = 0;
+  double yaw = 0, pitch = 0, roll = 0, akd = 0, iod = 0, aed = 0, agd = 0, agd_true_crops = 0, crop_shift = 0;
   int64_t n = 0, ng = 0;
   for (int clip : clips) {
     const int frames = c.ds->clip(clip).frames;
@@ -284,6 +285,13 @@ Table run_components(Context& c, const std::vector<int>& clips) {
       akd += keypoint_error_px(f.keypoints.data<float>(), tr.keypoints, img.width);
       iod += 100 * point_error(f.keypoints.data<float>(), tr.keypoints) / inter_ocular(tr.keypoints);
       aed += deformation_error_px(f.deformation.data<float>(), tr.deformation, img.width);
+      // How far E_can's points move the eye crops: centre offset as a fraction of the true side.
+      for (int e = 0; e < 2; ++e) {
+        const auto mine = data::eye_crop_from_keypoints(
+            reinterpret_cast<const float(*)[3]>(f.keypoints.data<float>()), e, img.width);
+        const auto truth = data::eye_crop_from_keypoints(reinterpret_cast<const float(*)[3]>(tr.keypoints), e, img.width);
+        crop_shift += 100 * std::hypot(mine[0] - truth[0], mine[1] - truth[1]) / truth[2] / 2;
+      }
       if (tr.has_gaze) {
         agd += (gaze_error_deg(f.gaze[0], tr.gaze[0]) + gaze_error_deg(f.gaze[1], tr.gaze[1])) / 2;
         NoGradGuard no_grad;
@@ -304,7 +312,7 @@ Table run_components(Context& c, const std::vector<int>& clips) {
   const double N = static_cast<double>(std::max<int64_t>(n, 1));
   Row row{"estimators", "E_can, and E_gaze on crops placed by E_can (the pipeline)", {}, n};
   row.mean = {{"yaw", yaw / N},  {"pitch", pitch / N}, {"roll", roll / N}, {"ard", (yaw + pitch + roll) / (3 * N)},
-              {"akd", akd / N},  {"iod", iod / N},     {"aed", aed / N}};
+              {"akd", akd / N},  {"iod", iod / N},     {"aed", aed / N},     {"crop", crop_shift / N}};
   Row true_crops{"gaze_true_crops", "E_gaze on crops placed by the true key-points", {}, ng};
   if (ng > 0) {
     row.mean["agd"] = agd / static_cast<double>(ng);
@@ -323,6 +331,7 @@ Table run_components(Context& c, const std::vector<int>& clips) {
            {"akd", "AKD px", 2},
            {"iod", "3D key-point error % IOD", 1},
            {"aed", "AED px", 2},
+           {"crop", "eye-crop offset % of side", 1},
            {"agd", "AGD °", 2}},
           {row, true_crops}};
   return t;

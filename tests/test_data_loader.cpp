@@ -199,6 +199,50 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
   CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("fewer than one batch of 100"), fh::Error);
 }
 
+TEST_CASE("loader: jittered eye crops move the box, and the mesh follows into the moved crop") {
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.batch_size = 8;
+  o.eye_size = 21;
+  o.workers = 0;
+  const Batch plain = Loader(d, o).make_batch(3);
+  o.eye_jitter = 0.1;
+  const Batch moved = Loader(d, o).make_batch(3), again = Loader(d, o).make_batch(3);
+  CHECK(same_floats(moved["image"].data<float>(), again["image"].data<float>(), moved["image"].numel()));
+  const int s = d->image_size();
+  const int64_t nv = fh::geometry::kEyeVertices * 3;
+  double largest_shift = 0;
+  for (int k = 0; k < 8; ++k) {
+    REQUIRE(key(plain.targets[k]) == key(moved.targets[k]));
+    const float* tb = plain["eye_crop"].data<float>() + 3 * k;
+    const float* mb = moved["eye_crop"].data<float>() + 3 * k;
+    largest_shift = std::max(largest_shift, std::abs(double(tb[0]) - mb[0]) / tb[2]);
+    // The crop pictures the moved box (the model's own crop at the batch's box).
+    const fh::Tensor frame = fh::image_to_tensor(d->frame(moved.targets[k].clip, moved.targets[k].frame));
+    const fh::Tensor box = fh::Tensor::from_vector(std::vector<double>{mb[0], mb[1], mb[2]}, {1, 1, 3});
+    CHECK(same_floats(moved["image"].data<float>() + k * 21 * 21 * 3,
+                      fh::geometry::crop_boxes(frame, box, 21).data<float>(), 21 * 21 * 3));
+    // Each mesh vertex, mapped back to the image through its own box, lands on the same image
+    // point: the mesh describes the same eye in the moved crop's coordinates.
+    const auto back = [&](const float* m, const float* b, int v) {
+      const fh::geometry::CropAffine a = fh::geometry::image_to_crop_affine({b[0], b[1], b[2]}, s, s);
+      return std::array<double, 3>{(m[3 * v] - a.bx) / a.ax, (m[3 * v + 1] - a.by) / a.ay, m[3 * v + 2] / a.ax};
+    };
+    const float* pm = plain["eye_mesh"].data<float>() + k * nv;
+    const float* mm = moved["eye_mesh"].data<float>() + k * nv;
+    double worst = 0;
+    for (int v = 0; v < fh::geometry::kEyeVertices; ++v) {
+      const auto p = back(pm, tb, v), m = back(mm, mb, v);
+      for (int i = 0; i < 3; ++i) worst = std::max(worst, std::abs(p[i] - m[i]));
+    }
+    CHECK(worst < 1e-5);  // float32 rounding of coordinates of order 1
+    // The gaze (a direction) is unchanged by the crop's shift and uniform scale.
+    CHECK(same_floats(plain["gaze"].data<float>() + 3 * k, moved["gaze"].data<float>() + 3 * k, 3));
+  }
+  CHECK(largest_shift > 0.02);  // the boxes did move (sd 0.1 of the side over 8 crops)
+}
+
 TEST_CASE("loader: without 'eye_crop' the eye crops come from the key-points") {
   // The shared dataset with 'eye_crop' dropped from the manifest and the annotation files:
   // the sampler computes each box from the stored key-points, which gives the stored box to

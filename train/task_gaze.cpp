@@ -46,7 +46,10 @@ class GazeTask : public Task {
     net_.to(device_);
     net_.train();
     make_optimizers();
-    held_out_ = held_out_batches(ds_, loader_options(), o.val_split, o.val_batches);
+    // Validation reads the true crops, so figures stay comparable across jitter settings.
+    data::LoaderOptions val = loader_options();
+    val.eye_jitter = 0;
+    held_out_ = held_out_batches(ds_, val, o.val_split, o.val_batches);
   }
 
   std::vector<ModuleEntry> modules() override { return {{"gaze.", &net_, true}}; }
@@ -59,6 +62,7 @@ class GazeTask : public Task {
     lo.eye_size = static_cast<int>(cfg_.eye_size);
     lo.batch_size = static_cast<int>(o_.batch);
     lo.seed = o_.seed;
+    lo.eye_jitter = o_.eye_jitter;
     return lo;
   }
 

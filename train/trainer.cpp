@@ -51,6 +51,7 @@ json::Value TrainOptions::to_json() const {
   v.set("val_batches", val_batches);
   v.set("val_split", val_split);
   v.set("workers", workers);
+  v.set("eye_jitter", eye_jitter);
   v.set("nshot", nshot);
   v.set("sources", sources);
   v.set("vgg", vgg);
@@ -100,6 +101,7 @@ TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& so
   integer("val_batches", o.val_batches);
   str("val_split", o.val_split);
   integer("workers", o.workers);
+  number("eye_jitter", o.eye_jitter);
   flag("nshot", o.nshot);
   integer("sources", o.sources);
   str("vgg", o.vgg);

@@ -48,6 +48,8 @@ struct TrainOptions {
   int64_t val_batches = 4;   // held-out batches per validation
   std::string val_split = "val";
   int workers = 2;           // loader threads
+  // E_gaze only: eye crops moved at random by this fraction of their side (LoaderOptions).
+  double eye_jitter = 0;
   // Generator only.
   bool nshot = false;        // stage 2: weight head, frozen flow network, `sources` sources
   int sources = 2;           // sources per target in the N-shot stage

@@ -69,13 +69,14 @@ int cmd_train(const Args& all_args) {
           {"vgg", "gen: VGG19 ImageNet weights (converted); without it a seeded random VGG19", true, false, ""},
           {"min-gap", "pairs: source at least this many frames from the target", true, false, "0"},
           {"l1", "gen: weight of an extra L1(output, target) term (0 = the paper's loss)", true, false, "0"},
+          {"eye-jitter", "gaze: move eye crops at random by this fraction of their side (0 = true crops)", true, false, "0"},
           {"inject-nan-at", "testing: make the loss NaN at this step", true, false, "0"},
           {"quiet", "no progress bar", false, false, ""},
       },
       args);
   train::TrainReport r;
   if (opts.has("resume")) {
-    for (const char* other : {"data", "out", "config", "batch", "lr", "beta1", "beta2", "seed", "init", "nshot", "vgg", "l1"})
+    for (const char* other : {"data", "out", "config", "batch", "lr", "beta1", "beta2", "seed", "init", "nshot", "vgg", "l1", "eye-jitter"})
       if (opts.has(other))
         throw UsageError{"--resume continues a run with its recorded options; only --steps, --decay-from, --threads and "
                          "--quiet may change (got --" + std::string(other) + ")"};
@@ -118,6 +119,9 @@ int cmd_train(const Args& all_args) {
     o.vgg = opts.has("vgg") ? opts.str("vgg") : "";
     o.min_gap = static_cast<int>(at_least(opts, "min-gap", 0, INT32_MAX));
     o.l1 = positive_or_zero(opts, "l1");
+    o.eye_jitter = positive_or_zero(opts, "eye-jitter");
+    if (o.eye_jitter > 0.5) throw UsageError{"--eye-jitter is a fraction of the crop side, at most 0.5"};
+    if (task != "gaze" && o.eye_jitter > 0) throw UsageError{"--eye-jitter applies to `train gaze` only"};
     o.inject_nan_at = at_least(opts, "inject-nan-at", 0);
     o.progress = !opts.flag("quiet");
     if (task != "gen" && (o.nshot || !o.vgg.empty() || o.l1 > 0))
