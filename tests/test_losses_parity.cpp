@@ -6,10 +6,14 @@
 // ~1446 or 2880 differences: rtol 1e-5); gradients are single products: atol 1e-6.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 
+#include <Eigen/Geometry>
+
 #include "autograd/ops.h"
+#include "geometry/conventions.h"
 #include "tests/generator_loss_layout.h"
 #include "tests/geometry_inputs.h"
 #include "tests/harness/parity.h"
@@ -47,13 +51,51 @@ ParityCase keypoint_case(fh::Generator& gen, int64_t B) {
                           {1e-6, 1e-5});
 }
 
+// The unnormalised gaze of each mesh (iris ring mean − equator ring mean), in double.
+std::vector<Eigen::Vector3d> mesh_gazes(const Tensor& meshes) {
+  namespace g = fh::geometry;
+  const std::vector<double> v = meshes.to_vector<double>();
+  std::vector<Eigen::Vector3d> out;
+  for (int64_t b = 0; b < meshes.size(0); ++b) {
+    Eigen::Vector3d d = Eigen::Vector3d::Zero();
+    for (int k = 0; k < g::kEyeSegments; ++k)
+      for (int i = 0; i < 3; ++i)
+        d[i] += (v[(b * g::kEyeVertices + g::eye_ring_vertex(g::kIrisRing, k)) * 3 + i] -
+                 v[(b * g::kEyeVertices + g::eye_ring_vertex(g::kEquatorRing, k)) * 3 + i]) /
+                g::kEyeSegments;
+    out.push_back(d);
+  }
+  return out;
+}
+
 ParityCase gaze_case(fh::Generator& gen, int64_t B) {
-  return make_parity_case(gen, "gaze_loss", "", {random_meshes(gen, B, DType::F32), random_meshes(gen, B, DType::F32)},
-                          [](auto& x) {
-                            const tr::GazeLossTerms l = tr::gaze_loss(x[0], x[1]);
-                            return fh::stack({l.vertices, l.edges, l.gaze, l.total}, 0);
-                          },
-                          {1e-5, 1e-5});
+  const Tensor pred = random_meshes(gen, B, DType::F32), truth = random_meshes(gen, B, DType::F32);
+  ParityCase c = make_parity_case(gen, "gaze_loss", "", {pred, truth},
+                                  [](auto& x) {
+                                    const tr::GazeLossTerms l = tr::gaze_loss(x[0], x[1]);
+                                    return fh::stack({l.vertices, l.edges, l.gaze, l.total}, 0);
+                                  },
+                                  {1e-5, 1e-5});
+  // The mesh gradients' tolerance follows the gaze term's conditioning. Its gradient is
+  // (rad2deg/B)·acos'(c)·∂c/∂v with c = ĝ_p·ĝ_t the cosine of the angle θ between the two
+  // gazes: the float32 rounding of c (unit u = 2^-24) moves acos'(c) = −1/sinθ by a relative
+  // u/sin²θ, and ĝ_t − c·ĝ_p cancels to length sinθ, a relative u/sinθ. The gradient's own
+  // size is K = rad2deg·(|ū_gaze| + |ū_total|)/(B·32·|g|) (32 ring vertices share it; |g| the
+  // unnormalised gaze; ū the upstream gradient of the two terms that hold the gaze angle), so
+  // each side errs by about 4u·K·(1/sin²θ + 1/sinθ) — a few roundings per factor — and the
+  // comparison of two such sides by twice that, on top of the other terms' 1e-5.
+  const std::vector<Eigen::Vector3d> gp = mesh_gazes(pred), gt = mesh_gazes(truth);
+  const std::vector<double> up = c.oracle.grad_output.to_vector<double>();  // [vertices, edges, gaze, total]
+  const double u = std::ldexp(1.0, -24), upstream = std::abs(up[2]) + std::abs(up[3]);
+  double worst = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const size_t i = static_cast<size_t>(b);
+    const double sin_theta = gp[i].normalized().cross(gt[i].normalized()).norm();
+    const double k = fh::geometry::rad_to_deg(1.0) * upstream / (B * 32.0 * std::min(gp[i].norm(), gt[i].norm()));
+    worst = std::max(worst, 2 * 4 * u * k * (1 / (sin_theta * sin_theta) + 1 / sin_theta));
+  }
+  c.grad_tol = {{1e-5 + worst, 1e-5}, {1e-5 + worst, 1e-5}};
+  return c;
 }
 
 // VGG-like feature pyramids: 5 maps halving in size from `side`.
