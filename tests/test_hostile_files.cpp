@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -94,6 +95,15 @@ TEST_CASE("hostile files: a header of 200,000 keys parses in linear time, duplic
   CHECK(seconds < 20);
   CHECK_THROWS_WITH_AS(fh::json::parse(text + ",\"t123456\":1}", "dup"), doctest::Contains("duplicate key \"t123456\""),
                        fh::Error);
+}
+
+TEST_CASE("hostile files: a document read and written back reads back the same (fuzz_json's finding: -0.0)") {
+  // −0.0 used to be written as "-0", which reads back as the integer 0.
+  for (const char* text : {"[-0.0]", "[-0e-7]", "[0.0,-0,1.5,-2,1e300,-1e-300]", "{\"a\":{\"b\":[-0.0]}}"}) {
+    const std::string once = fh::json::parse(text, "test").dump();
+    CHECK(fh::json::parse(once, "dumped").dump() == once);
+  }
+  CHECK(std::signbit(fh::json::parse(fh::json::parse("[-0.0]", "t").dump(), "t").as_array("t")[0].as_double("t")));
 }
 
 TEST_CASE("hostile files: the atomic writer never writes through a planted link") {

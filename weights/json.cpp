@@ -254,7 +254,8 @@ void dump_value(std::ostringstream& os, const Value& v) {
         FH_CHECK(std::isfinite(d), "json", "cannot write the non-finite number ", d);
         char buf[32];
         std::snprintf(buf, sizeof(buf), "%.17g", d);
-        os << buf;
+        // −0.0 would print as "-0", which reads back as the integer 0: keep it a real number.
+        os << (d == 0 && std::signbit(d) ? "-0.0" : buf);
       }
       break;
     case Value::Type::String: dump_string(os, v.as_string("")); break;
