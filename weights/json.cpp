@@ -212,6 +212,9 @@ class Parser {
     }
     const double d = std::strtod(lexeme.c_str(), &end);
     if (end == lexeme.c_str() || *end != '\0') fail("malformed number '" + lexeme + "'");
+    // JSON has no infinities: a number past the double range (2e308) is refused, not read as ∞
+    // (which no writer could write back).
+    if (!std::isfinite(d)) fail("number '" + lexeme + "' is out of range");
     return Value(d);
   }
 
