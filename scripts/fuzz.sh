@@ -31,6 +31,7 @@ found=0
 printf '%-22s %12s %10s %8s  %s\n' target executions "exec/s" corpus result
 for t in "${targets[@]}"; do
   work=$BUILD/corpus/$t findings=$BUILD/findings/$t
+  rm -rf "$findings"  # this run's findings only (replay older ones from fuzz/corpus)
   mkdir -p "$work" "$findings"
   log=$BUILD/$t.log
   rc=0
