@@ -55,22 +55,25 @@ Truth truth_of(const data::ClipAnnotations& a, int t, const Image* image) {
 
 using Metrics = std::map<std::string, double>;
 
-// The image metrics against the answer's picture (when given) and the geometry metrics of
-// what E_can and E_gaze read from `candidate` against the answer's annotations.
-Metrics measure(const Reenactor& r, const Image& candidate, const Truth& truth, bool image_metrics) {
+// The geometry metrics of what E_can and E_gaze read from an S×S picture (`f`) against the
+// answer's annotations.
+Metrics geometry_metrics(const FaceReading& f, const Truth& truth, int s) {
   Metrics m;
-  if (image_metrics && truth.image) {
-    m["l1"] = l1_255(candidate, *truth.image);
-    m["psnr"] = psnr(candidate, *truth.image);
-    m["ssim"] = ssim(candidate, *truth.image);
-  }
-  const FaceReading f = r.read_face(candidate);
-  const int s = candidate.width;
   m["ard"] = euler_error_deg({f.yaw_deg, f.pitch_deg, f.roll_deg}, truth.angles);
   m["akd"] = keypoint_error_px(f.keypoints.data<float>(), truth.keypoints, s);
   m["aed"] = deformation_error_px(f.deformation.data<float>(), truth.deformation, s);
   if (truth.has_gaze)
     m["agd"] = (gaze_error_deg(f.gaze[0], truth.gaze[0]) + gaze_error_deg(f.gaze[1], truth.gaze[1])) / 2;
+  return m;
+}
+
+// The image metrics of `candidate` against the answer's picture, and the geometry metrics of
+// `f`, what E_can and E_gaze read from it.
+Metrics measure(const FaceReading& f, const Image& candidate, const Truth& truth) {
+  Metrics m = geometry_metrics(f, truth, candidate.width);
+  m["l1"] = l1_255(candidate, *truth.image);
+  m["psnr"] = psnr(candidate, *truth.image);
+  m["ssim"] = ssim(candidate, *truth.image);
   return m;
 }
 
@@ -199,18 +202,20 @@ ClipResults run_clips(Context& c, int n, const std::vector<int>& clips, int larg
       const Image real = c.ds->frame(clip, t);
       const Truth truth = truth_of(*ann, t, &real);
       const ReenactResult res = c.r.reenact(*set, real);
-      const Metrics mo = measure(c.r, res.image, truth, true);
+      const Metrics mo = measure(c.r.read_face(res.image), res.image, truth);
       out.tally.add("output", "ŷ: freehead, " + n_sources(n), mo);
       out.tally.add("warped", n == 1 ? std::string("x̄: the warped source") : "x̄: " + std::to_string(n) + " warped sources, fused",
-                    measure(c.r, res.warped, truth, true));
+                    measure(c.r.read_face(res.warped), res.warped, truth));
       // The source nearest the answer (by PSNR) copied unchanged.
       size_t best = 0;
       double best_psnr = -1;
       for (size_t i = 0; i < src_images.size(); ++i)
         if (const double p = psnr(src_images[i], real); p > best_psnr) best_psnr = p, best = i;
       out.tally.add("source", n == 1 ? std::string("source copied") : "nearest of " + std::to_string(n) + " sources copied",
-                    measure(c.r, src_images[best], truth, true));
-      if (with_floor) out.tally.add("answer", "the real frame (estimators' floor)", measure(c.r, real, truth, false));
+                    measure(c.r.read_face(src_images[best]), src_images[best], truth));
+      // The driver is the answer: reenact() has already read it.
+      if (with_floor)
+        out.tally.add("answer", "the real frame (estimators' floor)", geometry_metrics(res.driver, truth, real.width));
       if (n == 1) keeper.offer({mo.at("psnr"), {src_images[0], real, res.target_sketch, res.warped, res.image}});
       c.bar.advance();
     }
@@ -245,12 +250,13 @@ Table run_cross(Context& c, std::vector<Case>& grid) {
     const Truth truth = truth_of(*tgt_ann, i, &target);
     const auto set = c.r.prepare({source});
     const ReenactResult res = c.r.reenact(*set, driver);
-    const Metrics mo = measure(c.r, res.image, truth, true);
+    const Metrics mo = measure(c.r.read_face(res.image), res.image, truth);
     tally.add("output", "ŷ: freehead", mo);
-    tally.add("warped", "x̄: warped source", measure(c.r, res.warped, truth, true));
-    tally.add("source", "source copied", measure(c.r, source, truth, true));
-    tally.add("driver", "driver copied", measure(c.r, driver, truth, true));
-    tally.add("answer", "the exact target (estimators' floor)", measure(c.r, target, truth, false));
+    tally.add("warped", "x̄: warped source", measure(c.r.read_face(res.warped), res.warped, truth));
+    tally.add("source", "source copied", measure(c.r.read_face(source), source, truth));
+    // reenact() has already read the driver.
+    tally.add("driver", "driver copied", measure(res.driver, driver, truth));
+    tally.add("answer", "the exact target (estimators' floor)", geometry_metrics(c.r.read_face(target), truth, target.width));
     keeper.offer({mo.at("psnr"), {source, driver, res.target_sketch, res.warped, res.image, target}});
     c.bar.advance();
   }
@@ -401,12 +407,12 @@ Report evaluate(const EvalOptions& o) {
       if (std::find(counts.begin(), counts.end(), n) == counts.end()) counts.push_back(n);
   const int largest = counts.empty() ? 1 : *std::max_element(counts.begin(), counts.end());
 
-  int64_t work = 0;
-  for (size_t i = 0; i < counts.size(); ++i)
-    for (int clip : clips) {
-      const int f = ds->clip(clip).frames;
-      work += static_cast<int64_t>(driver_frames(f, o.drivers_per_clip, source_frames(f, largest)).size());
-    }
+  int64_t drivers = 0;  // per clip run, the same for every source count
+  for (int clip : clips) {
+    const int f = ds->clip(clip).frames;
+    drivers += static_cast<int64_t>(driver_frames(f, o.drivers_per_clip, source_frames(f, largest)).size());
+  }
+  int64_t work = drivers * static_cast<int64_t>(counts.size());
   const int triples = static_cast<int>(ds->manifest().triples.size());
   if (cross) work += o.max_triples > 0 ? std::min(o.max_triples, triples) : triples;
   if (components)
