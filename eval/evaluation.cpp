@@ -7,15 +7,11 @@
 #include <memory>
 #include <set>
 
-#include "autograd/grad_mode.h"
 #include "data/annotation.h"
 #include "data/loader.h"
 #include "eval/case_grid.h"
 #include "eval/metrics.h"
 #include "geometry/conventions.h"
-#include "geometry/crops.h"
-#include "pipeline/image_prep.h"
-#include "pipeline/models.h"
 #include "pipeline/reenactor.h"
 #include "runtime/error.h"
 #include "runtime/progress.h"
@@ -272,8 +268,6 @@ Table run_cross(Context& c, std::vector<Case>& grid) {
 // ---- the components alone -------------------------------------------------------------------
 
 Table run_components(Context& c, const std::vector<int>& clips) {
-  // E_gaze alone needs the networks themselves: crops placed by the true key-points.
-  const pipeline::ModelSet models = pipeline::ModelSet::load(c.r.models_dir(), c.o.device);
   double yaw = 0, pitch = 0, roll = 0, akd = 0, iod = 0, aed = 0, agd = 0, agd_true_crops = 0, crop_shift = 0;
   int64_t n = 0, ng = 0;
   for (int clip : clips) {
@@ -300,15 +294,10 @@ Table run_components(Context& c, const std::vector<int>& clips) {
       }
       if (tr.has_gaze) {
         agd += (gaze_error_deg(f.gaze[0], tr.gaze[0]) + gaze_error_deg(f.gaze[1], tr.gaze[1])) / 2;
-        NoGradGuard no_grad;
-        const Tensor full = pipeline::image_tensor(img, c.r.image_size(), "frame");
-        const Tensor points = Tensor::from_vector(std::vector<float>(tr.keypoints, tr.keypoints + 68 * 3), {1, 68, 3});
-        const Tensor eyes = geometry::eye_crops(full, points, models.config.eye_size);
-        const Tensor g = models.gaze->forward(eyes.to(c.o.device)).gaze.to(Device::cpu());  // [2,3]
-        for (int e = 0; e < 2; ++e) {
-          const float* v = g.data<float>() + 3 * e;
-          agd_true_crops += gaze_error_deg({v[0], v[1], v[2]}, tr.gaze[static_cast<size_t>(e)]) / 2;
-        }
+        // E_gaze alone: crops placed by the true key-points.
+        const auto g = c.r.read_gaze(
+            img, Tensor::from_vector(std::vector<float>(tr.keypoints, tr.keypoints + 68 * 3), {68, 3}));
+        agd_true_crops += (gaze_error_deg(g[0], tr.gaze[0]) + gaze_error_deg(g[1], tr.gaze[1])) / 2;
         ++ng;
       }
       ++n;

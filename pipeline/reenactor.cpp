@@ -93,18 +93,25 @@ struct Reenactor::Impl {
     r.yaw_deg = k.yaw.to(Device::cpu()).item();
     r.pitch_deg = k.pitch.to(Device::cpu()).item();
     r.roll_deg = k.roll.to(Device::cpu()).item();
-    // Eye crops from the full-resolution image: the key-points are image-normalised, so the
-    // crop boxes follow at any size.
-    t0 = Clock::now();
-    const Tensor eyes = geometry::eye_crops(full, reshape(r.keypoints, {1, 68, 3}), models.config.eye_size);
+    r.gaze = gaze_at(full, r.keypoints);
+    return r;
+  }
+
+  // E_gaze on both eyes' crops placed by `keypoints` [68,3], from the full-resolution image:
+  // the key-points are image-normalised, so the crop boxes follow at any size. Unit vectors.
+  std::array<std::array<double, 3>, 2> gaze_at(const Tensor& full, const Tensor& keypoints) const {
+    NoGradGuard no_grad;
+    const auto t0 = Clock::now();
+    const Tensor eyes = geometry::eye_crops(full, reshape(keypoints, {1, 68, 3}), models.config.eye_size);
     const Tensor g = models.gaze->forward(eyes.to(device)).gaze.to(Device::cpu());  // [2,3]
     timing.gaze_ms += ms_since(t0);
+    std::array<std::array<double, 3>, 2> out{};
     for (int e = 0; e < 2; ++e) {
       const float* v = g.data<float>() + 3 * e;
       const double n = std::sqrt(double(v[0]) * v[0] + double(v[1]) * v[1] + double(v[2]) * v[2]);
-      for (int c = 0; c < 3; ++c) r.gaze[static_cast<size_t>(e)][static_cast<size_t>(c)] = n > 0 ? v[c] / n : 0.0;
+      for (int c = 0; c < 3; ++c) out[static_cast<size_t>(e)][static_cast<size_t>(c)] = n > 0 ? v[c] / n : 0.0;
     }
-    return r;
+    return out;
   }
 
   // Eq. 2 with the target pose: R (with offsets applied as Euler angles), t, s, d.
@@ -184,6 +191,14 @@ FaceReading Reenactor::read_face(const Image& image) const {
   FaceReading r = impl_->read(full, pipeline::resize_square(full, impl_->size()));
   impl_->timing.total_ms = ms_since(start);
   return r;
+}
+
+std::array<std::array<double, 3>, 2> Reenactor::read_gaze(const Image& image, const Tensor& keypoints) const {
+  FH_CHECK(keypoints.shape() == Shape({68, 3}) || keypoints.shape() == Shape({1, 68, 3}), "read_gaze",
+           "key-points must be [68,3], got ", keypoints.shape().str());
+  impl_->timing = {};
+  return impl_->gaze_at(pipeline::image_tensor(image, impl_->size(), "the image"),
+                        keypoints.to(DType::F32).to(Device::cpu()));
 }
 
 std::shared_ptr<const SourceSet> Reenactor::prepare(const std::vector<Image>& sources) const {

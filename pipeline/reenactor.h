@@ -104,6 +104,9 @@ class Reenactor {
 
   // E_can and E_gaze on one image.
   FaceReading read_face(const Image& image) const;
+  // E_gaze alone, on eye crops placed by given key-points [68,3] (image-normalised, as
+  // FaceReading::keypoints): e.g. a landmark detector's, or ground truth. Unit gaze per eye.
+  std::array<std::array<double, 3>, 2> read_gaze(const Image& image, const Tensor& keypoints) const;
   // The source-side work, once: readings, sketches and G's flow-encoder features. Several
   // sources need the N-shot generator.
   std::shared_ptr<const SourceSet> prepare(const std::vector<Image>& sources) const;
