@@ -279,9 +279,9 @@ Table run_components(Context& c, const std::vector<int>& clips) {
       const Image img = c.ds->frame(clip, t);
       const Truth tr = truth_of(*ann, t, nullptr);
       const FaceReading f = c.r.read_face(img);
-      yaw += std::abs(f.yaw_deg - tr.angles.yaw);
-      pitch += std::abs(f.pitch_deg - tr.angles.pitch);
-      roll += std::abs(f.roll_deg - tr.angles.roll);
+      yaw += angle_error_deg(f.yaw_deg, tr.angles.yaw);
+      pitch += angle_error_deg(f.pitch_deg, tr.angles.pitch);
+      roll += angle_error_deg(f.roll_deg, tr.angles.roll);
       akd += keypoint_error_px(f.keypoints.data<float>(), tr.keypoints, img.width);
       iod += 100 * point_error(f.keypoints.data<float>(), tr.keypoints) / inter_ocular(tr.keypoints);
       aed += deformation_error_px(f.deformation.data<float>(), tr.deformation, img.width);

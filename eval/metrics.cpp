@@ -95,10 +95,10 @@ double ssim(const Image& a, const Image& b) {
   return s / a.channels;
 }
 
+double angle_error_deg(double a, double b) { return std::abs(wrap_deg(a - b)); }
+
 double euler_error_deg(const Angles& a, const Angles& b) {
-  return (std::abs(wrap_deg(a.yaw - b.yaw)) + std::abs(wrap_deg(a.pitch - b.pitch)) +
-          std::abs(wrap_deg(a.roll - b.roll))) /
-         3;
+  return (angle_error_deg(a.yaw, b.yaw) + angle_error_deg(a.pitch, b.pitch) + angle_error_deg(a.roll, b.roll)) / 3;
 }
 
 double pixels_per_unit(int image_size) { return (image_size - 1) / 2.0; }

@@ -36,6 +36,8 @@ struct Angles {
   double yaw = 0, pitch = 0, roll = 0;  // degrees
 };
 double euler_error_deg(const Angles& a, const Angles& b);
+// |a − b| in degrees, wrapped into [0°, 180°]: one angle's share of euler_error_deg.
+double angle_error_deg(double a, double b);
 
 double pixels_per_unit(int image_size);
 // a, b: [68][3] image-normalised points.

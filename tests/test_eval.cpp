@@ -172,6 +172,7 @@ TEST_CASE("eval metrics: pose, key-point, expression and gaze errors on cases wi
   CHECK(eval::euler_error_deg({179, 0, 0}, {-179, 0, 0}) == doctest::Approx(2.0 / 3));
   CHECK(eval::euler_error_deg({10, -20, 5}, {13, -14, 5}) == doctest::Approx(3.0));
   CHECK(eval::euler_error_deg({-90, 45, 180}, {90, -135, -180}) == doctest::Approx(120.0));
+  CHECK(eval::angle_error_deg(-170, 170) == doctest::Approx(20.0));
 
   // Gaze: known angles, and precision at the extremes (atan2 of |a×b| and a·b).
   const double d = geometry::kPi / 180;
