@@ -336,7 +336,7 @@ Table run_components(Context& c, const std::vector<int>& clips) {
 
 void check_inputs(const EvalOptions& o, const data::Dataset& ds, const Reenactor& r) {
   for (const std::string& t : o.tables)
-    FH_CHECK(t == "self" || t == "cross" || t == "nshot" || t == "components", "eval", "unknown table '", t,
+    FH_CHECK(is_table_name(t), "eval", "unknown table '", t,
              "' (--tables takes self, cross, nshot, components)");
   const bool images = wants(o, "self") || wants(o, "cross") || wants(o, "nshot");
   if (images && ds.image_size() != r.image_size())
@@ -379,6 +379,10 @@ void check_inputs(const EvalOptions& o, const data::Dataset& ds, const Reenactor
 }
 
 }  // namespace
+
+bool is_table_name(const std::string& name) {
+  return std::find(table_names().begin(), table_names().end(), name) != table_names().end();
+}
 
 Report evaluate(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();

@@ -22,12 +22,19 @@
 
 namespace fh::eval {
 
+// The tables `evaluate` can make, in the order they are reported.
+inline const std::vector<std::string>& table_names() {
+  static const std::vector<std::string> names{"self", "cross", "nshot", "components"};
+  return names;
+}
+bool is_table_name(const std::string& name);
+
 struct EvalOptions {
   std::string data_dir;
   std::string models_dir;
   std::string split = "test";
   std::vector<int> sources{1, 2, 4, 8};  // the N-shot table's source counts
-  std::vector<std::string> tables{"self", "cross", "nshot", "components"};
+  std::vector<std::string> tables = table_names();
   int drivers_per_clip = 8;     // driving frames per clip (self, nshot)
   int max_clips = 0;            // clips of the split used (spread over it); 0 = all
   int max_triples = 0;          // triples used (the first ones); 0 = all

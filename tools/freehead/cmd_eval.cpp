@@ -70,7 +70,7 @@ int cmd_eval(const Args& args) {
   o.sources = source_counts(opts.str("sources"));
   o.tables = split_list(opts.str("tables"));
   for (const std::string& t : o.tables)
-    if (t != "self" && t != "cross" && t != "nshot" && t != "components")
+    if (!eval::is_table_name(t))
       throw UsageError{"--tables: unknown table '" + t + "' (self, cross, nshot, components)"};
   o.drivers_per_clip = static_cast<int>(opts.integer("drivers-per-clip", 1, 100000));
   o.max_clips = static_cast<int>(opts.integer("max-clips", 0, 1000000));
