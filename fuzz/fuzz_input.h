@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace fh::fuzz {
@@ -41,6 +43,26 @@ inline void require(bool ok, const char* what) {
     std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
     std::abort();
   }
+}
+
+// What a text reader accepts must write back to text that reads back the same: `read` parses
+// (throwing to refuse), `write` writes a value back as text.
+template <class Read, class Write>
+void check_round_trip(const std::string& text, Read read, Write write) {
+  std::optional<decltype(read(text))> value;
+  try {
+    value.emplace(read(text));
+  } catch (const std::exception&) {
+    return;  // refused: fine
+  }
+  const std::string once = write(*value);
+  std::string twice;
+  try {
+    twice = write(read(once));
+  } catch (const std::exception&) {
+    require(false, "an accepted input, written back, is refused");
+  }
+  require(twice == once, "an accepted input, written back, reads back different");
 }
 
 }  // namespace fh::fuzz
