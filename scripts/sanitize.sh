@@ -20,8 +20,9 @@ fh_ensure_packages "${FH_BUILD_PACKAGES[@]}" "${FH_TEST_PACKAGES[@]}"
 
 generator=()
 [ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
+mkdir -p "$build"
 cmake -S "$FH_ROOT" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFH_SANITIZE="$kind" \
-  -DFH_CUDA=OFF -DFH_BUILD_BENCHMARKS=OFF >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  -DFH_CUDA=OFF -DFH_BUILD_BENCHMARKS=OFF >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" --parallel "$(nproc)"
 
 # abort_on_error: a report ends the process with a signal CTest shows as a failure; the
