@@ -158,9 +158,21 @@ struct Reenactor::Impl {
 };
 
 std::string Reenactor::default_models_dir() {
+  const auto has_models = [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::exists(dir / "models.json", ec);
+  };
   if (const char* env = std::getenv("FREEHEAD_MODELS"); env && *env) return env;
+#ifdef FH_INSTALL_RELATIVE_MODELS_DIR
+  // An installed program finds the models of its own tree (bin/ beside share/), wherever the
+  // tree was installed or moved to.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && has_models(exe.parent_path().parent_path() / FH_INSTALL_RELATIVE_MODELS_DIR))
+    return (exe.parent_path().parent_path() / FH_INSTALL_RELATIVE_MODELS_DIR).string();
+#endif
 #ifdef FH_SOURCE_MODELS_DIR
-  if (fs::exists(fs::path(FH_SOURCE_MODELS_DIR) / "models.json")) return FH_SOURCE_MODELS_DIR;
+  if (has_models(FH_SOURCE_MODELS_DIR)) return FH_SOURCE_MODELS_DIR;
 #endif
 #ifdef FH_INSTALLED_MODELS_DIR
   return FH_INSTALLED_MODELS_DIR;

@@ -86,8 +86,9 @@ class SourceSet;  // prepared sources (opaque): readings, sketches, G's encoder 
 class Reenactor {
  public:
   // The models folder (models.json + weights, see docs/reenactment.md). The default is the
-  // shipped `tiny` models: $FREEHEAD_MODELS if set, else the copy beside the sources or the
-  // installed one.
+  // shipped `tiny` models: $FREEHEAD_MODELS if set; else, for a program installed in bin/ of
+  // an installed tree, that tree's share/freehead/models/tiny; else the copy beside the
+  // sources; else the install prefix's.
   static std::string default_models_dir();
 
   explicit Reenactor(const std::string& models_dir = default_models_dir(), Device device = Device::cpu());

@@ -7,7 +7,7 @@ FH_BUILD_DIR=${FH_BUILD_DIR:-$FH_ROOT/build}
 
 # Packages a CPU build needs, and those the test suite and benchmarks add.
 FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev)
-FH_TEST_PACKAGES=(doctest-dev libbenchmark-dev python3-torch python3-pil python3-skimage)
+FH_TEST_PACKAGES=(doctest-dev libbenchmark-dev python3-torch python3-pil python3-skimage pkgconf)
 
 fh_ensure_packages() {
   if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "kernels/conv_backend.h"
+#include "pipeline/reenactor.h"
 #include "runtime/build_info.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/host_allocator.h"
@@ -23,6 +24,8 @@ int cmd_info(const Args& args) {
   std::printf("freehead %s\n", version());
   std::printf("commit:        %s\n", git_commit());
   std::printf("build:         %s\n", build_options());
+  std::printf("models:        %s (the default of reenact, edit, demo and eval)\n",
+              Reenactor::default_models_dir().c_str());
   std::printf("cpu threads:   %d (%s)\n", num_threads(), num_threads_source().c_str());
   std::printf("host cache:    up to %zu MiB of freed large blocks (FH_HOST_CACHE_MB)\n", host::cache_limit() >> 20);
   std::printf("cuda compiled: %s\n", cuda::compiled() ? "yes" : "no");
