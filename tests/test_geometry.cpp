@@ -1,6 +1,6 @@
 // The key-point algebra and the eye-mesh machinery: float64 gradient checks, round trips
 // (canonical -> posed -> canonical, angles -> gaze -> angles, rotation -> Euler angles ->
-// rotation), values fixed by the contract (the template's gaze, bins, edge lengths) and
+// rotation), values fixed by docs/geometry.md (the template's gaze, bins, edge lengths) and
 // the errors bad arguments raise.
 #include <doctest/doctest.h>
 
