@@ -1,6 +1,7 @@
 """PyTorch reference of freehead's networks, written from the model's description in
-docs/networks.md and docs/geometry.md: KeypointNet (E_can), GazeNet (E_gaze), the generator (flow and rendering
-networks, N-shot fusion), the PatchGAN discriminators and the VGG19 feature extractor.
+docs/networks.md and docs/geometry.md: KeypointNet (E_can), GazeNet (E_gaze), the
+generator (flow and rendering networks, N-shot fusion), the PatchGAN discriminators and the
+VGG19 feature extractor.
 
 Module attribute names are chosen so that `state_dict()` keys are exactly the parameter
 names of docs/networks.md; a weights file adds the network's prefix (`kp.`, `gaze.`, `gen.`,

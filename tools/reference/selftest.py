@@ -3,8 +3,8 @@
 
 The expected parameter names and shapes are written here from the tables of
 docs/networks.md (one section per network, and its configurations), independently of
-model.py. Exits 0 when every check
-passes, 1 on a failure, 77 (CTest: skipped) when torch cannot be imported.
+model.py. Exits 0 when every check passes, 1 on a failure, 77 (CTest: skipped) when torch
+cannot be imported.
 usage: selftest.py [-k SUBSTRING]   (runs only the checks whose name contains it)
 """
 import contextlib
