@@ -1,7 +1,7 @@
-// Exact ground truth for one rendered frame, in the contract's conventions
-// (ARCHITECTURE.md §1, §3, §6): 68 3D key-points in the camera frame (image-normalised x,
-// y; z in the same unit, away from the camera), the pose (yaw, pitch, roll in radians,
-// t, s) with the canonical points and expression deformation that satisfy
+// Exact ground truth for one rendered frame, in the model's conventions
+// (docs/geometry.md#conventions, #eye-mesh-template, #crops): 68 3D key-points in the
+// camera frame (image-normalised x, y; z in the same unit, away from the camera), the
+// pose (yaw, pitch, roll in radians, t, s) with the canonical points and expression deformation that satisfy
 //   p = s · R · p_can + t + d   exactly (up to float rounding),
 // and per eye the gaze (unit vector, camera frame) and the 482-vertex eye mesh in that
 // eye's crop coordinates.
@@ -43,7 +43,7 @@ struct FrameAnnotation {
 // The annotation of `head` rendered at `image_size` pixels square.
 FrameAnnotation annotate(const PosedHead& head, int image_size);
 
-// The square crop (ARCHITECTURE.md §6) of eye `e` (0 = right, 1 = left) from key-points in
+// The square crop (docs/geometry.md#crops) of eye `e` (0 = right, 1 = left) from key-points in
 // normalised coordinates: (c_x, c_y, L) in pixels, as geometry::eye_crop_box.
 std::array<double, 3> eye_crop_from_keypoints(const float (*keypoints)[3], int e, int image_size);
 

@@ -77,9 +77,9 @@ struct Pose {
   double scale = 0.5;
 };
 
-// Per-eye gaze in the head frame (the eye's rotation in its socket), in the contract's
-// (θ = pitch, φ = yaw) convention: θ within ±25°, φ within ±35°. Index 0 is the subject's
-// right eye (36-41), 1 the left (42-47).
+// Per-eye gaze in the head frame (the eye's rotation in its socket), in the model's
+// (θ = pitch, φ = yaw) convention (docs/geometry.md#conventions): θ within ±25°,
+// φ within ±35°. Index 0 is the subject's right eye (36-41), 1 the left (42-47).
 struct EyeGaze {
   double theta = 0, phi = 0;
 };

@@ -1,4 +1,5 @@
-// The contract's fixed conventions in plain double precision (ARCHITECTURE.md §1 and §3):
+// The model's fixed conventions in plain double precision (docs/geometry.md#conventions and
+// #eye-mesh-template):
 // head rotation from Euler angles, the gaze vector ↔ (θ, φ) pair, the iBUG-68 point groups
 // and the 482-vertex eye-mesh template. Differentiable tensor versions live beside this
 // file; the synthetic renderer, the sketch rasteriser and the tests use these directly.
@@ -48,7 +49,7 @@ inline constexpr PointRange kRightEye{36, 41, true};
 inline constexpr PointRange kLeftEye{42, 47, true};
 inline constexpr PointRange kOuterLip{48, 59, true};
 inline constexpr PointRange kInnerLip{60, 67, true};
-// The sketch's polylines in drawing order (ARCHITECTURE.md §6).
+// The sketch's polylines in drawing order (docs/geometry.md#sketches).
 inline constexpr std::array<PointRange, 9> kSketchPolylines{kJaw,      kRightBrow, kLeftBrow,  kNoseBridge, kLowerNose,
                                                             kRightEye, kLeftEye,   kOuterLip, kInnerLip};
 

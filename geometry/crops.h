@@ -1,4 +1,4 @@
-// Eye crops for E_gaze and mouth crops for D_M (ARCHITECTURE.md §6). Images are NHWC
+// Eye crops for E_gaze and mouth crops for D_M (docs/geometry.md#crops). Images are NHWC
 // [B,H,W,C]; key-points [B,68,2|3] are image-normalised (pixel centre 0 -> -1, W−1 -> +1).
 //
 // Eye crop of eye k (0 = right eye 36-41, 1 = left eye 42-47): in pixels, centre c = mean

@@ -1,4 +1,4 @@
-// The eye-mesh machinery of E_gaze (ARCHITECTURE.md §1 and §3) as tensors: the template,
+// The eye-mesh machinery of E_gaze (docs/geometry.md#eye-mesh-template) as tensors: the template,
 // the gaze vector of a mesh, gaze ↔ (θ, φ) and the edge lengths of the E_gaze loss.
 // Differentiable functions are built from autograd ops (float32/float64, batched, any
 // device whose ops exist).

@@ -1,4 +1,4 @@
-// The 3D key-point algebra of Free-HeadGAN (ARCHITECTURE.md §1), as differentiable tensor
+// The 3D key-point algebra of Free-HeadGAN (docs/geometry.md#conventions), as differentiable tensor
 // functions built from autograd ops: batched, float32 or float64, on any device whose ops
 // exist. Points are [B,68,3] in the camera frame (x right, y down, z away from the camera),
 // their (x, y) image-normalised.

@@ -1,4 +1,4 @@
-// The key-point sketch the generator is conditioned on (ARCHITECTURE.md §6): 68 points and
+// The key-point sketch the generator is conditioned on (docs/geometry.md#sketches): 68 points and
 // one gaze per eye -> a 3×S×S image in [0, 1] on a black background.
 //
 // Drawing, in pixel coordinates u = (x_n + 1)·(S − 1)/2 (pixel centres at integers):

@@ -1,5 +1,6 @@
-// Residual blocks of the encoders: the bottleneck of E_can (ARCHITECTURE.md §2) and
-// torchvision's BasicBlock of the ResNet-34 inside E_gaze (§3), with torchvision's names.
+// Residual blocks of the encoders: the bottleneck of E_can and torchvision's BasicBlock of
+// the ResNet-34 inside E_gaze, with torchvision's names (docs/networks.md#e_can-the-key-point-network,
+// #e_gaze-the-gaze-network).
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
 // Modules: the building blocks of the networks. A module owns named tensor slots
 // (parameters, which are trained, and buffers, which are not) and named child modules;
-// a slot's full name is the dotted path from the network's root, exactly the contract's
-// parameter names, so state dicts and weights files need no translation table.
+// a slot's full name is the dotted path from the network's root, exactly the parameter
+// names of docs/networks.md, so state dicts and weights files need no translation table.
 //
 // Layout at the file boundary: files hold tensors as PyTorch does (conv weights
 // [out, in, kh, kw]); inside the runtime conv weights are [out, kh, kw, in] to match NHWC

@@ -1,4 +1,4 @@
-// SPADE and the SPADE residual block (ARCHITECTURE.md §4). SPADE(x, label) =
+// SPADE and the SPADE residual block (docs/networks.md#generator). SPADE(x, label) =
 // IN(x)·(1 + γ(label)) + β(label), the label map resized to x's size by nearest neighbour;
 // the instance norm and the modulation run as one fused op.
 #pragma once

@@ -1,4 +1,4 @@
-// The three configurations of ARCHITECTURE.md §7.
+// The three configurations of the model (docs/networks.md#configurations).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The multi-scale PatchGAN discriminators (ARCHITECTURE.md §5): D_I sees concat(target
+// The multi-scale PatchGAN discriminators (docs/networks.md#discriminators): D_I sees concat(target
 // sketch, image) at S, D_M a mouth crop at S/4; two scales each, scale k+1 on a 3x3/2
 // average-pooled copy of scale k's input.
 #pragma once

@@ -1,6 +1,7 @@
-// E_gaze, the eye-mesh network (ARCHITECTURE.md §3): torchvision's ResNet-34 trunk under
-// `backbone.` (so converted ImageNet weights load as they are), a stride-2 neck and one
-// affine head to the 482 vertices of the eye mesh; the gaze follows from the mesh.
+// E_gaze, the eye-mesh network (docs/networks.md#e_gaze-the-gaze-network): torchvision's
+// ResNet-34 trunk under `backbone.` (so converted ImageNet weights load as they are), a
+// stride-2 neck and one affine head to the 482 vertices of the eye mesh; the gaze follows
+// from the mesh.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// G: the flow network and the rendering network (ARCHITECTURE.md §4), with M ≥ 1 source
+// G: the flow network and the rendering network (docs/networks.md#generator), with M ≥ 1 source
 // images fused by softmax weights (N-shot, paper Eq. 12-13). All images are NHWC in the
 // runtime; the CLI converts at the file boundary.
 #pragma once

@@ -1,6 +1,7 @@
-// E_can, the key-point network (ARCHITECTURE.md §2): a ResNet of bottleneck blocks and
-// seven affine heads giving head pose (angle bins), translation, scale, expression
-// deformation and posed key-points; the canonical key-points follow by Eq. 1.
+// E_can, the key-point network (docs/networks.md#e_can-the-key-point-network): a ResNet of
+// bottleneck blocks and seven affine heads giving head pose (angle bins), translation,
+// scale, expression deformation and posed key-points; the canonical key-points follow by
+// Eq. 1.
 #pragma once
 
 #include <memory>

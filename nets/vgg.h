@@ -1,4 +1,4 @@
-// VGG19 features for the perceptual loss (ARCHITECTURE.md §5), torchvision's names
+// VGG19 features for the perceptual loss (docs/networks.md#vgg19), torchvision's names
 // (`features.{0,2,5,...,28}`), up to relu5_1. Input images in [-1, 1] are mapped to
 // ImageNet's normalisation inside.
 #pragma once

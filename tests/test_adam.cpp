@@ -84,7 +84,7 @@ TEST_CASE("PyTorch parity: ten Adam steps on a small network") {
     tr::AdamOptions opts;
     int64_t decay_start, decay_end;
   };
-  // The contract's E_can/G/D and E_gaze settings (constant rate), then a larger rate with
+  // The training tasks' E_can/G/D and E_gaze settings (constant rate), then a larger rate with
   // weight decay and a linear decay starting mid-way.
   const Config configs[] = {{{2e-4, 0.5, 0.999, 1e-8, 0}, 1000, 2000},
                             {{1e-4, 0.9, 0.999, 1e-8, 0}, 1000, 2000},
@@ -135,7 +135,7 @@ TEST_CASE("PyTorch parity: ten Adam steps on a small network") {
     // steps drift apart by up to Σ lr·ρ. At lr = 2e-2 with ρ ~ 1e-5 (terms cancelling
     // ~100-fold) that is 2e-6, the tail a seed sweep met (1.8e-6 at 0.59); sweeps of the
     // same seeds with PyTorch's and with unfused roundings of the update give the same
-    // errors. At the contract's rates the parameters stay within a few ulps. The moments
+    // errors. At the tasks' default rates the parameters stay within a few ulps. The moments
     // are of the gradients' size (≈0.1) and its square.
     const struct {
       const char* name;
@@ -164,7 +164,7 @@ TEST_CASE("PyTorch parity: given the same gradients, Adam's steps are torch.opti
   if (skip_without_oracle()) return;
   fh::Generator gen(run_seed());
   // 1003 elements: PyTorch's vectorised loop and its scalar tail. Gradients of both signs
-  // over three orders of magnitude, ten steps, the contract's settings and one with weight
+  // over three orders of magnitude, ten steps, the tasks' default settings and one with weight
   // decay: every rounding of the update is exercised.
   const int64_t n = 1003, steps = 10;
   const tr::AdamOptions configs[] = {

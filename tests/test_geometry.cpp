@@ -1,6 +1,6 @@
 // The key-point algebra and the eye-mesh machinery: float64 gradient checks, round trips
 // (canonical -> posed -> canonical, angles -> gaze -> angles, rotation -> Euler angles ->
-// rotation), values fixed by the contract (the template's gaze, bins, edge lengths) and
+// rotation), values fixed by docs/geometry.md (the template's gaze, bins, edge lengths) and
 // the errors bad arguments raise.
 #include <doctest/doctest.h>
 
@@ -186,7 +186,8 @@ TEST_CASE("geometry: eye template tensors and edge lengths") {
   REQUIRE(tri.shape() == Shape{960, 3});
   REQUIRE(edges.shape() == Shape{2880, 2});
   const std::vector<int64_t> t = tri.to_vector<int64_t>(), e = edges.to_vector<int64_t>();
-  // Contract: triangle 0 is (0, 1, 2); the first band's triangles (a, a+32, b), (b, a+32, b+32); the last cap.
+  // As docs/geometry.md#eye-mesh-template builds them: triangle 0 is (0, 1, 2); the first
+  // band's triangles (a, a+32, b), (b, a+32, b+32); the last cap.
   CHECK(std::vector<int64_t>(t.begin(), t.begin() + 3) == std::vector<int64_t>{0, 1, 2});
   CHECK(std::vector<int64_t>(t.begin() + 3 * 32, t.begin() + 3 * 34) == std::vector<int64_t>{1, 33, 2, 2, 33, 34});
   CHECK(std::vector<int64_t>(t.end() - 3, t.end()) == std::vector<int64_t>{481, 449, 480});

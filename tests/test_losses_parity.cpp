@@ -111,7 +111,7 @@ ParityCase generator_case(fh::Generator& gen, int64_t B) {
   std::vector<Tensor> in;
   for (int k = 0; k < 3; ++k)
     for (const Tensor& t : pyramid(gen, B, 16)) in.push_back(t);
-  // D_I and D_M, two scales each, four feature maps per scale (the contract's layers 0-3).
+  // D_I and D_M, two scales each, four feature maps per scale (layers 0-3, docs/networks.md#discriminators).
   const int64_t sides[2] = {9, 5};
   for (int d = 0; d < 2; ++d)
     for (int s = 0; s < 2; ++s) {

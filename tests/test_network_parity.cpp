@@ -1,5 +1,5 @@
-// Every network against the PyTorch reference model written from the same contract
-// (tools/reference/): eval-mode forward at `tiny` and `small`, with one and three sources;
+// Every network against the PyTorch reference model written from the same description
+// (docs/networks.md; tools/reference/): eval-mode forward at `tiny` and `small`, with one and three sources;
 // train-mode backward at `tiny` (gradients of every parameter and input, and the updated
 // buffers); and weights going both ways — files written by freehead run in PyTorch, files
 // written by PyTorch run in freehead.

@@ -68,7 +68,7 @@ TEST_CASE("networks: a saved state dict loads into a fresh network and reproduce
   }
 }
 
-TEST_CASE("networks: names and file shapes follow the contract") {
+TEST_CASE("networks: names and file shapes follow docs/networks.md") {
   auto gen = fresh("gen-nshot", 0);
   const nn::TensorMap sd = as_map(gen->module().state_dict("gen."));
   // PyTorch layouts: conv weights [out, in, kh, kw].

@@ -1,5 +1,5 @@
 // The sketch rasteriser: content (background, gaze-coloured eyes, white anti-aliased lines
-// of the contract's width), determinism (repeat, batch vs single, thread counts), any size,
+// of the width in docs/geometry.md#sketches), determinism (repeat, batch vs single, thread counts), any size,
 // key-point files for `freehead sketch` and their errors.
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -108,7 +108,7 @@ TEST_CASE("train: on one fixed batch 100 steps cut E_can's and E_gaze's losses a
 
 TEST_CASE("train: on one fixed batch 100 steps cut G's reconstruction error") {
   Workspace ws("fixed-gen");
-  // The contract's loss has no L1 term (--l1 is off here): the reconstruction error G
+  // The paper's loss has no L1 term (--l1 is off here): the reconstruction error G
   // minimises is the perceptual distance of ŷ to the target, which must fall by half.
   fh::train::TrainOptions o = ws.options("gen", "g");
   CHECK(fixed_batch_ratio(ws, o, "vgg_output", 100) < 0.5);

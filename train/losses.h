@@ -1,4 +1,4 @@
-// The training objectives of Free-HeadGAN (ARCHITECTURE.md §6), built from autograd ops.
+// The training objectives of Free-HeadGAN (docs/geometry.md#losses-trainlossesh), built from autograd ops.
 // Every function returns each term as its own 0-d tensor (for logging) next to the
 // weighted total that training differentiates.
 #pragma once

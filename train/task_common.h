@@ -19,7 +19,8 @@ namespace fh::train {
 // Adam over every parameter of `module` that requires grad, named `prefix + name`.
 std::unique_ptr<Adam> make_adam(const nn::Module& module, const std::string& prefix, const AdamOptions& options);
 
-// The task's optimiser settings: the contract's defaults unless the options override them.
+// The task's optimiser settings: the defaults of docs/geometry.md#adam-trainadamh unless
+// the options override them.
 AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double beta2);
 
 // Loads `path` into `module` under `prefix`. Tensors the module lacks are an error; tensors

@@ -1,6 +1,6 @@
-// Training E_gaze (paper Eq. 7-10): eye crops (each eye of each frame, the contract's crop
-// box resampled to E×E) against the true eye meshes in crop coordinates: vertex, edge-length
-// and gaze-angle terms.
+// Training E_gaze (paper Eq. 7-10): eye crops (each eye of each frame, the crop box of
+// docs/geometry.md#crops resampled to E×E) against the true eye meshes in crop
+// coordinates: vertex, edge-length and gaze-angle terms.
 #include <algorithm>
 #include <cmath>
 

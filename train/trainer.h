@@ -38,7 +38,7 @@ struct TrainOptions {
   int64_t steps = 1000;      // total steps of the run (a resumed run continues to this)
   int64_t decay_from = 0;    // > 0: learning rates fall linearly from this step to 0 at `steps`
   int64_t batch = 8;
-  double lr = 0, beta1 = 0, beta2 = 0;  // 0 = the task's default (ARCHITECTURE §6)
+  double lr = 0, beta1 = 0, beta2 = 0;  // 0 = the task's default (docs/geometry.md#adam-trainadamh)
   uint64_t seed = 0;
   std::string device = "cpu";
   int threads = 0;           // 0 = the thread pool's default
@@ -55,7 +55,7 @@ struct TrainOptions {
   int sources = 2;           // sources per target in the N-shot stage
   std::string vgg;           // VGG19 ImageNet weights (converted); empty = seeded random VGG19
   int min_gap = 0;           // pairs: source at least this many frames from the target
-  double l1 = 0;             // weight of an extra L1(ŷ, y) term (0 = the contract's loss)
+  double l1 = 0;             // weight of an extra L1(ŷ, y) term (0 = the paper's loss)
   // Testing the guards: make the loss NaN at this step (0 = never).
   int64_t inject_nan_at = 0;
   bool progress = true;

@@ -48,7 +48,7 @@ struct ConvShape {
 int64_t conv_out(int64_t r, int64_t k, int64_t s, int64_t p) { return (r + 2 * p - k) / s + 1; }
 
 // Every convolution of G, both discriminators, the key-point and gaze encoders and VGG19 at
-// one configuration (shared/ARCHITECTURE sections 2-5 and 7): S image size, E eye-crop
+// one configuration (docs/networks.md, whose sections list them): S image size, E eye-crop
 // size, alpha encoder width multiplier, ngf, SPADE hidden width, ndf.
 void network_convs(int64_t S, int64_t E, double alpha, int64_t ngf, int64_t hidden, int64_t ndf,
                    std::set<ConvShape>& out) {

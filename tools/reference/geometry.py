@@ -1,6 +1,6 @@
-"""PyTorch/NumPy reference of freehead's geometry (ARCHITECTURE.md sections 1, 3 and 6),
-written from the contract's text alone: key-point algebra, the eye-mesh template and gaze,
-the sketch rasteriser, eye and mouth crops.
+"""PyTorch/NumPy reference of freehead's geometry, written from the text of docs/geometry.md
+alone, not from the C++ code: key-point algebra, the eye-mesh template and gaze, the sketch
+rasteriser, eye and mouth crops.
 
 Tensors follow PyTorch's conventions except where noted: key-points [B, 68, 3], rotations
 [B, 3, 3], images NCHW. Sketches are returned as NumPy arrays [S, S, 3].

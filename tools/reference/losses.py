@@ -1,6 +1,6 @@
-"""PyTorch reference of freehead's training objectives (ARCHITECTURE.md section 6), written
-from the contract's text: E_can (Eq. 3-6), E_gaze (Eq. 7-10), the generator (Eq. 14-15)
-and the discriminators' hinge loss. Each returns a dict of named 0-d terms plus "total".
+"""PyTorch reference of freehead's training objectives, written from the text of
+docs/geometry.md#losses-trainlossesh: E_can (Eq. 3-6), E_gaze (Eq. 7-10), the generator
+(Eq. 14-15) and the discriminators' hinge loss. Each returns a dict of named 0-d terms plus "total".
 """
 import math
 import os

@@ -1,9 +1,10 @@
-"""PyTorch reference of freehead's networks, written from the model contract
-(ARCHITECTURE.md): KeypointNet (E_can), GazeNet (E_gaze), the generator (flow and rendering
-networks, N-shot fusion), the PatchGAN discriminators and the VGG19 feature extractor.
+"""PyTorch reference of freehead's networks, written from the model's description in
+docs/networks.md and docs/geometry.md: KeypointNet (E_can), GazeNet (E_gaze), the
+generator (flow and rendering networks, N-shot fusion), the PatchGAN discriminators and the
+VGG19 feature extractor.
 
-Module attribute names are chosen so that `state_dict()` keys are exactly the contract's
-parameter names; a weights file adds the network's prefix (`kp.`, `gaze.`, `gen.`,
+Module attribute names are chosen so that `state_dict()` keys are exactly the parameter
+names of docs/networks.md; a weights file adds the network's prefix (`kp.`, `gaze.`, `gen.`,
 `disc_image.`, `disc_mouth.`, `vgg.`). Files never hold BatchNorm's `num_batches_tracked`
 (`file_state` drops it, `load_file_state` ignores it).
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Self-test of the PyTorch reference model (model.py, run.py, convert_torchvision.py).
 
-The expected parameter names and shapes are written here from the contract's tables
-(ARCHITECTURE.md sections 2-5 and 7), independently of model.py. Exits 0 when every check
-passes, 1 on a failure, 77 (CTest: skipped) when torch cannot be imported.
+The expected parameter names and shapes are written here from the tables of
+docs/networks.md (one section per network, and its configurations), independently of
+model.py. Exits 0 when every check passes, 1 on a failure, 77 (CTest: skipped) when torch
+cannot be imported.
 usage: selftest.py [-k SUBSTRING]   (runs only the checks whose name contains it)
 """
 import contextlib
@@ -33,9 +34,9 @@ import model as M  # noqa: E402
 import run  # noqa: E402
 from safetensors_io import load, save  # noqa: E402
 
-# ---- expected names, from the contract's tables -----------------------------------------------
+# ---- expected names, from the tables of docs/networks.md ----------------------------------------
 
-CONTRACT_CONFIGS = {  # section 7: S, E, alpha, ngf, SPADE hidden, D ndf
+DOC_CONFIGS = {  # docs/networks.md#configurations: S, E, alpha, ngf, SPADE hidden, D ndf
     "paper": (256, 128, 1.0, 32, 128, 64),
     "small": (128, 64, 0.5, 16, 64, 32),
     "tiny": (64, 32, 0.25, 8, 32, 16),
@@ -67,7 +68,7 @@ class Names(dict):
 
 
 def expected_kp(config):
-    a = CONTRACT_CONFIGS[config][2]
+    a = DOC_CONFIGS[config][2]
     w32, w64, w128, w256, w512 = (int(c * a) for c in (32, 64, 128, 256, 512))
     n = Names()
     n.conv("stem.conv", w32, 3, 7, False)
@@ -92,7 +93,7 @@ def expected_kp(config):
 
 
 def expected_gaze(config):
-    _, e, a = CONTRACT_CONFIGS[config][:3]
+    _, e, a = DOC_CONFIGS[config][:3]
     n = Names()
     widths = [int(64 * a), int(128 * a), int(256 * a), int(512 * a)]
     n.conv("backbone.conv1", widths[0], 3, 7, False)
@@ -134,7 +135,7 @@ def spade_block(n, name, fin, fout, label, hidden):
 
 
 def expected_gen(config, nshot):
-    ngf, hidden = CONTRACT_CONFIGS[config][3:5]
+    ngf, hidden = DOC_CONFIGS[config][3:5]
     n = Names()
     for net, cin in (("flow", 6), ("render", 3)):
         for i, (o, ci, k) in enumerate(((ngf, cin, 7), (4 * ngf, ngf, 3), (16 * ngf, 4 * ngf, 3))):
@@ -155,7 +156,7 @@ def expected_gen(config, nshot):
 
 
 def expected_disc(config, cin):
-    ndf = CONTRACT_CONFIGS[config][5]
+    ndf = DOC_CONFIGS[config][5]
     n = Names()
     for k in range(2):
         p = f"scales.{k}.layers."
@@ -214,7 +215,7 @@ def tiny_inputs(name, batch=2, sources=1, seed=1):
 # ---- checks -----------------------------------------------------------------------------------
 
 def check_names_and_shapes():
-    for config in CONTRACT_CONFIGS:
+    for config in DOC_CONFIGS:
         for name, (expected_fn, prefix) in EXPECTED.items():
             assert M.PREFIXES[name] == prefix, f"{name}: prefix {M.PREFIXES[name]} vs {prefix}"
             net = M.build(name, config, init=False)
@@ -244,8 +245,8 @@ def conv_out(n, k, s, p):
 
 
 def expected_output_shapes(name, b=2, m=1):
-    s, e = CONTRACT_CONFIGS["tiny"][:2]
-    ndf = CONTRACT_CONFIGS["tiny"][5]
+    s, e = DOC_CONFIGS["tiny"][:2]
+    ndf = DOC_CONFIGS["tiny"][5]
     if name == "kp":
         return {"yaw": [b], "pitch": [b], "roll": [b], "translation": [b, 3], "scale": [b, 1],
                 "expression": [b, 68, 3], "points": [b, 68, 3], "canonical": [b, 68, 3], "rotation": [b, 3, 3]}
@@ -283,8 +284,8 @@ def check_output_shapes():
             assert all(torch.isfinite(v).all() for v in out.values()), f"{name}: non-finite output"
 
 
-def contract_rotation(yaw, pitch, roll):
-    """R = Rx(pitch) Ry(yaw) Rz(roll), radians, numpy, as section 1 writes it."""
+def documented_rotation(yaw, pitch, roll):
+    """R = Rx(pitch) Ry(yaw) Rz(roll), radians, numpy, as docs/geometry.md#conventions writes it."""
     c, s = np.cos, np.sin
     rx = np.array([[1, 0, 0], [0, c(pitch), -s(pitch)], [0, s(pitch), c(pitch)]])
     ry = np.array([[c(yaw), 0, s(yaw)], [0, 1, 0], [-s(yaw), 0, c(yaw)]])
@@ -296,7 +297,7 @@ def check_rotation_and_angle_bins():
     deg = torch.tensor([[30.0, -20.0, 10.0], [-75.0, 44.0, -170.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
     r = G.rotation_matrix(*torch.deg2rad(deg).unbind(1))
     for i in range(3):
-        want = contract_rotation(*(np.deg2rad(deg[i].numpy())))
+        want = documented_rotation(*(np.deg2rad(deg[i].numpy())))
         close(r[i], want, 1e-12, what="rotation")
     for i in (0, 17, 33, 65):
         logits = torch.full((1, 66), -1e4, dtype=torch.float64)
@@ -314,12 +315,12 @@ def check_kp_canonical_round_trip():
     p = s[:, :, None] * torch.einsum("bij,bnj->bni", r, o["canonical"]) + t[:, None, :] + d
     close(p, o["points"], 1e-10, what="p from canonical")
     for i in range(r.shape[0]):
-        want = contract_rotation(*np.deg2rad([o["yaw"][i].item(), o["pitch"][i].item(), o["roll"][i].item()]))
+        want = documented_rotation(*np.deg2rad([o["yaw"][i].item(), o["pitch"][i].item(), o["roll"][i].item()]))
         close(r[i], want, 1e-10, what="kp rotation")
     assert (s > 0).all()
 
 
-def contract_eye_template():
+def documented_eye_template():
     v = [(0.0, 0.0, -1.0)]
     for ring in range(15):
         a = (ring + 1) * math.pi / 16
@@ -331,7 +332,7 @@ def contract_eye_template():
 
 
 def check_gaze_from_mesh():
-    template = contract_eye_template()
+    template = documented_eye_template()
     g = G.gaze_from_mesh(template[None])
     theta, phi = G.gaze_to_angles(g).unbind(1)
     close(g, [[0, 0, -1]], 1e-12, what="template gaze")
@@ -341,7 +342,7 @@ def check_gaze_from_mesh():
         want = torch.tensor([-math.cos(th) * math.sin(ph), -math.sin(th), -math.cos(th) * math.cos(ph)],
                             dtype=torch.float64)
         # a rotation taking (0,0,-1) to `want`: -theta about x, then phi about y
-        rot = torch.tensor(contract_rotation(ph, 0.0, 0.0) @ contract_rotation(0.0, -th, 0.0))
+        rot = torch.tensor(documented_rotation(ph, 0.0, 0.0) @ documented_rotation(0.0, -th, 0.0))
         assert torch.allclose(rot @ torch.tensor([0, 0, -1.0], dtype=torch.float64), want, atol=1e-12)
         moved = 0.7 * template @ rot.T + torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64)
         g = G.gaze_from_mesh(moved[None])
