@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/error.h"
+#include "runtime/video.h"
 
 namespace fs = std::filesystem;
 
@@ -43,10 +44,57 @@ std::unique_ptr<FrameSource> open_frames(const std::string& path) {
     std::sort(files.begin(), files.end());
     FH_CHECK(!files.empty(), "frames", "the folder '", path, "' holds no .png frames");
   } else {
-    FH_CHECK(is_png(path), "frames", "'", path, "' is not a .png image or a folder of them");
+    FH_CHECK(is_png(path), "frames", "'", path, "' is not a .png image, a folder of them or a video file (.mp4, .mov, .mkv, .webm, .avi, .gif, ...)");
     files.push_back(path);
   }
   return std::make_unique<FileFrames>(std::move(files));
+}
+
+namespace {
+
+class ImageStream : public FrameStream {
+ public:
+  ImageStream(std::unique_ptr<FrameSource> frames, std::string path) : frames_(std::move(frames)), path_(std::move(path)) {}
+  bool next(Image& frame) override {
+    if (i_ >= frames_->count()) return false;
+    frame = frames_->frame(i_++);
+    return true;
+  }
+  std::string name() const override { return frames_->name(std::max<int64_t>(i_ - 1, 0)); }
+  int64_t expected_count() const override { return frames_->count(); }
+  double fps() const override { return 0; }
+  bool is_video() const override { return false; }
+  std::string path() const override { return path_; }
+
+ private:
+  std::unique_ptr<FrameSource> frames_;
+  std::string path_;
+  int64_t i_ = 0;
+};
+
+class VideoStream : public FrameStream {
+ public:
+  explicit VideoStream(const std::string& path) : reader_(path) {}
+  bool next(Image& frame) override { return reader_.next(frame); }
+  std::string name() const override {
+    return reader_.path() + " frame " + std::to_string(std::max<int64_t>(reader_.frames_read() - 1, 0));
+  }
+  int64_t expected_count() const override { return reader_.info().frames; }
+  double fps() const override { return reader_.info().fps; }
+  bool is_video() const override { return true; }
+  std::string path() const override { return reader_.path(); }
+  int64_t damaged_packets() const override { return reader_.damaged_packets(); }
+
+ private:
+  VideoReader reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<FrameStream> open_frame_stream(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec) && is_video_path(path)) return std::make_unique<VideoStream>(path);
+  return std::make_unique<ImageStream>(open_frames(path), path);
 }
 
 FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
