@@ -2,10 +2,12 @@
 #include <cstdio>
 
 #include "kernels/conv_backend.h"
+#include "pipeline/face_detect.h"
 #include "runtime/build_info.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/host_allocator.h"
 #include "runtime/thread_pool.h"
+#include "runtime/video.h"
 #include "tools/freehead/commands.h"
 
 namespace fh::cli {
@@ -25,6 +27,8 @@ int cmd_info(const Args& args) {
   std::printf("build:         %s\n", build_options());
   std::printf("cpu threads:   %d (%s)\n", num_threads(), num_threads_source().c_str());
   std::printf("host cache:    up to %zu MiB of freed large blocks (FH_HOST_CACHE_MB)\n", host::cache_limit() >> 20);
+  std::printf("video files:   %s\n", video_support_note().c_str());
+  std::printf("face finding:  %s\n", pipeline::face_detection_note().c_str());
   std::printf("cuda compiled: %s\n", cuda::compiled() ? "yes" : "no");
   if (cuda::compiled()) {
     std::printf("cuda runtime:  %s, driver %s\n", cuda::runtime_version().c_str(), cuda::driver_version().c_str());

@@ -200,6 +200,7 @@ int cmd_reenact(const Args& all_args) {
   co.scale = fraction_flag(opts, "crop-scale", 0.5, 10);
   co.shift = fraction_flag(opts, "crop-shift", -0.5, 0.5);
   co.face = static_cast<int>(opts.integer("face", 0, 100));
+  const int64_t fps_flag = opts.integer("fps", 1, 100);
   ReenactOptions ro;
   ro.gaze = parse_gaze("gaze", opts.str("gaze"));
   ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
@@ -208,8 +209,7 @@ int cmd_reenact(const Args& all_args) {
   const std::unique_ptr<pipeline::FrameStream> driving = pipeline::open_frame_stream(opts.str("driving"));
   const int64_t expected = driving->expected_count();
   const bool relative = opts.flag("relative") || (!opts.flag("absolute") && expected != 1);
-  const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(opts.integer("fps", 1, 100))
-                                                            : driving->fps();
+  const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(fps_flag) : driving->fps();
 
   Reenactor r(opts.str("models"), device_flag(opts));
   const int S = r.image_size();
