@@ -28,7 +28,12 @@ const Keypoints68& frontal_template() {
 }
 
 const std::vector<int>& rigid_keypoints() {
-  static const std::vector<int> idx = {27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45};
+  static const std::vector<int> idx = {0, 1, 15, 16, 27, 28, 29, 30, 36, 39, 42, 45};
+  return idx;
+}
+
+const std::vector<int>& gauge_keypoints() {
+  static const std::vector<int> idx = {27, 36, 39, 42, 45};
   return idx;
 }
 
@@ -94,7 +99,7 @@ std::vector<FrameAnnotation> annotate_landmarks(const std::vector<Keypoints68>& 
           values[t] = (pose[t].R.transpose() * (p[t][k] - pose[t].t) / pose[t].s)[c];
         next[k][c] = median(values);
       }
-    const Similarity gauge = fit_similarity(next, tmpl, rigid);
+    const Similarity gauge = fit_similarity(next, tmpl, gauge_keypoints());
     for (int k = 0; k < 68; ++k) canonical[k] = gauge.apply(next[k]);
   }
   for (size_t t = 0; t < T; ++t) pose[t] = fit_similarity(canonical, p[t], rigid);

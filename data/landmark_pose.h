@@ -8,7 +8,11 @@
 //   of the points with the pose taken out, so that frames with the mouth open or the eyes
 //   shut do not pull it; found by alternating with the pose fits, starting from the frontal
 //   template, and put in the template's frame and scale (a head frame in head units, as the
-//   synthetic heads' canonical points are);
+//   synthetic heads' canonical points are) by a fit over the eye corners and the top of the
+//   nose. Landmarks fix yaw and roll of that frame (a face is left-right symmetric) but not
+//   its pitch: where "level" lies differs between faces. On freehead's synthetic identities
+//   the frame chosen this way is pitched from each head's own by at most about 1° (the most
+//   stable of the point sets tried); poses relative to it are unaffected;
 // - deformation d = p − (s·R·p_can + t), so Eq. 1–2 hold to rounding;
 // - eye crops from the key-points; gaze only when given.
 #pragma once
@@ -28,8 +32,12 @@ using Keypoints68 = std::array<Eigen::Vector3d, 68>;
 // (every identity parameter at the middle of its range), head frame, head units.
 const Keypoints68& frontal_template();
 
-// The key-points that expressions move least: the nose (27-35) and the eye corners.
+// The key-points that expressions move least: the nose ridge, the eye corners and the jaw
+// line's top.
 const std::vector<int>& rigid_keypoints();
+// The points that place the canonical shape in the template's frame: the eye corners and
+// the top of the nose (27).
+const std::vector<int>& gauge_keypoints();
 
 struct Similarity {
   Eigen::Matrix3d R = Eigen::Matrix3d::Identity();

@@ -19,12 +19,11 @@ std::string face_detection_note() { return "dlib's frontal face detector"; }
 
 std::vector<FaceBox> detect_faces(const Image& image, const std::string& what) {
   FH_CHECK(image.width > 0 && image.height > 0 && image.channels >= 1, "face", what, " is empty");
-  // The detector's window is 80 pixels: searching at about 1000 pixels keeps a phone photo
-  // fast, and doubling a small picture finds faces down to about 40 pixels.
+  // The detector's window is 80 pixels: every picture is searched at about 1000 pixels on its
+  // longer side (a phone photo shrunk, a small picture enlarged up to twice), so faces of
+  // about 8% of the longer side and more are found, and a frame takes a bounded time.
   const int longer = std::max(image.width, image.height);
-  double factor = 1;
-  if (longer > 1000) factor = 1000.0 / longer;
-  else if (longer < 500) factor = 2;
+  const double factor = std::min(2.0, 1000.0 / longer);
   const int w = std::max(1, static_cast<int>(std::lround(image.width * factor)));
   const int h = std::max(1, static_cast<int>(std::lround(image.height * factor)));
   // Grey levels, resampled by the mean over each output pixel's footprint (shrinking) or

@@ -21,9 +21,10 @@ struct FaceBox {
 bool face_detection_supported();
 std::string face_detection_note();
 
-// Every frontal face of at least about 40 pixels, largest first. `what` names the picture
-// in errors. Large pictures are searched at about 1000 pixels on their longer side and small
-// ones at twice their size; boxes are in the picture's own pixels.
+// Every frontal face, largest first. `what` names the picture in errors. Pictures are
+// searched at about 1000 pixels on their longer side (at most twice their own size), so a
+// face must span about 8% of the longer side (40 pixels of a 500-pixel picture); boxes are
+// in the picture's own pixels.
 std::vector<FaceBox> detect_faces(const Image& image, const std::string& what);
 
 }  // namespace fh::pipeline

@@ -76,6 +76,7 @@ TEST_CASE("face detection: several faces, the largest first, --face picks anothe
     for (int x = 0; x < 307; ++x) std::copy_n(y < 307 ? small.at(x, y) : astronaut.at(0, 0), 3, both.at(512 + x, y));
   }
   const std::vector<FaceBox> faces = detect_faces(both, "two portraits");
+  for (const FaceBox& f : faces) MESSAGE("face x " << f.x << " y " << f.y << " w " << f.width << " score " << f.score);
   REQUIRE(faces.size() == 2);
   CHECK(faces[0].area() > faces[1].area());
   CHECK(faces[0].x < 512);

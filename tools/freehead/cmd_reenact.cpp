@@ -153,7 +153,8 @@ FramedSources frame_sources(const std::vector<std::string>& paths, bool crop, co
 double fraction_flag(const Options& opts, const char* name, double lo, double hi) {
   const double v = opts.number(name);
   if (!(v >= lo && v <= hi))
-    throw UsageError{"--" + std::string(name) + " must be within [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"};
+    throw UsageError{"--" + std::string(name) + " must be within [" + detail::cat(lo) + ", " + detail::cat(hi) + "], got " +
+                     opts.str(name)};
   return v;
 }
 
@@ -234,14 +235,13 @@ int cmd_reenact(const Args& all_args) {
   auto compose = [&](const Image& driving_frame, const Image& result) {
     Image shown = result;
     if (sources.box) {
-      shown = sources.original;
-      if (shown.channels != 3) shown = pipeline::resize_image(shown, shown.width, shown.height);
+      shown = sources.original;  // read as RGB
       pipeline::paste_back(shown, result, *sources.box);
     }
     if (!opts.flag("concat")) return shown;
     const Image& d = driving_frame;
     const int w = std::max(1, static_cast<int>(std::lround(static_cast<double>(d.width) * shown.height / d.height)));
-    const Image left = pipeline::resize_image(d, w, shown.height);
+    const Image left = d.width == w && d.height == shown.height ? d : pipeline::resize_image(d, w, shown.height);
     Image both(left.width + shown.width, shown.height, 3);
     for (int y = 0; y < both.height; ++y) {
       for (int x = 0; x < left.width; ++x) std::copy_n(left.at(x, y), 3, both.at(x, y));
