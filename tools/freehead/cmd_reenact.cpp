@@ -139,6 +139,8 @@ FramedSources frame_sources(const std::vector<std::string>& paths, bool crop, co
   std::vector<Image> images = read_sources(paths);
   for (size_t i = 0; i < images.size(); ++i) {
     if (!crop) {
+      FH_CHECK(images[i].width == images[i].height, "reenact", "the source '", paths[i], "' is ", images[i].width, "x",
+               images[i].height, "; --no-crop takes square face crops (without it the face is found and cropped)");
       out.crops.push_back(images[i]);
       continue;
     }
