@@ -48,6 +48,11 @@ bool is_video_path(const std::string& path) {
   return std::any_of(std::begin(kExtensions), std::end(kExtensions), [&](const char* e) { return ext == e; });
 }
 
+bool is_writable_video_path(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  return ext == ".mp4" || ext == ".m4v" || ext == ".mov" || ext == ".mkv" || ext == ".gif";
+}
+
 #if FH_WITH_FFMPEG
 
 namespace {
@@ -375,7 +380,7 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, const V
     return;
   }
   const std::string ext = lower_extension(path);
-  FH_CHECK(ext == ".mp4" || ext == ".m4v" || ext == ".mov" || ext == ".mkv", "video", "cannot write '", path,
+  FH_CHECK(is_writable_video_path(path), "video", "cannot write '", path,
            "': videos are written as .mp4 (also .m4v, .mov, .mkv) or .gif");
   const AVOutputFormat* format = av_guess_format(nullptr, path.c_str(), nullptr);
   FH_CHECK(format, "video", "this FFmpeg cannot write '", path, "' (no muxer for ", ext, ")");

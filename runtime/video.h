@@ -24,6 +24,9 @@ std::string video_support_note();
 // Readers also sniff the content, so this only routes inputs and outputs.
 bool is_video_path(const std::string& path);
 
+// Whether VideoWriter writes this kind: .mp4, .m4v, .mov, .mkv (H.264) or .gif.
+bool is_writable_video_path(const std::string& path);
+
 struct VideoInfo {
   int width = 0, height = 0;
   double fps = 0;             // frames per second (the stream's average rate)

@@ -59,7 +59,7 @@ else
     "$freehead" reenact -s "$astronaut" -d "$work/text.mp4" -o "$work/bad6.mp4" --no-crop
 fi
 absent "text video" "$work/bad6.mp4"
-expect "an output of an unknown video type is refused" 1 "written as \.mp4" \
+expect "an output of an unknown video type is a usage error" 2 "bad7\.webm': videos are written as \.mp4" \
   "$freehead" reenact -s "$astronaut" -d "$astronaut" -o "$work/bad7.webm" --no-crop
 absent "webm out" "$work/bad7.webm"
 

@@ -209,6 +209,8 @@ int cmd_reenact(const Args& all_args) {
   ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
   const std::string out_path = opts.str("out");
   const bool video_out = is_video_path(out_path);
+  if (video_out && !is_writable_video_path(out_path))
+    throw UsageError{"--out '" + out_path + "': videos are written as .mp4 (also .m4v, .mov, .mkv) or .gif"};
   const std::unique_ptr<pipeline::FrameStream> driving = pipeline::open_frame_stream(opts.str("driving"));
   const int64_t expected = driving->expected_count();
   const bool relative = opts.flag("relative") || (!opts.flag("absolute") && expected != 1);
