@@ -21,6 +21,7 @@
 #include "harness/synthetic_dataset.h"
 #include "runtime/error.h"
 #include "runtime/image_io.h"
+#include "runtime/video.h"
 
 namespace fs = std::filesystem;
 using namespace fh;
@@ -264,6 +265,36 @@ TEST_CASE("prep: freehead prep on a synthetic clip's frames and exact key-points
   // times the (S-1)/2 = 31.5 scale there and back.
   CHECK(worst_kp < 4 * 32 * std::ldexp(1.0, -24));
   CHECK(worst_gaze < 1e-5);  // six printed digits of a unit vector
+
+  // The same clip as an MP4, cropped around its landmarks (the default): the frame count
+  // is the video's, and the poses are those of the key-points, which the crop only shifts
+  // and scales (the same rotations).
+  if (video_supported()) {
+    {
+      VideoWriterOptions vo;
+      vo.fps = 25;
+      VideoWriter w((work / "clip.mp4").string(), S, S, vo);
+      for (int t = 0; t < clip.frames; ++t) w.write(read_png((clip_dir / data::frame_filename(t)).string(), 3));
+      w.finish();
+    }
+    const fs::path out2 = work / "from-video";
+    const Run v = run_cli("prep --out '" + out2.string() + "' --size 64 --frames '" + (work / "clip.mp4").string() +
+                              "' --landmarks '" + (work / "landmarks.npy").string() + "' --quiet",
+                          work / "log.txt");
+    if (v.status != 0) MESSAGE(v.output);
+    REQUIRE(v.status == 0);
+    const data::Manifest vm = data::read_manifest(out2.string());
+    REQUIRE(vm.clips.size() == 1);
+    CHECK(vm.clips[0].frames == clip.frames);
+    const data::ClipAnnotations va = data::read_clip_annotations(
+        (out2 / vm.clips[0].name / data::kAnnotationsName).string(), clip.frames, vm.annotations);
+    std::vector<Eigen::Matrix3d> vfit;
+    for (int t = 0; t < clip.frames; ++t) vfit.push_back(matrix(va.row("rotation", t)));
+    PoseErrors vpose;
+    vpose.add(vfit, exact);
+    vpose.check("freehead prep from an MP4, cropped");
+    CHECK(!va.has("gaze"));  // no gaze file: left out
+  }
 
   // Bad landmarks: a wrong shape and a wrong frame count, each an error naming the file, and
   // no dataset left behind.
