@@ -296,6 +296,29 @@ TEST_CASE("prep: freehead prep on a synthetic clip's frames and exact key-points
     CHECK(!va.has("gaze"));  // no gaze file: left out
   }
 
+  // Several clips by a list (paths relative to the list's folder): clips named by identity,
+  // one canonical shape per identity.
+  write_bytes(work / "clips.txt", "# identity frames landmarks gaze\nalice " + clip_dir.string() +
+                                      " landmarks.npy gaze.txt\nbob " + clip_dir.string() +
+                                      " landmarks.npy gaze.txt\nalice " + clip_dir.string() + " landmarks.npy gaze.txt\n");
+  const Run listed = run_cli("prep --out '" + (work / "listed").string() + "' --size 64 --list '" +
+                                 (work / "clips.txt").string() + "' --no-crop --quiet",
+                             work / "log.txt");
+  if (listed.status != 0) MESSAGE(listed.output);
+  REQUIRE(listed.status == 0);
+  const data::Manifest lm = data::read_manifest((work / "listed").string());
+  REQUIRE(lm.clips.size() == 3);
+  CHECK(lm.clips[0].name == "clips/alice_0");
+  CHECK(lm.clips[1].name == "clips/alice_1");
+  CHECK(lm.clips[2].name == "clips/bob_0");
+  CHECK(lm.clips[2].identity == "bob");
+  CHECK(listed.output.find("prepared 3 clip(s) of 2 identities") != std::string::npos);
+  const Run mixed = run_cli("prep --out '" + (work / "bad0").string() + "' --list '" + (work / "clips.txt").string() +
+                                "' --frames x --quiet",
+                            work / "log.txt");
+  CHECK(mixed.status == 2);
+  CHECK(mixed.output.find("--list excludes --frames") != std::string::npos);
+
   // Bad landmarks: a wrong shape and a wrong frame count, each an error naming the file, and
   // no dataset left behind.
   std::vector<float> short_rows(pixels.begin(), pixels.begin() + 204 * (clip.frames - 1));
