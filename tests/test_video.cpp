@@ -332,3 +332,57 @@ TEST_CASE("video: freehead reenact drives a photo with an MP4 and keeps its soun
   CHECK(no_temporaries_in(dir.path));
 }
 #endif
+
+#if FH_WITH_FFMPEG
+TEST_CASE("video: a real photograph panning through an MP4 is found in every frame, driven and pasted back") {
+  const std::string photo = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
+  if (!fs::exists(photo)) {
+    MESSAGE("[fh skip] " << photo << " is missing (Debian package python3-skimage)");
+    return;
+  }
+  TempDir dir("video-pan");
+  const Image still = read_png(photo, 3);
+  VideoWriterOptions o;
+  o.fps = 10;
+  VideoWriter w(dir / "pan.mp4", still.width, still.height, o);
+  for (int t = 0; t < 10; ++t) {  // the picture moves 3 pixels right per frame
+    Image f(still.width, still.height, 3);
+    for (int y = 0; y < f.height; ++y)
+      for (int x = 0; x < f.width; ++x) std::copy_n(still.at(std::max(0, x - 3 * t), y), 3, f.at(x, y));
+    w.write(f);
+  }
+  w.finish();
+  const std::string log = dir / "log.txt";
+  const std::string cmd = std::string(FH_CLI) + " reenact -s '" + photo + "' -d '" + (dir / "pan.mp4") + "' -o '" +
+                          (dir / "out.mp4") + "' > '" + log + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("built without dlib") != std::string::npos) {
+    CHECK(WEXITSTATUS(rc) == 1);
+    return;
+  }
+  if (rc != 0) MESSAGE(text);
+  REQUIRE(rc == 0);
+  CHECK(text.find("no face found") == std::string::npos);  // found in every frame
+  VideoReader r(dir / "out.mp4");
+  CHECK(r.info().width == still.width);  // pasted back into the photo at its own size
+  CHECK(r.info().height == still.height);
+  CHECK(r.info().fps == doctest::Approx(10));
+  Image f;
+  int n = 0;
+  double corner_psnr = 99;
+  while (r.next(f)) {
+    ++n;
+    // Far from the face (the bottom-left corner, the flag's stripes), the output is the
+    // photo, up to H.264's loss.
+    Image a(64, 64, 3), b(64, 64, 3);
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) std::copy_n(f.at(x, 440 + y), 3, a.at(x, y)), std::copy_n(still.at(x, 440 + y), 3, b.at(x, y));
+    corner_psnr = std::min(corner_psnr, psnr(a, b));
+  }
+  CHECK(n == 10);
+  MESSAGE("pasted-back video, far from the face: PSNR " << corner_psnr << " dB against the photo");
+  CHECK(corner_psnr > 30);
+}
+#endif
