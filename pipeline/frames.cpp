@@ -111,7 +111,7 @@ FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
   name += std::to_string(::getpid());
   staging_ = (target.parent_path() / name).string();
   fs::remove_all(staging_, ec);
-  fs::create_directories(fs::path(staging_) / "frames", ec);
+  fs::create_directories(staging_, ec);
   FH_CHECK(!ec, "output", "cannot create a folder beside '", dir_, "': ", ec.message());
 }
 
@@ -124,6 +124,12 @@ FrameSink::~FrameSink() {
 void FrameSink::write_frame(int64_t index, const Image& image) {
   char name[32];
   std::snprintf(name, sizeof name, "frames/%06lld.png", static_cast<long long>(index));
+  if (!frames_made_) {
+    std::error_code ec;
+    fs::create_directories(fs::path(staging_) / "frames", ec);
+    FH_CHECK(!ec, "output", "cannot create '", staging_path("frames"), "': ", ec.message());
+    frames_made_ = true;
+  }
   write_png(staging_path(name), image);
 }
 

@@ -40,7 +40,8 @@ class FrameStream {
 // A video file (by its extension; needs FFmpeg), an image, or a folder of .png frames.
 std::unique_ptr<FrameStream> open_frame_stream(const std::string& path);
 
-// An output folder written whole or not at all: files go to a temporary folder beside it,
+// An output folder written whole or not at all (a reenactment's frames and pictures, a
+// prepared dataset): files go to a temporary folder beside it,
 // renamed to `dir` by commit(); a sink destroyed before commit() (an error) removes its
 // files. `dir` must be absent or empty, so nothing of an earlier run is mixed in.
 class FrameSink {
@@ -58,7 +59,7 @@ class FrameSink {
 
  private:
   std::string dir_, staging_;
-  bool committed_ = false;
+  bool committed_ = false, frames_made_ = false;
 };
 
 }  // namespace fh::pipeline

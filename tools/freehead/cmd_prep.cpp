@@ -12,8 +12,6 @@
 #include <map>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "data/dataset_format.h"
 #include "data/landmark_pose.h"
 #include "data/landmarks_file.h"
@@ -79,37 +77,6 @@ pipeline::CropBox clip_box(const Tensor& points, double scale, double shift) {
   const double side = scale * std::max(x1 - x0, y1 - y0);
   return {(x0 + x1) / 2, (y0 + y1) / 2 - shift * side, side};
 }
-
-// A folder filled beside the target and renamed onto it when complete.
-struct Staging {
-  std::string dir, tmp;
-  bool done = false;
-  explicit Staging(std::string d) : dir(std::move(d)) {
-    std::error_code ec;
-    if (fs::exists(dir, ec))
-      FH_CHECK(fs::is_directory(dir, ec) && fs::is_empty(dir, ec), "prep", "the output '", dir,
-               "' exists and is not an empty folder; choose a new one");
-    const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
-    std::string name = ".";
-    name += target.filename().string();
-    name += ".partial-" + std::to_string(::getpid());
-    tmp = (target.parent_path() / name).string();
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    FH_CHECK(!ec, "prep", "cannot create a folder beside '", dir, "': ", ec.message());
-  }
-  ~Staging() {
-    std::error_code ec;
-    if (!done) fs::remove_all(tmp, ec);
-  }
-  void commit() {
-    std::error_code ec;
-    if (fs::exists(dir, ec)) fs::remove(dir, ec);
-    fs::rename(tmp, dir, ec);
-    FH_CHECK(!ec, "prep", "cannot move the finished dataset into '", dir, "': ", ec.message());
-    done = true;
-  }
-};
 
 double range_flag(const Options& opts, const char* name, double lo, double hi) {
   const double v = opts.number(name);
@@ -179,7 +146,7 @@ int cmd_prep(const Args& args) {
   FH_CHECK(with_gaze || std::none_of(clips.begin(), clips.end(), [](const ClipInput& c) { return !c.gaze.empty(); }),
            "prep", "give gaze for every clip or for none (the manifest lists the tensors every clip holds)");
 
-  Staging out(opts.str("out"));
+  pipeline::FrameSink out(opts.str("out"));  // the dataset appears whole or not at all
   std::unique_ptr<ProgressBar> bar;
   if (!opts.flag("quiet")) bar = std::make_unique<ProgressBar>("prep", total, "frames");
   // Frames: cropped, resized and written; landmarks brought into each crop's normalised frame.
@@ -189,7 +156,7 @@ int cmd_prep(const Args& args) {
     ClipInput& c = clips[ci];
     const int64_t T = c.points.size(0);
     const auto frames = pipeline::open_frame_stream(c.frames);
-    const fs::path dir = fs::path(out.tmp) / c.name;
+    const fs::path dir = fs::path(out.staging_path("")) / c.name;
     fs::create_directories(dir);
     pipeline::CropBox box = clip_box(c.points, scale, shift);
     Image frame;
@@ -279,7 +246,7 @@ int cmd_prep(const Args& args) {
         for (int i : data::rigid_keypoints())
           for (int d = 0; d < 3; ++d) worst_fit = std::max(worst_fit, static_cast<double>(std::abs(a.deformation[i][d])));
       }
-      safetensors::save((fs::path(out.tmp) / c.name / data::kAnnotationsName).string(), tensors,
+      safetensors::save((fs::path(out.staging_path("")) / c.name / data::kAnnotationsName).string(), tensors,
                         {{"generator", "freehead prep"}, {"frames", c.frames}, {"landmarks", c.landmarks}});
       manifest.clips.push_back({c.name, c.identity, static_cast<int>(T),
                                 data::split_of_identity(static_cast<int>(id), static_cast<int>(identities.size()))});
@@ -294,12 +261,12 @@ int cmd_prep(const Args& args) {
     gen.set("crop_shift", shift);
   }
   manifest.generator = gen;
-  data::write_manifest(out.tmp, manifest);
+  data::write_manifest(out.staging_path(""), manifest);
   out.commit();
   std::printf("prepared %zu clip(s) of %zu identit%s, %lld frames at %dx%d\n", clips.size(), identities.size(),
               identities.size() == 1 ? "y" : "ies", static_cast<long long>(total), S, S);
   std::printf("largest residual of the rigid points after the pose fit: %.4f (normalised units)\nwrote %s/manifest.json\n",
-              worst_fit, out.dir.c_str());
+              worst_fit, out.dir().c_str());
   return 0;
 }
 
