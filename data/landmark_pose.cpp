@@ -1,6 +1,7 @@
 #include "data/landmark_pose.h"
 
 #include <Eigen/LU>
+#include <Eigen/Geometry>
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "data/head_mesh.h"
 #include "data/posed_head.h"
 #include "geometry/conventions.h"
+#include "geometry/crops.h"
 #include "runtime/error.h"
 
 namespace fh::data {
@@ -133,6 +135,28 @@ std::vector<FrameAnnotation> annotate_landmarks(const std::vector<Keypoints68>& 
         for (int c = 0; c < 3; ++c) a.gaze[e2][c] = static_cast<float>(u[c]);
         a.gaze_angles[e2][0] = static_cast<float>(ang.theta);
         a.gaze_angles[e2][1] = static_cast<float>(ang.phi);
+        // An eyeball for the gaze (docs/data.md, converting gaze datasets): radius 0.75 of the
+        // eye's half-width, centred behind the crop's centre by that radius from the eye's
+        // mean depth, the template sphere turned so its front pole looks along the gaze.
+        const int first = e2 == 0 ? 36 : 42;
+        const double half_width = (p[t][first] - p[t][first + 3]).head<2>().norm() / 2;
+        const double radius = 0.75 * half_width;
+        double depth = 0;
+        for (int k = first; k < first + 6; ++k) depth += p[t][k].z() / 6;
+        const Eigen::Vector3d centre(2 * box[0] / (size - 1) - 1, 2 * box[1] / (size - 1) - 1, depth + radius);
+        const Eigen::Matrix3d turn =
+            Eigen::Quaterniond::FromTwoVectors(Eigen::Vector3d(0, 0, -1), u).toRotationMatrix();
+        const geometry::CropAffine to_crop = geometry::image_to_crop_affine(box, size, size);
+        const auto& sphere = geometry::eye_mesh_template().vertices;
+        a.eye_mesh.resize(2 * geometry::kEyeVertices * 3);
+        for (int v = 0; v < geometry::kEyeVertices; ++v) {
+          const Eigen::Vector3d w = centre + radius * (turn * sphere[v]);
+          const std::array<double, 3> m = to_crop(w.x(), w.y(), w.z() - centre.z());
+          for (int c = 0; c < 3; ++c)
+            a.eye_mesh[(static_cast<size_t>(e2) * geometry::kEyeVertices + v) * 3 + c] = static_cast<float>(m[c]);
+        }
+        a.eyeball[e2] = {static_cast<float>(centre.x()), static_cast<float>(centre.y()), static_cast<float>(centre.z()),
+                         static_cast<float>(radius)};
       }
     }
   }

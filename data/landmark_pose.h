@@ -14,7 +14,9 @@
 //   the frame chosen this way is pitched from each head's own by at most about 1° (the most
 //   stable of the point sets tried); poses relative to it are unaffected;
 // - deformation d = p − (s·R·p_can + t), so Eq. 1–2 hold to rounding;
-// - eye crops from the key-points; gaze only when given.
+// - eye crops from the key-points; gaze only when given, and with it an eye mesh per eye (the
+//   template sphere of radius 0.75 × the eye's half-width behind the crop's centre, turned to
+//   look along the gaze), so E_gaze can train on the data.
 #pragma once
 
 #include <Eigen/Core>

@@ -17,6 +17,7 @@
 #include "data/dataset_format.h"
 #include "data/landmark_pose.h"
 #include "data/landmarks_file.h"
+#include "data/loader.h"
 #include "geometry/conventions.h"
 #include "harness/synthetic_dataset.h"
 #include "runtime/error.h"
@@ -265,6 +266,28 @@ TEST_CASE("prep: freehead prep on a synthetic clip's frames and exact key-points
   // times the (S-1)/2 = 31.5 scale there and back.
   CHECK(worst_kp < 4 * 32 * std::ldexp(1.0, -24));
   CHECK(worst_gaze < 1e-5);  // six printed digits of a unit vector
+  // With gaze come eye meshes that carry it (gaze_from_eye_mesh reads it back), and the
+  // loader's eye-crop sampling, E_gaze's training input, reads the prepared data.
+  double worst_mesh_deg = 0;
+  for (int t = 0; t < clip.frames; ++t)
+    for (int e = 0; e < 2; ++e) {
+      const float* m = got.row("eye_mesh", t) + static_cast<size_t>(e) * geometry::kEyeVertices * 3;
+      std::vector<double> xyz(m, m + geometry::kEyeVertices * 3);
+      const Eigen::Vector3d g = geometry::gaze_from_eye_mesh(xyz.data()).normalized();
+      const float* want = got.row("gaze", t) + 3 * e;
+      worst_mesh_deg = std::max(worst_mesh_deg, geometry::rad_to_deg(std::acos(std::clamp(
+                                                    g.dot(Eigen::Vector3d(want[0], want[1], want[2])), -1.0, 1.0))));
+    }
+  MESSAGE("gaze read back from the prepared eye meshes: worst " << worst_mesh_deg << " deg");
+  CHECK(worst_mesh_deg < 0.1);  // the bar the synthetic ground truth's meshes meet (docs/data.md)
+  data::LoaderOptions lo;
+  lo.sampling = data::Sampling::EyeCrops;
+  lo.batch_size = 4;
+  lo.workers = 0;
+  data::Loader loader(data::Dataset::open(out.string()), lo);
+  const data::Batch b = loader.next();
+  CHECK(b["image"].shape() == Shape({4, 64, 64, 3}));
+  CHECK(b["eye_mesh"].shape() == Shape({4, geometry::kEyeVertices, 3}));
 
   // The same clip as an MP4, cropped around its landmarks (the default): the frame count
   // is the video's, and the poses are those of the key-points, which the crop only shifts

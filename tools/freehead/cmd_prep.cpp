@@ -16,6 +16,7 @@
 #include "data/landmark_pose.h"
 #include "data/landmarks_file.h"
 #include "data/synth.h"
+#include "geometry/conventions.h"
 #include "pipeline/face_crop.h"
 #include "pipeline/frames.h"
 #include "runtime/error.h"
@@ -193,7 +194,7 @@ int cmd_prep(const Args& args) {
   manifest.image_size = S;
   manifest.annotations = {"keypoints", "canonical", "deformation", "yaw", "pitch", "roll",
                           "rotation",  "translation", "scale",     "eye_crop"};
-  if (with_gaze) manifest.annotations.insert(manifest.annotations.end(), {"gaze", "gaze_angles"});
+  if (with_gaze) manifest.annotations.insert(manifest.annotations.end(), {"gaze", "gaze_angles", "eyeball", "eye_mesh"});
   double worst_fit = 0;
   for (size_t id = 0; id < identities.size(); ++id) {
     std::vector<data::Keypoints68> all;
@@ -240,6 +241,9 @@ int cmd_prep(const Args& args) {
       if (with_gaze) {
         stack("gaze", {2, 3}, [](const A& a) { return a.gaze[0].data(); }, 6);
         stack("gaze_angles", {2, 2}, [](const A& a) { return a.gaze_angles[0].data(); }, 4);
+        stack("eyeball", {2, 4}, [](const A& a) { return a.eyeball[0].data(); }, 8);
+        stack("eye_mesh", {2, geometry::kEyeVertices, 3}, [](const A& a) { return a.eye_mesh.data(); },
+              2 * geometry::kEyeVertices * 3);
       }
       for (int64_t f = 0; f < T; ++f) {
         const A& a = ann[row + static_cast<size_t>(f)];
