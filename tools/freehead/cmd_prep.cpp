@@ -23,6 +23,7 @@
 #include "runtime/progress.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
+#include "tools/freehead/reenact_options.h"
 #include "weights/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -77,14 +78,6 @@ pipeline::CropBox clip_box(const Tensor& points, double scale, double shift) {
   }
   const double side = scale * std::max(x1 - x0, y1 - y0);
   return {(x0 + x1) / 2, (y0 + y1) / 2 - shift * side, side};
-}
-
-double range_flag(const Options& opts, const char* name, double lo, double hi) {
-  const double v = opts.number(name);
-  if (!(v >= lo && v <= hi))
-    throw UsageError{"--" + std::string(name) + " must be within [" + detail::cat(lo) + ", " + detail::cat(hi) + "], got " +
-                     opts.str(name)};
-  return v;
 }
 
 }  // namespace

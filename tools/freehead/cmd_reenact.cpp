@@ -16,6 +16,7 @@
 #include "runtime/video.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
+#include "tools/freehead/reenact_framing.h"
 #include "tools/freehead/reenact_options.h"
 
 namespace fs = std::filesystem;
@@ -108,6 +109,14 @@ double degrees_flag(const Options& opts, const char* name) {
   return v;
 }
 
+double range_flag(const Options& opts, const char* name, double lo, double hi) {
+  const double v = opts.number(name);
+  if (!(v >= lo && v <= hi))
+    throw UsageError{"--" + std::string(name) + " must be within [" + detail::cat(lo) + ", " + detail::cat(hi) + "], got " +
+                     opts.str(name)};
+  return v;
+}
+
 Device device_flag(const Options& opts) {
   try {
     return Device::parse(opts.str("device"));
@@ -122,45 +131,6 @@ std::vector<Image> read_sources(const std::vector<std::string>& paths) {
   for (const auto& p : paths) out.push_back(read_png(p, 3));
   return out;
 }
-
-namespace {
-
-// The sources as the networks see them: each photo's face cropped (or the pictures as they
-// are, with --no-crop), and the first one kept whole with its box for paste-back.
-struct FramedSources {
-  std::vector<Image> crops;
-  Image original;  // the first source as given
-  std::optional<pipeline::CropBox> box;  // its face box; none with --no-crop
-};
-
-FramedSources frame_sources(const std::vector<std::string>& paths, bool crop, const pipeline::CropOptions& co,
-                            int model_size) {
-  FramedSources out;
-  std::vector<Image> images = read_sources(paths);
-  for (size_t i = 0; i < images.size(); ++i) {
-    if (!crop) {
-      FH_CHECK(images[i].width == images[i].height, "reenact", "the source '", paths[i], "' is ", images[i].width, "x",
-               images[i].height, "; --no-crop takes square face crops (without it the face is found and cropped)");
-      out.crops.push_back(images[i]);
-      continue;
-    }
-    const pipeline::CropBox box = pipeline::find_face_crop(images[i], co, "the source '" + paths[i] + "'");
-    out.crops.push_back(pipeline::crop_image(images[i], box, pipeline::crop_size_for(box, model_size)));
-    if (i == 0) out.box = box;
-  }
-  out.original = std::move(images[0]);
-  return out;
-}
-
-double fraction_flag(const Options& opts, const char* name, double lo, double hi) {
-  const double v = opts.number(name);
-  if (!(v >= lo && v <= hi))
-    throw UsageError{"--" + std::string(name) + " must be within [" + detail::cat(lo) + ", " + detail::cat(hi) + "], got " +
-                     opts.str(name)};
-  return v;
-}
-
-}  // namespace
 
 int cmd_reenact(const Args& all_args) {
   std::vector<std::string> source_paths;
@@ -200,8 +170,8 @@ int cmd_reenact(const Args& all_args) {
   if (!crop && (opts.has("crop-scale") || opts.has("crop-shift") || opts.has("face")))
     throw UsageError{"--no-crop excludes --crop-scale, --crop-shift and --face"};
   pipeline::CropOptions co;
-  co.scale = fraction_flag(opts, "crop-scale", 0.5, 10);
-  co.shift = fraction_flag(opts, "crop-shift", -0.5, 0.5);
+  co.scale = range_flag(opts, "crop-scale", 0.5, 10);
+  co.shift = range_flag(opts, "crop-shift", -0.5, 0.5);
   co.face = static_cast<int>(opts.integer("face", 0, 100));
   const int64_t fps_flag = opts.integer("fps", 1, 100);
   ReenactOptions ro;
@@ -234,26 +204,6 @@ int cmd_reenact(const Args& all_args) {
   Image driver = frame_driver(frame);
   if (relative) ro.reference = r.read_face(driver);
 
-  // What each output frame shows: the result pasted into the source photo (or the crop itself
-  // with --no-crop), and with --concat the driving frame beside it at the same height.
-  auto compose = [&](const Image& driving_frame, const Image& result) {
-    Image shown = result;
-    if (sources.box) {
-      shown = sources.original;  // read as RGB
-      pipeline::paste_back(shown, result, *sources.box);
-    }
-    if (!opts.flag("concat")) return shown;
-    const Image& d = driving_frame;
-    const int w = std::max(1, static_cast<int>(std::lround(static_cast<double>(d.width) * shown.height / d.height)));
-    const Image left = d.width == w && d.height == shown.height ? d : pipeline::resize_image(d, w, shown.height);
-    Image both(left.width + shown.width, shown.height, 3);
-    for (int y = 0; y < both.height; ++y) {
-      for (int x = 0; x < left.width; ++x) std::copy_n(left.at(x, y), 3, both.at(x, y));
-      for (int x = 0; x < shown.width; ++x) std::copy_n(shown.at(x, y), 3, both.at(left.width + x, y));
-    }
-    return both;
-  };
-
   std::unique_ptr<pipeline::FrameSink> sink;
   std::unique_ptr<VideoWriter> video;
   std::unique_ptr<GifWriter> animation;
@@ -283,7 +233,7 @@ int cmd_reenact(const Args& all_args) {
     ms += r.last_timing().total_ms;
     split.kp_ms += r.last_timing().kp_ms, split.gaze_ms += r.last_timing().gaze_ms;
     split.sketch_ms += r.last_timing().sketch_ms, split.generator_ms += r.last_timing().generator_ms;
-    const Image shown = compose(frame, out.image);
+    const Image shown = output_frame(sources, frame, out.image, opts.flag("concat"));
     if (video_out) {
       if (!video) {
         VideoWriterOptions vo;
