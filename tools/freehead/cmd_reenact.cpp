@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <optional>
 
 #include "pipeline/face_crop.h"
 #include "pipeline/frames.h"
