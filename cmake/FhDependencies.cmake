@@ -108,12 +108,21 @@ fh_optional_feature(FH_FFMPEG FH_WITH_FFMPEG "FFmpeg (video files)" _fh_ffmpeg_f
                     "libavformat/libavcodec/libswscale not found (Debian packages libavformat-dev libavcodec-dev libswscale-dev libavutil-dev); video files give a run-time error")
 
 set(_fh_dlib_found OFF)
+set(_fh_dlib_missing "not found (Debian package libdlib-dev)")
 if(PkgConfig_FOUND AND NOT FH_DLIB STREQUAL "OFF")
   pkg_check_modules(FH_DLIB_LIBS QUIET dlib-1)
   set(_fh_dlib_found ${FH_DLIB_LIBS_FOUND})
+  # dlib-1.pc names its dependencies' development links (BLAS, LAPACK, libjpeg, ...) as paths,
+  # which libdlib-dev itself does not install; every one must be there to link.
+  foreach(_lib IN LISTS FH_DLIB_LIBS_LDFLAGS_OTHER)
+    if(_lib MATCHES "^/" AND NOT EXISTS "${_lib}")
+      set(_fh_dlib_found OFF)
+      set(_fh_dlib_missing "dlib-1.pc needs ${_lib}, which is missing (Debian packages libblas-dev liblapack-dev libjpeg-dev libpng-dev libsqlite3-dev)")
+    endif()
+  endforeach()
 endif()
 fh_optional_feature(FH_DLIB FH_WITH_DLIB "dlib (face detection)" _fh_dlib_found "${FH_DLIB_LIBS_VERSION}"
-                    "not found (Debian package libdlib-dev); face detection and cropping give a run-time error (--no-crop still works)")
+                    "${_fh_dlib_missing}; face detection and cropping give a run-time error (--no-crop still works)")
 
 # ---- Test and benchmark tools ----------------------------------------------------------------
 # fh_optional_package(VAR package "label" "what happens without it"): find_package, then report.

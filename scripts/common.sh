@@ -9,7 +9,9 @@ FH_BUILD_DIR=${FH_BUILD_DIR:-$FH_ROOT/build}
 FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev)
 # Optional: video files (FFmpeg's libraries) and face detection (dlib) for real photographs
 # and videos; freehead builds without them and says at run time what is missing.
-FH_MEDIA_PACKAGES=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libdlib-dev)
+# dlib's pkg-config file links BLAS, LAPACK and libjpeg by their development names.
+FH_MEDIA_PACKAGES=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libdlib-dev libblas-dev liblapack-dev
+                   libjpeg-dev)
 FH_TEST_PACKAGES=(doctest-dev libbenchmark-dev python3-torch python3-pil python3-skimage)
 
 fh_ensure_packages() {
