@@ -31,6 +31,10 @@ if grep -q "face finding:  dlib" <<<"$info"; then
     "$freehead" reenact -s "$astronaut" -d "$astronaut" -o "$work/out" --concat
   expect "the pasted-back frame has the photo's height and both pictures' width" 0 "^\(1024, 512\)" \
     /usr/bin/python3 -c "from PIL import Image; print(Image.open('$work/out/frames/000000.png').size)"
+  expect "edit turns the head in the photo and pastes it back" 0 "edited 1 frame" \
+    "$freehead" edit -s "$astronaut" -o "$work/edit" --yaw 15
+  expect "the edited frame has the photo's size" 0 "^\(512, 512\)" \
+    /usr/bin/python3 -c "from PIL import Image; print(Image.open('$work/edit/frames/000000.png').size)"
   expect "a photo without a face is refused by name" 1 "no face found in the source '$samples/coffee\.png'" \
     "$freehead" reenact -s "$samples/coffee.png" -d "$astronaut" -o "$work/bad1"
   absent "no face" "$work/bad1"

@@ -39,7 +39,7 @@ from PIL import Image, ImageSequence
 im = Image.open('$work/out/animation.gif')
 print(sum(1 for _ in ImageSequence.Iterator(im)), 'frames', im.size)"
 expect "edit with a yaw sweep writes a strip" 0 "edited 7 frame" \
-  "$freehead" edit -s "$src" -o "$work/edit" --sweep yaw=-30:30:7 --models "$work/models"
+  "$freehead" edit -s "$src" -o "$work/edit" --sweep yaw=-30:30:7 --models "$work/models" --no-crop
 [ -s "$work/edit/strip.png" ] || { echo "FAIL edit did not write strip.png"; failures=$((failures + 1)); }
 
 expect "a missing models folder is named" 1 "models folder '$work/nowhere' does not exist" \
@@ -75,9 +75,9 @@ expect "--relative with --absolute is a usage error" 2 "--relative and --absolut
 expect "--gaze must be a choice or angles" 2 "--gaze must be driver, source or THETA,PHI" \
   "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad7" --gaze sideways --models "$work/models" --no-crop
 expect "a sweep conflicting with its offset is a usage error" 2 "--sweep yaw conflicts with --yaw" \
-  "$freehead" edit -s "$src" -o "$work/bad8" --sweep yaw=-30:30:7 --yaw 10 --models "$work/models"
+  "$freehead" edit -s "$src" -o "$work/bad8" --sweep yaw=-30:30:7 --yaw 10 --models "$work/models" --no-crop
 expect "a malformed sweep is a usage error" 2 "--sweep must be NAME=FROM:TO:COUNT" \
-  "$freehead" edit -s "$src" -o "$work/bad9" --sweep yaw=-30:30 --models "$work/models"
+  "$freehead" edit -s "$src" -o "$work/bad9" --sweep yaw=-30:30 --models "$work/models" --no-crop
 expect "a used output folder is refused" 1 "output folder '$work/out' is not empty" \
   "$freehead" reenact -s "$src" -d "$clip" -o "$work/out" --models "$work/models" --no-crop
 expect "no source is a usage error" 2 "give at least one source image" \

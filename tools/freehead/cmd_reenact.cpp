@@ -145,7 +145,7 @@ int cmd_reenact(const Args& all_args) {
       "or a video file: .mp4 (H.264, the driver's frame rate and audio) or .gif.\n"
       "Motion is relative to the first driving frame for several frames and absolute for a\n"
       "single image unless a flag says otherwise.",
-      {
+      with_crop_options({
           {"driving", "driving image, folder of frames or video (also -d)", true, true, ""},
           {"out", "output folder (absent or empty) or video file .mp4/.gif (also -o)", true, true, ""},
           {"relative", "apply the driver's motion since its first frame to the source's own pose", false, false, ""},
@@ -157,21 +157,12 @@ int cmd_reenact(const Args& all_args) {
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
           {"fps", "frame rate of the animation or video (default: the driving video's, else 12)", true, false, "12"},
-          {"no-crop", "the pictures are square face crops already: no detection, crop or paste-back", false, false, ""},
-          {"crop-scale", "crop side as a multiple of the detected face box", true, false, "2.3"},
-          {"crop-shift", "crop centre moved up by this fraction of the crop side", true, false, "0.1"},
-          {"face", "which face when a picture has several: 0 = the largest, 1 = the next, ...", true, false, "0"},
           {"concat", "write the driving frame and the result side by side", false, false, ""},
-      },
+      }),
       args);
   if (opts.flag("relative") && opts.flag("absolute")) throw UsageError{"--relative and --absolute exclude each other"};
-  const bool crop = !opts.flag("no-crop");
-  if (!crop && (opts.has("crop-scale") || opts.has("crop-shift") || opts.has("face")))
-    throw UsageError{"--no-crop excludes --crop-scale, --crop-shift and --face"};
-  pipeline::CropOptions co;
-  co.scale = range_flag(opts, "crop-scale", 0.5, 10);
-  co.shift = range_flag(opts, "crop-shift", -0.5, 0.5);
-  co.face = static_cast<int>(opts.integer("face", 0, 100));
+  bool crop = true;
+  const pipeline::CropOptions co = crop_options(opts, crop);
   const int64_t fps_flag = opts.integer("fps", 1, 100);
   ReenactOptions ro;
   ro.gaze = parse_gaze("gaze", opts.str("gaze"));
@@ -293,8 +284,10 @@ int cmd_edit(const Args& all_args) {
       "Turns the source person's head and moves their eyes: --yaw/--pitch/--roll offsets in degrees\n"
       "and --gaze, or a sweep over one of them (--sweep yaw=-30:30:7; also pitch, roll, gaze for the\n"
       "horizontal gaze angle φ and gaze-theta for the vertical θ) written as one strip.\n"
+      "The face is found in the photo, cropped for the models and the result pasted back at the\n"
+      "photo's size (--no-crop: the picture is a square face crop already).\n"
       "OUT receives frames/NNNNNN.png and strip.png.",
-      {
+      with_crop_options({
           {"out", "output folder, absent or empty (also -o)", true, true, ""},
           {"yaw", "yaw offset in degrees", true, false, "0"},
           {"pitch", "pitch offset in degrees", true, false, "0"},
@@ -303,8 +296,10 @@ int cmd_edit(const Args& all_args) {
           {"sweep", "NAME=FROM:TO:COUNT, NAME one of yaw, pitch, roll, gaze, gaze-theta", true, false, ""},
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
-      },
+      }),
       args);
+  bool crop = true;
+  const pipeline::CropOptions co = crop_options(opts, crop);
   PoseOffset offset{degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
   GazeChoice gaze = parse_gaze("gaze", opts.str("gaze"));
   if (gaze.mode == GazeChoice::Mode::Driver) throw UsageError{"--gaze driver: edit has no driver (source or THETA,PHI)"};
@@ -312,12 +307,12 @@ int cmd_edit(const Args& all_args) {
   if (sweep.count > 0 && opts.has(sweep.name == "gaze" || sweep.name == "gaze-theta" ? "gaze" : sweep.name.c_str()))
     throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
-  const std::vector<Image> sources = read_sources(source_paths);
   Reenactor r(opts.str("models"), device_flag(opts));
-  const auto set = r.prepare(sources);
+  const FramedSources sources = frame_sources(source_paths, crop, co, r.image_size());
+  const auto set = r.prepare(sources.crops);
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
-  std::vector<Image> strip{upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};
+  std::vector<Image> strip{upscale(Reenactor::thumbnail(sources.crops[0], r.image_size()), factor)};
   const int64_t n = std::max<int64_t>(1, sweep.count);
   double ms = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -326,7 +321,7 @@ int cmd_edit(const Args& all_args) {
     if (sweep.count > 0) apply_sweep(sweep, i, o, g);
     const ReenactResult out = r.edit(*set, o, g);
     ms += r.last_timing().total_ms;
-    sink.write_frame(i, out.image);
+    sink.write_frame(i, output_frame(sources, {}, out.image, false));
     strip.push_back(upscale(out.image, factor));
   }
   write_png(sink.staging_path("strip.png"), tile_rows({strip}));

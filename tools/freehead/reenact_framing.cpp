@@ -8,6 +8,27 @@
 
 namespace fh::cli {
 
+std::vector<OptionSpec> with_crop_options(std::vector<OptionSpec> specs) {
+  specs.insert(specs.end(), {
+      {"no-crop", "the pictures are square face crops already: no detection, crop or paste-back", false, false, ""},
+      {"crop-scale", "crop side as a multiple of the detected face box", true, false, "2.3"},
+      {"crop-shift", "crop centre moved up by this fraction of the crop side", true, false, "0.1"},
+      {"face", "which face when a picture has several: 0 = the largest, 1 = the next, ...", true, false, "0"},
+  });
+  return specs;
+}
+
+pipeline::CropOptions crop_options(const Options& opts, bool& crop) {
+  crop = !opts.flag("no-crop");
+  if (!crop && (opts.has("crop-scale") || opts.has("crop-shift") || opts.has("face")))
+    throw UsageError{"--no-crop excludes --crop-scale, --crop-shift and --face"};
+  pipeline::CropOptions co;
+  co.scale = range_flag(opts, "crop-scale", 0.5, 10);
+  co.shift = range_flag(opts, "crop-shift", -0.5, 0.5);
+  co.face = static_cast<int>(opts.integer("face", 0, 100));
+  return co;
+}
+
 FramedSources frame_sources(const std::vector<std::string>& paths, bool crop, const pipeline::CropOptions& options,
                             int model_size) {
   FramedSources out;

@@ -10,8 +10,14 @@
 
 #include "pipeline/face_crop.h"
 #include "runtime/image_io.h"
+#include "tools/freehead/options.h"
 
 namespace fh::cli {
+
+// `specs` and --no-crop, --crop-scale, --crop-shift and --face, shared by reenact and edit.
+std::vector<OptionSpec> with_crop_options(std::vector<OptionSpec> specs);
+// Reads them (usage errors name the flag); `crop` is false for --no-crop.
+pipeline::CropOptions crop_options(const Options& opts, bool& crop);
 
 struct FramedSources {
   std::vector<Image> crops;  // what the networks see, one per source
