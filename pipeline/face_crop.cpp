@@ -15,7 +15,8 @@ CropBox crop_box(const FaceBox& face, const CropOptions& o) {
 CropBox find_face_crop(const Image& image, const CropOptions& o, const std::string& what) {
   const std::vector<FaceBox> faces = detect_faces(image, what);
   FH_CHECK(!faces.empty(), "face", "no face found in ", what,
-           " (the detector finds frontal faces of at least about 40 pixels); pass --no-crop if it is already a face crop");
+           " (the detector finds upright frontal faces spanning about 8% of the picture's longer side or more); pass --no-crop "
+           "if it is already a face crop");
   FH_CHECK(o.face >= 0 && o.face < static_cast<int>(faces.size()), "face", what, " has ", faces.size(),
            " face(s); --face ", o.face, " asks for face number ", o.face, " (0 = the largest)");
   return crop_box(faces[static_cast<size_t>(o.face)], o);

@@ -15,17 +15,17 @@ namespace fh::pipeline {
 
 namespace {
 
-bool is_png(const fs::path& p) {
+bool is_picture(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png";
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
 class FileFrames : public FrameSource {
  public:
   explicit FileFrames(std::vector<std::string> files) : files_(std::move(files)) {}
   int64_t count() const override { return static_cast<int64_t>(files_.size()); }
-  Image frame(int64_t i) const override { return read_png(files_.at(static_cast<size_t>(i)), 3); }
+  Image frame(int64_t i) const override { return read_image(files_.at(static_cast<size_t>(i)), 3); }
   std::string name(int64_t i) const override { return files_.at(static_cast<size_t>(i)); }
 
  private:
@@ -40,11 +40,11 @@ std::unique_ptr<FrameSource> open_frames(const std::string& path) {
   std::vector<std::string> files;
   if (fs::is_directory(path, ec)) {
     for (const auto& e : fs::directory_iterator(path))
-      if (e.is_regular_file() && is_png(e.path())) files.push_back(e.path().string());
+      if (e.is_regular_file() && is_picture(e.path())) files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
-    FH_CHECK(!files.empty(), "frames", "the folder '", path, "' holds no .png frames");
+    FH_CHECK(!files.empty(), "frames", "the folder '", path, "' holds no .png or .jpg frames");
   } else {
-    FH_CHECK(is_png(path), "frames", "'", path, "' is not a .png image, a folder of them or a video file (.mp4, .mov, .mkv, .webm, .avi, .gif, ...)");
+    FH_CHECK(is_picture(path), "frames", "'", path, "' is not a .png or .jpg image, a folder of them or a video file (.mp4, .mov, .mkv, .webm, .avi, .gif, ...)");
     files.push_back(path);
   }
   return std::make_unique<FileFrames>(std::move(files));

@@ -20,7 +20,7 @@ class FrameSource {
   virtual std::string name(int64_t i) const = 0;
 };
 
-// An image file or a folder of images (.png, sorted by name); errors name the path.
+// An image file or a folder of images (.png, .jpg, sorted by name); errors name the path.
 std::unique_ptr<FrameSource> open_frames(const std::string& path);
 
 // Frames one after another, as a long video needs them: only the frame being worked on is in
@@ -37,7 +37,7 @@ class FrameStream {
   virtual int64_t damaged_packets() const { return 0; }  // videos: data the decoder refused
 };
 
-// A video file (by its extension; needs FFmpeg), an image, or a folder of .png frames.
+// A video file (by its extension; needs FFmpeg), an image, or a folder of .png/.jpg frames.
 std::unique_ptr<FrameStream> open_frame_stream(const std::string& path);
 
 // An output folder written whole or not at all (a reenactment's frames and pictures, a

@@ -24,6 +24,9 @@ struct Image {
 // Reads a PNG; `want_channels` 0 keeps the file's channel count, 1..4 converts.
 // A missing, truncated or corrupt file is an fh::Error naming the file.
 Image read_png(const std::string& path, int want_channels = 0);
+// A PNG or a JPEG (photos), the JPEG turned as its EXIF orientation says (phones store
+// portrait photos sideways and record the turn); otherwise as read_png.
+Image read_image(const std::string& path, int want_channels = 0);
 void write_png(const std::string& path, const Image& image);  // atomic
 
 // Tensor [H,W,C] or [1,H,W,C] (float32/float64, CPU or CUDA) → 8-bit image, mapping

@@ -55,7 +55,7 @@ expect "a non-image source is refused by name" 1 "text\.png" \
   "$freehead" reenact -s "$work/text.png" -d "$clip" -o "$work/bad3" --models "$work/models" --no-crop
 absent "non-image" "$work/bad3"
 mkdir -p "$work/empty"
-expect "an empty frame folder is refused by name" 1 "'$work/empty' holds no \.png frames" \
+expect "an empty frame folder is refused by name" 1 "'$work/empty' holds no \.png or \.jpg frames" \
   "$freehead" reenact -s "$src" -d "$work/empty" -o "$work/bad4" --models "$work/models" --no-crop
 absent "empty folder" "$work/bad4"
 mkdir -p "$work/blank" && cp "$clip"/00000[0-2].png "$work/blank/"

@@ -127,7 +127,7 @@ Device device_flag(const Options& opts) {
 std::vector<Image> read_sources(const std::vector<std::string>& paths) {
   if (paths.empty()) throw UsageError{"give at least one source image: -s SRC"};
   std::vector<Image> out;
-  for (const auto& p : paths) out.push_back(read_png(p, 3));
+  for (const auto& p : paths) out.push_back(read_image(p, 3));
   return out;
 }
 
