@@ -1,7 +1,7 @@
 # Finds freehead's dependencies and prints one ✓/✗ line for each optional one.
 # Required: a C++20 compiler, Eigen 3, stb, threads. Optional: CUDA (+cuBLAS, cuDNN),
 # Google Benchmark, doctest (tests), the PyTorch oracle (Debian's python3-torch), FFmpeg's
-# libraries (video files) and dlib (face detection).
+# libraries (video files), libjpeg (JPEG photos) and dlib (face detection).
 
 set(FH_REPORT "")
 macro(fh_report ok name detail)
@@ -107,6 +107,14 @@ fh_optional_feature(FH_FFMPEG FH_WITH_FFMPEG "FFmpeg (video files)" _fh_ffmpeg_f
                     "libavformat ${FH_FFMPEG_LIBS_libavformat_VERSION}, libavcodec ${FH_FFMPEG_LIBS_libavcodec_VERSION}"
                     "libavformat/libavcodec/libswscale not found (Debian packages libavformat-dev libavcodec-dev libswscale-dev libavutil-dev); video files give a run-time error")
 
+set(_fh_jpeg_found OFF)
+if(NOT FH_JPEG STREQUAL "OFF")
+  find_package(JPEG QUIET)
+  set(_fh_jpeg_found ${JPEG_FOUND})
+endif()
+fh_optional_feature(FH_JPEG FH_WITH_JPEG "libjpeg (JPEG photos)" _fh_jpeg_found "${JPEG_VERSION} (${JPEG_LIBRARIES})"
+                    "not found (Debian package libjpeg-dev); JPEG photos give a run-time error (PNG still works)")
+
 set(_fh_dlib_found OFF)
 set(_fh_dlib_missing "not found (Debian package libdlib-dev)")
 if(PkgConfig_FOUND AND NOT FH_DLIB STREQUAL "OFF")
@@ -179,4 +187,4 @@ endif()
 
 message(STATUS "freehead ${PROJECT_VERSION} (${CMAKE_BUILD_TYPE}), required: ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}, Eigen ${Eigen3_VERSION}, stb\n${FH_REPORT}")
 
-set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};ffmpeg=${FH_WITH_FFMPEG};dlib=${FH_WITH_DLIB}")
+set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};ffmpeg=${FH_WITH_FFMPEG};jpeg=${FH_WITH_JPEG};dlib=${FH_WITH_DLIB}")

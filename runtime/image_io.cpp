@@ -5,12 +5,12 @@
 
 #include "runtime/error.h"
 #include "runtime/file_io.h"
+#include "runtime/jpeg_decode.h"
 
 // stb's implementations are compiled here and nowhere else.
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG  // JPEGs go to libjpeg (runtime/jpeg_decode.h)
 #define STBI_FAILURE_USERMSG
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -100,16 +100,17 @@ Image decode(const std::string& path, int want_channels, bool allow_jpeg, const 
   FH_CHECK(is_png_bytes(bytes) || (allow_jpeg && jpeg), what, "'", path, "' is not a readable ",
            allow_jpeg ? "PNG or JPEG" : "PNG", ": its first bytes are no ", allow_jpeg ? "PNG or JPEG" : "PNG",
            " signature");
+  if (jpeg) return oriented(decode_jpeg(bytes, path, want_channels), exif_orientation(bytes));
   int w = 0, h = 0, c = 0;
   FH_CHECK(stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c) != 0, what, "'", path,
-           "' is not a readable ", jpeg ? "JPEG" : "PNG", ": ", stbi_failure_reason());
+           "' is not a readable PNG: ", stbi_failure_reason());
   unsigned char* data =
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c, want_channels);
   FH_CHECK(data != nullptr, what, "'", path, "' is truncated or corrupt: ", stbi_failure_reason());
   Image img(w, h, want_channels ? want_channels : c);
   std::copy(data, data + img.pixels.size(), img.pixels.begin());
   stbi_image_free(data);
-  return jpeg ? oriented(img, exif_orientation(bytes)) : img;
+  return img;
 }
 
 }  // namespace
