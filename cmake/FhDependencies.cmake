@@ -1,6 +1,7 @@
 # Finds freehead's dependencies and prints one ✓/✗ line for each optional one.
 # Required: a C++20 compiler, Eigen 3, stb, threads. Optional: CUDA (+cuBLAS, cuDNN),
-# Google Benchmark, doctest (tests), the PyTorch oracle (Debian's python3-torch).
+# Google Benchmark, doctest (tests), the PyTorch oracle (Debian's python3-torch), FFmpeg's
+# libraries (video files), libjpeg (JPEG photos) and dlib (face detection).
 
 set(FH_REPORT "")
 macro(fh_report ok name detail)
@@ -76,6 +77,61 @@ else()
   fh_report(FH_HAVE_CUDNN "cuDNN" "needs CUDA")
 endif()
 
+# ---- Real photographs and videos ---------------------------------------------------------------
+# fh_optional_feature(VAR "label" found detail missing): AUTO/ON/OFF handling for one option.
+macro(fh_optional_feature option var label found detail missing)
+  string(TOUPPER "${${option}}" ${option})
+  if(NOT ${option} MATCHES "^(AUTO|ON|OFF)$")
+    message(FATAL_ERROR "freehead: ${option} must be AUTO, ON or OFF, got '${${option}}'")
+  endif()
+  set(${var} OFF)
+  if(${option} STREQUAL "OFF")
+    fh_report(${var} "${label}" "disabled (${option}=OFF)")
+  elseif(${found})
+    set(${var} ON)
+    fh_report(${var} "${label}" "${detail}")
+  elseif(${option} STREQUAL "ON")
+    message(FATAL_ERROR "freehead: ${option}=ON but ${missing}")
+  else()
+    fh_report(${var} "${label}" "${missing}")
+  endif()
+endmacro()
+
+find_package(PkgConfig QUIET)
+set(_fh_ffmpeg_found OFF)
+if(PkgConfig_FOUND AND NOT FH_FFMPEG STREQUAL "OFF")
+  pkg_check_modules(FH_FFMPEG_LIBS QUIET libavformat libavcodec libswscale libavutil)
+  set(_fh_ffmpeg_found ${FH_FFMPEG_LIBS_FOUND})
+endif()
+fh_optional_feature(FH_FFMPEG FH_WITH_FFMPEG "FFmpeg (video files)" _fh_ffmpeg_found
+                    "libavformat ${FH_FFMPEG_LIBS_libavformat_VERSION}, libavcodec ${FH_FFMPEG_LIBS_libavcodec_VERSION}"
+                    "libavformat/libavcodec/libswscale not found (Debian packages libavformat-dev libavcodec-dev libswscale-dev libavutil-dev); video files give a run-time error")
+
+set(_fh_jpeg_found OFF)
+if(NOT FH_JPEG STREQUAL "OFF")
+  find_package(JPEG QUIET)
+  set(_fh_jpeg_found ${JPEG_FOUND})
+endif()
+fh_optional_feature(FH_JPEG FH_WITH_JPEG "libjpeg (JPEG photos)" _fh_jpeg_found "${JPEG_VERSION} (${JPEG_LIBRARIES})"
+                    "not found (Debian package libjpeg-dev); JPEG photos give a run-time error (PNG still works)")
+
+set(_fh_dlib_found OFF)
+set(_fh_dlib_missing "not found (Debian package libdlib-dev)")
+if(PkgConfig_FOUND AND NOT FH_DLIB STREQUAL "OFF")
+  pkg_check_modules(FH_DLIB_LIBS QUIET dlib-1)
+  set(_fh_dlib_found ${FH_DLIB_LIBS_FOUND})
+  # dlib-1.pc names its dependencies' development links (BLAS, LAPACK, libjpeg, ...) as paths,
+  # which libdlib-dev itself does not install; every one must be there to link.
+  foreach(_lib IN LISTS FH_DLIB_LIBS_LDFLAGS_OTHER)
+    if(_lib MATCHES "^/" AND NOT EXISTS "${_lib}")
+      set(_fh_dlib_found OFF)
+      set(_fh_dlib_missing "dlib-1.pc needs ${_lib}, which is missing (Debian packages libblas-dev liblapack-dev libjpeg-dev libpng-dev libsqlite3-dev)")
+    endif()
+  endforeach()
+endif()
+fh_optional_feature(FH_DLIB FH_WITH_DLIB "dlib (face detection)" _fh_dlib_found "${FH_DLIB_LIBS_VERSION}"
+                    "${_fh_dlib_missing}; face detection and cropping give a run-time error (--no-crop still works)")
+
 # ---- Test and benchmark tools ----------------------------------------------------------------
 # fh_optional_package(VAR package "label" "what happens without it"): find_package, then report.
 macro(fh_optional_package var package label missing)
@@ -131,4 +187,4 @@ endif()
 
 message(STATUS "freehead ${PROJECT_VERSION} (${CMAKE_BUILD_TYPE}), required: ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}, Eigen ${Eigen3_VERSION}, stb\n${FH_REPORT}")
 
-set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};sanitize=${FH_SANITIZE}")
+set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};ffmpeg=${FH_WITH_FFMPEG};jpeg=${FH_WITH_JPEG};dlib=${FH_WITH_DLIB};sanitize=${FH_SANITIZE}")

@@ -121,6 +121,45 @@ void write_file_atomic(const std::string& path, const std::string& bytes, const 
                     what);
 }
 
+AtomicFile::AtomicFile(std::string path, const char* what) : path_(std::move(path)), what_(what) {
+  fd_ = create_temporary(path_, tmp_, what_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  std::remove(tmp_.c_str());
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  FH_CHECK(fd_ >= 0, what_, "'", path_, "' was already committed");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    FH_CHECK(n > 0, what_, "writing '", path_, "' failed: ", std::strerror(n < 0 ? errno : EIO),
+             " (the previous file, if any, is kept)");
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  FH_CHECK(fd_ >= 0, what_, "'", path_, "' was already committed");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    std::remove(tmp_.c_str());
+    FH_FAIL(what_, "writing '", path_, "' failed: ", std::strerror(err), " (the previous file, if any, is kept)");
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp_.c_str());
+    FH_FAIL(what_, "cannot rename '", tmp_, "' to '", path_, "': ", std::strerror(err));
+  }
+}
+
 void require_regular_file(const std::string& path, const char* what) {
   struct stat st {};
   FH_CHECK(::stat(path.c_str(), &st) == 0, what, "cannot open '", path, "': ", std::strerror(errno));

@@ -15,6 +15,28 @@ namespace fh {
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const char* what);
 void write_file_atomic(const std::string& path, const std::string& bytes, const char* what);
 
+// A file written piece by piece (a video, an animation as its frames come) and put in place
+// whole: the bytes go to an exclusively created temporary beside `path`, renamed over it by
+// commit(); destroyed before commit() (an error on the way), the temporary is removed and
+// any earlier file under `path` is kept.
+class AtomicFile {
+ public:
+  AtomicFile(std::string path, const char* what);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }  // for writers that seek (a video muxer)
+  void write(const void* data, size_t size);  // all of it, or an error naming the file
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  const char* what_;
+  int fd_ = -1;
+};
+
 // Throws naming the file when it is missing, a directory or not a regular file (a FIFO or
 // a device would block or read forever).
 void require_regular_file(const std::string& path, const char* what);

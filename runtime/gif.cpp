@@ -104,43 +104,66 @@ void u16(std::string& s, int v) {
 
 }  // namespace
 
-void write_gif(const std::string& path, const std::vector<Image>& frames, int delay_cs) {
-  FH_CHECK(!frames.empty(), "gif", "no frames to write to '", path, "'");
-  const int w = frames[0].width, h = frames[0].height;
-  FH_CHECK(w > 0 && h > 0 && w < 65536 && h < 65536, "gif", "frame size ", w, "x", h, " cannot be written to '", path, "'");
-  std::string s = "GIF89a";
+GifWriter::GifWriter(std::string path, int delay_cs)
+    : file_(std::make_unique<AtomicFile>(std::move(path), "gif")), delay_cs_(std::max(delay_cs, 1)) {}
+
+GifWriter::~GifWriter() = default;
+
+const std::string& GifWriter::path() const { return file_->path(); }
+
+void GifWriter::add(const Image& f) {
+  const std::string& path = file_->path();
+  std::string s;
+  if (frames_ == 0) {
+    width_ = f.width, height_ = f.height;
+    FH_CHECK(width_ > 0 && height_ > 0 && width_ < 65536 && height_ < 65536, "gif", "frame size ", width_, "x", height_,
+             " cannot be written to '", path, "'");
+    s = "GIF89a";
+    u16(s, width_);
+    u16(s, height_);
+    s += {static_cast<char>(0xF7), 0, 0};  // global colour table of 256 entries
+    for (int i = 0; i < 256; ++i) {
+      const int r = i / (kLevelsG * kLevelsB), g = (i / kLevelsB) % kLevelsG, b = i % kLevelsB;
+      const bool used = i < kLevelsR * kLevelsG * kLevelsB;
+      s.push_back(static_cast<char>(used ? r * 255 / (kLevelsR - 1) : 0));
+      s.push_back(static_cast<char>(used ? g * 255 / (kLevelsG - 1) : 0));
+      s.push_back(static_cast<char>(used ? b * 255 / (kLevelsB - 1) : 0));
+    }
+    s += std::string("\x21\xFF\x0BNETSCAPE2.0\x03\x01", 16);  // loop forever
+    u16(s, 0);
+    s.push_back('\0');
+  }
+  const int w = width_, h = height_;
+  FH_CHECK(f.width == w && f.height == h && f.channels >= 3, "gif", "frames of '", path, "' must all be ", w, "x", h,
+           " RGB, got ", f.width, "x", f.height, "x", f.channels);
+  s += std::string("\x21\xF9\x04\x04", 4);  // graphic control: disposal "leave in place"
+  u16(s, delay_cs_);
+  s += std::string("\x00\x00", 2);
+  s.push_back(',');
+  u16(s, 0);
+  u16(s, 0);
   u16(s, w);
   u16(s, h);
-  s += {static_cast<char>(0xF7), 0, 0};  // global colour table of 256 entries
-  for (int i = 0; i < 256; ++i) {
-    const int r = i / (kLevelsG * kLevelsB), g = (i / kLevelsB) % kLevelsG, b = i % kLevelsB;
-    const bool used = i < kLevelsR * kLevelsG * kLevelsB;
-    s.push_back(static_cast<char>(used ? r * 255 / (kLevelsR - 1) : 0));
-    s.push_back(static_cast<char>(used ? g * 255 / (kLevelsG - 1) : 0));
-    s.push_back(static_cast<char>(used ? b * 255 / (kLevelsB - 1) : 0));
-  }
-  s += std::string("\x21\xFF\x0BNETSCAPE2.0\x03\x01", 16);  // loop forever
-  u16(s, 0);
   s.push_back('\0');
   std::vector<uint8_t> indices(static_cast<size_t>(w) * h);
-  for (const Image& f : frames) {
-    FH_CHECK(f.width == w && f.height == h && f.channels >= 3, "gif", "frames of '", path, "' must all be ", w, "x", h,
-             " RGB, got ", f.width, "x", f.height, "x", f.channels);
-    s += std::string("\x21\xF9\x04\x04", 4);  // graphic control: disposal "leave in place"
-    u16(s, std::max(delay_cs, 1));
-    s += std::string("\x00\x00", 2);
-    s.push_back(',');
-    u16(s, 0);
-    u16(s, 0);
-    u16(s, w);
-    u16(s, h);
-    s.push_back('\0');
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) indices[static_cast<size_t>(y) * w + x] = palette_index(f.at(x, y), x, y);
-    lzw(indices, s);
-  }
-  s.push_back(';');
-  write_file_atomic(path, s, "gif");
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) indices[static_cast<size_t>(y) * w + x] = palette_index(f.at(x, y), x, y);
+  lzw(indices, s);
+  file_->write(s.data(), s.size());
+  ++frames_;
+}
+
+void GifWriter::finish() {
+  FH_CHECK(frames_ > 0, "gif", "no frames to write to '", file_->path(), "'");
+  file_->write(";", 1);
+  file_->commit();
+}
+
+void write_gif(const std::string& path, const std::vector<Image>& frames, int delay_cs) {
+  FH_CHECK(!frames.empty(), "gif", "no frames to write to '", path, "'");
+  GifWriter w(path, delay_cs);
+  for (const Image& f : frames) w.add(f);
+  w.finish();
 }
 
 }  // namespace fh

@@ -29,6 +29,9 @@ inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 27;
 // Errors name the file: missing, not a PNG, truncated (a chunk past the end), corrupt, or
 // larger than the limits above.
 Image read_png(const std::string& path, int want_channels = 0);
+// A PNG or a JPEG (photos), the JPEG turned as its EXIF orientation says (phones store
+// portrait photos sideways and record the turn); otherwise as read_png.
+Image read_image(const std::string& path, int want_channels = 0);
 void write_png(const std::string& path, const Image& image);  // atomic
 
 // Tensor [H,W,C] or [1,H,W,C] (float32/float64, CPU or CUDA) → 8-bit image, mapping

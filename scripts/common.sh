@@ -7,6 +7,11 @@ FH_BUILD_DIR=${FH_BUILD_DIR:-$FH_ROOT/build}
 
 # Packages a CPU build needs, and those the test suite and benchmarks add.
 FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev)
+# Optional: video files (FFmpeg's libraries) and face detection (dlib) for real photographs
+# and videos; freehead builds without them and says at run time what is missing.
+# dlib's pkg-config file links BLAS, LAPACK and libjpeg by their development names.
+FH_MEDIA_PACKAGES=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libdlib-dev libblas-dev liblapack-dev
+                   libjpeg-dev)
 FH_TEST_PACKAGES=(doctest-dev libbenchmark-dev python3-torch python3-pil python3-skimage pkgconf)
 
 fh_ensure_packages() {

@@ -8,6 +8,10 @@
 #include "runtime/error.h"
 #include "runtime/file_io.h"
 #include "runtime/image_io.h"
+#include "runtime/jpeg_decode.h"
+
+#include <cstring>
+#include <stb_image_write.h>
 
 namespace fs = std::filesystem;
 
@@ -104,4 +108,81 @@ TEST_CASE("png: chunks that claim more bytes than the file holds, and oversized 
   const fs::path finding = fs::path(FH_SOURCE_DIR) / "fuzz/corpus/fuzz_png/finding-idat-claims-2gb.png";
   CHECK_THROWS_WITH_AS(fh::read_png(finding.string()), doctest::Contains("claims 2013265936 bytes"), fh::Error);
   CHECK(fh::read_png(good.string()).width == 16);  // the untouched file still reads
+}
+
+// ---- JPEG photos and their EXIF orientation (read_image) -------------------------------------
+
+namespace {
+
+// A JPEG of `img` with an EXIF block saying `orientation` (0: no EXIF), little- or big-endian.
+std::string jpeg_with_orientation(const fh::Image& img, int orientation, bool little) {
+  std::string jpeg;
+  stbi_write_jpg_to_func([](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); },
+                         &jpeg, img.width, img.height, img.channels, img.pixels.data(), 95);
+  if (orientation == 0) return jpeg;
+  auto u16 = [&](std::string& s, int v) {
+    if (little) s += static_cast<char>(v & 0xff), s += static_cast<char>(v >> 8);
+    else s += static_cast<char>(v >> 8), s += static_cast<char>(v & 0xff);
+  };
+  std::string tiff = little ? "II" : "MM";
+  u16(tiff, 42);
+  u16(tiff, 0), u16(tiff, 0);  // the first directory's offset, 8, as a 32-bit number
+  tiff[little ? 4 : 7] = 8;
+  u16(tiff, 1);               // one entry
+  u16(tiff, 0x0112), u16(tiff, 3);              // Orientation, SHORT
+  u16(tiff, little ? 1 : 0), u16(tiff, little ? 0 : 1);  // count 1
+  u16(tiff, orientation), u16(tiff, 0);         // the value, left-justified
+  u16(tiff, 0), u16(tiff, 0);                   // no next directory
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  const size_t len = payload.size() + 2;
+  std::string app1 = "\xFF\xE1";
+  app1 += static_cast<char>(len >> 8), app1 += static_cast<char>(len & 0xff);
+  return jpeg.substr(0, 2) + app1 + payload + jpeg.substr(2);
+}
+
+}  // namespace
+
+TEST_CASE("read_image: a JPEG is turned as its EXIF orientation says; read_png stays PNG-only") {
+  const std::string dir = image_temp("").string();
+  fh::Image img(40, 20, 3);
+  for (int y = 0; y < 20; ++y)
+    for (int x = 0; x < 40; ++x) {
+      uint8_t* p = img.at(x, y);
+      p[0] = static_cast<uint8_t>(x < 20 ? 230 : 20);  // left half red, right half blue
+      p[1] = static_cast<uint8_t>(y < 10 ? 200 : 30);  // top half greener
+      p[2] = static_cast<uint8_t>(x < 20 ? 20 : 230);
+    }
+  fh::write_file_atomic(dir + "/plain.jpg", jpeg_with_orientation(img, 0, true), "test");
+  if (!fh::jpeg_supported()) {
+    CHECK_THROWS_WITH_AS(fh::read_image(dir + "/plain.jpg"), doctest::Contains("built without libjpeg"), fh::Error);
+    return;
+  }
+  const fh::Image plain = fh::read_image(dir + "/plain.jpg", 3);
+  REQUIRE(plain.width == 40);
+  REQUIRE(plain.height == 20);
+  // How each orientation maps a displayed pixel (x, y) back to the stored one.
+  auto stored = [&](int o, int x, int y) -> const uint8_t* {
+    const int W = 40, H = 20;
+    switch (o) {
+      case 3: return plain.at(W - 1 - x, H - 1 - y);
+      case 6: return plain.at(y, H - 1 - x);
+      case 8: return plain.at(W - 1 - y, x);
+      default: return plain.at(x, y);
+    }
+  };
+  for (const auto& [o, little] : std::vector<std::pair<int, bool>>{{1, true}, {3, true}, {6, true}, {8, false}, {6, false}}) {
+    const std::string path = dir + "/o" + std::to_string(o) + (little ? "l" : "b") + ".jpg";
+    fh::write_file_atomic(path, jpeg_with_orientation(img, o, little), "test");
+    const fh::Image got = fh::read_image(path, 3);
+    const bool turned = o >= 5;
+    REQUIRE(got.width == (turned ? 20 : 40));
+    REQUIRE(got.height == (turned ? 40 : 20));
+    for (int y = 0; y < got.height; ++y)
+      for (int x = 0; x < got.width; ++x) REQUIRE(std::memcmp(got.at(x, y), stored(o, x, y), 3) == 0);
+  }
+  // Orientation 6 ("turn right to view"): the stored left edge (red) becomes the top.
+  const fh::Image six = fh::read_image(dir + "/o6l.jpg", 3);
+  CHECK(six.at(10, 2)[0] > 128);
+  CHECK(six.at(10, 37)[2] > 128);
+  CHECK_THROWS_WITH_AS(fh::read_png(dir + "/plain.jpg"), doctest::Contains("is not a readable PNG"), fh::Error);
 }

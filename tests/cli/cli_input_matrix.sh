@@ -182,7 +182,7 @@ train_kp truncated 1 "data-manifest/manifest\.json" --data "$W/data-manifest"
 train_kp dtype 1 "id0000_c00/annotations\.safetensors: tensor 'keypoints' has unsupported dtype 'I32'" --data "$W/data-dtype"
 train_kp shape 1 "id0000_c00/annotations\.safetensors" --data "$W/data-shape"
 train_kp nonfinite 1 "id0000_c00/annotations\.safetensors': tensor 'keypoints' holds a non-finite value" --data "$W/data-nan"
-train_kp format 1 "clips/id[0-9_c]+/00000[0-3]\.png' is not a PNG" --data "$W/data-frame" --validate-every 0
+train_kp format 1 "clips/id[0-9_c]+/00000[0-3]\.png' is not a readable PNG" --data "$W/data-frame" --validate-every 0
 train_kp directory 1 "cannot open '$W/empty/manifest\.json': Not a directory" --data "$W/empty"
 train_kp init-truncated 1 "kp-cut\.safetensors" --data "$W/data" --init "$W/kp-cut.safetensors"
 train_kp init-shape 1 "kp-shape\.safetensors' does not fit" --data "$W/data" --init "$W/kp-shape.safetensors"
@@ -198,7 +198,9 @@ row train flag 2 "kp, gaze or gen|unknown task" "" -- kq --data "$W/data" --out 
 
 # ---- reenact, edit, demo --------------------------------------------------------------------------
 o=$W/out
-re() { row reenact "$1" "$2" "$3" "$o" -- -o "$o" "${@:4}"; }
+# --no-crop: the rendered 64² faces are crops already (face detection has its own tests,
+# tests/cli/cli_real_images.sh).
+re() { row reenact "$1" "$2" "$3" "$o" -- -o "$o" --no-crop "${@:4}"; }
 re missing 1 "absent\.png" -s "$W/absent.png" -d "$clip"
 re empty 1 "'$W/empty'|empty" -s "$W/empty" -d "$clip"
 re truncated 1 "cut\.png" -s "$W/cut.png" -d "$clip"
@@ -213,14 +215,14 @@ re models-truncated 1 "models-cut/kp\.safetensors" -s "$src" -d "$clip" --models
 re models-dtype 1 "models-dtype/kp\.safetensors.*(int16|I16)" -s "$src" -d "$clip" --models "$W/models-dtype"
 re models-shape 1 "models-shape/kp\.safetensors' does not fit" -s "$src" -d "$clip" --models "$W/models-shape"
 re models-nonfinite 1 "models-nan/kp\.safetensors' holds non-finite weights" -s "$src" -d "$clip" --models "$W/models-nan"
-row reenact existing-output 1 "'$W/data' is not empty" "" -- -s "$src" -d "$clip" -o "$W/data"
+row reenact existing-output 1 "'$W/data' is not empty" "" -- -s "$src" -d "$clip" -o "$W/data" --no-crop
 re flag 2 "--gaze" -s "$src" -d "$clip" --gaze sideways
 re flag 2 "--relative and --absolute" -s "$src" -d "$clip" --relative --absolute
-row edit missing 1 "absent\.png" "$o" -- -s "$W/absent.png" -o "$o" --yaw 10
-row edit format 1 "text\.png" "$o" -- -s "$W/text.png" -o "$o" --yaw 10
-row edit models-nonfinite 1 "models-nan/kp\.safetensors' holds non-finite weights" "$o" -- -s "$src" -o "$o" --models "$W/models-nan"
-row edit flag 2 "--sweep" "$o" -- -s "$src" -o "$o" --sweep yaw=-30:30
-row edit flag 2 "--sweep" "$o" -- -s "$src" -o "$o" --sweep height=1:2:3
+row edit missing 1 "absent\.png" "$o" -- -s "$W/absent.png" -o "$o" --yaw 10 --no-crop
+row edit format 1 "text\.png" "$o" -- -s "$W/text.png" -o "$o" --yaw 10 --no-crop
+row edit models-nonfinite 1 "models-nan/kp\.safetensors' holds non-finite weights" "$o" -- -s "$src" -o "$o" --models "$W/models-nan" --no-crop
+row edit flag 2 "--sweep" "$o" -- -s "$src" -o "$o" --sweep yaw=-30:30 --no-crop
+row edit flag 2 "--sweep" "$o" -- -s "$src" -o "$o" --sweep height=1:2:3 --no-crop
 row demo models-truncated 1 "models-cut/kp\.safetensors" "$o" -- --out "$o" --frames 2 --models "$W/models-cut"
 row demo existing-output 1 "'$W/data' is not empty" "" -- --out "$W/data" --frames 2
 row demo flag 2 "--frames must be" "$o" -- --out "$o" --frames 0
@@ -310,9 +312,9 @@ disk_row sketch disk-full 1 "s\.png' failed: No space left on device" "$M/s.png"
 disk_row synth read-only 1 "Read-only file system" "$M/d" "" ro -- synth --out "$M/d" "${synth_args[@]}"
 disk_row synth disk-full 1 "No space left on device" "$M/d" "" 128k -- synth --out "$M/d" --identities 2 \
   --clips-per-identity 1 --frames 8 --size 128 --seed 1 --quiet
-disk_row reenact read-only 1 "Read-only file system" "$M/o" "" ro -- reenact -s "$src" -d "$clip" -o "$M/o"
-disk_row reenact disk-full 1 "No space left on device" "$M/o" "" 64k -- reenact -s "$src" -d "$clip" -o "$M/o"
-disk_row edit disk-full 1 "No space left on device" "$M/o" "" 64k -- edit -s "$src" -o "$M/o" --sweep yaw=-20:20:5
+disk_row reenact read-only 1 "Read-only file system" "$M/o" "" ro -- reenact -s "$src" -d "$clip" -o "$M/o" --no-crop
+disk_row reenact disk-full 1 "No space left on device" "$M/o" "" 64k -- reenact -s "$src" -d "$clip" -o "$M/o" --no-crop
+disk_row edit disk-full 1 "No space left on device" "$M/o" "" 64k -- edit -s "$src" -o "$M/o" --sweep yaw=-20:20:5 --no-crop
 disk_row demo read-only 1 "Read-only file system" "$M/o" "" ro -- demo --out "$M/o" --frames 2
 disk_row pack-models disk-full 1 "No space left on device" "$M/p" "" 512k -- pack-models --config tiny \
   --kp "$models/kp.safetensors" --gaze "$models/gaze.safetensors" --gen-nshot "$models/gen-nshot.safetensors" --out "$M/p"

@@ -22,7 +22,7 @@ done
   { echo "FAIL the install lacks the CMake package or freehead.pc"; failures=$((failures + 1)); }
 
 # The installed CLI finds its own tree's models, not the copy in the sources.
-expect "the installed CLI uses the installed models" 0 "models: $prefix/share/freehead/models/tiny" \
+expect "the installed CLI uses the installed models" 0 "models: +$prefix/share/freehead/models/tiny" \
   "$prefix/bin/freehead" info
 "$prefix/bin/freehead" synth --out "$work/data" --identities 2 --clips-per-identity 1 --frames 3 --size 64 --seed 5 \
   --quiet >/dev/null

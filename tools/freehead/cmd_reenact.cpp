@@ -5,13 +5,17 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "pipeline/face_crop.h"
 #include "pipeline/frames.h"
 #include "pipeline/reenactor.h"
 #include "runtime/error.h"
 #include "runtime/gif.h"
 #include "runtime/image_layout.h"
+#include "runtime/progress.h"
+#include "runtime/video.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
+#include "tools/freehead/reenact_framing.h"
 #include "tools/freehead/reenact_options.h"
 
 namespace fs = std::filesystem;
@@ -104,6 +108,14 @@ double degrees_flag(const Options& opts, const char* name) {
   return v;
 }
 
+double range_flag(const Options& opts, const char* name, double lo, double hi) {
+  const double v = opts.number(name);
+  if (!(v >= lo && v <= hi))
+    throw UsageError{"--" + std::string(name) + " must be within [" + detail::cat(lo) + ", " + detail::cat(hi) + "], got " +
+                     opts.str(name)};
+  return v;
+}
+
 Device device_flag(const Options& opts) {
   try {
     return Device::parse(opts.str("device"));
@@ -115,7 +127,7 @@ Device device_flag(const Options& opts) {
 std::vector<Image> read_sources(const std::vector<std::string>& paths) {
   if (paths.empty()) throw UsageError{"give at least one source image: -s SRC"};
   std::vector<Image> out;
-  for (const auto& p : paths) out.push_back(read_png(p, 3));
+  for (const auto& p : paths) out.push_back(read_image(p, 3));
   return out;
 }
 
@@ -138,13 +150,17 @@ int cmd_reenact(const Args& all_args) {
   const Options opts(
       "reenact",
       "Renders the source person (-s SRC, repeat for N-shot) with the head pose, expression and\n"
-      "eye gaze of a driving actor (-d: an image, or a folder of frames such as a dataset clip).\n"
-      "OUT receives frames/NNNNNN.png, sheet.png (driver | source | result) and animation.gif.\n"
-      "Images are square PNGs of at least the models' size. Motion is relative to the first\n"
-      "driving frame for folders and absolute for a single image unless a flag says otherwise.",
-      {
-          {"driving", "driving image or folder of frames (also -d)", true, true, ""},
-          {"out", "output folder, absent or empty (also -o)", true, true, ""},
+      "eye gaze of a driving actor (-d: an image, a folder of frames such as a dataset clip, or a\n"
+      "video file). The face is found in each picture and frame (dlib), cropped square for the\n"
+      "models, and the result pasted back into the first source photo at its own resolution;\n"
+      "--no-crop takes pictures that are already square face crops as they are.\n"
+      "OUT is a folder (frames/NNNNNN.png, sheet.png: driver | source | result, animation.gif)\n"
+      "or a video file: .mp4 (H.264, the driver's frame rate and audio) or .gif.\n"
+      "Motion is relative to the first driving frame for several frames and absolute for a\n"
+      "single image unless a flag says otherwise.",
+      with_crop_options({
+          {"driving", "driving image, folder of frames or video (also -d)", true, true, ""},
+          {"out", "output folder (absent or empty) or video file .mp4/.gif (also -o)", true, true, ""},
           {"relative", "apply the driver's motion since its first frame to the source's own pose", false, false, ""},
           {"absolute", "use the driver's pose and expression as they are", false, false, ""},
           {"gaze", "driver, source or THETA,PHI (degrees)", true, false, "driver"},
@@ -153,60 +169,123 @@ int cmd_reenact(const Args& all_args) {
           {"roll", "roll offset in degrees", true, false, "0"},
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
-          {"fps", "frame rate of the animation", true, false, "12"},
-      },
+          {"fps", "frame rate of the animation or video (default: the driving video's, else 12)", true, false, "12"},
+          {"concat", "write the driving frame and the result side by side", false, false, ""},
+      }),
       args);
   if (opts.flag("relative") && opts.flag("absolute")) throw UsageError{"--relative and --absolute exclude each other"};
-  const int64_t fps = opts.integer("fps", 1, 100);
+  bool crop = true;
+  const pipeline::CropOptions co = crop_options(opts, crop);
+  const int64_t fps_flag = opts.integer("fps", 1, 100);
   ReenactOptions ro;
   ro.gaze = parse_gaze("gaze", opts.str("gaze"));
   ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
-  const std::unique_ptr<pipeline::FrameSource> driving = pipeline::open_frames(opts.str("driving"));
-  const bool relative = opts.flag("relative") || (!opts.flag("absolute") && driving->count() > 1);
-  const std::vector<Image> sources = read_sources(source_paths);
+  const std::string out_path = opts.str("out");
+  const bool video_out = is_video_path(out_path);
+  if (video_out && !is_writable_video_path(out_path))
+    throw UsageError{"--out '" + out_path + "': videos are written as .mp4 (also .m4v, .mov, .mkv) or .gif"};
+  const std::unique_ptr<pipeline::FrameStream> driving = pipeline::open_frame_stream(opts.str("driving"));
+  const int64_t expected = driving->expected_count();
+  const bool relative = opts.flag("relative") || (!opts.flag("absolute") && expected != 1);
+  const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(fps_flag) : driving->fps();
 
   Reenactor r(opts.str("models"), device_flag(opts));
-  const auto set = prepare_sources(r, sources, source_paths);
-  if (relative) ro.reference = r.read_face(driving->frame(0));
-  pipeline::FrameSink sink(opts.str("out"));
-  const int factor = std::max(1, 128 / r.image_size());
-  const Image source_tile = upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor);
-  std::vector<Image> animation;
+  const int S = r.image_size();
+  const FramedSources sources = frame_sources(source_paths, crop, co, S);
+  const auto set = prepare_sources(r, sources.crops, source_paths);
+  pipeline::FaceTracker tracker(co);
+  int driver_crop_size = 0;
+  // The driving frame as the networks see it.
+  auto frame_driver = [&](const Image& frame) {
+    if (!crop) return frame;
+    const pipeline::CropBox box = tracker.update(frame, "driving " + driving->name());
+    if (driver_crop_size == 0) driver_crop_size = pipeline::crop_size_for(box, S);
+    return pipeline::crop_image(frame, box, driver_crop_size);
+  };
+  Image frame;
+  FH_CHECK(driving->next(frame), "reenact", "'", driving->path(), "' holds no frames");
+  Image driver = frame_driver(frame);
+  if (relative) ro.reference = r.read_face(driver);
+
+  std::unique_ptr<pipeline::FrameSink> sink;
+  std::unique_ptr<VideoWriter> video;
+  std::unique_ptr<GifWriter> animation;
+  if (!video_out) {
+    sink = std::make_unique<pipeline::FrameSink>(out_path);
+    animation = std::make_unique<GifWriter>(sink->staging_path("animation.gif"), static_cast<int>(std::lround(100 / fps)));
+  }
+  const int factor = std::max(1, 128 / S);
+  const Image source_tile = upscale(Reenactor::thumbnail(sources.crops[0], S), factor);
   std::vector<std::vector<Image>> sheet(3);
-  const std::vector<int64_t> picks = spread(driving->count(), 8);
+  const std::vector<int64_t> picks = spread(expected > 0 ? expected : 8, 8);
   double ms = 0;
   Reenactor::Timing split{};
-  for (int64_t i = 0; i < driving->count(); ++i) {
-    const Image driver = driving->frame(i);
+  ProgressBar bar("reenact", expected > 0 ? expected : 0, "frames");
+  int64_t n = 0;
+  for (;; ++n) {
+    if (n > 0) {
+      if (!driving->next(frame)) break;
+      driver = frame_driver(frame);
+    }
     ReenactResult out;
     try {
       out = r.reenact(*set, driver, ro);
     } catch (const Error& e) {
-      throw Error(driving->name(i) + ": " + e.what());
+      throw Error(driving->name() + ": " + e.what());
     }
     ms += r.last_timing().total_ms;
     split.kp_ms += r.last_timing().kp_ms, split.gaze_ms += r.last_timing().gaze_ms;
     split.sketch_ms += r.last_timing().sketch_ms, split.generator_ms += r.last_timing().generator_ms;
-    sink.write_frame(i, out.image);
-    const Image driver_tile = upscale(Reenactor::thumbnail(driver, r.image_size()), factor);
-    const Image result_tile = upscale(out.image, factor);
-    animation.push_back(tile_rows({{driver_tile, source_tile, result_tile}}));
-    if (std::find(picks.begin(), picks.end(), i) != picks.end()) {
-      sheet[0].push_back(driver_tile);
-      sheet[1].push_back(source_tile);
-      sheet[2].push_back(result_tile);
+    const Image shown = output_frame(sources, frame, out.image, opts.flag("concat"));
+    if (video_out) {
+      if (!video) {
+        VideoWriterOptions vo;
+        vo.fps = fps;
+        if (driving->is_video()) vo.audio_from = driving->path();
+        video = std::make_unique<VideoWriter>(out_path, shown.width, shown.height, vo);
+      }
+      video->write(shown);
+    } else {
+      sink->write_frame(n, shown);
+      const Image driver_tile = upscale(Reenactor::thumbnail(driver, S), factor);
+      const Image result_tile = upscale(out.image, factor);
+      animation->add(tile_rows({{driver_tile, source_tile, result_tile}}));
+      if (std::find(picks.begin(), picks.end(), n) != picks.end()) {
+        sheet[0].push_back(driver_tile);
+        sheet[1].push_back(source_tile);
+        sheet[2].push_back(result_tile);
+      }
     }
+    bar.advance();
   }
-  write_png(sink.staging_path("sheet.png"), tile_rows(sheet));
-  write_gif(sink.staging_path("animation.gif"), animation, static_cast<int>(100 / fps));
-  sink.commit();
-  const double n = static_cast<double>(driving->count());
+  bar.finish();
+  if (video_out) {
+    video->finish();
+  } else {
+    write_png(sink->staging_path("sheet.png"), tile_rows(sheet));
+    animation->finish();
+    sink->commit();
+  }
+  const double count = static_cast<double>(n);
   std::printf("reenacted %lld frames with %zu source(s), %s motion, %.1f ms per frame (%s, %s)\n",
-              static_cast<long long>(driving->count()), sources.size(), relative ? "relative" : "absolute", ms / n,
+              static_cast<long long>(n), sources.crops.size(), relative ? "relative" : "absolute", ms / count,
               r.config_name().c_str(), r.models_dir().c_str());
   std::printf("per frame: E_can %.2f ms, E_gaze %.2f ms, sketch %.2f ms, G %.2f ms (sources prepared once)\n",
-              split.kp_ms / n, split.gaze_ms / n, split.sketch_ms / n, split.generator_ms / n);
-  std::printf("wrote %s/{frames/, sheet.png, animation.gif}\n", sink.dir().c_str());
+              split.kp_ms / count, split.gaze_ms / count, split.sketch_ms / count, split.generator_ms / count);
+  if (tracker.missed() > 0)
+    std::fprintf(stderr, "warning: no face found in %lld of %lld driving frames; the last face box was held for them\n",
+                 static_cast<long long>(tracker.missed()), static_cast<long long>(tracker.frames()));
+  if (driving->damaged_packets() > 0)
+    std::fprintf(stderr, "warning: %lld damaged packets of '%s' could not be decoded and were skipped\n",
+                 static_cast<long long>(driving->damaged_packets()), driving->path().c_str());
+  if (video_out) {
+    std::printf("wrote %s (%lld frames at %.4g fps, %s%s%s)\n", out_path.c_str(),
+                static_cast<long long>(video->frames_written()), fps, video->encoder().c_str(),
+                video->audio_copied() ? ", the driver's audio copied" : "",
+                video->audio_note().empty() ? "" : (", no audio: " + video->audio_note()).c_str());
+  } else {
+    std::printf("wrote %s/{frames/, sheet.png, animation.gif}\n", sink->dir().c_str());
+  }
   return 0;
 }
 
@@ -218,8 +297,10 @@ int cmd_edit(const Args& all_args) {
       "Turns the source person's head and moves their eyes: --yaw/--pitch/--roll offsets in degrees\n"
       "and --gaze, or a sweep over one of them (--sweep yaw=-30:30:7; also pitch, roll, gaze for the\n"
       "horizontal gaze angle φ and gaze-theta for the vertical θ) written as one strip.\n"
+      "The face is found in the photo, cropped for the models and the result pasted back at the\n"
+      "photo's size (--no-crop: the picture is a square face crop already).\n"
       "OUT receives frames/NNNNNN.png and strip.png.",
-      {
+      with_crop_options({
           {"out", "output folder, absent or empty (also -o)", true, true, ""},
           {"yaw", "yaw offset in degrees", true, false, "0"},
           {"pitch", "pitch offset in degrees", true, false, "0"},
@@ -228,8 +309,10 @@ int cmd_edit(const Args& all_args) {
           {"sweep", "NAME=FROM:TO:COUNT, NAME one of yaw, pitch, roll, gaze, gaze-theta", true, false, ""},
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
-      },
+      }),
       args);
+  bool crop = true;
+  const pipeline::CropOptions co = crop_options(opts, crop);
   PoseOffset offset{degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
   GazeChoice gaze = parse_gaze("gaze", opts.str("gaze"));
   if (gaze.mode == GazeChoice::Mode::Driver) throw UsageError{"--gaze driver: edit has no driver (source or THETA,PHI)"};
@@ -237,12 +320,12 @@ int cmd_edit(const Args& all_args) {
   if (sweep.count > 0 && opts.has(sweep.name == "gaze" || sweep.name == "gaze-theta" ? "gaze" : sweep.name.c_str()))
     throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
-  const std::vector<Image> sources = read_sources(source_paths);
   Reenactor r(opts.str("models"), device_flag(opts));
-  const auto set = prepare_sources(r, sources, source_paths);
+  const FramedSources sources = frame_sources(source_paths, crop, co, r.image_size());
+  const auto set = prepare_sources(r, sources.crops, source_paths);
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
-  std::vector<Image> strip{upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};
+  std::vector<Image> strip{upscale(Reenactor::thumbnail(sources.crops[0], r.image_size()), factor)};
   const int64_t n = std::max<int64_t>(1, sweep.count);
   double ms = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -251,7 +334,7 @@ int cmd_edit(const Args& all_args) {
     if (sweep.count > 0) apply_sweep(sweep, i, o, g);
     const ReenactResult out = r.edit(*set, o, g);
     ms += r.last_timing().total_ms;
-    sink.write_frame(i, out.image);
+    sink.write_frame(i, output_frame(sources, {}, out.image, false));
     strip.push_back(upscale(out.image, factor));
   }
   write_png(sink.staging_path("strip.png"), tile_rows({strip}));

@@ -28,5 +28,6 @@ int cmd_edit(const Args& args);
 int cmd_demo(const Args& args);
 int cmd_pack_models(const Args& args);
 int cmd_eval(const Args& args);
+int cmd_prep(const Args& args);
 
 }  // namespace fh::cli

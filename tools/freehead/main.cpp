@@ -23,6 +23,7 @@ const fh::cli::Command kCommands[] = {
     {"edit", "turn a source face's head and move its eyes (single edits and sweeps)", fh::cli::cmd_edit},
     {"demo", "reenactment, N-shot, pose and gaze sweeps with the shipped models, in one folder", fh::cli::cmd_demo},
     {"pack-models", "a models folder for reenact/edit/demo from training runs", fh::cli::cmd_pack_models},
+    {"prep", "make a dataset from real videos or frames and their 68-point 3D landmarks", fh::cli::cmd_prep},
     {"eval", "score a models folder on exact ground truth: self, cross-identity, N-shot, components", fh::cli::cmd_eval},
 };
 

@@ -15,6 +15,8 @@ namespace fh::cli {
 Args take_sources(const Args& args, std::vector<std::string>& sources);
 GazeChoice parse_gaze(const std::string& flag, const std::string& text);
 double degrees_flag(const Options& opts, const char* name);
+// A number flag within [lo, hi]; otherwise a usage error naming the flag, the range and the value.
+double range_flag(const Options& opts, const char* name, double lo, double hi);
 Device device_flag(const Options& opts);
 std::vector<Image> read_sources(const std::vector<std::string>& paths);
 
