@@ -5,8 +5,9 @@
 FH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FH_BUILD_DIR=${FH_BUILD_DIR:-$FH_ROOT/build}
 
-# Packages a CPU build needs, and those the test suite and benchmarks add.
-FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev)
+# Packages a CPU build needs, and those the test suite and benchmarks add. Open MPI builds
+# data-parallel training (docs/distributed.md) and runs its 2-rank tests.
+FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev libopenmpi-dev openmpi-bin)
 FH_TEST_PACKAGES=(doctest-dev libbenchmark-dev python3-torch python3-pil python3-skimage)
 
 fh_ensure_packages() {
