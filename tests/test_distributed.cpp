@@ -122,7 +122,8 @@ TEST_CASE("dist: the replica fingerprint sees one changed BatchNorm statistic, a
   train::check_replicas_agree(task, dist::local(), "on one rank");  // trivially true, no error
 
   Tensor g = Tensor::full({4}, 0.25);
-  task.adam->parameters()[0].tensor.set_grad(g);
+  Tensor weight = task.adam->parameters()[0].tensor;  // shares the parameter
+  weight.set_grad(g);
   train::ReduceStats stats;
   train::average_gradients(task.adam->parameters(), dist::local(), &stats);
   CHECK(task.adam->parameters()[0].tensor.grad().data<float>()[3] == 0.25f);

@@ -502,20 +502,39 @@ class Run {
 }  // namespace
 
 
+namespace {
+
+// With several ranks an error on one must not leave the others waiting in a collective:
+// it ends the whole job, printing this rank's error (Communicator::abort never returns).
+template <class Fn>
+TrainReport ending_the_job_on_error(dist::Communicator& comm, Fn&& fn) {
+  if (comm.size() == 1) return fn();
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    comm.abort("freehead train: error: out of memory", 1);
+  } catch (const std::exception& e) {
+    comm.abort(std::string("freehead train: error: ") + e.what(), 1);
+  }
+}
+
+}  // namespace
+
 TrainReport train(const TrainOptions& options) { return train(options, dist::world()); }
 
 TrainReport train(const TrainOptions& options, dist::Communicator& comm) {
-  FH_CHECK(!options.out.empty(), "train", "--out is required");
-  Run run(options, false, comm);
-  return run.loop(0);
+  return ending_the_job_on_error(comm, [&] {
+    FH_CHECK(!options.out.empty(), "train", "--out is required");
+    Run run(options, false, comm);
+    return run.loop(0);
+  });
 }
 
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from) {
-  return resume(run_dir, steps, progress, threads, decay_from, dist::world());
-}
+namespace {
 
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
-                   dist::Communicator& comm) {
+// resume() on this rank (ending_the_job_on_error wraps it).
+TrainReport resume_run(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
+                       dist::Communicator& comm) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   std::error_code ec;
   FH_CHECK(fs::exists(config_path, ec), "train", "'", run_dir, "' is not a run folder (no config.json)");
@@ -541,6 +560,17 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int
   const int64_t step = run.load_latest_checkpoint();
   if (comm.is_root() && (steps > 0 || threads > 0 || decay_from > 0)) run.write_config();
   return run.loop(step);
+}
+
+}  // namespace
+
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from) {
+  return resume(run_dir, steps, progress, threads, decay_from, dist::world());
+}
+
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
+                   dist::Communicator& comm) {
+  return ending_the_job_on_error(comm, [&] { return resume_run(run_dir, steps, progress, threads, decay_from, comm); });
 }
 
 }  // namespace fh::train
