@@ -79,13 +79,18 @@ void average_gradients(const std::vector<NamedParameter>& params, dist::Communic
     signature[0] += static_cast<double>(i + 1);
     signature[1] += static_cast<double>(g.numel());
   }
-  FH_CHECK(ranks_agree(comm, {signature[0], signature[1]}), "distributed",
+  // The first collective: it returns when the last rank has arrived, so the time until then
+  // is waiting (for the slowest rank's backward), the rest is the exchange itself.
+  const bool agree = ranks_agree(comm, {signature[0], signature[1]});
+  const auto arrived = std::chrono::steady_clock::now();
+  FH_CHECK(agree, "distributed",
            "the ranks hold gradients for different parameters (this rank: ", grads32.size() + grads64.size(),
            " gradients, ", n32 + n64, " values); every rank must run the same graph");
   if (n32 > 0) pack_and_average<float>(grads32, comm, n32);
   if (n64 > 0) pack_and_average<double>(grads64, comm, n64);
   if (stats != nullptr) {
     stats->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats->wait_seconds += std::chrono::duration<double>(arrived - start).count();
     stats->values += n32 + n64;
     stats->calls += 1;
   }

@@ -16,6 +16,7 @@ namespace fh::train {
 // Time and volume of the gradient all-reduces, for the log and the benchmark.
 struct ReduceStats {
   double seconds = 0;   // wall time inside the all-reduces (staging included)
+  double wait_seconds = 0;  // of which waiting for the last rank to arrive (the first collective)
   int64_t values = 0;   // gradient values reduced
   int64_t calls = 0;    // all-reduces (one per optimiser step)
 };

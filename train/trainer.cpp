@@ -384,7 +384,7 @@ class Run {
     const auto start = std::chrono::steady_clock::now();
     auto window_start = start;
     int64_t window_steps = 0;
-    double window_reduce_seconds = 0;
+    double window_reduce_seconds = 0, window_wait_seconds = 0;
     int64_t step = first_step;
     const int64_t pace_every = std::max<int64_t>(1, o_.log_every);
     // Ranks agree to stop after a step on which any of them was signalled (their signals
@@ -418,13 +418,16 @@ class Run {
         line.set("images_per_s", window > 0 ? window_steps * o_.batch / window : 0.0);
         const auto opts = task_->optimizers();
         if (!opts.empty()) line.set("lr", opts.front().adam->lr());
-        if (comm_.size() > 1)  // rank 0's wall time in the gradient all-reduces, per step
-          line.set("allreduce_s_per_step", window_steps > 0 ? (reduce_stats.seconds - window_reduce_seconds) / window_steps : 0.0);
+        if (comm_.size() > 1 && window_steps > 0) {  // rank 0's wall time in the gradient all-reduces, per step
+          line.set("allreduce_s_per_step", (reduce_stats.seconds - window_reduce_seconds) / window_steps);
+          line.set("allreduce_wait_s_per_step", (reduce_stats.wait_seconds - window_wait_seconds) / window_steps);
+        }
         line.set("terms", terms_json(terms));
         append_line(log_path, line.dump());
         window_start = now;
         window_steps = 0;
         window_reduce_seconds = reduce_stats.seconds;
+        window_wait_seconds = reduce_stats.wait_seconds;
       }
       if (bar) {
         bar->set_status(format_terms(terms));
