@@ -26,10 +26,9 @@ class LocalCommunicator final : public Communicator {
   void broadcast(void*, int64_t, int root) override {
     FH_CHECK(root == 0, "broadcast", "root ", root, " is not a rank of a one-process job");
   }
-  [[noreturn]] void abort(const std::string& message, int code) override {
+  void abort_job(const std::string& message, int) override {
     std::fprintf(stderr, "%s\n", message.c_str());
     std::fflush(stderr);
-    std::_Exit(code);
   }
 };
 
@@ -43,6 +42,11 @@ int env_int(const char* name) {
 }
 
 }  // namespace
+
+void Communicator::abort(const std::string& message, int code) {
+  abort_job(message, code);
+  std::_Exit(code);
+}
 
 Communicator& local() {
   static LocalCommunicator c;

@@ -30,11 +30,15 @@ class Communicator {
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   // Ends every rank of the job after printing `message` (this rank's error) to stderr; exit
   // status `code`. Never returns.
-  [[noreturn]] virtual void abort(const std::string& message, int code) = 0;
+  [[noreturn]] void abort(const std::string& message, int code);
   // Leaves the job cleanly (every rank calls it once, at the end).
   virtual void finalize() {}
 
   bool is_root() const { return rank() == 0; }
+
+ protected:
+  // The transport's way to end the job (abort() ends this process if it returns).
+  virtual void abort_job(const std::string& message, int code) = 0;
 };
 
 // The one-rank communicator: sums scale in place, broadcasts do nothing.

@@ -76,11 +76,10 @@ class MpiCommunicator final : public Communicator {
     }
   }
 
-  [[noreturn]] void abort(const std::string& message, int code) override {
+  void abort_job(const std::string& message, int code) override {
     std::fprintf(stderr, "rank %d of %d: %s\n", rank_, size_, message.c_str());
     std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
-    std::_Exit(code);  // MPI_Abort does not return; if it did, this rank still ends
+    MPI_Abort(MPI_COMM_WORLD, code);  // does not return; if it did, abort() still ends this rank
   }
 
   void finalize() override {

@@ -26,14 +26,12 @@ class BatchNormSync {
   static dist::Communicator* active();
 };
 
-// Differentiable: t summed over the ranks (every rank gets the sum); its backward sums the
-// incoming gradients over the ranks the same way (d/dt_r of Σ_q L_q(Σ t) = Σ_q ∂L_q/∂(Σ t)).
-// Every rank must call it, and run the backward through it, in the same order.
-Tensor replica_sum(const Tensor& t, dist::Communicator& comm);
-
-// Training-mode batch norm of x [N,H,W,C] with the statistics of every rank's x; weight and
-// bias [C] optional; running_mean and running_var [C], when defined, updated in place with
-// the global mean and unbiased variance (PyTorch's momentum convention).
+// Training-mode batch norm of x [N,H,W,C] (float32 or float64) with the statistics of every
+// rank's x; weight and bias [C] optional; running_mean and running_var [C], when defined,
+// updated in place with the global mean and unbiased variance (PyTorch's momentum
+// convention). One collective in the forward (per-channel Σx, Σx², count) and one in the
+// backward (Σg, Σg·x̂); every rank must call it, and run its backward, in the same order.
+// Computed on the host in float64 (device tensors are staged through host memory).
 Tensor sync_batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                          Tensor& running_var, double momentum, double eps, dist::Communicator& comm);
 

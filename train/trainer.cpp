@@ -512,13 +512,15 @@ namespace {
 template <class Fn>
 TrainReport ending_the_job_on_error(dist::Communicator& comm, Fn&& fn) {
   if (comm.size() == 1) return fn();
+  std::string error;
   try {
     return fn();
   } catch (const std::bad_alloc&) {
-    comm.abort("freehead train: error: out of memory", 1);
+    error = "out of memory";
   } catch (const std::exception& e) {
-    comm.abort(std::string("freehead train: error: ") + e.what(), 1);
+    error = e.what();
   }
+  comm.abort("freehead train: error: " + error, 1);
 }
 
 }  // namespace
