@@ -61,8 +61,9 @@ TEST_CASE("sync_batch_norm2d on one rank: output, input/weight/bias gradients an
   sum(y1 * up).backward();
   sum(y2 * up).backward();
   // Float64, values of unit scale: each statistic is a sum of n terms (relative error at
-  // most n·u, u = 2^-53) and the output and gradients combine a few of them, so 8·n·u
-  // bounds the difference between two summation orders.
+  // most n·u, u = 2^-53); the variance E[x²] − mean² scales that by 1 + mean²/var (here
+  // 1.12), and the output and gradients combine a few such sums, so 8·n·u bounds the
+  // difference between the two computations.
   const double u = std::numeric_limits<double>::epsilon() / 2;
   const test::Tolerance tol{8 * n * u, 8 * n * u};
   FH_CHECK_CLOSE(y2, y1, tol, "output");
