@@ -1,8 +1,8 @@
 // Data-parallel training's single-process side (docs/distributed.md): the one-rank
-// communicator, synchronised batch norm on one rank against the batch-norm kernel (the
-// composed forward and backward are the kernel's maths), the replica fingerprint, and a
-// process started without a launcher training alone. The two-rank behaviour is checked
-// under mpirun by fh_mpi_tests (tests/mpi/).
+// communicator, synchronised batch norm on one rank against the batch-norm kernel and
+// against central differences, the replica fingerprint, and a process started without a
+// launcher training alone. The two-rank behaviour is checked under mpirun by fh_mpi_tests
+// (tests/mpi/).
 #include <doctest/doctest.h>
 
 #include <cstdlib>
