@@ -461,6 +461,7 @@ class Run {
     if (bar) bar->finish();
     report.allreduce_seconds = reduce_stats.seconds;
     report.allreduce_calls = reduce_stats.calls;
+    report.allreduce_values = reduce_stats.values;
     report.last_step = step;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;

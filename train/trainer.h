@@ -142,6 +142,7 @@ struct TrainReport {
   int ranks = 1;                       // data-parallel ranks
   double allreduce_seconds = 0;        // in the gradient all-reduces, this rank
   int64_t allreduce_calls = 0;
+  int64_t allreduce_values = 0;        // gradient values reduced, in all
 };
 
 // Builds the task that `options.task` names (kp, gaze, gen) on `dataset`.

@@ -159,8 +159,10 @@ int cmd_train(const Args& all_args) {
               static_cast<long long>(r.last_step - r.first_step), r.seconds, num_threads());
   for (const auto& [k, v] : r.last_validation) std::printf("  %-28s %.4f\n", k.c_str(), v);
   if (r.ranks > 1 && r.allreduce_calls > 0)
-    std::printf("data-parallel: %d ranks; rank 0 spent %.3f s in %lld gradient all-reduces (%.2f ms per step)\n",
+    std::printf("data-parallel: %d ranks; rank 0 spent %.3f s in %lld gradient all-reduces of %.3g values each on "
+                "average (%.2f ms per step)\n",
                 r.ranks, r.allreduce_seconds, static_cast<long long>(r.allreduce_calls),
+                static_cast<double>(r.allreduce_values) / static_cast<double>(r.allreduce_calls),
                 r.last_step > r.first_step ? 1e3 * r.allreduce_seconds / static_cast<double>(r.last_step - r.first_step) : 0.0);
   std::printf("run folder: %s\n", r.run_dir.c_str());
   return 0;
