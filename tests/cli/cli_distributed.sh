@@ -2,8 +2,9 @@
 # `mpirun -np 2 freehead train` end to end (docs/distributed.md): two 2-rank runs give the
 # same bits; rank 0 alone writes the run folder and logs the all-reduce time; a batch that
 # does not split over the ranks is refused; one rank's error ends the whole job with that
-# error (no hang) and leaves the last checkpoint whole; a killed rank ends the job; a
-# 2-rank run resumes on one process and a 1-process run on 2 ranks.
+# error (no hang) and leaves the last checkpoint whole; a killed rank ends the job; SIGTERM
+# to one rank stops both at one step with a checkpoint; a 2-rank run resumes on one
+# process and a 1-process run on 2 ranks.
 # usage: tests/cli/cli_distributed.sh path/to/freehead path/to/mpirun
 set -uo pipefail
 freehead=${1:?usage: cli_distributed.sh path/to/freehead path/to/mpirun}
@@ -50,23 +51,49 @@ expect "one rank's error ends the job with that error" 1 "rank 1 of 2: .*step 2:
   echo "ok   the failed job left its step-1 checkpoint whole" ||
   { echo "FAIL the failed job's checkpoints: $(ls -a "$work/d/checkpoints")"; failures=$((failures + 1)); }
 
+# The process id of rank $1 of the job writing run folder $2, once it has logged a step.
+rank_pid() {
+  local pid="" _
+  for _ in $(seq 1 120); do
+    pid=$(pgrep -f -- "--out $2" | while read -r p; do
+      [ "$(cat /proc/"$p"/comm 2>/dev/null)" = freehead ] &&
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$p"
+    done | head -1)
+    [ -n "$pid" ] && [ -s "$2/log.jsonl" ] && break
+    sleep 1
+  done
+  echo "$pid"
+}
+
 # A rank killed mid-run: the launcher ends the job (non-zero), no hang.
 "${mpi2[@]}" "$freehead" "${base[@]}" --batch 4 --out "$work/e" --steps 100000 >"$work/e.log" 2>&1 &
 job=$!
-victim=""
-for _ in $(seq 1 120); do
-  victim=$(pgrep -f -- "--out $work/e" | while read -r p; do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = freehead ] && grep -q OMPI_COMM_WORLD_RANK=1 /proc/"$p"/environ 2>/dev/null && echo "$p"
-  done | head -1)
-  [ -n "$victim" ] && [ -s "$work/e/log.jsonl" ] && break
-  sleep 1
-done
+victim=$(rank_pid 1 "$work/e")
 if [ -n "$victim" ]; then
   kill -KILL "$victim"
   wait "$job"
   rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then echo "ok   a killed rank ends the job (exit $rc)"; else
     echo "FAIL a killed rank: the job exited $rc"; failures=$((failures + 1)); fi
+else
+  echo "FAIL could not find rank 1 of the running job"; failures=$((failures + 1))
+  kill "$job" 2>/dev/null; wait "$job"
+fi
+
+# SIGTERM to rank 1 alone: both ranks stop after the same step, rank 0 checkpoints, exit 0.
+"${mpi2[@]}" "$freehead" "${base[@]}" --batch 4 --out "$work/g" --steps 100000 >"$work/g.log" 2>&1 &
+job=$!
+victim=$(rank_pid 1 "$work/g")
+if [ -n "$victim" ]; then
+  kill -TERM "$victim"
+  wait "$job"
+  rc=$?
+  step=$(sed -nE 's/.*interrupted; checkpoint written at step ([0-9]+).*/\1/p' "$work/g.log")
+  if [ "$rc" -eq 0 ] && [ -n "$step" ] && [ -s "$work/g/checkpoints/step_$(printf %07d "$step")/weights.safetensors" ]; then
+    echo "ok   SIGTERM to one rank: the job stopped at step $step with a checkpoint"
+  else
+    echo "FAIL SIGTERM to one rank: exit $rc; output:"; sed 's/^/    /' "$work/g.log"; failures=$((failures + 1))
+  fi
 else
   echo "FAIL could not find rank 1 of the running job"; failures=$((failures + 1))
   kill "$job" 2>/dev/null; wait "$job"
