@@ -1,5 +1,7 @@
 #include "data/synth.h"
 
+#include "runtime/file_io.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +14,7 @@
 #include "data/draw.h"
 #include "data/posed_head.h"
 #include "runtime/error.h"
+#include "runtime/file_io.h"
 #include "runtime/progress.h"
 #include "runtime/thread_pool.h"
 
@@ -155,10 +158,11 @@ RenderedFrame render_frame(const HeadMesh& mesh, const FrameParams& params, cons
 SynthReport synthesize(const SynthOptions& o) {
   check_options(o);
   const auto start = std::chrono::steady_clock::now();
-  const fs::path root(o.out);
+  // Written whole or not at all: a killed or failed run leaves no dataset that looks complete,
+  // and an existing dataset is never overwritten (--out must be absent or empty).
+  StagedDirectory staged(o.out, "synth");
+  const fs::path root(staged.staging());
   std::error_code ec;
-  fs::create_directories(root, ec);
-  FH_CHECK(!ec, "synth", "cannot create --out folder '", o.out, "': ", ec.message());
 
   std::vector<ClipJob> jobs;
   for (int id = 0; id < o.identities; ++id)
@@ -254,12 +258,13 @@ SynthReport synthesize(const SynthOptions& o) {
   gen.set("pairs", o.pairs);
   gen.set("supersampling", o.supersampling);
   manifest.generator = gen;
-  write_manifest(o.out, manifest);
+  write_manifest(root.string(), manifest);
+  write_contact_sheet((root / "contact_sheet.png").string(), tiles, o.size);
+  staged.commit();
 
   SynthReport report;
-  report.manifest = (root / kManifestName).string();
-  report.contact_sheet = (root / "contact_sheet.png").string();
-  write_contact_sheet(report.contact_sheet, tiles, o.size);
+  report.manifest = (fs::path(o.out) / kManifestName).string();
+  report.contact_sheet = (fs::path(o.out) / "contact_sheet.png").string();
   if (bar) bar->finish();
   report.frames = total;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,5 +1,6 @@
 #include "layers/module.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
@@ -18,7 +19,12 @@ std::string LoadReport::message() const {
   list("missing", missing);
   list("unexpected", unexpected);
   list("mis-shaped", mismatched);
+  list("not finite", nonfinite);
   return out.str();
+}
+
+const char* LoadReport::problem() const {
+  return missing.empty() && unexpected.empty() && mismatched.empty() ? "holds non-finite weights" : "does not fit";
 }
 
 void assign_keeping_grad(Tensor& slot, const Tensor& value) {
@@ -157,7 +163,19 @@ void Module::read_slot(Slot& slot, const std::string& full, const TensorMap& ten
                                 want.str() + " float");
     return;
   }
-  if (!apply) return;
+  if (!apply) {
+    // A NaN or Inf weight would only show later as NaN outputs; name it at load time.
+    const Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);
+    const float* v = f.data<float>();
+    for (int64_t i = 0; i < f.numel(); ++i)
+      if (!std::isfinite(v[i])) {
+        std::ostringstream line;
+        line << full << " " << t.shape().str() << ": element " << i << " is not finite (" << v[i] << ")";
+        report.nonfinite.push_back(line.str());
+        break;
+      }
+    return;
+  }
   assign_keeping_grad(slot.tensor, from_file_layout(t, slot.layout, slot.tensor.dtype(), slot.tensor.device()));
 }
 
@@ -201,7 +219,7 @@ LoadReport Module::load_state_dict(const TensorMap& tensors, const std::string& 
 
 void load_weights(Module& module, const TensorMap& tensors, const std::string& prefix, const std::string& source) {
   const LoadReport report = module.load_state_dict(tensors, prefix);
-  FH_CHECK(report.ok(), "load weights", "'", source, "' does not fit the network (prefix '", prefix, "'):",
+  FH_CHECK(report.ok(), "load weights", "'", source, "' ", report.problem(), " (network prefix '", prefix, "'):",
            report.message());
 }
 

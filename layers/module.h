@@ -36,8 +36,11 @@ struct LoadReport {
   std::vector<std::string> missing;     // expected by the module, absent from the file
   std::vector<std::string> unexpected;  // under the module's prefix in the file, unknown to it
   std::vector<std::string> mismatched;  // "name: file [..] vs expected [..]"
-  bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
+  std::vector<std::string> nonfinite;   // "name [..]: element i is not finite (nan)"
+  bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty() && nonfinite.empty(); }
   std::string message() const;
+  // "does not fit" when names or shapes disagree, else "holds non-finite weights".
+  const char* problem() const;
 };
 
 class Module {

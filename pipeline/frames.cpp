@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <unistd.h>
 
 #include "runtime/error.h"
 
@@ -49,28 +48,10 @@ std::unique_ptr<FrameSource> open_frames(const std::string& path) {
   return std::make_unique<FileFrames>(std::move(files));
 }
 
-FrameSink::FrameSink(std::string dir) : dir_(std::move(dir)) {
+FrameSink::FrameSink(std::string dir) : staged_(std::move(dir), "output") {
   std::error_code ec;
-  if (fs::exists(dir_, ec)) {
-    FH_CHECK(fs::is_directory(dir_, ec), "output", "'", dir_, "' exists and is not a folder");
-    FH_CHECK(fs::is_empty(dir_, ec), "output", "the output folder '", dir_,
-             "' is not empty; choose a new one (nothing of an earlier run is overwritten)");
-  }
-  const fs::path target = fs::absolute(fs::path(dir_)).lexically_normal();
-  std::string name = ".";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "." + string
-  name += target.filename().string();
-  name += ".partial-";
-  name += std::to_string(::getpid());
-  staging_ = (target.parent_path() / name).string();
-  fs::remove_all(staging_, ec);
-  fs::create_directories(fs::path(staging_) / "frames", ec);
-  FH_CHECK(!ec, "output", "cannot create a folder beside '", dir_, "': ", ec.message());
-}
-
-FrameSink::~FrameSink() {
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
+  fs::create_directories(fs::path(staged_.staging()) / "frames", ec);
+  FH_CHECK(!ec, "output", "cannot create a folder beside '", staged_.target(), "': ", ec.message());
 }
 
 void FrameSink::write_frame(int64_t index, const Image& image) {
@@ -79,14 +60,10 @@ void FrameSink::write_frame(int64_t index, const Image& image) {
   write_png(staging_path(name), image);
 }
 
-std::string FrameSink::staging_path(const std::string& name) const { return (fs::path(staging_) / name).string(); }
-
-void FrameSink::commit() {
-  std::error_code ec;
-  if (fs::exists(dir_, ec)) fs::remove(dir_, ec);  // checked empty at the start
-  fs::rename(staging_, dir_, ec);
-  FH_CHECK(!ec, "output", "cannot move the finished output into '", dir_, "': ", ec.message());
-  committed_ = true;
+std::string FrameSink::staging_path(const std::string& name) const {
+  return (fs::path(staged_.staging()) / name).string();
 }
+
+void FrameSink::commit() { staged_.commit(); }
 
 }  // namespace fh::pipeline

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/file_io.h"
 #include "runtime/image_io.h"
 
 namespace fh::pipeline {
@@ -29,19 +30,15 @@ std::unique_ptr<FrameSource> open_frames(const std::string& path);
 class FrameSink {
  public:
   explicit FrameSink(std::string dir);
-  ~FrameSink();
-  FrameSink(const FrameSink&) = delete;
-  FrameSink& operator=(const FrameSink&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return staged_.target(); }
   void write_frame(int64_t index, const Image& image);  // frames/NNNNNN.png
   // Where to write `name` now (inside the temporary folder).
   std::string staging_path(const std::string& name) const;
   void commit();
 
  private:
-  std::string dir_, staging_;
-  bool committed_ = false;
+  StagedDirectory staged_;
 };
 
 }  // namespace fh::pipeline

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <streambuf>
@@ -57,15 +58,17 @@ class FdWriteBuf : public std::streambuf {
   char buf_[1 << 16];
 };
 
-// `<path>.tmp.<16 random hex digits>`: another user cannot guess the name ahead of time and
-// plant a link there, and two writers of the same file never share a temporary.
-std::string temporary_name(const std::string& path) {
+// 16 random hex digits: names another user cannot guess ahead of time (to plant a link
+// there) and that two writers of the same file never share.
+std::string random_hex() {
   static thread_local std::mt19937_64 rng{(static_cast<uint64_t>(std::random_device{}()) << 32) ^
                                           std::random_device{}()};
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(rng()));
-  return path + ".tmp." + hex;
+  return hex;
 }
+
+std::string temporary_name(const std::string& path) { return path + ".tmp." + random_hex(); }
 
 // Creates the temporary exclusively: O_EXCL fails on anything already there, a symbolic
 // link included, so the bytes never land in a file someone else chose.
@@ -98,6 +101,9 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     out.flush();
     if (!out.good()) error = buf.error() != 0 ? buf.error() : EIO;
   }
+  // fsync before the rename: the new name then never points at bytes still in flight, even
+  // across a power cut, and filesystems that allocate late report a full disk here.
+  if (error == 0 && ::fsync(fd) != 0 && errno != EINVAL) error = errno;
   if (::close(fd) != 0 && error == 0) error = errno;
   if (error != 0) {
     std::remove(tmp.c_str());
@@ -120,6 +126,45 @@ void require_regular_file(const std::string& path, const char* what) {
   FH_CHECK(::stat(path.c_str(), &st) == 0, what, "cannot open '", path, "': ", std::strerror(errno));
   FH_CHECK(!S_ISDIR(st.st_mode), what, "'", path, "' is a directory, not a file");
   FH_CHECK(S_ISREG(st.st_mode), what, "'", path, "' is not a regular file");
+}
+
+StagedDirectory::StagedDirectory(std::string target, const char* what) : target_(std::move(target)), what_(what) {
+  namespace fs = std::filesystem;
+  FH_CHECK(!target_.empty(), what_, "the output folder name is empty");
+  std::error_code ec;
+  if (fs::exists(target_, ec)) {
+    FH_CHECK(fs::is_directory(target_, ec), what_, "'", target_, "' exists and is not a folder");
+    FH_CHECK(fs::is_empty(target_, ec), what_, "the output folder '", target_,
+             "' is not empty; choose a new one (nothing an earlier run wrote is overwritten)");
+  }
+  const fs::path full = fs::absolute(fs::path(target_)).lexically_normal();
+  const fs::path name = full.has_filename() ? full.filename() : full.parent_path().filename();
+  const fs::path parent = full.has_filename() ? full.parent_path() : full.parent_path().parent_path();
+  fs::create_directories(parent, ec);
+  FH_CHECK(!ec, what_, "cannot create the folder '", parent.string(), "' for '", target_, "': ", ec.message());
+  // The pid says which process left a folder behind; the random part keeps processes of
+  // other pid namespaces (or a reused pid) apart.
+  std::string hidden = ".";  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "." + string
+  hidden += name.string();
+  hidden += ".partial-" + std::to_string(::getpid()) + "-" + random_hex();
+  staging_ = (parent / hidden).string();
+  FH_CHECK(fs::create_directory(staging_, ec) && !ec, what_, "cannot create a folder beside '", target_,
+           "': ", ec ? ec.message() : std::string("it already exists"));
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(staging_, ec);
+}
+
+void StagedDirectory::commit() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(target_, ec)) fs::remove(target_, ec);  // an empty folder (checked at the start)
+  fs::rename(staging_, target_, ec);
+  FH_CHECK(!ec, what_, "cannot move the finished folder into '", target_, "': ", ec.message());
+  committed_ = true;
 }
 
 std::vector<unsigned char> read_file_bytes(const std::string& path, const char* what) {

@@ -22,4 +22,26 @@ void require_regular_file(const std::string& path, const char* what);
 // Reads a whole file; errors name the file and the reason.
 std::vector<unsigned char> read_file_bytes(const std::string& path, const char* what);
 
+// A folder written whole or not at all: files go into a hidden staging folder beside the
+// target (`.<name>.partial-<pid>-<random>`), which commit() renames into place. The target
+// must be absent or empty, so nothing an earlier run wrote is ever overwritten; a failure
+// (the destructor without commit) removes the staging folder, and a killed process leaves at
+// most that hidden folder, never a half-written target.
+class StagedDirectory {
+ public:
+  StagedDirectory(std::string target, const char* what);
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  const std::string& target() const { return target_; }
+  const std::string& staging() const { return staging_; }  // where to write now
+  void commit();
+
+ private:
+  std::string target_, staging_;
+  const char* what_;
+  bool committed_ = false;
+};
+
 }  // namespace fh

@@ -21,10 +21,49 @@
 
 namespace fh {
 
+namespace {
+
+uint32_t big_endian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// Walks the chunk list before stb sees the file: every chunk must fit in the file and the
+// image must be of a size freehead can hold. stb trusts a chunk's length and grows its
+// buffer to it first (a 90-byte file claiming a 2 GB IDAT chunk asked for 2 GB), and would
+// decode a tiny file into gigabytes of pixels.
+void check_png_structure(const std::vector<unsigned char>& bytes, const std::string& path) {
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  FH_CHECK(bytes.size() >= 8 && std::equal(kSignature, kSignature + 8, bytes.begin()), "png", "'", path,
+           "' is not a PNG (no PNG signature)");
+  size_t at = 8;
+  bool first = true;
+  while (true) {
+    FH_CHECK(bytes.size() - at >= 12, "png", "'", path, "' is truncated: it ends at byte ", bytes.size(),
+             " inside a chunk header, before the IEND chunk");
+    const uint32_t length = big_endian32(&bytes[at]);
+    const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
+    FH_CHECK(length <= bytes.size() - at - 12, "png", "'", path, "' is truncated or corrupt: chunk '", type,
+             "' at byte ", at, " claims ", length, " bytes, but only ", bytes.size() - at - 12, " follow");
+    if (first) {
+      FH_CHECK(type == "IHDR" && length == 13, "png", "'", path, "' is corrupt: it does not start with an IHDR chunk");
+      const uint64_t w = big_endian32(&bytes[at + 8]), h = big_endian32(&bytes[at + 12]);
+      FH_CHECK(w >= 1 && h >= 1 && w <= kMaxImageSide && h <= kMaxImageSide && w * h <= kMaxImagePixels, "png", "'",
+               path, "' is ", w, "x", h, " pixels; images must be 1..", kMaxImageSide, " pixels a side and at most ",
+               kMaxImagePixels, " pixels");
+      first = false;
+    }
+    at += 12 + static_cast<size_t>(length);
+    if (type == "IEND") return;
+  }
+}
+
+}  // namespace
+
 Image read_png(const std::string& path, int want_channels) {
   FH_CHECK(want_channels >= 0 && want_channels <= 4, "png", "want_channels must be 0..4, got ", want_channels);
   const std::vector<unsigned char> bytes = read_file_bytes(path, "png");
   FH_CHECK(!bytes.empty(), "png", "'", path, "' is empty");
+  check_png_structure(bytes, path);
   int w = 0, h = 0, c = 0;
   FH_CHECK(stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c) != 0, "png", "'", path,
            "' is not a readable PNG: ", stbi_failure_reason());

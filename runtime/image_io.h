@@ -22,7 +22,12 @@ struct Image {
 };
 
 // Reads a PNG; `want_channels` 0 keeps the file's channel count, 1..4 converts.
-// A missing, truncated or corrupt file is an fh::Error naming the file.
+// The largest image read_png accepts (a side, and in all): a 50-megapixel photo fits.
+inline constexpr uint64_t kMaxImageSide = 32768;
+inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 27;
+
+// Errors name the file: missing, not a PNG, truncated (a chunk past the end), corrupt, or
+// larger than the limits above.
 Image read_png(const std::string& path, int want_channels = 0);
 void write_png(const std::string& path, const Image& image);  // atomic
 

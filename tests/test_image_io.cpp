@@ -67,3 +67,41 @@ TEST_CASE("png: truncated, empty, missing and non-PNG files are errors naming th
   CHECK_THROWS_WITH_AS(fh::read_png(image_temp("absent.png").string()), doctest::Contains("absent.png"), fh::Error);
   CHECK_THROWS_AS(fh::tensor_to_image(fh::Tensor::zeros({2, 4, 4, 3})), fh::Error);
 }
+
+// A PNG chunk list walked before decoding: fuzz_png found a 90-byte file whose third IDAT
+// chunk claims 2 GB, for which the decoder grew its buffer to 2 GB before finding the
+// bytes missing (fuzz/corpus/fuzz_png/finding-idat-claims-2gb.png).
+TEST_CASE("png: chunks that claim more bytes than the file holds, and oversized images, are refused up front") {
+  fh::Image img(16, 12, 1);
+  const fs::path good = image_temp("chunks.png");
+  fh::write_png(good.string(), img);
+  const auto bytes = fh::read_file_bytes(good.string(), "test");
+  auto put32 = [](std::string& s, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 255);
+  };
+  const std::string original(bytes.begin(), bytes.end());
+  const size_t idat = original.find("IDAT") - 4;  // the first IDAT chunk's length field
+  REQUIRE(idat > 8);
+
+  std::string huge_chunk = original;
+  put32(huge_chunk, idat, 0x78000010u);
+  const fs::path lying = image_temp("lying.png");
+  fh::write_file_atomic(lying.string(), huge_chunk, "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(lying.string()),
+                       doctest::Contains("lying.png' is truncated or corrupt: chunk 'IDAT' at byte"), fh::Error);
+
+  std::string no_end = original.substr(0, original.size() - 12);  // IEND removed
+  const fs::path endless = image_temp("endless.png");
+  fh::write_file_atomic(endless.string(), no_end, "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(endless.string()), doctest::Contains("before the IEND chunk"), fh::Error);
+
+  std::string giant = original;  // 40000 x 12 in the IHDR (the CRC is not checked first)
+  put32(giant, 16, 40000);
+  const fs::path big = image_temp("giant.png");
+  fh::write_file_atomic(big.string(), giant, "test");
+  CHECK_THROWS_WITH_AS(fh::read_png(big.string()), doctest::Contains("giant.png' is 40000x12 pixels"), fh::Error);
+
+  const fs::path finding = fs::path(FH_SOURCE_DIR) / "fuzz/corpus/fuzz_png/finding-idat-claims-2gb.png";
+  CHECK_THROWS_WITH_AS(fh::read_png(finding.string()), doctest::Contains("claims 2013265936 bytes"), fh::Error);
+  CHECK(fh::read_png(good.string()).width == 16);  // the untouched file still reads
+}

@@ -36,7 +36,7 @@ void load_initial_weights(nn::Module& module, const std::string& prefix, const s
   }
   const nn::LoadReport report = module.load_state_dict(map, prefix, /*allow_partial=*/false);
   if (report.ok()) return;
-  FH_CHECK(report.unexpected.empty() && report.mismatched.empty(), "train", "--init '", path,
+  FH_CHECK(report.unexpected.empty() && report.mismatched.empty() && report.nonfinite.empty(), "train", "--init '", path,
            "' does not fit the network: ", report.message());
   const size_t expected = module.state_dict(prefix).size();
   FH_CHECK(report.missing.size() < expected, "train", "--init '", path, "' holds no tensor under '", prefix, "'");

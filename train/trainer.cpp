@@ -295,6 +295,16 @@ class Run {
     write_file_atomic((fs::path(dir_) / "config.json").string(), v.dump() + "\n", "train config");
   }
 
+  // Renames a folder to a hidden name (which list_checkpoints skips), then deletes it.
+  static void discard_folder(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return;
+    const fs::path trash = dir.parent_path() / (".trash_" + dir.filename().string());
+    fs::remove_all(trash, ec);
+    fs::rename(dir, trash, ec);
+    fs::remove_all(ec ? dir : trash, ec);
+  }
+
   // Checkpoint `step` (the number of steps done): a folder written under a temporary name
   // and renamed when complete, so a crash leaves either the old set or the new one.
   void save_checkpoint(int64_t step) {
@@ -325,13 +335,16 @@ class Run {
     state.set("next_batch", step);  // one batch per step: the data position
     state.set("seed", static_cast<int64_t>(o_.seed));
     write_file_atomic((tmp / "state.json").string(), state.dump() + "\n", "checkpoint state");
-    fs::remove_all(final_dir, ec);
+    // A checkpoint of this step written before (a resumed run passing it again) is moved out
+    // of the way, not deleted in place: a kill mid-delete must not leave a half checkpoint
+    // under a name that resume would pick.
+    discard_folder(final_dir);
     fs::rename(tmp, final_dir);
     // Inference weights beside the run, then prune the oldest checkpoints.
     safetensors::save((fs::path(dir_) / "weights.safetensors").string(), inference, meta);
     std::vector<std::string> all_ckpts = list_checkpoints(dir_);
     while (static_cast<int64_t>(all_ckpts.size()) > o_.keep_checkpoints) {
-      fs::remove_all(all_ckpts.front(), ec);
+      discard_folder(all_ckpts.front());
       all_ckpts.erase(all_ckpts.begin());
     }
   }
@@ -531,8 +544,28 @@ TrainReport train(const TrainOptions& options) { return train(options, dist::wor
 TrainReport train(const TrainOptions& options, dist::Communicator& comm) {
   return ending_the_job_on_error(comm, [&] {
     FH_CHECK(!options.out.empty(), "train", "--out is required");
-    Run run(options, false, comm);
-    return run.loop(0);
+    const fs::path dir(options.out);
+    std::error_code ec;
+    const bool existed = fs::exists(dir, ec);
+    const bool had_run = fs::exists(dir / "config.json", ec);  // another run's folder: never touched
+    try {
+      Run run(options, false, comm);
+      return run.loop(0);
+    } catch (...) {
+      // A run that fails before it has logged or checkpointed anything (bad data, bad --init,
+      // a full disk) holds nothing worth keeping: what it created goes, so the same command
+      // runs again once the input is fixed instead of finding "already holds a run". Rank 0
+      // alone created it (with several ranks, an error on another rank ends rank 0 first).
+      if (comm.is_root() && !had_run && list_checkpoints(options.out).empty() && !fs::exists(dir / "log.jsonl", ec)) {
+        if (!existed) {
+          fs::remove_all(dir, ec);
+        } else {
+          for (const char* name : {"config.json", "samples", "checkpoints", "validation.jsonl"})
+            fs::remove_all(dir / name, ec);
+        }
+      }
+      throw;
+    }
   });
 }
 

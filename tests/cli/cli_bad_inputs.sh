@@ -8,17 +8,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source "$(dirname "$0")/expect.sh"
 
-# A safetensors file: the 8-byte little-endian header length, the JSON header, then the data
-# (DATA bytes of standard input, none by default).
-st_file() {
-  local path=$1 header=$2 len=${#2} i
-  {
-    for ((i = 0; i < 8; ++i)); do printf "\\$(printf '%03o' $(((len >> (8 * i)) & 255)))"; done
-    printf '%s' "$header"
-    [ -t 0 ] || cat
-  } >"$path"
-}
-
 weights=$work/kp.safetensors
 "$freehead" init --net kp --config tiny --seed 1 --out "$weights" >/dev/null || { echo "FAIL init"; exit 1; }
 run_kp() { "$freehead" run --net kp --config tiny --weights "$weights" --output "$work/out.safetensors" "$@"; }

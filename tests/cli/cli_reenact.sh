@@ -47,7 +47,7 @@ expect "a missing models folder is named" 1 "models folder '$work/nowhere' does 
 absent "missing models" "$work/bad1"
 mkdir -p "$work/mismatch" && cp "$work"/models/* "$work/mismatch/"
 sed -i 's/"tiny"/"small"/' "$work/mismatch/models.json"
-expect "weights of another config are refused naming the tensor" 1 "mismatch/kp\.safetensors' does not fit the network" \
+expect "weights of another config are refused naming the tensor" 1 "mismatch/kp\.safetensors' does not fit \(network prefix" \
   "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad2" --models "$work/mismatch"
 absent "mismatched models" "$work/bad2"
 echo "not a picture" >"$work/text.png"

@@ -20,11 +20,12 @@ namespace {
 
 constexpr int64_t kMaxBatch = 4096, kMaxSources = 64, kMaxIters = 1000000;
 
-// Forward FLOPs of one pass (conv and linear layers), measured by running it once.
-double forward_flops(nets::Network& net, const nn::TensorMap& inputs) {
+// Forward FLOPs of one pass (conv and linear layers), measured by running it once; an error
+// in the inputs names their file.
+double forward_flops(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path) {
   NoGradGuard no_grad;
   nn::FlopCounter counter;
-  net.forward(inputs);
+  forward_naming_file(net, inputs, inputs_path);
   return counter.flops();
 }
 
@@ -81,7 +82,7 @@ int cmd_bench(const Args& args) {
       opt.has("inputs") ? read_inputs(opt.str("inputs"), *net, device) : nets::random_inputs(*net, batch, sources, gen, device);
 
   net->module().eval();
-  const double flops = forward_flops(*net, inputs);  // also the warm-up
+  const double flops = forward_flops(*net, inputs, opt.has("inputs") ? opt.str("inputs") : "");  // also the warm-up
   const double fwd_ms = median_ms(
       [&] {
         NoGradGuard no_grad;
@@ -125,7 +126,7 @@ int cmd_cost(const Args& args) {
       net->module().reset_parameters(gen);
       const nn::TensorMap inputs = nets::random_inputs(*net, 1, 1, gen);
       net->module().eval();
-      const double flops = forward_flops(*net, inputs);
+      const double flops = forward_flops(*net, inputs, "");
       std::string shape = net->input_shapes(1, 1).front().second.str();
       std::printf("| %s | %s | %s | %lld | %.3f |\n", name.c_str(), cfg.name.c_str(), shape.c_str(),
                   static_cast<long long>(net->module().num_parameters()), flops / 1e9);

@@ -34,7 +34,7 @@ int cmd_init(const Args& args) {
     pretrained = read_tensor_map(file);
     nn::LoadReport wrong = net->module().load_state_dict(pretrained, net->prefix(), /*allow_partial=*/true);
     wrong.missing.clear();  // missing tensors keep their fresh initialisation
-    FH_CHECK(wrong.ok(), "init", "'", file, "' does not fit ", net->name(), ":", wrong.message());
+    FH_CHECK(wrong.ok(), "init", "'", file, "' ", wrong.problem(), " (", net->name(), "):", wrong.message());
   }
   const auto state = net->module().state_dict(net->prefix());
   if (opt.has("pretrained")) {

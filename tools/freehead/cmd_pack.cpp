@@ -5,9 +5,11 @@
 #include <map>
 #include <tuple>
 
+#include "layers/module.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
+#include "tools/freehead/network_files.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
 #include "weights/json.h"
@@ -20,14 +22,22 @@ namespace fh::cli {
 namespace {
 
 // Copies the tensors under `prefix` from a run's (or any) weights file; returns the count.
-size_t pack_one(const std::string& from, const std::string& prefix, const std::string& to, bool half) {
+// They are loaded into the network first (as stored, float16 included), so a file that does
+// not fit, or holds NaN or Inf, is refused naming that file.
+size_t pack_one(const std::string& from, const std::string& net, const std::string& config, const std::string& prefix,
+                const std::string& to, bool half) {
   std::string path = from;
   if (fs::is_directory(from)) path = (fs::path(from) / "weights.safetensors").string();
   const safetensors::Contents c = safetensors::load(path);
   safetensors::NamedTensors out;
+  nn::TensorMap stored;
   for (const auto& [name, t] : c.tensors)
-    if (name.rfind(prefix, 0) == 0) out.emplace_back(name, half ? t.to(DType::F16) : t);
+    if (name.rfind(prefix, 0) == 0) {
+      out.emplace_back(name, half ? t.to(DType::F16) : t);
+      stored.emplace(name, out.back().second);
+    }
   FH_CHECK(!out.empty(), "pack-models", "'", path, "' holds no tensor under '", prefix, "'");
+  nn::load_weights(build_network(net, config)->module(), stored, prefix, path);
   std::map<std::string, std::string> meta = c.metadata;
   meta["packed_from"] = fs::path(path).filename().string();
   safetensors::save(to, out, meta);
@@ -53,9 +63,8 @@ int cmd_pack_models(const Args& args) {
       args);
   if (!opts.has("gen") && !opts.has("gen-nshot")) throw UsageError{"give --gen, --gen-nshot or both"};
   const std::string out = opts.str("out");
-  std::error_code ec;
-  if (fs::exists(out, ec) && !fs::is_empty(out, ec)) throw UsageError{"--out '" + out + "' is not empty"};
-  fs::create_directories(out, ec);
+  StagedDirectory staged(out, "pack-models");  // written whole or not at all
+  const std::string dir = staged.staging();
   const bool half = opts.flag("float16");
   json::Value m = json::Value::object();
   m.set("format", "freehead-models");
@@ -69,13 +78,14 @@ int cmd_pack_models(const Args& args) {
            {"gen", "gen", "gen.", "gen.safetensors"},
            {"gen-nshot", "gen_nshot", "gen.", "gen-nshot.safetensors"}}) {
     if (!opts.has(flag)) continue;
-    const size_t n = pack_one(opts.str(flag), prefix, (fs::path(out) / file).string(), half);
+    const size_t n = pack_one(opts.str(flag), flag, opts.str("config"), prefix, (fs::path(dir) / file).string(), half);
     m.set(key, file);
     std::printf("%-10s %zu tensors -> %s\n", flag.c_str(), n, file.c_str());
   }
-  write_file_atomic((fs::path(out) / pipeline::kModelsFile).string(), m.dump() + "\n", "models");
+  write_file_atomic((fs::path(dir) / pipeline::kModelsFile).string(), m.dump() + "\n", "models");
   // Loading it back is the check that the folder is usable as written.
-  pipeline::ModelSet::load(out);
+  pipeline::ModelSet::load(dir);
+  staged.commit();
   std::printf("wrote %s/%s (loads cleanly)\n", out.c_str(), pipeline::kModelsFile);
   return 0;
 }

@@ -119,6 +119,19 @@ std::vector<Image> read_sources(const std::vector<std::string>& paths) {
   return out;
 }
 
+// The source-side work, with the source files named in any error (the library sees images,
+// not files, and says "source N").
+std::shared_ptr<const SourceSet> prepare_sources(const Reenactor& r, const std::vector<Image>& sources,
+                                                 const std::vector<std::string>& paths) {
+  try {
+    return r.prepare(sources);
+  } catch (const Error& e) {
+    std::string named;
+    for (size_t i = 0; i < paths.size(); ++i) named += (i ? ", source " : "source ") + std::to_string(i + 1) + " = " + paths[i];
+    throw Error(named + ": " + e.what());
+  }
+}
+
 int cmd_reenact(const Args& all_args) {
   std::vector<std::string> source_paths;
   const Args args = take_sources(all_args, source_paths);
@@ -153,7 +166,7 @@ int cmd_reenact(const Args& all_args) {
   const std::vector<Image> sources = read_sources(source_paths);
 
   Reenactor r(opts.str("models"), device_flag(opts));
-  const auto set = r.prepare(sources);
+  const auto set = prepare_sources(r, sources, source_paths);
   if (relative) ro.reference = r.read_face(driving->frame(0));
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
@@ -226,7 +239,7 @@ int cmd_edit(const Args& all_args) {
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
   const std::vector<Image> sources = read_sources(source_paths);
   Reenactor r(opts.str("models"), device_flag(opts));
-  const auto set = r.prepare(sources);
+  const auto set = prepare_sources(r, sources, source_paths);
   pipeline::FrameSink sink(opts.str("out"));
   const int factor = std::max(1, 128 / r.image_size());
   std::vector<Image> strip{upscale(Reenactor::thumbnail(sources[0], r.image_size()), factor)};

@@ -35,7 +35,7 @@ int cmd_run(const Args& args) {
 
   const nn::TensorMap inputs = read_inputs(opt.str("inputs"), *net, device);
   NoGradGuard no_grad;
-  const nn::TensorMap outputs = net->forward(inputs);
+  const nn::TensorMap outputs = forward_naming_file(*net, inputs, opt.str("inputs"));
   safetensors::NamedTensors out;
   for (const auto& [name, t] : outputs) out.emplace_back(name, t.to(Device::cpu()).to(DType::F32));
   safetensors::save(opt.str("output"), out);

@@ -17,7 +17,7 @@ int cmd_synth(const Args& args) {
       "gaze and eye meshes, plus evaluation triples (source, driver, exact target), a manifest\n"
       "with train/val/test splits and DIR/contact_sheet.png. The same options give the same bytes.",
       {
-          {"out", "dataset folder to write (created if missing)", true, true, ""},
+          {"out", "dataset folder to write (absent or empty; written whole or not at all)", true, true, ""},
           {"identities", "number of people", true, true, ""},
           {"clips-per-identity", "clips per person", true, true, ""},
           {"frames", "frames per clip", true, true, ""},

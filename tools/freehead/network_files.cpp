@@ -76,6 +76,15 @@ nn::TensorMap read_inputs(const std::string& path, const nets::Network& net, Dev
   return inputs;
 }
 
+nn::TensorMap forward_naming_file(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path) {
+  try {
+    return net.forward(inputs);
+  } catch (const Error& e) {
+    if (inputs_path.empty()) throw;
+    throw Error(inputs_path + ": " + e.what());
+  }
+}
+
 Device parse_device(const std::string& text) {
   if (text == "cpu") return Device::cpu();
   int index = -1;

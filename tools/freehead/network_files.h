@@ -29,4 +29,8 @@ void load_weights_file(nets::Network& net, const std::string& path);
 // a NaN or infinite value (naming the tensor and the element).
 nn::TensorMap read_inputs(const std::string& path, const nets::Network& net, Device device);
 
+// net.forward(inputs), with `inputs_path` (when not empty) named in any error: the networks
+// check their inputs' shapes but know nothing of the file they came from.
+nn::TensorMap forward_naming_file(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path);
+
 }  // namespace fh::cli
