@@ -1,5 +1,5 @@
 # Finds freehead's dependencies and prints one ✓/✗ line for each optional one.
-# Required: a C++20 compiler, Eigen 3, stb, threads. Optional: CUDA (+cuBLAS, cuDNN),
+# Required: a C++20 compiler, Eigen 3, stb, threads. Optional: CUDA (+cuBLAS, cuDNN), MPI,
 # Google Benchmark, doctest (tests), the PyTorch oracle (Debian's python3-torch), FFmpeg's
 # libraries (video files), libjpeg (JPEG photos) and dlib (face detection).
 
@@ -131,6 +131,44 @@ if(PkgConfig_FOUND AND NOT FH_DLIB STREQUAL "OFF")
 endif()
 fh_optional_feature(FH_DLIB FH_WITH_DLIB "dlib (face detection)" _fh_dlib_found "${FH_DLIB_LIBS_VERSION}"
                     "${_fh_dlib_missing}; face detection and cropping give a run-time error (--no-crop still works)")
+# ---- MPI (data-parallel training) -------------------------------------------------------------
+set(FH_WITH_MPI OFF)
+string(TOUPPER "${FH_MPI}" FH_MPI)
+if(NOT FH_MPI MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "freehead: FH_MPI must be AUTO, ON or OFF, got '${FH_MPI}'")
+endif()
+if(FH_MPI STREQUAL "OFF")
+  fh_report(FH_WITH_MPI "MPI" "disabled (FH_MPI=OFF); freehead train runs single-process")
+else()
+  # The C API through the C++ compiler (the project has no C language); MPI's deprecated
+  # C++ bindings are not wanted.
+  set(MPI_CXX_SKIP_MPICXX ON)
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(MPI_CXX_FOUND)
+    set(FH_WITH_MPI ON)
+    execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _fh_mpiexec_version ERROR_QUIET
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    string(REGEX MATCH "[^\n]*" _fh_mpiexec_version "${_fh_mpiexec_version}")
+    fh_report(FH_WITH_MPI "MPI" "MPI ${MPI_CXX_VERSION}, launcher ${MPIEXEC_EXECUTABLE} (${_fh_mpiexec_version})")
+  elseif(FH_MPI STREQUAL "ON")
+    message(FATAL_ERROR "freehead: FH_MPI=ON but MPI was not found (Debian packages libopenmpi-dev openmpi-bin)")
+  else()
+    fh_report(FH_WITH_MPI "MPI" "not found (Debian packages libopenmpi-dev openmpi-bin); freehead train runs single-process")
+  endif()
+endif()
+# NCCL: not packaged in Debian main, and freehead has no NCCL transport; a CUDA build with
+# MPI stages every all-reduce through host memory, and says so when a run starts.
+set(FH_HAVE_NCCL OFF)
+if(FH_WITH_CUDA)
+  find_library(FH_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(FH_NCCL_LIBRARY)
+    fh_report(FH_HAVE_NCCL "NCCL" "found at ${FH_NCCL_LIBRARY}, but freehead has no NCCL transport: GPU gradients are all-reduced through host memory")
+  else()
+    fh_report(FH_HAVE_NCCL "NCCL" "not found: GPU gradients are all-reduced through host memory (MPI on host buffers)")
+  endif()
+else()
+  fh_report(FH_HAVE_NCCL "NCCL" "needs CUDA; gradients are all-reduced on host buffers")
+endif()
 
 # ---- Test and benchmark tools ----------------------------------------------------------------
 # fh_optional_package(VAR package "label" "what happens without it"): find_package, then report.
@@ -187,4 +225,4 @@ endif()
 
 message(STATUS "freehead ${PROJECT_VERSION} (${CMAKE_BUILD_TYPE}), required: ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}, Eigen ${Eigen3_VERSION}, stb\n${FH_REPORT}")
 
-set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};ffmpeg=${FH_WITH_FFMPEG};jpeg=${FH_WITH_JPEG};dlib=${FH_WITH_DLIB};sanitize=${FH_SANITIZE}")
+set(FH_BUILD_OPTIONS "build=${CMAKE_BUILD_TYPE};native=${FH_NATIVE};no_slp=${FH_DISABLE_SLP};cuda=${FH_WITH_CUDA};cuda_archs=${CMAKE_CUDA_ARCHITECTURES};cublas=${FH_HAVE_CUBLAS};cudnn=${FH_HAVE_CUDNN};compiler=${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION};eigen=${Eigen3_VERSION};ffmpeg=${FH_WITH_FFMPEG};jpeg=${FH_WITH_JPEG};dlib=${FH_WITH_DLIB};mpi=${FH_WITH_MPI};sanitize=${FH_SANITIZE}")

@@ -25,7 +25,7 @@ install(FILES ${CMAKE_BINARY_DIR}/freeheadConfig.cmake ${CMAKE_BINARY_DIR}/freeh
 
 # pkg-config: the same flags the CMake target carries. -march=native and the SLP switch are
 # part of the ABI here (Eigen's vector types change size with the instruction set).
-set(FH_PC_CFLAGS "-DEIGEN_DONT_PARALLELIZE -DFH_WITH_CUDA=$<BOOL:${FH_WITH_CUDA}> -DFH_WITH_CUDNN=$<BOOL:${FH_HAVE_CUDNN}>")
+set(FH_PC_CFLAGS "-DEIGEN_DONT_PARALLELIZE -DFH_WITH_CUDA=$<BOOL:${FH_WITH_CUDA}> -DFH_WITH_CUDNN=$<BOOL:${FH_HAVE_CUDNN}> -DFH_WITH_MPI=$<BOOL:${FH_WITH_MPI}>")
 if(FH_NATIVE AND CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
   string(APPEND FH_PC_CFLAGS " -march=native")
 endif()
@@ -39,6 +39,9 @@ if(FH_WITH_FFMPEG)
 endif()
 if(FH_WITH_DLIB)
   string(APPEND FH_PC_REQUIRES " dlib-1")
+endif()
+if(FH_WITH_MPI)
+  string(APPEND FH_PC_REQUIRES " ompi-cxx")  # Open MPI, the MPI freehead's scripts install
 endif()
 if(FH_WITH_JPEG)
   string(APPEND FH_PC_LIBS " ${JPEG_LIBRARIES}")

@@ -106,6 +106,10 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   FH_CHECK(options_.batch_size >= 1, "Loader", "batch_size must be at least 1, got ", options_.batch_size);
   FH_CHECK(options_.workers >= 0 && options_.prefetch >= 1, "Loader", "workers ", options_.workers, " and prefetch ",
            options_.prefetch, " must be >= 0 and >= 1");
+  FH_CHECK(options_.shards >= 1 && options_.shard >= 0 && options_.shard < options_.shards, "Loader", "shard ",
+           options_.shard, " of ", options_.shards, " shards does not exist");
+  FH_CHECK(options_.batch_size % options_.shards == 0, "Loader", "the batch of ", options_.batch_size,
+           " does not split into ", options_.shards, " equal shards (the batch must be a multiple of the ranks)");
   FH_CHECK(options_.first_batch >= 0 && options_.min_gap >= 0, "Loader", "first_batch ", options_.first_batch,
            " and min_gap ", options_.min_gap, " must be >= 0");
   next_to_make_ = next_to_return_ = options_.first_batch;
@@ -203,7 +207,7 @@ void Loader::fill_annotations(std::map<std::string, Tensor>& out, const std::str
   }
 }
 
-void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch_index) const {
+void Loader::fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRef& ref, int64_t batch_index) const {
   const auto a = dataset_->annotations(ref.clip);
   const int size = dataset_->image_size(), e = options_.eye_size;
   std::array<double, 3> box;  // (c_x, c_y, L)
@@ -222,7 +226,7 @@ void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch
     // Drawn from a stream of its own per (seed, batch, slot): batch i stays a pure function
     // of its index.
     RandomStream r(options_.seed, StreamPurpose::Loader,
-                   {2, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(slot)});
+                   {2, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(global_slot)});
     const double j = options_.eye_jitter;
     box[0] += j * box[2] * r.normal();
     box[1] += j * box[2] * r.normal();
@@ -259,12 +263,14 @@ void Loader::fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch
 
 Batch Loader::make_batch(int64_t index) const {
   FH_CHECK(index >= 0, "Loader", "batch index must be non-negative, got ", index);
-  const int64_t per_epoch = batches_per_epoch(), bsz = options_.batch_size;
+  // bsz items of this shard, the global batch's slots slot0 … slot0 + bsz − 1.
+  const int64_t per_epoch = batches_per_epoch(), bsz = options_.batch_size / options_.shards,
+                slot0 = options_.shard * bsz;
   Batch b;
   b.index = index;
   b.epoch = index / per_epoch;
   const std::shared_ptr<const std::vector<FrameRef>> order = shared_epoch_order(b.epoch);
-  const int64_t first = (index % per_epoch) * bsz;
+  const int64_t first = (index % per_epoch) * options_.batch_size + slot0;
   b.targets.assign(order->begin() + first, order->begin() + first + bsz);
   const int s = dataset_->image_size();
 
@@ -288,7 +294,8 @@ Batch Loader::make_batch(int64_t index) const {
         // M sources from the same clip, distinct and other than the target when it has
         // enough frames, else drawn with repetition.
         const int frames = dataset_->clip(target.clip).frames;
-        RandomStream rng(options_.seed, StreamPurpose::Loader, {1, static_cast<uint64_t>(index), static_cast<uint64_t>(i)});
+        RandomStream rng(options_.seed, StreamPurpose::Loader,
+                         {1, static_cast<uint64_t>(index), static_cast<uint64_t>(slot0 + i)});
         std::vector<int> others;
         for (int t = 0; t < frames; ++t)
           if (std::abs(t - target.frame) >= std::max(1, options_.min_gap)) others.push_back(t);
@@ -320,7 +327,7 @@ Batch Loader::make_batch(int64_t index) const {
       b.tensors["gaze"] = Tensor::empty({bsz, 3});
       b.tensors["eye_crop"] = Tensor::empty({bsz, 3});
       b.tensors["eye"] = Tensor::empty({bsz});
-      for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, b.targets[i], index);
+      for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, slot0 + i, b.targets[i], index);
       break;
     }
   }

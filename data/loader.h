@@ -79,6 +79,12 @@ struct LoaderOptions {
   int workers = 2;      // background threads preparing batches; 0 prepares them in next()
   int prefetch = 4;     // batches prepared ahead of the consumer
   int64_t first_batch = 0;  // the index next() starts at (resuming training mid-stream)
+  // Data-parallel training (docs/distributed.md): `batch_size` is the global batch, cut into
+  // `shards` equal parts, and this loader's batches hold part `shard` only — items
+  // shard·B/K … (shard+1)·B/K − 1 of global batch i, drawn exactly as the global batch
+  // draws them (the same epoch order, the same per-item random streams), so K shards
+  // side by side are the global batch.
+  int shards = 1, shard = 0;
 };
 
 struct FrameRef {
@@ -120,7 +126,8 @@ class Loader {
   void fill_frame(Tensor& images, int64_t slot, const FrameRef& ref) const;
   void fill_annotations(std::map<std::string, Tensor>& out, const std::string& prefix, int64_t slot,
                         int64_t per_item, int64_t batch_items, const FrameRef& ref) const;
-  void fill_eye(Batch& b, int64_t slot, const FrameRef& ref, int64_t batch_index) const;
+  // `slot` in this loader's batch; `global_slot` in the global batch (its random stream).
+  void fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRef& ref, int64_t batch_index) const;
   // epoch_order, shuffled once per epoch and shared by the batches (and workers) that read it.
   std::shared_ptr<const std::vector<FrameRef>> shared_epoch_order(int64_t epoch) const;
 

@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "layers/flops.h"
+#include "layers/sync_batch_norm.h"
 #include "runtime/error.h"
 
 namespace fh::nn {
@@ -164,6 +165,10 @@ void BatchNorm2d::init_parameters(Generator&) {
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  // Data-parallel training: the statistics of every rank's batch (layers/sync_batch_norm.h).
+  if (training())
+    if (dist::Communicator* comm = BatchNormSync::active())
+      return sync_batch_norm2d(x, weight_, bias_, running_mean_, running_var_, momentum_, eps_, *comm);
   return batch_norm2d(x, weight_, bias_, running_mean_, running_var_, training(), momentum_, eps_);
 }
 

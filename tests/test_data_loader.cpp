@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <set>
+#include <vector>
 
 #include "data/dataset_format.h"
 #include "data/loader.h"
@@ -324,4 +326,79 @@ TEST_CASE("loader: an eye-only dataset (crops as frames, one eye slot) feeds the
     CHECK(b["eye_mesh"].data<float>()[t * fh::geometry::kEyeVertices * 3] == static_cast<float>(t));
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("loader: K shards of a batch, side by side, are the global batch bit for bit (data-parallel training)") {
+  const auto d = shared_dataset();
+  struct Case {
+    const char* what;
+    LoaderOptions o;
+  };
+  std::vector<Case> cases;
+  LoaderOptions frames;
+  frames.batch_size = 4;
+  frames.seed = 5;
+  cases.push_back({"frames", frames});
+  LoaderOptions pairs = frames;
+  pairs.sampling = Sampling::Pairs;
+  pairs.sources = 2;
+  pairs.min_gap = 2;
+  cases.push_back({"pairs", pairs});
+  LoaderOptions eyes = frames;
+  eyes.sampling = Sampling::EyeCrops;
+  eyes.batch_size = 8;
+  eyes.eye_size = 16;
+  eyes.eye_jitter = 0.1;  // per-item random streams: keyed by the item's slot in the global batch
+  cases.push_back({"eye crops", eyes});
+  for (Case& c : cases) {
+    CAPTURE(c.what);
+    c.o.workers = 0;
+    Loader whole(d, c.o);
+    for (int shards : {2, 4}) {
+      CAPTURE(shards);
+      std::vector<std::unique_ptr<Loader>> parts;
+      for (int k = 0; k < shards; ++k) {
+        LoaderOptions o = c.o;
+        o.shards = shards;
+        o.shard = k;
+        parts.push_back(std::make_unique<Loader>(d, o));
+      }
+      // Batches 0 … 5 cross an epoch boundary (4 batches per epoch).
+      for (int64_t i = 0; i < 6; ++i) {
+        const Batch g = whole.make_batch(i);
+        const int64_t per = c.o.batch_size / shards;
+        for (int k = 0; k < shards; ++k) {
+          const Batch s = parts[static_cast<size_t>(k)]->make_batch(i);
+          CHECK(s.index == i);
+          CHECK(s.epoch == g.epoch);
+          REQUIRE(s.targets.size() == static_cast<size_t>(per));
+          for (int64_t j = 0; j < per; ++j) {
+            CHECK(key(s.targets[j]) == key(g.targets[k * per + j]));
+            if (!g.sources.empty())
+              for (size_t m = 0; m < g.sources[k * per + j].size(); ++m)
+                CHECK(key(s.sources[j][m]) == key(g.sources[k * per + j][m]));
+          }
+          for (const auto& [name, t] : g.tensors) {
+            CAPTURE(name);
+            const fh::Tensor& st = s[name];
+            REQUIRE(st.size(0) == per);
+            const int64_t row = t.numel() / t.size(0);
+            CHECK(same_floats(st.data<float>(), t.data<float>() + k * per * row, per * row));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("loader: a batch that does not split into the shards, or a shard that does not exist, is an error") {
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.batch_size = 6;
+  o.shards = 4;
+  o.workers = 0;
+  CHECK_THROWS_WITH_AS(Loader(d, o), doctest::Contains("the batch of 6 does not split into 4 equal shards"), fh::Error);
+  o.shards = 2;
+  o.shard = 2;
+  CHECK_THROWS_WITH_AS(Loader(d, o), doctest::Contains("shard 2 of 2 shards does not exist"), fh::Error);
 }

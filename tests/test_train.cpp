@@ -227,4 +227,32 @@ TEST_CASE("train: bad options are errors naming the option") {
   CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("already holds a run"), fh::Error);
   CHECK_THROWS_WITH_AS(fh::train::resume((ws.dir / "nowhere").string(), 0, false),
                        doctest::Contains("not a run folder"), fh::Error);
+  o = ws.options("kp", "run4");
+  o.dtype = "float16";
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("--dtype must be float32 or float64, got 'float16'"),
+                       fh::Error);
+  o.dtype = "float64";
+  o.device = "cuda";
+  CHECK_THROWS_WITH_AS(fh::train::train(o), doctest::Contains("--dtype float64 trains on the CPU only"), fh::Error);
+}
+
+TEST_CASE("train: --dtype float64 trains every task in double precision, one process and the same bits twice") {
+  Workspace ws("float64");
+  for (const std::string task : {"kp", "gaze", "gen"}) {
+    CAPTURE(task);
+    fh::train::TrainOptions o = ws.options(task, "f64_" + task);
+    o.dtype = "float64";
+    o.steps = 2;
+    const fh::train::TrainReport r = fh::train::train(o);
+    CHECK(r.last_step == 2);
+    fh::train::TrainOptions again = o;
+    again.out = (ws.dir / ("f64_again_" + task)).string();
+    fh::train::train(again);
+    const fs::path ckpt = fs::path("checkpoints") / "step_0000002" / "weights.safetensors";
+    CHECK(bytes_of(fs::path(o.out) / ckpt) == bytes_of(fs::path(again.out) / ckpt));
+    // The run folder records the dtype, so --resume continues in float64.
+    CHECK(fh::train::resume(o.out, 3, false).last_step == 3);
+    const auto cfg = bytes_of(fs::path(o.out) / "config.json");
+    CHECK(std::string(cfg.begin(), cfg.end()).find("\"dtype\":\"float64\"") != std::string::npos);
+  }
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "autograd/ops.h"
+#include "dist/communicator.h"
 #include "runtime/error.h"
 #include "weights/safetensors.h"
 
@@ -47,14 +48,26 @@ void load_initial_weights(nn::Module& module, const std::string& prefix, const s
 }
 
 Device training_device(const TrainOptions& o) {
-  const Device d = Device::parse(o.device);
+  Device d = Device::parse(o.device);
+  // Several ranks on one machine: `--device cuda` gives each its own GPU (its local rank).
+  if (o.device == "cuda" && dist::launcher_local_rank() > 0) d = Device::cuda(dist::launcher_local_rank());
   if (!d.is_cpu())
     std::fprintf(stderr, "train: networks on %s; the optimiser updates their parameters on the host (no CUDA Adam "
                          "kernel yet)\n", o.device.c_str());
   return d;
 }
 
-Tensor on(const data::Batch& b, const std::string& name, Device device) { return b[name].to(device); }
+DType training_dtype(const TrainOptions& o) {
+  if (o.dtype == "float32") return DType::F32;
+  FH_CHECK(o.dtype == "float64", "train", "--dtype must be float32 or float64, got '", o.dtype, "'");
+  FH_CHECK(Device::parse(o.device).is_cpu(), "train", "--dtype float64 trains on the CPU only (got --device ", o.device,
+           ")");
+  return DType::F64;
+}
+
+Tensor on(const data::Batch& b, const std::string& name, Device device, DType dtype) {
+  return b[name].to(device).to(dtype);
+}
 
 std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Dataset>& ds, data::LoaderOptions lo,
                                           const std::string& split, int64_t count) {
@@ -102,7 +115,7 @@ std::vector<double> psnr_per_image(const Tensor& a, const Tensor& b) {
 std::vector<double> l1_255_per_image(const Tensor& a, const Tensor& b) { return per_image(a, b, false); }
 
 Image tile(const Tensor& batch, int64_t b, double lo, double hi) {
-  return tensor_to_image(slice(batch.detach(), 0, b, 1), lo, hi);
+  return tensor_to_image(slice(batch.detach(), 0, b, 1).to(Device::cpu()).to(DType::F32), lo, hi);
 }
 
 }  // namespace fh::train

@@ -29,9 +29,12 @@ AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double 
 void load_initial_weights(nn::Module& module, const std::string& prefix, const std::string& path, bool partial);
 
 Device training_device(const TrainOptions& o);
+// The dtype of the networks, losses and optimiser states (--dtype): float32, or float64 on
+// the CPU (for checking: sums differ from another order only by float64 rounding).
+DType training_dtype(const TrainOptions& o);
 
-// The batch's tensors moved to `device` (the loader fills host memory).
-Tensor on(const data::Batch& b, const std::string& name, Device device);
+// The batch's tensors moved to `device` as `dtype` (the loader fills host float32 memory).
+Tensor on(const data::Batch& b, const std::string& name, Device device, DType dtype);
 
 // A fixed set of held-out batches: `count` batches of the split, shuffled with a seed of
 // their own, built once and reused at every validation.

@@ -38,12 +38,13 @@ std::vector<double> angles_deg(const Tensor& a, const Tensor& b) {
 class GazeTask : public Task {
  public:
   GazeTask(const TrainOptions& o, std::shared_ptr<const data::Dataset> ds)
-      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)), net_(cfg_) {
+      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)), dtype_(training_dtype(o)), net_(cfg_) {
     fh::Generator gen(o.seed);
     net_.reset_parameters(gen);
     // An ImageNet trunk converted from torchvision holds only `gaze.backbone.*`.
     if (!o.init.empty()) load_initial_weights(net_, "gaze.", o.init, true);
     net_.to(device_);
+    net_.to(dtype_);
     net_.train();
     make_optimizers();
     // Validation reads the true crops, so figures stay comparable across jitter settings.
@@ -68,8 +69,8 @@ class GazeTask : public Task {
 
   Terms step(const data::Batch& b, StepContext& ctx) override {
     adam_->zero_grad();
-    const nets::GazeOutput out = net_.forward(on(b, "image", device_));
-    const GazeLossTerms l = gaze_loss(out.vertices, on(b, "eye_mesh", device_));
+    const nets::GazeOutput out = net_.forward(on(b, "image", device_, dtype_));
+    const GazeLossTerms l = gaze_loss(out.vertices, on(b, "eye_mesh", device_, dtype_));
     ctx.optimise("E_gaze", l.total,
                  {{"vertices", l.vertices}, {"edges", l.edges}, {"gaze", l.gaze}, {"total", l.total}}, *adam_);
     return {{"total", l.total.item()}, {"vertices", l.vertices.item()}, {"edges", l.edges.item()},
@@ -82,9 +83,9 @@ class GazeTask : public Task {
     double err = 0, vert = 0;
     int64_t n = 0;
     for (const data::Batch& b : held_out_) {
-      const nets::GazeOutput out = net_.forward(on(b, "image", device_));
+      const nets::GazeOutput out = net_.forward(on(b, "image", device_, dtype_));
       for (double a : angles_deg(out.gaze, b["gaze"])) err += a;
-      const Tensor v = out.vertices.to(Device::cpu()), t = b["eye_mesh"];
+      const Tensor v = out.vertices.to(Device::cpu()).to(DType::F32), t = b["eye_mesh"];
       for (int64_t i = 0; i < v.numel(); i += 3) {
         const float* p = v.data<float>() + i;
         const float* q = t.data<float>() + i;
@@ -104,7 +105,7 @@ class GazeTask : public Task {
     net_.eval();
     const int64_t n = std::min<int64_t>(8, b["image"].size(0));
     const Tensor images = slice(b["image"], 0, 0, n);
-    const Tensor pred = net_.forward(images.to(device_)).vertices.to(Device::cpu());
+    const Tensor pred = net_.forward(images.to(device_).to(dtype_)).vertices.to(Device::cpu()).to(DType::F32);
     net_.train();
     const Tensor truth = slice(b["eye_mesh"], 0, 0, n);
     const int factor = std::max(1, static_cast<int>(128 / cfg_.eye_size));
@@ -147,6 +148,7 @@ class GazeTask : public Task {
   std::shared_ptr<const data::Dataset> ds_;
   nets::Config cfg_;
   Device device_;
+  DType dtype_;
   nets::GazeNet net_;
   std::unique_ptr<Adam> adam_;
   std::vector<data::Batch> held_out_;

@@ -54,7 +54,7 @@ double mean_of(const std::vector<double>& v) {
 class GeneratorTask : public Task {
  public:
   GeneratorTask(const TrainOptions& o, std::shared_ptr<const data::Dataset> ds)
-      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)),
+      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)), dtype_(training_dtype(o)),
         sources_(o.nshot ? o.sources : 1), gen_(cfg_, o.nshot), disc_image_(cfg_, "image"),
         disc_mouth_(cfg_, "mouth") {
     FH_CHECK(ds_->image_size() == cfg_.image_size, "train gen", "the dataset '", ds_->dir(), "' holds ",
@@ -78,7 +78,10 @@ class GeneratorTask : public Task {
       for (auto& [name, t] : gen_.named_parameters())
         if (name.rfind("flow.", 0) == 0 && name.rfind("flow.weight_head.", 0) != 0) t.requires_grad_(false);
     vgg_.set_requires_grad(false);
-    for (nn::Module* m : std::initializer_list<nn::Module*>{&gen_, &disc_image_, &disc_mouth_, &vgg_}) m->to(device_);
+    for (nn::Module* m : std::initializer_list<nn::Module*>{&gen_, &disc_image_, &disc_mouth_, &vgg_}) {
+      m->to(device_);
+      m->to(dtype_);
+    }
     gen_.train();
     disc_image_.train();
     disc_mouth_.train();
@@ -221,12 +224,12 @@ class GeneratorTask : public Task {
   GenInputs inputs_of(const data::Batch& b) const {
     const int64_t n = b["target.image"].size(0), s = cfg_.image_size, m = b["source.image"].size(1);
     GenInputs in;
-    in.sources = on(b, "source.image", device_);
+    in.sources = on(b, "source.image", device_, dtype_);
     const Tensor src_pts = reshape(b["source.keypoints"], {n * m, geometry::kNumKeypoints, 3});
     const Tensor src_gaze = reshape(b["source.gaze"], {n * m, 2, 3});
-    in.source_sketches = reshape(geometry::draw_sketches(src_pts, src_gaze, s), {n, m, s, s, 3}).to(device_);
-    in.target_sketch = geometry::draw_sketches(b["target.keypoints"], b["target.gaze"], s).to(device_);
-    in.target = on(b, "target.image", device_);
+    in.source_sketches = reshape(geometry::draw_sketches(src_pts, src_gaze, s), {n, m, s, s, 3}).to(device_).to(dtype_);
+    in.target_sketch = geometry::draw_sketches(b["target.keypoints"], b["target.gaze"], s).to(device_).to(dtype_);
+    in.target = on(b, "target.image", device_, dtype_);
     in.target_points = b["target.keypoints"];
     return in;
   }
@@ -325,6 +328,7 @@ class GeneratorTask : public Task {
   std::shared_ptr<const data::Dataset> ds_;
   nets::Config cfg_;
   Device device_;
+  DType dtype_;
   int sources_;
   nets::Generator gen_;
   nets::Discriminator disc_image_, disc_mouth_;

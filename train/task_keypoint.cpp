@@ -41,7 +41,7 @@ KeypointEstimate estimate(const nets::KeypointOutput& out, int64_t first, int64_
 class KeypointTask : public Task {
  public:
   KeypointTask(const TrainOptions& o, std::shared_ptr<const data::Dataset> ds)
-      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)), net_(cfg_) {
+      : o_(o), ds_(std::move(ds)), cfg_(nets::config(o.config)), device_(training_device(o)), dtype_(training_dtype(o)), net_(cfg_) {
     FH_CHECK(ds_->image_size() == cfg_.image_size, "train kp", "the dataset '", ds_->dir(), "' holds ",
              ds_->image_size(), "² frames but config '", cfg_.name, "' takes ", cfg_.image_size, "² images");
     for (const char* need : {"keypoints", "yaw", "pitch", "roll", "canonical"})
@@ -51,6 +51,7 @@ class KeypointTask : public Task {
     net_.reset_parameters(gen);
     if (!o.init.empty()) load_initial_weights(net_, "kp.", o.init, false);
     net_.to(device_);
+    net_.to(dtype_);
     net_.train();
     make_optimizers();
     held_out_ = held_out_batches(ds_, frames_options(), o.val_split, o.val_batches);
@@ -72,15 +73,15 @@ class KeypointTask : public Task {
 
   Terms step(const data::Batch& b, StepContext& ctx) override {
     const int64_t n = b["target.image"].size(0), s = cfg_.image_size;
-    const Tensor sources = reshape(on(b, "source.image", device_), {n, s, s, 3});
-    const Tensor images = concat({sources, on(b, "target.image", device_)}, 0);
+    const Tensor sources = reshape(on(b, "source.image", device_, dtype_), {n, s, s, 3});
+    const Tensor images = concat({sources, on(b, "target.image", device_, dtype_)}, 0);
     adam_->zero_grad();
     const nets::KeypointOutput out = net_.forward(images);
     const KeypointEstimate src = estimate(out, 0, n), tgt = estimate(out, n, n);
-    const Tensor src_points = reshape(on(b, "source.keypoints", device_), {n, geometry::kNumKeypoints, 3});
-    const Tensor tgt_angles = stack({on(b, "target.yaw", device_), on(b, "target.pitch", device_),
-                                     on(b, "target.roll", device_)}, 1);
-    const KeypointLossTerms l = keypoint_loss(src, tgt, src_points, on(b, "target.keypoints", device_), tgt_angles);
+    const Tensor src_points = reshape(on(b, "source.keypoints", device_, dtype_), {n, geometry::kNumKeypoints, 3});
+    const Tensor tgt_angles = stack({on(b, "target.yaw", device_, dtype_), on(b, "target.pitch", device_, dtype_),
+                                     on(b, "target.roll", device_, dtype_)}, 1);
+    const KeypointLossTerms l = keypoint_loss(src, tgt, src_points, on(b, "target.keypoints", device_, dtype_), tgt_angles);
     ctx.optimise("E_can", l.total,
                  {{"points", l.points}, {"reconstruction", l.reconstruction}, {"rotation", l.rotation},
                   {"expression", l.expression}, {"total", l.total}},
@@ -97,10 +98,11 @@ class KeypointTask : public Task {
     // identity → canonical points of each of its frames
     std::map<std::string, std::vector<std::vector<double>>> canon;
     for (const data::Batch& b : held_out_) {
-      const nets::KeypointOutput out = net_.forward(on(b, "image", device_));
-      const Tensor p = out.points.to(Device::cpu()), pt = b["keypoints"];
-      const Tensor c = out.canonical.to(Device::cpu());
-      const Tensor deg[3] = {out.yaw.to(Device::cpu()), out.pitch.to(Device::cpu()), out.roll.to(Device::cpu())};
+      const nets::KeypointOutput out = net_.forward(on(b, "image", device_, dtype_));
+      auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::F32); };
+      const Tensor p = host(out.points), pt = b["keypoints"];
+      const Tensor c = host(out.canonical);
+      const Tensor deg[3] = {host(out.yaw), host(out.pitch), host(out.roll)};
       const char* names[3] = {"yaw", "pitch", "roll"};
       const int64_t n = p.size(0), k = geometry::kNumKeypoints;
       for (int64_t i = 0; i < n; ++i) {
@@ -154,7 +156,7 @@ class KeypointTask : public Task {
     net_.eval();
     const int64_t n = std::min<int64_t>(4, b["target.image"].size(0));
     const Tensor images = slice(b["target.image"], 0, 0, n);
-    const Tensor pred = net_.forward(images.to(device_)).points.to(Device::cpu());
+    const Tensor pred = net_.forward(images.to(device_).to(dtype_)).points.to(Device::cpu()).to(DType::F32);
     net_.train();
     const Tensor truth = slice(b["target.keypoints"], 0, 0, n);
     const int factor = std::max(1, static_cast<int>(256 / cfg_.image_size));
@@ -201,6 +203,7 @@ class KeypointTask : public Task {
   std::shared_ptr<const data::Dataset> ds_;
   nets::Config cfg_;
   Device device_;
+  DType dtype_;
   nets::KeypointNet net_;
   std::unique_ptr<Adam> adam_;
   std::vector<data::Batch> held_out_;

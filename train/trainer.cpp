@@ -13,12 +13,14 @@
 
 #include <unistd.h>
 
+#include "layers/sync_batch_norm.h"
 #include "runtime/build_info.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
 #include "runtime/progress.h"
 #include "runtime/thread_pool.h"
 #include "train/curves.h"
+#include "train/data_parallel.h"
 #include "weights/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -41,6 +43,7 @@ json::Value TrainOptions::to_json() const {
   v.set("beta2", beta2);
   v.set("seed", static_cast<int64_t>(seed));
   v.set("device", device);
+  v.set("dtype", dtype);
   v.set("threads", threads);
   v.set("init", init);
   v.set("log_every", log_every);
@@ -91,6 +94,7 @@ TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& so
   number("beta2", o.beta2);
   integer("seed", o.seed);
   str("device", o.device);
+  str("dtype", o.dtype);
   integer("threads", o.threads);
   str("init", o.init);
   integer("log_every", o.log_every);
@@ -135,13 +139,16 @@ bool all_finite(const Tensor& t) {
 
 void StepContext::optimise(const std::string& what, const Tensor& loss,
                            const std::vector<std::pair<std::string, Tensor>>& terms, Adam& adam) {
-  const bool inject = options_.inject_nan_at == step_;
+  // The injected NaN (testing the guards) strikes the last rank only: in a data-parallel run
+  // that is one rank failing while the others wait for it.
+  const bool inject = options_.inject_nan_at == step_ && comm_.rank() == comm_.size() - 1;
   for (const auto& [name, t] : terms) {
     const double v = inject ? std::nan("") : t.item();
     FH_CHECK(std::isfinite(v), "train", "step ", step_, ": loss term '", name, "' of ", what, " is ", v,
              "; stopping (the last checkpoint is untouched)");
   }
   loss.backward();
+  average_gradients(adam.parameters(), comm_, reduce_stats_);
   for (const auto& p : adam.parameters()) {
     const Tensor g = p.tensor.grad();
     if (!g.defined()) continue;
@@ -212,13 +219,13 @@ void append_line(const std::string& path, const std::string& line) {
 
 // Layout converters for an optimiser's state file: its parameters' moments are stored in
 // their file layout, named as the parameters are (prefix included).
-StateLayout layout_converter(const nn::Module& module, const std::string& prefix, bool to_file) {
+StateLayout layout_converter(const nn::Module& module, const std::string& prefix, bool to_file, DType dtype) {
   auto layouts = std::make_shared<std::map<std::string, nn::FileLayout>>(module.parameter_layouts(prefix));
-  return [layouts, to_file](const std::string& name, const Tensor& t) {
+  return [layouts, to_file, dtype](const std::string& name, const Tensor& t) {
     const auto it = layouts->find(name);
     const nn::FileLayout layout = it == layouts->end() ? nn::FileLayout::Same : it->second;
     return to_file ? nn::Module::to_file_layout(t, layout)
-                   : nn::Module::from_file_layout(t, layout, DType::F32, Device::cpu());
+                   : nn::Module::from_file_layout(t, layout, dtype, Device::cpu());
   };
 }
 
@@ -245,16 +252,20 @@ class SignalScope {
 
 class Run {
  public:
-  Run(TrainOptions options, bool resuming) : o_(std::move(options)), dir_(o_.out) {
+  Run(TrainOptions options, bool resuming, dist::Communicator& comm)
+      : o_(std::move(options)), dir_(o_.out), comm_(comm), root_(comm.is_root()) {
     FH_CHECK(o_.steps >= 1, "train", "--steps must be at least 1, got ", o_.steps);
     FH_CHECK(o_.batch >= 1, "train", "--batch must be at least 1, got ", o_.batch);
     FH_CHECK(o_.log_every >= 1 && o_.sample_every >= 0 && o_.validate_every >= 0 && o_.checkpoint_every >= 0,
              "train", "--log-every must be >= 1 and the other intervals >= 0 (0 = never)");
     FH_CHECK(o_.keep_checkpoints >= 1, "train", "--keep-checkpoints must be at least 1, got ", o_.keep_checkpoints);
+    FH_CHECK(o_.batch % comm_.size() == 0, "train", "--batch ", o_.batch, " does not split over ", comm_.size(),
+             " ranks: the global batch must be a multiple of the ranks (each reads batch/ranks items)");
+    if (!root_) o_.progress = false;  // rank 0 speaks for the job
     if (o_.threads > 0) set_num_threads(o_.threads);
     dataset_ = data::Dataset::open(o_.data);
     task_ = make_task(o_, dataset_);
-    if (!resuming) {
+    if (!resuming && root_) {
       std::error_code ec;
       FH_CHECK(!fs::exists(fs::path(dir_) / "config.json", ec), "train", "'", dir_,
                "' already holds a run (config.json); use --resume to continue it or choose another --out");
@@ -280,6 +291,7 @@ class Run {
     v.set("commit", std::string(git_commit()));
     v.set("build", std::string(build_options()));
     v.set("threads", num_threads());
+    v.set("ranks", comm_.size());
     write_file_atomic((fs::path(dir_) / "config.json").string(), v.dump() + "\n", "train config");
   }
 
@@ -296,6 +308,8 @@ class Run {
   // Checkpoint `step` (the number of steps done): a folder written under a temporary name
   // and renamed when complete, so a crash leaves either the old set or the new one.
   void save_checkpoint(int64_t step) {
+    check_replicas_agree(*task_, comm_, "at the checkpoint of step " + std::to_string(step));
+    if (!root_) return;  // rank 0 writes; the others hold the same state (just checked)
     const fs::path root = fs::path(dir_) / "checkpoints";
     const fs::path final_dir = root / step_name(step);
     const fs::path tmp = root / (".tmp_" + step_name(step));
@@ -315,7 +329,7 @@ class Run {
     safetensors::save((tmp / "weights.safetensors").string(), all, meta);
     for (const auto& opt : task_->optimizers())
       opt.adam->save_state((tmp / ("adam_" + opt.name + ".safetensors")).string(),
-                           layout_converter(*opt.module, opt.prefix, true));
+                           layout_converter(*opt.module, opt.prefix, true, DType::F32));
     json::Value state = json::Value::object();
     state.set("step", step);
     state.set("next_batch", step);  // one batch per step: the data position
@@ -353,7 +367,7 @@ class Run {
     task_->make_optimizers();
     for (const auto& opt : task_->optimizers())
       opt.adam->load_state((dir / ("adam_" + opt.name + ".safetensors")).string(),
-                           layout_converter(*opt.module, opt.prefix, false));
+                           layout_converter(*opt.module, opt.prefix, false, state_dtype()));
     return step;
   }
 
@@ -364,7 +378,17 @@ class Run {
     data::LoaderOptions lo = task_->loader_options();
     lo.first_batch = first_step;
     lo.workers = o_.workers;
+    lo.shards = comm_.size();
+    lo.shard = comm_.rank();
     data::Loader loader(dataset_, lo);
+    report.ranks = comm_.size();
+    if (comm_.size() > 1) {
+      check_replicas_agree(*task_, comm_, "at the start");
+      if (root_) announce_distributed();
+    }
+    // Training-mode BatchNorm normalises with the statistics of every rank's images.
+    nn::BatchNormSync sync_batch_norm(comm_);
+    ReduceStats reduce_stats;
     const std::string log_path = (fs::path(dir_) / "log.jsonl").string();
     const std::string val_path = (fs::path(dir_) / "validation.jsonl").string();
     SignalScope signals;
@@ -373,20 +397,30 @@ class Run {
     const auto start = std::chrono::steady_clock::now();
     auto window_start = start;
     int64_t window_steps = 0;
+    double window_reduce_seconds = 0, window_wait_seconds = 0;
     int64_t step = first_step;
     const int64_t pace_every = std::max<int64_t>(1, o_.log_every);
+    // Ranks agree to stop after a step on which any of them was signalled (their signals
+    // arrive at different moments; each must stop at the same step).
+    bool stop_agreed = false;
     while (step < o_.steps) {
-      if (g_stop_signal.load() != 0) {
+      if (comm_.size() == 1 ? g_stop_signal.load() != 0 : stop_agreed) {
         report.interrupted = true;
         break;
       }
       set_learning_rates(step);
       const data::Batch batch = loader.next();
-      StepContext ctx(step + 1, o_);
-      const Terms terms = task_->step(batch, ctx);
+      StepContext ctx(step + 1, o_, comm_, &reduce_stats);
+      Terms terms = task_->step(batch, ctx);
+      stop_agreed = g_stop_signal.load() != 0;
+      average_terms(terms, comm_, stop_agreed);
       ++step;
       ++window_steps;
       report.last_terms = terms;
+      if (!root_) {  // rank 0 logs, samples, validates and checkpoints
+        if (o_.checkpoint_every > 0 && step % o_.checkpoint_every == 0) save_checkpoint(step);
+        continue;
+      }
       if (step % pace_every == 0 || step == o_.steps) {
         const auto now = std::chrono::steady_clock::now();
         const double window = std::chrono::duration<double>(now - window_start).count();
@@ -397,10 +431,16 @@ class Run {
         line.set("images_per_s", window > 0 ? window_steps * o_.batch / window : 0.0);
         const auto opts = task_->optimizers();
         if (!opts.empty()) line.set("lr", opts.front().adam->lr());
+        if (comm_.size() > 1 && window_steps > 0) {  // rank 0's wall time in the gradient all-reduces, per step
+          line.set("allreduce_s_per_step", (reduce_stats.seconds - window_reduce_seconds) / window_steps);
+          line.set("allreduce_wait_s_per_step", (reduce_stats.wait_seconds - window_wait_seconds) / window_steps);
+        }
         line.set("terms", terms_json(terms));
         append_line(log_path, line.dump());
         window_start = now;
         window_steps = 0;
+        window_reduce_seconds = reduce_stats.seconds;
+        window_wait_seconds = reduce_stats.wait_seconds;
       }
       if (bar) {
         bar->set_status(format_terms(terms));
@@ -421,12 +461,20 @@ class Run {
       }
       if (o_.checkpoint_every > 0 && step % o_.checkpoint_every == 0) save_checkpoint(step);
     }
-    // The final state (or the state at an interruption) is always checkpointed.
-    const std::vector<std::string> ckpts = list_checkpoints(dir_);
-    if (ckpts.empty() || ckpts.back() != (fs::path(dir_) / "checkpoints" / step_name(step)).string())
-      save_checkpoint(step);
-    write_curves(dir_);
+    // The final state (or the state at an interruption) is always checkpointed: rank 0 says
+    // whether it already is, so that every rank takes part in the replica check.
+    double need_final = 0;
+    if (root_) {
+      const std::vector<std::string> ckpts = list_checkpoints(dir_);
+      need_final = ckpts.empty() || ckpts.back() != (fs::path(dir_) / "checkpoints" / step_name(step)).string();
+    }
+    comm_.broadcast(&need_final, sizeof need_final, 0);
+    if (need_final != 0) save_checkpoint(step);
+    if (root_) write_curves(dir_);
     if (bar) bar->finish();
+    report.allreduce_seconds = reduce_stats.seconds;
+    report.allreduce_calls = reduce_stats.calls;
+    report.allreduce_values = reduce_stats.values;
     report.last_step = step;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
@@ -445,9 +493,25 @@ class Run {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
   }
   static bool isatty_stderr() { return ::isatty(STDERR_FILENO) != 0; }
+  // The optimiser states' dtype in memory: their parameters' (--dtype).
+  DType state_dtype() const { return o_.dtype == "float64" ? DType::F64 : DType::F32; }
+
+  // Said once, by rank 0, when a data-parallel run starts.
+  void announce_distributed() const {
+    const int k = comm_.size();
+    std::fprintf(stderr, "data-parallel: %d ranks × %lld per rank = batch %lld; gradients averaged over %s; "
+                 "BatchNorm synchronised\n", k, static_cast<long long>(o_.batch / k), static_cast<long long>(o_.batch),
+                 comm_.transport().c_str());
+    if (o_.device != "cpu")
+      std::fprintf(stderr, "data-parallel on %s: NO NCCL and no CUDA-aware transport in this build — every gradient "
+                   "all-reduce and every BatchNorm statistic is staged through host memory (device → host → MPI → "
+                   "device)\n", o_.device.c_str());
+  }
 
   TrainOptions o_;
   std::string dir_;
+  dist::Communicator& comm_;
+  bool root_;
   std::shared_ptr<data::Dataset> dataset_;
   std::unique_ptr<Task> task_;
 };
@@ -455,31 +519,61 @@ class Run {
 }  // namespace
 
 
-TrainReport train(const TrainOptions& options) {
-  FH_CHECK(!options.out.empty(), "train", "--out is required");
-  const fs::path dir(options.out);
-  std::error_code ec;
-  const bool existed = fs::exists(dir, ec);
-  const bool had_run = fs::exists(dir / "config.json", ec);  // another run's folder: never touched
+namespace {
+
+// With several ranks an error on one must not leave the others waiting in a collective:
+// it ends the whole job, printing this rank's error (Communicator::abort never returns).
+template <class Fn>
+TrainReport ending_the_job_on_error(dist::Communicator& comm, Fn&& fn) {
+  if (comm.size() == 1) return fn();
+  std::string error;
   try {
-    Run run(options, false);
-    return run.loop(0);
-  } catch (...) {
-    // A run that fails before it has logged or checkpointed anything (bad data, bad --init, a
-    // full disk) holds nothing worth keeping: what it created goes, so the same command runs
-    // again once the input is fixed instead of finding "already holds a run".
-    if (!had_run && list_checkpoints(options.out).empty() && !fs::exists(dir / "log.jsonl", ec)) {
-      if (!existed) {
-        fs::remove_all(dir, ec);
-      } else {
-        for (const char* name : {"config.json", "samples", "checkpoints", "validation.jsonl"}) fs::remove_all(dir / name, ec);
-      }
-    }
-    throw;
+    return fn();
+  } catch (const std::bad_alloc&) {
+    error = "out of memory";
+  } catch (const std::exception& e) {
+    error = e.what();
   }
+  comm.abort("freehead train: error: " + error, 1);
 }
 
-TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from) {
+}  // namespace
+
+TrainReport train(const TrainOptions& options) { return train(options, dist::world()); }
+
+TrainReport train(const TrainOptions& options, dist::Communicator& comm) {
+  return ending_the_job_on_error(comm, [&] {
+    FH_CHECK(!options.out.empty(), "train", "--out is required");
+    const fs::path dir(options.out);
+    std::error_code ec;
+    const bool existed = fs::exists(dir, ec);
+    const bool had_run = fs::exists(dir / "config.json", ec);  // another run's folder: never touched
+    try {
+      Run run(options, false, comm);
+      return run.loop(0);
+    } catch (...) {
+      // A run that fails before it has logged or checkpointed anything (bad data, bad --init,
+      // a full disk) holds nothing worth keeping: what it created goes, so the same command
+      // runs again once the input is fixed instead of finding "already holds a run". Rank 0
+      // alone created it (with several ranks, an error on another rank ends rank 0 first).
+      if (comm.is_root() && !had_run && list_checkpoints(options.out).empty() && !fs::exists(dir / "log.jsonl", ec)) {
+        if (!existed) {
+          fs::remove_all(dir, ec);
+        } else {
+          for (const char* name : {"config.json", "samples", "checkpoints", "validation.jsonl"})
+            fs::remove_all(dir / name, ec);
+        }
+      }
+      throw;
+    }
+  });
+}
+
+namespace {
+
+// resume() on this rank (ending_the_job_on_error wraps it).
+TrainReport resume_run(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
+                       dist::Communicator& comm) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   std::error_code ec;
   FH_CHECK(fs::exists(config_path, ec), "train", "'", run_dir, "' is not a run folder (no config.json)");
@@ -501,10 +595,21 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int
     FH_CHECK(want == got, "train", "the dataset '", o.data, "' changed since the run began (manifest hash ", got,
              ", the run recorded ", want, ")");
   }
-  Run run(o, true);
+  Run run(o, true, comm);
   const int64_t step = run.load_latest_checkpoint();
-  if (steps > 0 || threads > 0 || decay_from > 0) run.write_config();
+  if (comm.is_root() && (steps > 0 || threads > 0 || decay_from > 0)) run.write_config();
   return run.loop(step);
+}
+
+}  // namespace
+
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from) {
+  return resume(run_dir, steps, progress, threads, decay_from, dist::world());
+}
+
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
+                   dist::Communicator& comm) {
+  return ending_the_job_on_error(comm, [&] { return resume_run(run_dir, steps, progress, threads, decay_from, comm); });
 }
 
 }  // namespace fh::train

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "data/loader.h"
+#include "dist/communicator.h"
 #include "layers/module.h"
 #include "runtime/device.h"
 #include "runtime/tensor.h"
@@ -41,6 +42,7 @@ struct TrainOptions {
   double lr = 0, beta1 = 0, beta2 = 0;  // 0 = the task's default (docs/geometry.md#adam-trainadamh)
   uint64_t seed = 0;
   std::string device = "cpu";
+  std::string dtype = "float32";  // or "float64" (CPU): networks, losses, optimiser states
   int threads = 0;           // 0 = the thread pool's default
   std::string init;          // weights file to start from (may hold only some tensors)
   int64_t log_every = 10, sample_every = 250, validate_every = 250, checkpoint_every = 250;
@@ -56,7 +58,8 @@ struct TrainOptions {
   std::string vgg;           // VGG19 ImageNet weights (converted); empty = seeded random VGG19
   int min_gap = 0;           // pairs: source at least this many frames from the target
   double l1 = 0;             // weight of an extra L1(ŷ, y) term (0 = the paper's loss)
-  // Testing the guards: make the loss NaN at this step (0 = never).
+  // Testing the guards: make the loss NaN at this step (0 = never; in a data-parallel run on
+  // the last rank only).
   int64_t inject_nan_at = 0;
   bool progress = true;
 
@@ -67,21 +70,30 @@ struct TrainOptions {
 // Loss terms of one step, by name, in a fixed order.
 using Terms = std::vector<std::pair<std::string, double>>;
 
+struct ReduceStats;  // train/data_parallel.h
+
 // What a task hands the loop for each optimisation: the loss (a 0-d tensor), its terms, and
 // the optimiser to step. The loop checks the terms and the gradients and runs the step.
+// In data-parallel training (`comm` of K > 1 ranks) each rank's loss is over its share of
+// the batch, and the gradients are averaged over the ranks before the step.
 class StepContext {
  public:
-  StepContext(int64_t step, const TrainOptions& options) : step_(step), options_(options) {}
+  StepContext(int64_t step, const TrainOptions& options, dist::Communicator& comm = dist::local(),
+              ReduceStats* reduce_stats = nullptr)
+      : step_(step), options_(options), comm_(comm), reduce_stats_(reduce_stats) {}
   int64_t step() const { return step_; }
-  // Checks every term is finite, backpropagates `loss`, checks every gradient `adam` owns is
-  // finite and steps `adam` (after zeroing nothing: callers zero before their forward).
-  // `what` names the optimisation in errors ("G", "D_I", ...).
+  // Checks every term is finite, backpropagates `loss`, averages the gradients of `adam`'s
+  // parameters over the ranks, checks every one is finite and steps `adam` (after zeroing
+  // nothing: callers zero before their forward). `what` names the optimisation in errors
+  // ("G", "D_I", ...).
   void optimise(const std::string& what, const Tensor& loss, const std::vector<std::pair<std::string, Tensor>>& terms,
                 Adam& adam);
 
  private:
   int64_t step_;
   const TrainOptions& options_;
+  dist::Communicator& comm_;
+  ReduceStats* reduce_stats_;
 };
 
 class Task {
@@ -127,17 +139,28 @@ struct TrainReport {
   bool interrupted = false;  // stopped by SIGINT/SIGTERM (checkpoint written)
   std::string run_dir;
   Terms last_terms, last_validation;
+  int ranks = 1;                       // data-parallel ranks
+  double allreduce_seconds = 0;        // in the gradient all-reduces, this rank
+  int64_t allreduce_calls = 0;
+  int64_t allreduce_values = 0;        // gradient values reduced, in all
 };
 
 // Builds the task that `options.task` names (kp, gaze, gen) on `dataset`.
 std::unique_ptr<Task> make_task(const TrainOptions& options, std::shared_ptr<const data::Dataset> dataset);
 
 // Trains from scratch (or from options.init) into options.out, which must not hold a run.
+// Over `comm`'s K ranks (docs/distributed.md): every rank runs this with the same options;
+// options.batch is the global batch (a multiple of K), each rank reads its 1/K of every
+// batch, and only rank 0 writes the run folder. The default is dist::world(): the ranks an
+// MPI launcher started, else this process alone.
 TrainReport train(const TrainOptions& options);
-// Continues the run in `run_dir` from its latest checkpoint; `steps` > 0 changes the total,
-// `threads` > 0 the CPU threads (which may change the rounding of later steps), `decay_from`
-// > 0 the step the learning rates start falling from.
+TrainReport train(const TrainOptions& options, dist::Communicator& comm);
+// Continues the run in `run_dir` from its latest checkpoint (with any K that divides the
+// batch); `steps` > 0 changes the total, `threads` > 0 the CPU threads (which may change the
+// rounding of later steps), `decay_from` > 0 the step the learning rates start falling from.
 TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads = 0, int64_t decay_from = 0);
+TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int threads, int64_t decay_from,
+                   dist::Communicator& comm);
 
 // The checkpoint folders of a run, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
