@@ -6,6 +6,8 @@
 # -tc='*parity*'). Exits 1 when any case failed or reached its threshold on some seed.
 #   scripts/seed_sweep.sh [N] [doctest options...]
 # FH_BUILD_DIR picks the build (default ./build); it must hold bin/fh_tests.
+# FH_SWEEP_RESULTS=FILE keeps every seed's results in FILE and reports over all of them, so
+# a long sweep can be stopped and continued (N more seeds each time).
 set -euo pipefail
 FH_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FH_BUILD_DIR:-$FH_ROOT/build}
@@ -19,6 +21,8 @@ for b in fh_tests fh_cuda_tests; do [ -x "$BUILD/bin/$b" ] && binaries+=("$BUILD
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+results=${FH_SWEEP_RESULTS:-$work/all}
+touch "$results"
 failed_runs=()
 for ((k = 1; k <= N; ++k)); do
   seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
@@ -27,7 +31,7 @@ for ((k = 1; k <= N; ++k)); do
     FH_TEST_SEED=$seed FH_TEST_REPORT="$work/report" "$bin" "$@" >"$work/log" 2>&1 || rc=$?
     # Tag this run's new lines with its seed.
     if [ -f "$work/report" ]; then
-      awk -v seed="$seed" '{ print $0 "\t" seed }' "$work/report" >>"$work/all"
+      awk -v seed="$seed" '{ print $0 "\t" seed }' "$work/report" >>"$results"
       rm -f "$work/report"
     fi
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
@@ -38,16 +42,17 @@ for ((k = 1; k <= N; ++k)); do
   echo "seed_sweep: $k/$N done (seed $seed)" >&2
 done
 
-[ -s "$work/all" ] || { echo "seed_sweep: no comparisons were recorded" >&2; exit 2; }
-echo "worst fraction of threshold over $N seeds, per test case (seed of the worst):"
+[ -s "$results" ] || { echo "seed_sweep: no comparisons were recorded" >&2; exit 2; }
+seeds=$(cut -f3 "$results" | sort -u | wc -l)
+echo "worst fraction of threshold over $seeds seeds, per test case (seed of the worst):"
 # Lines are "fraction <TAB> test case <TAB> seed"; keep each case's maximum.
 awk -F'\t' '
   { if (!($2 in worst) || $1 + 0 > worst[$2] + 0 || $1 == "inf" || $1 == "nan") { worst[$2] = $1; seed[$2] = $3 } }
-  END { for (t in worst) printf "%10.4g  %s  (FH_TEST_SEED=%s)\n", worst[t], t, seed[t] }' "$work/all" | sort -g -r
-over=$(awk -F'\t' '$1 == "inf" || $1 == "nan" || $1 + 0 >= 1 { n++ } END { print n + 0 }' "$work/all")
+  END { for (t in worst) printf "%10.4g  %s  (FH_TEST_SEED=%s)\n", worst[t], t, seed[t] }' "$results" | sort -g -r
+over=$(awk -F'\t' '$1 == "inf" || $1 == "nan" || $1 + 0 >= 1 { n++ } END { print n + 0 }' "$results")
 if [ ${#failed_runs[@]} -gt 0 ] || [ "$over" -gt 0 ]; then
   echo "seed_sweep: FAILED — ${#failed_runs[@]} failing runs, $over comparisons at or over threshold" >&2
   for f in "${failed_runs[@]}"; do echo "  $f" >&2; done
   exit 1
 fi
-echo "seed_sweep: every case stayed below its threshold on all $N seeds"
+echo "seed_sweep: every case stayed below its threshold on all $seeds seeds"
