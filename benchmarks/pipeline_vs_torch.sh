@@ -92,8 +92,9 @@ for ((i = 0; i < sources; i++)); do
   source_flags+=(-s "$(printf '%s/data/clips/id0001_c00/%06d.png' "$work" "$k")")
 done
 
+# --no-crop: the rendered frames are face crops already (the timing is of the networks).
 reenact=("$freehead" reenact "${source_flags[@]}" -d "$work/data/clips/id0000_c00" -o "$work/out"
-         --models "$work/models")
+         --models "$work/models" --no-crop)
 show env FH_NUM_THREADS="$threads" "${reenact[@]}"
 # Captured, then echoed: `tee /dev/stderr` would reopen stderr and, when it is a file,
 # write over what the script already logged there.
