@@ -44,7 +44,7 @@ show() {
 
 synth=("$freehead" synth --out "$work/data" --identities 10 --clips-per-identity 1 --frames 40 --size "$size"
        --seed 1 --pairs 8 --quiet)
-show "${synth[@]}"
+show env FH_NUM_THREADS="$threads" "${synth[@]}"
 FH_NUM_THREADS=$threads "${synth[@]}" >/dev/null
 train=(train "$task" --data "$work/data" --config "$config" --batch "$batch" --steps "$steps" --log-every 1
        --sample-every 0 --validate-every 0 --checkpoint-every 0 --val-batches 1 --workers 1 --quiet)

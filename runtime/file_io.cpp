@@ -85,35 +85,15 @@ int create_temporary(const std::string& path, std::string& tmp, const char* what
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const char* what) {
-  std::string tmp;
-  const int fd = create_temporary(path, tmp, what);
-  int error = 0;
-  {
-    FdWriteBuf buf(fd);
-    std::ostream out(&buf);
-    try {
-      write(out);
-    } catch (...) {
-      ::close(fd);
-      std::remove(tmp.c_str());
-      throw;
-    }
-    out.flush();
-    if (!out.good()) error = buf.error() != 0 ? buf.error() : EIO;
-  }
-  // fsync before the rename: the new name then never points at bytes still in flight, even
-  // across a power cut, and filesystems that allocate late report a full disk here.
-  if (error == 0 && ::fsync(fd) != 0 && errno != EINVAL) error = errno;
-  if (::close(fd) != 0 && error == 0) error = errno;
-  if (error != 0) {
-    std::remove(tmp.c_str());
-    FH_FAIL(what, "writing '", path, "' failed: ", std::strerror(error), " (the previous file, if any, is kept)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    FH_FAIL(what, "cannot rename '", tmp, "' to '", path, "': ", std::strerror(err));
-  }
+  AtomicFile file(path, what);  // an exception below leaves it uncommitted: the temporary goes
+  FdWriteBuf buf(file.fd());
+  std::ostream out(&buf);
+  write(out);
+  out.flush();
+  if (!out.good())
+    FH_FAIL(what, "writing '", path, "' failed: ", std::strerror(buf.error() != 0 ? buf.error() : EIO),
+            " (the previous file, if any, is kept)");
+  file.commit();
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes, const char* what) {
@@ -148,10 +128,13 @@ void AtomicFile::commit() {
   FH_CHECK(fd_ >= 0, what_, "'", path_, "' was already committed");
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) {
-    const int err = errno;
+  // fsync before the rename: the new name then never points at bytes still in flight, even
+  // across a power cut, and filesystems that allocate late report a full disk here.
+  int error = ::fsync(fd) != 0 && errno != EINVAL ? errno : 0;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
     std::remove(tmp_.c_str());
-    FH_FAIL(what_, "writing '", path_, "' failed: ", std::strerror(err), " (the previous file, if any, is kept)");
+    FH_FAIL(what_, "writing '", path_, "' failed: ", std::strerror(error), " (the previous file, if any, is kept)");
   }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int err = errno;

@@ -11,7 +11,8 @@
 
 namespace fh {
 
-// `what` names the caller in error messages (e.g. "safetensors", "png").
+// `what` names the caller in error messages (e.g. "safetensors", "png"). An AtomicFile
+// (below) written through a stream.
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const char* what);
 void write_file_atomic(const std::string& path, const std::string& bytes, const char* what);
 

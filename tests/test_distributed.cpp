@@ -87,9 +87,9 @@ TEST_CASE("gradcheck: sync_batch_norm2d on one rank (input, weight, bias)") {
       {x, w, b}, "sync_batch_norm2d");
 }
 
-TEST_CASE("BatchNorm2d synchronises only inside a BatchNormSync scope of more than one rank, and only in training") {
-  nn::BatchNorm2d bn(3);
-  bn.train();
+// The multi-rank side (statistics synchronised in training, not in eval) is checked under
+// mpirun in tests/mpi/.
+TEST_CASE("a BatchNormSync scope over one rank activates nothing") {
   {
     nn::BatchNormSync scope(dist::local());  // one rank: nothing to synchronise
     CHECK(nn::BatchNormSync::active() == nullptr);
@@ -120,7 +120,6 @@ TEST_CASE("dist: the replica fingerprint sees one changed BatchNorm statistic, a
   for (auto& [name, t] : task.bn.named_buffers())
     if (name == "running_var") t.data<float>()[2] = 1.0f + 1e-7f;
   CHECK(train::state_fingerprint(task) != before);
-  train::check_replicas_agree(task, dist::local(), "on one rank");  // trivially true, no error
 
   Tensor g = Tensor::full({4}, 0.25);
   Tensor weight = task.adam->parameters()[0].tensor;  // shares the parameter

@@ -182,6 +182,7 @@ int cmd_reenact(const Args& all_args) {
   ro.offset = {degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};
   const std::string out_path = opts.str("out");
   const bool video_out = is_video_path(out_path);
+  const bool concat = opts.flag("concat");
   if (video_out && !is_writable_video_path(out_path))
     throw UsageError{"--out '" + out_path + "': videos are written as .mp4 (also .m4v, .mov, .mkv) or .gif"};
   const std::unique_ptr<pipeline::FrameStream> driving = pipeline::open_frame_stream(opts.str("driving"));
@@ -236,7 +237,7 @@ int cmd_reenact(const Args& all_args) {
     ms += r.last_timing().total_ms;
     split.kp_ms += r.last_timing().kp_ms, split.gaze_ms += r.last_timing().gaze_ms;
     split.sketch_ms += r.last_timing().sketch_ms, split.generator_ms += r.last_timing().generator_ms;
-    const Image shown = output_frame(sources, frame, out.image, opts.flag("concat"));
+    const Image shown = output_frame(sources, frame, out.image, concat);
     if (video_out) {
       if (!video) {
         VideoWriterOptions vo;

@@ -49,15 +49,14 @@ FramedSources frame_sources(const std::vector<std::string>& paths, bool crop, co
 }
 
 Image output_frame(const FramedSources& sources, const Image& driving_frame, const Image& result, bool concat) {
-  Image shown = result;
-  if (sources.box) {
-    shown = sources.original;
-    pipeline::paste_back(shown, result, *sources.box);
-  }
+  Image shown = sources.box ? sources.original : result;
+  if (sources.box) pipeline::paste_back(shown, result, *sources.box);
   if (!concat) return shown;
   const Image& d = driving_frame;
   const int w = std::max(1, static_cast<int>(std::lround(static_cast<double>(d.width) * shown.height / d.height)));
-  const Image left = d.width == w && d.height == shown.height ? d : pipeline::resize_image(d, w, shown.height);
+  Image resized;  // the driving frame at the output's height, when it is not already
+  if (d.width != w || d.height != shown.height) resized = pipeline::resize_image(d, w, shown.height);
+  const Image& left = resized.width > 0 ? resized : d;
   Image both(left.width + shown.width, shown.height, 3);
   for (int y = 0; y < both.height; ++y) {
     for (int x = 0; x < left.width; ++x) std::copy_n(left.at(x, y), 3, both.at(x, y));
