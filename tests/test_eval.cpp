@@ -22,6 +22,7 @@
 #include "pipeline/reenactor.h"
 #include "runtime/error.h"
 #include "tests/harness/oracle.h"
+#include "tests/harness/scratch.h"
 #include "tests/harness/synthetic_dataset.h"
 #include "weights/json.h"
 
@@ -29,6 +30,9 @@ namespace fs = std::filesystem;
 using namespace fh;
 
 namespace {
+
+using fh::test::TempDir;
+using fh::test::error_of;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
@@ -60,19 +64,6 @@ Image perturbed(const Image& img, int amp, uint64_t seed) {
   return out;
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("fh-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 bool skimage_available(std::string& why) {
   try {
     test::run_python({"-c", "import skimage.metrics, PIL"});
@@ -81,15 +72,6 @@ bool skimage_available(std::string& why) {
     why = e.what();
     return false;
   }
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "harness/scratch.h"
 #include "pipeline/face_crop.h"
 #include "pipeline/face_detect.h"
 #include "runtime/error.h"
@@ -17,6 +18,8 @@ using namespace fh;
 using namespace fh::pipeline;
 
 namespace {
+
+using fh::test::error_of;
 
 const char* const kSkimageData = "/usr/lib/python3/dist-packages/skimage/data/";
 
@@ -28,15 +31,6 @@ Image sample_photo(const std::string& name) {
     return {};
   }
   return read_png(path, 3);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace

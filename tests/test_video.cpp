@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "harness/synthetic_dataset.h"
+#include "harness/scratch.h"
 #include "runtime/error.h"
 #include "runtime/file_io.h"
 #include "runtime/video.h"
@@ -31,28 +32,8 @@ using namespace fh;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("fh-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using fh::test::TempDir;
+using fh::test::error_of;
 
 double psnr(const Image& a, const Image& b) {
   double se = 0;
