@@ -5,6 +5,7 @@
 
 #include "kernels/kernels.h"
 #include "runtime/error.h"
+#include "train/trainer.h"
 
 namespace fh::train {
 
@@ -33,15 +34,6 @@ void pack_and_average(const std::vector<Tensor>& grads, dist::Communicator& comm
     }
     off += g.numel();
   }
-}
-
-uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 uint64_t hash_tensor(uint64_t h, const std::string& name, const Tensor& t) {
@@ -107,7 +99,7 @@ void average_terms(Terms& terms, dist::Communicator& comm, bool& stop) {
 }
 
 uint64_t state_fingerprint(Task& task) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = kHashStart;
   for (const auto& m : task.modules())
     for (const auto& [name, t] : m.module->state_dict(m.prefix)) h = hash_tensor(h, name, t);
   for (const auto& opt : task.optimizers())

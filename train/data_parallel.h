@@ -34,7 +34,7 @@ void average_gradients(const std::vector<NamedParameter>& params, dist::Communic
 // asked to stop; out: some rank was (the ranks stop at the same step).
 void average_terms(Terms& terms, dist::Communicator& comm, bool& stop);
 
-// 64-bit FNV-1a over the bytes of every module's full state (parameters, BatchNorm
+// fnv1a (trainer.h) over the bytes of every module's full state (parameters, BatchNorm
 // statistics, spectral-norm vectors) and every optimiser's moments, in a fixed order.
 uint64_t state_fingerprint(Task& task);
 

@@ -160,13 +160,18 @@ void StepContext::optimise(const std::string& what, const Tensor& loss,
 
 // ---- run folder -------------------------------------------------------------------------------
 
-std::string file_hash(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_file_bytes(path, "hash");
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
+uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
     h *= 1099511628211ull;
   }
+  return h;
+}
+
+std::string file_hash(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file_bytes(path, "hash");
+  const uint64_t h = fnv1a(kHashStart, bytes.data(), bytes.size());
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;

@@ -165,7 +165,13 @@ TrainReport resume(const std::string& run_dir, int64_t steps, bool progress, int
 // The checkpoint folders of a run, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
-// 64-bit FNV-1a of a file's bytes, as 16 hex digits (the dataset's manifest identity).
+// An FNV-1a-style 64-bit hash of `n` bytes, continuing from `h` (start from kHashStart).
+// kHashStart is one digit short of FNV's offset basis; it stays, since the manifest hashes
+// that resumed runs compare against were made with it.
+inline constexpr uint64_t kHashStart = 1469598103934665603ull;
+uint64_t fnv1a(uint64_t h, const void* data, size_t n);
+
+// fnv1a of a file's bytes, as 16 hex digits (the dataset's manifest identity).
 std::string file_hash(const std::string& path);
 
 }  // namespace fh::train
