@@ -255,6 +255,7 @@ struct VideoWriter::Impl {
   std::string path;
   int width = 0, height = 0;          // of the frames given
   int enc_width = 0, enc_height = 0;  // even, for yuv420p
+  std::vector<uint8_t> padded;         // a frame's RGB at the even size, when it must be padded
   double fps = 25;
   int64_t written = 0;
   std::unique_ptr<GifWriter> gif;
@@ -455,17 +456,22 @@ void VideoWriter::write(const Image& image) {
     ++m.written;
     return;
   }
-  // RGB rows, padded to the even size by repeating the last column and row.
-  std::vector<uint8_t> rgb(static_cast<size_t>(m.enc_width) * m.enc_height * 3);
-  for (int y = 0; y < m.enc_height; ++y)
-    for (int x = 0; x < m.enc_width; ++x) {
-      const uint8_t* p = image.at(std::min(x, m.width - 1), std::min(y, m.height - 1));
-      uint8_t* q = rgb.data() + (static_cast<size_t>(y) * m.enc_width + x) * 3;
-      q[0] = p[0], q[1] = p[1], q[2] = p[2];
-    }
+  // RGB rows at the even size: the frame itself when it is RGB of that size already, else
+  // copied with the last column and row repeated (into one buffer kept for every frame).
+  const uint8_t* rgb = image.pixels.data();
+  if (image.channels != 3 || m.enc_width != m.width || m.enc_height != m.height) {
+    m.padded.resize(static_cast<size_t>(m.enc_width) * m.enc_height * 3);
+    for (int y = 0; y < m.enc_height; ++y)
+      for (int x = 0; x < m.enc_width; ++x) {
+        const uint8_t* p = image.at(std::min(x, m.width - 1), std::min(y, m.height - 1));
+        uint8_t* q = m.padded.data() + (static_cast<size_t>(y) * m.enc_width + x) * 3;
+        q[0] = p[0], q[1] = p[1], q[2] = p[2];
+      }
+    rgb = m.padded.data();
+  }
   int err = av_frame_make_writable(m.frame);
   FH_CHECK(err >= 0, "video", "out of memory writing '", m.path, "'");
-  const uint8_t* src[4] = {rgb.data(), nullptr, nullptr, nullptr};
+  const uint8_t* src[4] = {rgb, nullptr, nullptr, nullptr};
   const int stride[4] = {m.enc_width * 3, 0, 0, 0};
   sws_scale(m.sws, src, stride, 0, m.enc_height, m.frame->data, m.frame->linesize);
   m.frame->pts = m.written;
