@@ -119,7 +119,8 @@ struct VideoReader::Impl {
   }
 
   void convert(Image& out) {
-    out = Image(info.width, info.height, 3);
+    // Every pixel is overwritten below: a frame of the right size is reused as it is.
+    if (out.width != info.width || out.height != info.height || out.channels != 3) out = Image(info.width, info.height, 3);
     sws = sws_getCachedContext(sws, frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), info.width,
                                info.height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
     FH_CHECK(sws, "video", "cannot convert frame ", read, " of '", path, "' (pixel format ",
