@@ -1,5 +1,5 @@
-// Differentiable ops of the conv family: 2-d convolution of NHWC images, the linear layer,
-// and transposing two dims. Included by autograd/ops.h.
+// Differentiable 2-d convolution of NHWC images (the conv family). Included by
+// autograd/ops.h.
 #pragma once
 
 #include <cstdint>
@@ -14,12 +14,5 @@ namespace fh {
 // Ho = (H + 2·padding - kh) / stride + 1.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0);
-
-// x [..., in] · weightᵀ + bias: weight [out, in] (PyTorch's layout), bias [out] unless
-// undefined. Returns [..., out].
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
-
-// x with dims dim0 and dim1 swapped (negative allowed), as new contiguous storage.
-Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 
 }  // namespace fh

@@ -6,7 +6,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh::autograd {
 

@@ -4,7 +4,7 @@
 #include <span>
 
 #include "autograd/grad_mode.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh::autograd {
 

@@ -1,7 +1,7 @@
 #include "autograd/ops.h"
 
 #include "autograd/node.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh {
 

@@ -1,5 +1,5 @@
 // Differentiable ops: the public functional API. Each op computes its result with a pure
-// kernel (kernels/kernels.h) and, when an input requires gradients and recording is on,
+// kernel (kernels/core.h and one header per op family) and, when an input requires gradients and recording is on,
 // records a node whose backward is written with kernels too.
 #pragma once
 
@@ -52,3 +52,5 @@ inline Tensor operator*(double s, const Tensor& x) { return scale(x, s); }
 #include "autograd/warp.h"
 #include "autograd/norm.h"
 #include "autograd/conv.h"
+#include "autograd/linear.h"
+#include "autograd/shape_ops.h"

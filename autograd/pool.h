@@ -1,4 +1,4 @@
-// Differentiable pooling, resizing and shape ops (the pool family). Images are NHWC
+// Differentiable pooling and resizing (the pool family). Images are NHWC
 // [N, H, W, C]; every op has a gradient to each of its floating-point inputs.
 #pragma once
 
@@ -23,16 +23,5 @@ Tensor max_pool2d(const Tensor& x, const PoolWindow& window);
 Tensor global_avg_pool(const Tensor& x);
 // [N, H, W, C] -> [N, out_h, out_w, C] by F.interpolate(mode='nearest', size=(out_h, out_w)).
 Tensor resize_nearest(const Tensor& x, int64_t out_h, int64_t out_w);
-
-// torch.cat: tensors agreeing on every dim but `axis`, joined along it.
-Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
-// torch.stack: same-shape tensors joined along a new dim `axis` in [-(dim+1), dim].
-Tensor stack(const std::vector<Tensor>& xs, int64_t axis);
-// x.narrow(axis, start, length): elements [start, start + length) of `axis`.
-Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t length);
-// Per-image height × width crops of an NHWC batch at (tops[n], lefts[n]) — one offset per
-// image or one for all — each inside its image (e.g. the discriminator's mouth crops).
-Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vector<int64_t>& lefts, int64_t height,
-              int64_t width);
 
 }  // namespace fh

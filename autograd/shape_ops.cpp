@@ -1,8 +1,12 @@
-// Differentiable concat, stack, slice and crops: each backward cuts (or pads) the incoming
-// gradient back to the shape of the input it belongs to.
+// Differentiable concat, stack, slice, crops and transpose: each backward cuts (or pads,
+// or permutes) the incoming gradient back to the shape of the input it belongs to.
+#include "autograd/shape_ops.h"
+
+#include <numeric>
+
 #include "autograd/node.h"
-#include "autograd/pool.h"
-#include "kernels/pool.h"
+#include "autograd/ops.h"
+#include "kernels/shape_ops.h"
 
 namespace fh {
 
@@ -76,6 +80,13 @@ Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vect
     });
   }
   return out;
+}
+
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
+  std::vector<int64_t> dims(static_cast<size_t>(x.dim()));
+  std::iota(dims.begin(), dims.end(), int64_t{0});
+  std::swap(dims[x.shape().wrap_dim(dim0, "transpose")], dims[x.shape().wrap_dim(dim1, "transpose")]);
+  return permute(x, dims);  // differentiable: its backward permutes back
 }
 
 }  // namespace fh

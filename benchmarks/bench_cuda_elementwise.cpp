@@ -15,7 +15,7 @@
 
 #include "benchmarks/cuda_bench_util.h"
 #include "benchmarks/twin_shapes.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace {
 

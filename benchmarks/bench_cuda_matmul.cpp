@@ -18,7 +18,7 @@
 #include "benchmarks/cuda_bench_util.h"
 #include "benchmarks/twin_shapes.h"
 #include "kernels/conv.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace {
 

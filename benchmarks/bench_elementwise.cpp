@@ -3,7 +3,7 @@
 // the output once); torch_compare.py times the same work in PyTorch.
 #include "benchmarks/bench_util.h"
 #include "benchmarks/twin_shapes.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/random.h"
 
 namespace {

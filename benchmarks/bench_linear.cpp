@@ -1,12 +1,13 @@
-// The dense ops of the conv family, float32: the linear layer (forward, and backward to
+// The dense ops, float32: the linear layer (forward, and backward to
 // input, weight and bias) at the shapes of the key-point and gaze heads, batched small
 // matmuls (rotations of 68 key-points) and transposes. torch_compare.py times the same work
 // in PyTorch (peers_conv.py).
-#include "autograd/conv.h"
+#include "autograd/linear.h"
+#include "autograd/shape_ops.h"
 #include "benchmarks/bench_util.h"
 #include "benchmarks/twin_shapes.h"
-#include "kernels/conv.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
+#include "kernels/linear.h"
 #include "runtime/random.h"
 
 namespace {

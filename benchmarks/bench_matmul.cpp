@@ -2,7 +2,7 @@
 // Args: M, N, K, batch. torch_compare.py times torch.matmul on the same shapes.
 #include "benchmarks/bench_util.h"
 #include "benchmarks/twin_shapes.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/random.h"
 
 namespace {

@@ -10,7 +10,7 @@ install(TARGETS freehead fh_stb EXPORT freeheadTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/freehead)
 install(TARGETS freehead_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(dir runtime kernels autograd layers nets weights geometry data train pipeline eval)
+foreach(dir runtime io kernels autograd layers nets weights geometry data train dist pipeline eval)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/freehead/${dir}
           FILES_MATCHING PATTERN "*.h")
 endforeach()

@@ -9,7 +9,7 @@
 
 #include "geometry/conventions.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "weights/safetensors.h"
 
 namespace fh::data {

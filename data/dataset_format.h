@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "data/annotation.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "runtime/tensor.h"
 #include "weights/json.h"
 

@@ -6,7 +6,7 @@
 #include <array>
 
 #include "data/annotation.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh::data {
 

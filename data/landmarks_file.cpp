@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 
 namespace fh::data {
 

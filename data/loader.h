@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "data/dataset_format.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "runtime/tensor.h"
 
 namespace fh::data {

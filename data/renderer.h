@@ -11,7 +11,7 @@
 
 #include "data/head_params.h"
 #include "data/posed_head.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh::data {
 

@@ -1,6 +1,6 @@
 #include "data/synth.h"
 
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 
 #include <algorithm>
 #include <chrono>
@@ -14,8 +14,8 @@
 #include "data/draw.h"
 #include "data/posed_head.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
-#include "runtime/progress.h"
+#include "io/file_io.h"
+#include "io/progress.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::data {

@@ -12,7 +12,7 @@
 #include "data/head_mesh.h"
 #include "data/renderer.h"
 #include "data/sequence.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh::data {
 

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "runtime/error.h"
-#include "runtime/image_layout.h"
-#include "runtime/text.h"
+#include "io/image_layout.h"
+#include "io/text.h"
 
 namespace fh::eval {
 

@@ -14,7 +14,7 @@
 #include "geometry/conventions.h"
 #include "pipeline/reenactor.h"
 #include "runtime/error.h"
-#include "runtime/progress.h"
+#include "io/progress.h"
 
 namespace fh::eval {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "runtime/device.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "weights/json.h"
 
 namespace fh::eval {

@@ -24,7 +24,7 @@
 
 #include <array>
 
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh::eval {
 

@@ -6,7 +6,7 @@
 
 #include "eval/evaluation.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 
 namespace fs = std::filesystem;
 

@@ -7,7 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/random.h"
 
 int main() {

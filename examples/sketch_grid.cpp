@@ -10,7 +10,7 @@
 
 #include "geometry/sketch.h"
 #include "geometry/template_face.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "runtime/tensor.h"
 
 namespace geo = fh::geometry;

@@ -6,7 +6,7 @@
 #include <exception>
 
 #include "fuzz/fuzz_input.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fh::fuzz::as_file(data, size, "in.png");

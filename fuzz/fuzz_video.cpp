@@ -1,11 +1,11 @@
-// Video decoding (runtime/video.h, FFmpeg's demuxers and decoders behind freehead's checks)
+// Video decoding (io/video.h, FFmpeg's demuxers and decoders behind freehead's checks)
 // on arbitrary bytes: a file is refused by an fh::Error, or every frame it yields is the
 // stated size in RGB. At most 64 frames are read per input, so a long stream cannot hang it.
 #include <cstdint>
 #include <exception>
 
 #include "fuzz/fuzz_input.h"
-#include "runtime/video.h"
+#include "io/video.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fh::fuzz::as_file(data, size, "in.mp4");

@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "geometry/conventions.h"
 #include "geometry/tensor_checks.h"
+#include "kernels/core.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::geometry {
@@ -16,8 +17,8 @@ using detail::check_keypoints;
 namespace {
 
 void check_images(const Tensor& images, const char* op) {
-  FH_CHECK(images.defined() && images.dim() == 4, op, "images ", images.defined() ? images.shape().str() : "undefined",
-           " must be NHWC [B, H, W, C]");
+  FH_CHECK(images.defined(), op, "images are undefined; they must be a 4-d NHWC image batch [N, H, W, C]");
+  kernels::check_nhwc(op, "images", images.shape());
 }
 
 void check_finite(const std::vector<double>& values, const char* op, const char* what) {

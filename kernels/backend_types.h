@@ -6,7 +6,7 @@
 #include "kernels/conv_types.h"
 #include "kernels/layout.h"
 #include "kernels/norm_types.h"
-#include "kernels/ops.h"
+#include "kernels/core_types.h"
 #include "kernels/pointwise_types.h"
 #include "kernels/pool_types.h"
 #include "runtime/tensor.h"

@@ -1,7 +1,7 @@
-// Device-agnostic entry points of the conv family: 2-d convolution of NHWC images and the
-// linear layer, with their gradients. Pure kernels (no autograd); autograd/conv.h wraps
-// them. Each validates its operands (errors name the op and every shape), allocates the
-// result and dispatches to the backend (kernels/backend/conv.inc; matmul for linear).
+// Device-agnostic entry points of the conv family: 2-d convolution of NHWC images, with
+// its gradients. Pure kernels (no autograd); autograd/conv.h wraps them. Each validates its
+// operands (errors name the op and every shape), allocates the result and dispatches to the
+// backend (kernels/backend/conv.inc).
 #pragma once
 
 #include <cstdint>
@@ -26,13 +26,5 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shap
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& w_shape, int64_t stride,
                               int64_t padding);
 Tensor conv2d_backward_bias(const Tensor& grad_out);
-
-// out [..., out] = x [..., in] · wᵀ + bias, w [out, in] (PyTorch's layout), bias [out] or
-// undefined.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);
-// The gradients of <linear(x, w, bias), grad_out> with respect to x (of shape x_shape), w and bias.
-Tensor linear_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape);
-Tensor linear_backward_weight(const Tensor& grad_out, const Tensor& x);
-Tensor linear_backward_bias(const Tensor& grad_out);
 
 }  // namespace fh::kernels

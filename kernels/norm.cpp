@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/core.h"
 #include "kernels/dispatch.h"
 
 namespace fh::kernels {
@@ -15,7 +16,7 @@ std::string shape_or_none(const Tensor& t) { return t.defined() ? t.shape().str(
 
 void check_image(const char* op, const char* name, const Tensor& x) {
   check_float(op, x);
-  FH_CHECK(x.dim() == 4, op, name, " must be an NHWC image [N, H, W, C], got ", x.describe());
+  check_nhwc(op, name, x.shape());
 }
 
 // An optional per-channel operand [C] of the image x. `operands` lists every operand's shape.

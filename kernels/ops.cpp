@@ -1,4 +1,4 @@
-#include "kernels/ops.h"
+#include "kernels/core_types.h"
 
 namespace fh::kernels {
 

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "kernels/dispatch.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh::kernels {
 

@@ -2,17 +2,13 @@
 #include "kernels/pool.h"
 
 #include "kernels/dispatch.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh::kernels {
 
 using detail::check_float;
 
 namespace {
-
-void check_nhwc(const char* op, const char* what, const Shape& s) {
-  FH_CHECK(s.size() == 4, op, what, " ", s, " must be a 4-d NHWC image batch [N, H, W, C]");
-}
 
 std::string window_text(const PoolWindow& w) {
   return ::fh::detail::cat("kernel ", w.kernel_h, "x", w.kernel_w, ", stride ", w.stride_h, "x", w.stride_w, ", padding ",

@@ -4,8 +4,10 @@
 // box copies (RegionCopy).
 #include <string>
 
+#include "kernels/core.h"
 #include "kernels/dispatch.h"
-#include "kernels/pool.h"
+#include "kernels/pool_types.h"
+#include "kernels/shape_ops.h"
 
 namespace fh::kernels {
 
@@ -94,7 +96,7 @@ int64_t per_image(const std::vector<int64_t>& offsets, int64_t n) { return offse
 
 void check_crops(const char* op, const Shape& in, const std::vector<int64_t>& tops, const std::vector<int64_t>& lefts,
                  int64_t height, int64_t width) {
-  FH_CHECK(in.size() == 4, op, "input ", in, " must be a 4-d NHWC image batch [N, H, W, C]");
+  check_nhwc(op, "input", in);
   const size_t n = static_cast<size_t>(in[0]);
   FH_CHECK((tops.size() == n || tops.size() == 1) && (lefts.size() == n || lefts.size() == 1), op, "input ", in,
            " has ", n, " images but ", tops.size(), " tops and ", lefts.size(), " lefts were given (need ", n,

@@ -1,7 +1,7 @@
 #include "kernels/warp.h"
 
 #include "kernels/dispatch.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 namespace fh::kernels {
 
@@ -22,7 +22,7 @@ void check_warp(const char* op, const char* image_name, const Tensor& image, con
   };
   check_same(op, image, flow);
   check_float(op, image);
-  FH_CHECK(image.dim() == 4, op, image_name, " must be an NHWC image [N, H, W, C]; got ", all());
+  if (image.dim() != 4) check_nhwc(op, image_name, image.shape(), all());
   FH_CHECK(flow.dim() == 4 && flow.size(0) == image.size(0) && flow.size(1) == image.size(1) &&
                flow.size(2) == image.size(2) && flow.size(3) == 2,
            op, "flow must be [N, H, W, 2] with ", image_name, "'s N, H, W (channel 0 = dx, 1 = dy); got ", all());
@@ -54,7 +54,7 @@ void check_fusion(const char* op, const Tensor& m, const Tensor& x, const Tensor
 // Validates a pixel (un)shuffle; returns the output shape.
 Shape shuffle_shape(const char* op, const Tensor& x, int64_t r, bool to_high) {
   check_float(op, x);
-  FH_CHECK(x.dim() == 4, op, "x must be an NHWC image [N, H, W, C]; got ", x.describe(), " with r = ", r);
+  check_nhwc(op, "x", x.shape(), "r = " + std::to_string(r));
   FH_CHECK(r >= 1, op, "the factor r must be >= 1; got r = ", r, " for x ", x.describe());
   const int64_t N = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
   if (to_high) {

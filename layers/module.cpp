@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/error.h"
 
 namespace fh::nn {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "autograd/node.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/error.h"
 
 namespace fh::nn {

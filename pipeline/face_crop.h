@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "pipeline/face_detect.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh::pipeline {
 

@@ -6,7 +6,7 @@
 
 
 #include "runtime/error.h"
-#include "runtime/video.h"
+#include "io/video.h"
 
 namespace fs = std::filesystem;
 

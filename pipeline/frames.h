@@ -1,15 +1,15 @@
 // Where frames come from and go to. A driving input is one image, or a folder of frames
 // (a dataset clip is one) read in name order; results go to a folder of numbered PNGs plus
 // pictures that show them at a glance (a sheet and an animation), or to a video file. Video
-// files (runtime/video.h) come in as a FrameStream, decoded one frame at a time.
+// files (io/video.h) come in as a FrameStream, decoded one frame at a time.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "runtime/file_io.h"
-#include "runtime/image_io.h"
+#include "io/file_io.h"
+#include "io/image_io.h"
 
 namespace fh::pipeline {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "runtime/tensor.h"
 
 namespace fh::pipeline {

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "weights/json.h"
 #include "weights/safetensors.h"
 

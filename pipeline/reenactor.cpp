@@ -19,7 +19,7 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
-#include "runtime/image_layout.h"
+#include "io/image_layout.h"
 
 namespace fs = std::filesystem;
 

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "runtime/device.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "runtime/tensor.h"
 
 namespace fh {

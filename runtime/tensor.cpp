@@ -4,7 +4,6 @@
 #include <iomanip>
 #include <sstream>
 
-#include "kernels/kernels.h"
 #include "runtime/cuda_runtime.h"
 
 namespace fh {
@@ -87,13 +86,6 @@ Tensor Tensor::to(Device target) const {
   return out;
 }
 
-Tensor Tensor::to(DType target) const {
-  if (dtype() == target) return *this;
-  return kernels::cast(*this, target);
-}
-
-Tensor Tensor::clone() const { return kernels::copy(*this); }
-
 Tensor Tensor::detach() const {
   return Tensor(std::make_shared<TensorImpl>(checked()->storage, shape(), dtype()));
 }
@@ -106,11 +98,6 @@ Tensor Tensor::view(const Shape& new_shape) const {
 
 bool Tensor::shares_storage_with(const Tensor& other) const {
   return defined() && other.defined() && impl_->storage == other.impl_->storage;
-}
-
-Tensor& Tensor::fill_(double value) {
-  kernels::fill(*this, value);
-  return *this;
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {

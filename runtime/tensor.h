@@ -77,6 +77,8 @@ class Tensor {
   double item() const;
 
   // ---- Conversions (always new storage unless nothing changes) -----------------------------
+  // to(DType), clone() and fill_() run kernels: they are implemented in
+  // kernels/tensor_kernels.cpp, the autograd members in autograd/tensor_autograd.cpp.
   Tensor to(Device device) const;
   Tensor to(DType dtype) const;
   Tensor clone() const;

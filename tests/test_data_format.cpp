@@ -16,7 +16,7 @@
 #include "data/sequence.h"
 #include "data/synth.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "runtime/thread_pool.h"
 #include "weights/safetensors.h"
 

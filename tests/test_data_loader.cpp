@@ -17,7 +17,7 @@
 #include "data/synth.h"
 #include "geometry/conventions.h"
 #include "geometry/crops.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "tests/harness/tolerance.h"
 #include "weights/safetensors.h"
 #include "tests/harness/synthetic_dataset.h"

@@ -11,7 +11,7 @@
 #include "autograd/norm.h"
 #include "autograd/ops.h"
 #include "dist/communicator.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "layers/basic.h"
 #include "layers/sync_batch_norm.h"
 #include "runtime/random.h"

@@ -4,7 +4,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/random_inputs.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "data/sequence.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "runtime/tensor.h"
 #include "weights/json.h"
 #include "weights/safetensors.h"

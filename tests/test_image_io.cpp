@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
-#include "runtime/image_io.h"
-#include "runtime/jpeg_decode.h"
+#include "io/file_io.h"
+#include "io/image_io.h"
+#include "io/jpeg_decode.h"
 
 #include <cstring>
 #include <stb_image_write.h>

@@ -8,8 +8,8 @@
 #include <functional>
 
 #include "autograd/ops.h"
-#include "kernels/conv.h"
-#include "kernels/kernels.h"
+#include "kernels/linear.h"
+#include "kernels/core.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/parity.h"

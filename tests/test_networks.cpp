@@ -13,7 +13,7 @@
 #include "layers/flops.h"
 #include "nets/registry.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "runtime/random.h"
 #include "tests/harness/tolerance.h"
 #include "weights/safetensors.h"

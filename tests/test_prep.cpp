@@ -21,8 +21,8 @@
 #include "geometry/conventions.h"
 #include "harness/synthetic_dataset.h"
 #include "runtime/error.h"
-#include "runtime/image_io.h"
-#include "runtime/video.h"
+#include "io/image_io.h"
+#include "io/video.h"
 
 namespace fs = std::filesystem;
 using namespace fh;

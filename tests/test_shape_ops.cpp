@@ -7,6 +7,7 @@
 
 #include "autograd/ops.h"
 #include "kernels/pool.h"
+#include "kernels/shape_ops.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/random_inputs.h"

@@ -14,7 +14,7 @@
 
 #include "data/synth.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "train/trainer.h"
 #include "weights/safetensors.h"
 #include "tests/harness/synthetic_dataset.h"

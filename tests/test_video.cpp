@@ -1,4 +1,4 @@
-// Video files (runtime/video.h) and `freehead reenact` on them: a synthetic clip encoded to
+// Video files (io/video.h) and `freehead reenact` on them: a synthetic clip encoded to
 // H.264 MP4 and decoded back (frame count, rate, PSNR), a driving video carrying a test tone
 // reenacted into an MP4 that keeps the tone, GIF output, and damaged or false videos refused
 // with nothing written. The tone is made here with FFmpeg's own AAC encoder. In a build
@@ -16,8 +16,8 @@
 #include "harness/synthetic_dataset.h"
 #include "harness/scratch.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
-#include "runtime/video.h"
+#include "io/file_io.h"
+#include "io/video.h"
 
 #if FH_WITH_FFMPEG
 extern "C" {

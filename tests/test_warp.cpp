@@ -284,7 +284,8 @@ TEST_CASE("warp family errors name the op and every shape") {
                        fh::Error);
   CHECK_THROWS_WITH_AS(fh::warp(src, Tensor::zeros({2, 4, 5, 3})), Contains("flow [2, 4, 5, 3]"), fh::Error);
   CHECK_THROWS_WITH_AS(fh::warp(Tensor::zeros({4, 5, 3}), Tensor::zeros({4, 5, 2})),
-                       Contains("warp: src must be an NHWC image [N, H, W, C]; got src [4, 5, 3] float32 cpu, flow [4, 5, 2]"),
+                       Contains("warp: src [4, 5, 3] must be a 4-d NHWC image batch [N, H, W, C] (src [4, 5, 3] float32 cpu, "
+                                "flow [4, 5, 2]"),
                        fh::Error);
   CHECK_THROWS_WITH_AS(fh::warp(src, Tensor::zeros({2, 4, 5, 2}, DType::F64)),
                        Contains("warp: operands have different dtypes: [2, 4, 5, 3] float32 cpu and [2, 4, 5, 2] float64 cpu"),

@@ -10,7 +10,7 @@
 
 #include "data/draw.h"
 #include "runtime/error.h"
-#include "runtime/text.h"
+#include "io/text.h"
 #include "weights/json.h"
 
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/error.h"
 #include "train/trainer.h"
 

@@ -9,8 +9,8 @@
 
 #include "data/loader.h"
 #include "layers/module.h"
-#include "runtime/image_io.h"
-#include "runtime/image_layout.h"
+#include "io/image_io.h"
+#include "io/image_layout.h"
 #include "train/adam.h"
 #include "train/trainer.h"
 

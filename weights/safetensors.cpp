@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "weights/json.h"
 
 namespace fh::safetensors {

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "autograd/conv.h"
+#include "autograd/linear.h"
 #include "kernels/conv.h"
+#include "kernels/linear.h"
 #include "kernels/conv_backend.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/random.h"
 #if FH_WITH_CUDA
 #include "kernels/cuda/cuda_kernels.h"

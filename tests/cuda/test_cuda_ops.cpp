@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/random.h"
 #include "runtime/tensor.h"

@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "kernels/pool.h"
+#include "kernels/shape_ops.h"
 #include "tests/cuda/cuda_test_util.h"
 
 using fh::DType;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autograd/warp.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "kernels/warp.h"
 #include "tests/cuda/cuda_test_util.h"
 

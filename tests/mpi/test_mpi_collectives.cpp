@@ -10,7 +10,7 @@
 #include "autograd/norm.h"
 #include "autograd/ops.h"
 #include "dist/communicator.h"
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 #include "layers/sync_batch_norm.h"
 #include "runtime/random.h"
 #include "tests/harness/tolerance.h"

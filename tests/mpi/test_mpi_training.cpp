@@ -22,7 +22,7 @@
 #include "data/loader.h"
 #include "dist/communicator.h"
 #include "layers/sync_batch_norm.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "tests/harness/synthetic_dataset.h"
 #include "tests/harness/tolerance.h"
 #include "train/data_parallel.h"

@@ -1,4 +1,4 @@
-// `freehead bench` and `freehead cost`: a network's speed, parameters and FLOPs.
+// `freehead bench`: a network's speed, forward and backward, in ms and GFLOP/s.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -6,7 +6,6 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "layers/flops.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
@@ -19,15 +18,6 @@ namespace fh::cli {
 namespace {
 
 constexpr int64_t kMaxBatch = 4096, kMaxSources = 64, kMaxIters = 1000000;
-
-// Forward FLOPs of one pass (conv and linear layers), measured by running it once; an error
-// in the inputs names their file.
-double forward_flops(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path) {
-  NoGradGuard no_grad;
-  nn::FlopCounter counter;
-  forward_naming_file(net, inputs, inputs_path);
-  return counter.flops();
-}
 
 Tensor scalar_loss(const nn::TensorMap& outputs) {
   Tensor loss;
@@ -103,35 +93,6 @@ int cmd_bench(const Args& args) {
     const double step_ms = median_ms(step, iters, device);
     std::printf("  forward+backward  %9.2f ms  %7.2f GFLOP  %8.1f GFLOP/s\n", step_ms, 3 * flops / 1e9,
                 3 * flops / step_ms / 1e6);
-  }
-  return 0;
-}
-
-int cmd_cost(const Args& args) {
-  Options opt("cost",
-              "Prints a markdown table of every network's parameter count and forward GFLOPs (conv and linear\n"
-              "layers, batch 1, one source) for each config, measured by running one forward pass on the CPU.",
-              {{"net", "only this network", true, false}, {"config", "only this config", true, false}}, args);
-  // An unknown name would otherwise match nothing and print an empty table.
-  if (opt.has("net") || opt.has("config"))
-    check_network_choice(opt.has("net") ? opt.str("net") : nets::network_names().front(),
-                  opt.has("config") ? opt.str("config") : nets::all_configs().front().name);
-  std::printf("| network | config | input | parameters | forward GFLOPs |\n|---|---|---|---:|---:|\n");
-  for (const auto& cfg : nets::all_configs()) {
-    if (opt.has("config") && opt.str("config") != cfg.name) continue;
-    for (const auto& name : nets::network_names()) {
-      if (opt.has("net") && opt.str("net") != name) continue;
-      auto net = build_network(name, cfg.name);
-      Generator gen(0);
-      net->module().reset_parameters(gen);
-      const nn::TensorMap inputs = nets::random_inputs(*net, 1, 1, gen);
-      net->module().eval();
-      const double flops = forward_flops(*net, inputs, "");
-      std::string shape = net->input_shapes(1, 1).front().second.str();
-      std::printf("| %s | %s | %s | %lld | %.3f |\n", name.c_str(), cfg.name.c_str(), shape.c_str(),
-                  static_cast<long long>(net->module().num_parameters()), flops / 1e9);
-      std::fflush(stdout);
-    }
   }
   return 0;
 }

@@ -7,9 +7,9 @@
 #include "runtime/build_info.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/host_allocator.h"
-#include "runtime/jpeg_decode.h"
+#include "io/jpeg_decode.h"
 #include "runtime/thread_pool.h"
-#include "runtime/video.h"
+#include "io/video.h"
 #include "tools/freehead/commands.h"
 
 namespace fh::cli {

@@ -8,7 +8,7 @@
 #include "layers/module.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 #include "tools/freehead/network_files.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"

@@ -20,7 +20,7 @@
 #include "pipeline/face_crop.h"
 #include "pipeline/frames.h"
 #include "runtime/error.h"
-#include "runtime/progress.h"
+#include "io/progress.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
 #include "tools/freehead/reenact_options.h"

@@ -4,7 +4,7 @@
 
 #include "geometry/sketch.h"
 #include "geometry/sketch_file.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "tools/freehead/commands.h"
 #include "tools/freehead/options.h"
 

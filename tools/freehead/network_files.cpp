@@ -5,6 +5,8 @@
 #include <set>
 #include <vector>
 
+#include "autograd/grad_mode.h"
+#include "layers/flops.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/error.h"
 
@@ -100,6 +102,13 @@ Device parse_device(const std::string& text) {
   FH_CHECK(cuda::device_count() > index, "device", "--device ", text, " is not usable: ",
            cuda::device_count() == 0 ? cuda::unavailable_reason() : "only " + std::to_string(cuda::device_count()) + " device(s)");
   return Device::cuda(index);
+}
+
+double forward_flops(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path) {
+  NoGradGuard no_grad;
+  nn::FlopCounter counter;
+  forward_naming_file(net, inputs, inputs_path);
+  return counter.flops();
 }
 
 }  // namespace fh::cli

@@ -32,5 +32,8 @@ nn::TensorMap read_inputs(const std::string& path, const nets::Network& net, Dev
 // net.forward(inputs), with `inputs_path` (when not empty) named in any error: the networks
 // check their inputs' shapes but know nothing of the file they came from.
 nn::TensorMap forward_naming_file(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path);
+// Forward FLOPs of one pass (conv and linear layers), measured by running it once without
+// recording gradients; an error in the inputs names their file (when not empty).
+double forward_flops(nets::Network& net, const nn::TensorMap& inputs, const std::string& inputs_path);
 
 }  // namespace fh::cli

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pipeline/face_crop.h"
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 #include "tools/freehead/options.h"
 
 namespace fh::cli {

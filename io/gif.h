@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh {
 

@@ -1,4 +1,4 @@
-#include "kernels/kernels.h"
+#include "kernels/core.h"
 
 #include <algorithm>
 
@@ -26,6 +26,11 @@ void check_same(const char* op, const Tensor& a, const Tensor& b) {
 
 using detail::check_float;
 using detail::check_same;
+
+void check_nhwc(const char* op, const char* name, const Shape& shape, const std::string& context) {
+  FH_CHECK(shape.size() == 4, op, name, " ", shape, " must be a 4-d NHWC image batch [N, H, W, C]",
+           context.empty() ? "" : " (", context, context.empty() ? "" : ")");
+}
 
 void fill(Tensor& out, double value) {
   if (out.numel() == 0) return;
@@ -122,7 +127,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor nchw_to_nhwc(const Tensor& x) {
-  FH_CHECK(x.dim() == 4, "nchw_to_nhwc", "needs a 4-d tensor, got ", x.describe());
+  FH_CHECK(x.dim() == 4, "nchw_to_nhwc", "needs a 4-d NCHW tensor, got ", x.describe());
   return permute(x, {0, 2, 3, 1});
 }
 

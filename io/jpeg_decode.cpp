@@ -1,4 +1,4 @@
-#include "runtime/jpeg_decode.h"
+#include "io/jpeg_decode.h"
 
 #include "runtime/error.h"
 

@@ -1,4 +1,4 @@
-#include "runtime/gif.h"
+#include "io/gif.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
+#include "io/file_io.h"
 
 namespace fh {
 

@@ -1,16 +1,16 @@
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
-#include "runtime/jpeg_decode.h"
+#include "io/file_io.h"
+#include "io/jpeg_decode.h"
 
 // stb's implementations are compiled here and nowhere else.
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_ONLY_PNG  // JPEGs go to libjpeg (runtime/jpeg_decode.h)
+#define STBI_ONLY_PNG  // JPEGs go to libjpeg (io/jpeg_decode.h)
 #define STBI_FAILURE_USERMSG
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"

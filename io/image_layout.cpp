@@ -1,4 +1,4 @@
-#include "runtime/image_layout.h"
+#include "io/image_layout.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "runtime/text.h"
+#include "io/text.h"
 
 namespace fh {
 

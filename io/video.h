@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh {
 
@@ -69,7 +69,7 @@ class VideoWriter {
  public:
   // The container by the extension: .mp4/.mov/.m4v (H.264, yuv420p; odd sizes are padded to
   // even by repeating the last row or column) or .gif (FFmpeg's GIF encoder on a 3-3-2
-  // palette is poor, so GIFs use freehead's own dithered writer, runtime/gif.h).
+  // palette is poor, so GIFs use freehead's own dithered writer, io/gif.h).
   VideoWriter(const std::string& path, int width, int height, const VideoWriterOptions& options = {});
   ~VideoWriter();
   VideoWriter(const VideoWriter&) = delete;

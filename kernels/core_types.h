@@ -1,4 +1,4 @@
-// Op codes shared by the device-agnostic API (kernels.h) and the backends.
+// Op codes of the core family, shared by its device-agnostic API (core.h) and the backends.
 #pragma once
 
 namespace fh::kernels {

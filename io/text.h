@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/image_io.h"
+#include "io/image_io.h"
 
 namespace fh {
 

@@ -4,12 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
-#include "kernels/ops.h"
+#include "kernels/core_types.h"
 #include "runtime/tensor.h"
 
 namespace fh::kernels {
+
+// The one check of an image operand: `shape` is a 4-d NHWC batch [N, H, W, C]. The error
+// names op, operand and shape, then `context` (the other operands) when given. Used by every
+// op family that takes images, and by the geometry's crops.
+void check_nhwc(const char* op, const char* name, const Shape& shape, const std::string& context = {});
 
 void fill(Tensor& out, double value);
 Tensor cast(const Tensor& x, DType dtype);

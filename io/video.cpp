@@ -1,4 +1,4 @@
-#include "runtime/video.h"
+#include "io/video.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "runtime/error.h"
-#include "runtime/file_io.h"
-#include "runtime/gif.h"
+#include "io/file_io.h"
+#include "io/gif.h"
 
 #if FH_WITH_FFMPEG
 #include <sys/stat.h>
