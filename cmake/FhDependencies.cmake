@@ -1,5 +1,5 @@
 # Finds freehead's dependencies and prints one ✓/✗ line for each optional one.
-# Required: a C++20 compiler, Eigen 3, stb, threads. Optional: CUDA (+cuBLAS, cuDNN), MPI,
+# Required: a C++20 compiler, Eigen 3, stb, nlohmann-json, CLI11, threads. Optional: CUDA (+cuBLAS, cuDNN), MPI,
 # Google Benchmark, doctest (tests), the PyTorch oracle (Debian's python3-torch), FFmpeg's
 # libraries (video files), libjpeg (JPEG photos) and dlib (face detection).
 
@@ -17,6 +17,14 @@ find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_path(FH_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
 if(NOT FH_STB_INCLUDE_DIR)
   message(FATAL_ERROR "freehead: stb_image.h not found (Debian package libstb-dev)")
+endif()
+find_package(nlohmann_json 3.10 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "freehead: nlohmann-json ≥ 3.10 not found (Debian package nlohmann-json3-dev); it reads and writes JSON")
+endif()
+find_package(CLI11 2.1 QUIET)
+if(NOT CLI11_FOUND)
+  message(FATAL_ERROR "freehead: CLI11 ≥ 2.1 not found (Debian package libcli11-dev); the command line tool parses its options with it")
 endif()
 add_library(fh_stb INTERFACE)
 target_include_directories(fh_stb SYSTEM INTERFACE ${FH_STB_INCLUDE_DIR})

@@ -7,7 +7,7 @@ FH_BUILD_DIR=${FH_BUILD_DIR:-$FH_ROOT/build}
 
 # Packages a CPU build needs, and those the test suite and benchmarks add. Open MPI builds
 # data-parallel training (docs/distributed.md) and runs its 2-rank tests.
-FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev libopenmpi-dev openmpi-bin)
+FH_BUILD_PACKAGES=(g++ cmake ninja-build git libeigen3-dev libstb-dev nlohmann-json3-dev libcli11-dev libopenmpi-dev openmpi-bin)
 # Optional: video files (FFmpeg's libraries) and face detection (dlib) for real photographs
 # and videos; freehead builds without them and says at run time what is missing.
 # dlib's pkg-config file links BLAS, LAPACK and libjpeg by their development names.

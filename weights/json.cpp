@@ -1,11 +1,10 @@
 #include "weights/json.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <sstream>
+#include <limits>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
 
@@ -25,268 +24,117 @@ const char* type_name(Value::Type t) {
   return "?";
 }
 
-class Parser {
+// Builds a Value from nlohmann's SAX events, adding the checks freehead's files need on
+// top of the JSON grammar (which nlohmann enforces, UTF-8 included): no duplicate keys
+// (a header must not say two things about one tensor), nesting at most 64 deep, and no
+// number outside the double range.
+class ValueBuilder {
  public:
-  Parser(const std::string& text, const std::string& source) : s_(text), source_(source) {}
+  using Sax = nlohmann::json_sax<nlohmann::json>;
+  explicit ValueBuilder(const std::string& source) : source_(source) {}
 
-  Value document() {
-    Value v = value(0);
-    skip_space();
-    if (pos_ != s_.size()) fail("trailing characters after the JSON value");
-    return v;
+  bool null() { return put(Value()); }
+  bool boolean(bool b) { return put(Value(b)); }
+  bool number_integer(Sax::number_integer_t i) { return put(Value(static_cast<int64_t>(i))); }
+  bool number_unsigned(Sax::number_unsigned_t u) {
+    // Integers past int64 are kept as doubles, as a reader with no big integers must.
+    if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return put(Value(static_cast<int64_t>(u)));
+    return put(Value(static_cast<double>(u)));
   }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  [[noreturn]] void fail(const std::string& what) const {
-    FH_FAIL("json", source_, ": ", what, " at byte ", pos_);
+  bool number_float(Sax::number_float_t d, const std::string& lexeme) {
+    if (!std::isfinite(d)) out_of_range(lexeme);
+    return put(Value(static_cast<double>(d)));
   }
+  bool string(std::string& s) { return put(Value(std::move(s))); }
+  bool binary(Sax::binary_t&) { FH_FAIL("json", source_, ": binary values are not JSON"); }
 
-  void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
-  }
-
-  char peek() {
-    skip_space();
-    if (pos_ >= s_.size()) fail("unexpected end of input");
-    return s_[pos_];
-  }
-
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-
-  bool literal(const char* word) {
-    const size_t n = std::char_traits<char>::length(word);
-    if (s_.compare(pos_, n, word) != 0) return false;
-    pos_ += n;
+  bool start_object(std::size_t) { return open(Value::object()); }
+  bool key(std::string& k) {
+    Frame& f = stack_.back();
+    // A hash set per object: a header of a million keys parses in linear time.
+    if (!f.keys.insert(k).second) FH_FAIL("json", source_, ": duplicate key \"", k, "\"");
+    f.key = std::move(k);
     return true;
   }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(Value::array()); }
+  bool end_array() { return close(); }
 
-  Value value(int depth) {
-    if (depth > kMaxDepth) fail("nesting deeper than 64 levels");
-    const char c = peek();
-    if (c == '{') return object(depth);
-    if (c == '[') return array(depth);
-    if (c == '"') return Value(string());
-    if (literal("true")) return Value(true);
-    if (literal("false")) return Value(false);
-    if (literal("null")) return Value();
-    if (c == '-' || (c >= '0' && c <= '9')) return number();
-    fail(std::string("unexpected character '") + c + "'");
+  bool parse_error(std::size_t position, const std::string& last_token, const nlohmann::detail::exception& e) {
+    if (e.id == 406) out_of_range(last_token);  // nlohmann's "number overflow"
+    // nlohmann's message without its "[json.exception.parse_error.101] parse error at line
+    // 1, column 7: " preamble; the byte offset follows instead.
+    std::string what = e.what();
+    const size_t colon = what.find(": ");
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    FH_FAIL("json", source_, ": ", what, " at byte ", position == 0 ? 0 : position - 1);
   }
 
-  Value object(int depth) {
-    expect('{');
-    Value::Object members;
-    if (peek() == '}') {
-      ++pos_;
-      return Value::object();
-    }
-    // Duplicates are found through a hash set: a header of a million keys must parse in
-    // linear time, not compare every key with every earlier one.
-    std::unordered_set<std::string> seen;
-    for (;;) {
-      if (peek() != '"') fail("expected a string key");
-      std::string key = string();
-      if (!seen.insert(key).second) fail("duplicate key \"" + key + "\"");
-      expect(':');
-      members.emplace_back(std::move(key), value(depth + 1));
-      const char c = peek();
-      ++pos_;
-      if (c == '}') return Value::object(std::move(members));
-      if (c != ',') fail("expected ',' or '}'");
-    }
+  Value result() { return std::move(root_); }
+
+ private:
+  static constexpr size_t kMaxDepth = 64;
+  struct Frame {
+    Value container;
+    std::string key;
+    std::unordered_set<std::string> keys;
+  };
+
+  [[noreturn]] void out_of_range(const std::string& lexeme) const {
+    // JSON has no infinities: 2e308 is refused, not read as ∞ (which no writer could write back).
+    const std::string shown = lexeme.size() <= 40 ? lexeme : lexeme.substr(0, 40) + "... (" +
+                                                                 std::to_string(lexeme.size()) + " characters)";
+    FH_FAIL("json", source_, ": number '", shown, "' is out of range");
   }
 
-  Value array(int depth) {
-    expect('[');
-    Value arr = Value::array();
-    if (peek() == ']') {
-      ++pos_;
-      return arr;
-    }
-    for (;;) {
-      arr.push_back(value(depth + 1));
-      const char c = peek();
-      ++pos_;
-      if (c == ']') return arr;
-      if (c != ',') fail("expected ',' or ']'");
-    }
-  }
-
-  unsigned hex4() {
-    if (pos_ + 4 > s_.size()) fail("truncated \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
-      else fail("bad hex digit in \\u escape");
-    }
-    return v;
-  }
-
-  void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+  bool put(Value v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+    } else if (Frame& f = stack_.back(); f.container.is_object()) {
+      f.container.set_new(std::move(f.key), std::move(v));
     } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      f.container.push_back(std::move(v));
     }
+    return true;
+  }
+  bool open(Value container) {
+    if (stack_.size() >= kMaxDepth) FH_FAIL("json", source_, ": nesting deeper than ", kMaxDepth, " levels");
+    stack_.push_back(Frame{std::move(container), {}, {}});
+    return true;
+  }
+  bool close() {
+    Value done = std::move(stack_.back().container);
+    stack_.pop_back();
+    return put(std::move(done));
   }
 
-  std::string string() {
-    ++pos_;  // opening quote
-    std::string out;
-    for (;;) {
-      if (pos_ >= s_.size()) fail("unterminated string");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) fail("unterminated escape");
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          unsigned cp = hex4();
-          if (cp >= 0xD800 && cp < 0xDC00) {  // surrogate pair
-            if (!literal("\\u")) fail("lone high surrogate");
-            const unsigned lo = hex4();
-            if (lo < 0xDC00 || lo >= 0xE000) fail("bad low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: fail(std::string("bad escape '\\") + e + "'");
-      }
-    }
-  }
-
-  Value number() {
-    const size_t start = pos_;
-    if (s_[pos_] == '-') ++pos_;
-    bool integer = true;
-    while (pos_ < s_.size()) {
-      const char c = s_[pos_];
-      if (c >= '0' && c <= '9') {
-        ++pos_;
-      } else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-        integer = false;
-        ++pos_;
-      } else {
-        break;
-      }
-    }
-    const std::string lexeme = s_.substr(start, pos_ - start);
-    char* end = nullptr;
-    if (integer) {
-      errno = 0;
-      const long long v = std::strtoll(lexeme.c_str(), &end, 10);
-      if (*end == '\0' && errno == 0) return Value(static_cast<int64_t>(v));
-    }
-    const double d = std::strtod(lexeme.c_str(), &end);
-    if (end == lexeme.c_str() || *end != '\0') fail("malformed number '" + lexeme + "'");
-    // JSON has no infinities: a number past the double range (2e308) is refused, not read as ∞
-    // (which no writer could write back).
-    if (!std::isfinite(d)) fail("number '" + lexeme + "' is out of range");
-    return Value(d);
-  }
-
-  const std::string& s_;
   const std::string& source_;
-  size_t pos_ = 0;
+  std::vector<Frame> stack_;
+  Value root_;
 };
 
-void dump_string(std::ostringstream& os, const std::string& s) {
-  os << '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"': os << "\\\""; break;
-      case '\\': os << "\\\\"; break;
-      case '\n': os << "\\n"; break;
-      case '\r': os << "\\r"; break;
-      case '\t': os << "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          os << buf;
-        } else {
-          os << c;
-        }
-    }
-  }
-  os << '"';
-}
-
-void dump_value(std::ostringstream& os, const Value& v) {
+// The writer's form of a Value: nlohmann's ordered_json keeps the members' order.
+nlohmann::ordered_json to_nlohmann(const Value& v) {
   switch (v.type()) {
-    case Value::Type::Null: os << "null"; break;
-    case Value::Type::Bool: os << (v.as_bool("") ? "true" : "false"); break;
+    case Value::Type::Null: return nullptr;
+    case Value::Type::Bool: return v.as_bool("");
     case Value::Type::Number:
-      if (v.is_integer()) {
-        os << v.as_int("");
-      } else {
-        const double d = v.as_double("");
-        FH_CHECK(std::isfinite(d), "json", "cannot write the non-finite number ", d);
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.17g", d);
-        // −0.0 would print as "-0", which reads back as the integer 0: keep it a real number.
-        os << (d == 0 && std::signbit(d) ? "-0.0" : buf);
-      }
-      break;
-    case Value::Type::String: dump_string(os, v.as_string("")); break;
+      if (v.is_integer()) return v.as_int("");
+      FH_CHECK(std::isfinite(v.as_double("")), "json", "cannot write the non-finite number ", v.as_double(""));
+      return v.as_double("");  // written as the shortest text that reads back to the same bits; −0.0 as -0.0
+    case Value::Type::String: return v.as_string("");
     case Value::Type::Array: {
-      os << '[';
-      bool first = true;
-      for (const Value& item : v.as_array("")) {
-        if (!first) os << ',';
-        first = false;
-        dump_value(os, item);
-      }
-      os << ']';
-      break;
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const Value& item : v.as_array("")) out.push_back(to_nlohmann(item));
+      return out;
     }
     case Value::Type::Object: {
-      os << '{';
-      bool first = true;
-      for (const auto& [key, item] : v.as_object("")) {
-        if (!first) os << ',';
-        first = false;
-        dump_string(os, key);
-        os << ':';
-        dump_value(os, item);
-      }
-      os << '}';
-      break;
+      nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      for (const auto& [key, item] : v.as_object("")) out[key] = to_nlohmann(item);
+      return out;
     }
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -365,12 +213,24 @@ void Value::push_back(Value v) {
   arr_->push_back(std::move(v));
 }
 
-std::string Value::dump() const {
-  std::ostringstream os;
-  dump_value(os, *this);
-  return os.str();
+void Value::set_new(std::string key, Value v) {
+  if (obj_.use_count() > 1) obj_ = std::make_shared<Object>(*obj_);
+  obj_->emplace_back(std::move(key), std::move(v));
 }
 
-Value parse(const std::string& text, const std::string& source) { return Parser(text, source).document(); }
+std::string Value::dump() const {
+  try {
+    return to_nlohmann(*this).dump();
+  } catch (const nlohmann::json::type_error& e) {
+    // Strings must be UTF-8 to be JSON (a file name in another encoding, say).
+    FH_FAIL("json", "cannot write a string that is not UTF-8 (", e.what(), ")");
+  }
+}
+
+Value parse(const std::string& text, const std::string& source) {
+  ValueBuilder builder(source);
+  nlohmann::json::sax_parse(text, &builder);
+  return builder.result();
+}
 
 }  // namespace fh::json

@@ -1,6 +1,8 @@
-// A small, strict JSON reader and writer: enough for safetensors headers and freehead's
-// manifests without a dependency. Numbers keep their integer value exactly when they are
-// integers. Objects keep their key order.
+// JSON values for safetensors headers, manifests and run descriptions: parsed and written by
+// nlohmann-json, held in a small typed Value whose accessors name what they read in their
+// errors (a tensor, a manifest field). On top of the JSON grammar the reader refuses
+// duplicate keys, nesting deeper than 64 and numbers past the double range. Numbers keep
+// their integer value exactly when they are integers. Objects keep their key order.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,8 @@ class Value {
   void set(const std::string& key, Value v);
   // Array append.
   void push_back(Value v);
+  // Appends a member known to be new (the reader has checked for duplicates).
+  void set_new(std::string key, Value v);
 
   std::string dump() const;
 

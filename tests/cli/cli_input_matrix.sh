@@ -150,7 +150,7 @@ row run output-is-folder 1 "'$W/folder'" "" -- --net kp --config tiny --weights 
   --inputs "$W/image.safetensors" --output "$W/folder"
 row run flag 2 "--device must be" "$o" -- --net kp --config tiny --weights "$W/kp.safetensors" \
   --inputs "$W/image.safetensors" --output "$o" --device gpu7
-row run flag 2 "missing required option --inputs" "$o" -- --net kp --config tiny --weights "$W/kp.safetensors" --output "$o"
+row run flag 2 "--inputs is required" "$o" -- --net kp --config tiny --weights "$W/kp.safetensors" --output "$o"
 
 # ---- bench ---------------------------------------------------------------------------------------
 row bench missing 1 "absent\.safetensors" "" -- --net kp --config tiny --iters 1 --weights "$W/absent.safetensors"
@@ -161,7 +161,7 @@ row bench flag 2 "--iters must be" "" -- --net kp --config tiny --iters 0
 
 # ---- cost, info ------------------------------------------------------------------------------------
 row cost flag 2 "--net must be one of" "" -- --net bogus
-row cost flag 2 "--config needs a value" "" -- --config
+row cost flag 2 "--config: 1 required VALUE missing" "" -- --config
 row info flag 2 "unknown option '--verbose'" "" -- --verbose
 
 # ---- synth ---------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ row synth existing-output 1 "'$W/data' is not empty" "" -- --out "$W/data" "${sy
 row synth output-is-file 1 "'$W/empty' exists and is not a folder" "" -- --out "$W/empty" "${synth_args[@]}"
 row synth flag 2 "--size must be 64\.\.512, got 63" "$W/d2" -- --out "$W/d2" --identities 2 --clips-per-identity 1 \
   --frames 2 --size 63 --seed 1 --quiet
-row synth flag 2 "missing required option --seed" "$W/d2" -- --out "$W/d2" --identities 2 --clips-per-identity 1 \
+row synth flag 2 "--seed is required" "$W/d2" -- --out "$W/d2" --identities 2 --clips-per-identity 1 \
   --frames 2 --size 64 --quiet
 
 # ---- train ---------------------------------------------------------------------------------------

@@ -66,24 +66,8 @@ void apply_sweep(const Sweep& s, int64_t i, PoseOffset& offset, GazeChoice& gaze
   if (s.name == "gaze-theta") gaze = GazeChoice::angles(v, 0);
 }
 
-Args take_sources(const Args& args, std::vector<std::string>& sources) {
-  Args rest;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-s" || a == "--source") {
-      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-      sources.push_back(args[++i]);
-    } else if (a.rfind("--source=", 0) == 0) {
-      sources.push_back(a.substr(9));
-    } else if (a == "-d") {
-      rest.push_back("--driving");
-    } else if (a == "-o") {
-      rest.push_back("--out");
-    } else {
-      rest.push_back(a);
-    }
-  }
-  return rest;
+OptionSpec source_option() {
+  return {"source", "source picture; repeat for N-shot", true, false, "", "s", true};
 }
 
 GazeChoice parse_gaze(const std::string& flag, const std::string& text) {
@@ -144,9 +128,7 @@ std::shared_ptr<const SourceSet> prepare_sources(const Reenactor& r, const std::
   }
 }
 
-int cmd_reenact(const Args& all_args) {
-  std::vector<std::string> source_paths;
-  const Args args = take_sources(all_args, source_paths);
+int cmd_reenact(const Args& args) {
   const Options opts(
       "reenact",
       "Renders the source person (-s SRC, repeat for N-shot) with the head pose, expression and\n"
@@ -159,8 +141,9 @@ int cmd_reenact(const Args& all_args) {
       "Motion is relative to the first driving frame for several frames and absolute for a\n"
       "single image unless a flag says otherwise.",
       with_crop_options({
-          {"driving", "driving image, folder of frames or video (also -d)", true, true, ""},
-          {"out", "output folder (absent or empty) or video file .mp4/.gif (also -o)", true, true, ""},
+          source_option(),
+          {"driving", "driving image, folder of frames or video", true, true, "", "d"},
+          {"out", "output folder (absent or empty) or video file .mp4/.gif", true, true, "", "o"},
           {"relative", "apply the driver's motion since its first frame to the source's own pose", false, false, ""},
           {"absolute", "use the driver's pose and expression as they are", false, false, ""},
           {"gaze", "driver, source or THETA,PHI (degrees)", true, false, "driver"},
@@ -173,6 +156,7 @@ int cmd_reenact(const Args& all_args) {
           {"concat", "write the driving frame and the result side by side", false, false, ""},
       }),
       args);
+  const std::vector<std::string> source_paths = opts.list("source");
   if (opts.flag("relative") && opts.flag("absolute")) throw UsageError{"--relative and --absolute exclude each other"};
   bool crop = true;
   const pipeline::CropOptions co = crop_options(opts, crop);
@@ -290,9 +274,7 @@ int cmd_reenact(const Args& all_args) {
   return 0;
 }
 
-int cmd_edit(const Args& all_args) {
-  std::vector<std::string> source_paths;
-  const Args args = take_sources(all_args, source_paths);
+int cmd_edit(const Args& args) {
   const Options opts(
       "edit",
       "Turns the source person's head and moves their eyes: --yaw/--pitch/--roll offsets in degrees\n"
@@ -302,7 +284,8 @@ int cmd_edit(const Args& all_args) {
       "photo's size (--no-crop: the picture is a square face crop already).\n"
       "OUT receives frames/NNNNNN.png and strip.png.",
       with_crop_options({
-          {"out", "output folder, absent or empty (also -o)", true, true, ""},
+          source_option(),
+          {"out", "output folder, absent or empty", true, true, "", "o"},
           {"yaw", "yaw offset in degrees", true, false, "0"},
           {"pitch", "pitch offset in degrees", true, false, "0"},
           {"roll", "roll offset in degrees", true, false, "0"},
@@ -312,6 +295,7 @@ int cmd_edit(const Args& all_args) {
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
       }),
       args);
+  const std::vector<std::string> source_paths = opts.list("source");
   bool crop = true;
   const pipeline::CropOptions co = crop_options(opts, crop);
   PoseOffset offset{degrees_flag(opts, "yaw"), degrees_flag(opts, "pitch"), degrees_flag(opts, "roll")};

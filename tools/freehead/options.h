@@ -1,11 +1,13 @@
-// Flag parsing shared by every CLI command: `--name value` options and bare `--name`
-// switches, each declared up front so that an unknown flag, a missing value or a value of
-// the wrong type is an error naming the flag (exit code 2), never a silent default.
+// Flag parsing shared by every CLI command, on CLI11: `--name value` options (or
+// `--name=value`), bare `--name` switches, optional one-letter aliases (`-s`), and options
+// that may be repeated. Each is declared up front, and freehead's checks sit on top of
+// CLI11's, so that an unknown flag, a stray argument, a missing value, a flag given twice
+// or a value of the wrong type is an error naming the flag (exit code 2), never a silent
+// default.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,8 @@ struct OptionSpec {
   bool takes_value = true;
   bool required = false;
   std::string fallback;  // default value shown in --help; empty = none
+  std::string alias;     // a one-letter alias ("s" for -s), or empty
+  bool repeatable = false;  // may be given several times; read with list()
 };
 
 // Thrown for bad command lines; main() prints it with the usage and exits with 2.
@@ -37,11 +41,11 @@ class Options {
   // help text) for `--help`/`-h`.
   Options(std::string command, std::string summary, std::vector<OptionSpec> specs, const Args& args);
 
-  std::string help_text() const;
-
   bool has(const std::string& name) const;
   bool flag(const std::string& name) const { return has(name); }
   std::string str(const std::string& name) const;  // value, or the spec's fallback
+  // Every value of a repeatable option, in the order given (empty when absent).
+  std::vector<std::string> list(const std::string& name) const;
   int64_t integer(const std::string& name) const;  // strict parse; names the flag on error
   // The same, and within [lo, hi]: every integer flag that sizes memory or is narrowed to
   // int goes through this, so a huge value is an error naming the flag, not an overflow.
@@ -50,9 +54,9 @@ class Options {
 
  private:
   const OptionSpec& spec(const std::string& name) const;
-  std::string command_, summary_;
+  std::string command_;
   std::vector<OptionSpec> specs_;
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;  // given options only
 };
 
 }  // namespace fh::cli

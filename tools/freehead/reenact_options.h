@@ -10,9 +10,8 @@
 
 namespace fh::cli {
 
-// Removes every `-s X` / `--source X` from args into `sources` and maps -d, -o to --driving,
-// --out (the Options parser takes each long flag once).
-Args take_sources(const Args& args, std::vector<std::string>& sources);
+// -s SRC / --source SRC, repeatable: the source pictures of reenact and edit.
+OptionSpec source_option();
 GazeChoice parse_gaze(const std::string& flag, const std::string& text);
 double degrees_flag(const Options& opts, const char* name);
 // A number flag within [lo, hi]; otherwise a usage error naming the flag, the range and the value.
