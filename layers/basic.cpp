@@ -1,6 +1,7 @@
 #include "layers/basic.h"
 
 #include <cmath>
+#include <limits>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -17,9 +18,9 @@ void fill_uniform(Tensor& t, Generator& gen, double bound) {
 }
 
 Tensor normalise(const Tensor& v, double eps) {
-  // v / max(‖v‖, eps), as torch.nn.functional.normalize
-  const double norm = std::sqrt(sum(mul(v, v)).item());
-  return scale(v, 1.0 / std::max(norm, eps));
+  // v / max(‖v‖, eps), as torch.nn.functional.normalize, in tensor ops: the norm stays on
+  // the device, so a training step never waits for it on the host.
+  return div(v, clamp(sqrt(sum(mul(v, v))), eps, std::numeric_limits<double>::infinity()));
 }
 
 }  // namespace
@@ -133,13 +134,18 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
 
 // ---- Linear ------------------------------------------------------------------------------------
 
-Linear::Linear(int64_t in, int64_t out, bool bias)
-    : in_(in), out_(out), weight_(register_parameter("weight", Tensor::zeros({out, in}))),
+Linear::Linear(int64_t in, int64_t out, bool bias, FileLayout weight_layout)
+    : in_(in), out_(out), weight_layout_(weight_layout),
+      weight_(register_parameter("weight", Tensor::zeros({out, in}), weight_layout)),
       bias_(bias ? &register_parameter("bias", Tensor::zeros({out})) : &none_) {}
 
 void Linear::init_parameters(Generator& gen) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(in_));
-  fill_uniform(weight_, gen, bound);
+  // Drawn in the file's order and converted, so a seed gives the same weights file whatever
+  // the runtime layout.
+  Tensor drawn = rand(weight_.shape(), gen, -bound, bound, weight_.dtype(), weight_.device());
+  if (weight_layout_ != FileLayout::Same) drawn = from_file_layout(drawn, weight_layout_, weight_.dtype(), weight_.device());
+  assign_keeping_grad(weight_, drawn);
   if (bias_->defined()) fill_uniform(*bias_, gen, bound);
 }
 

@@ -59,7 +59,9 @@ class Conv2d : public Module {
 
 class Linear : public Module {
  public:
-  Linear(int64_t in, int64_t out, bool bias = true);
+  // weight_layout: how files hold the weight (FileLayout::image_columns for a head that reads
+  // a flattened NHWC image, so that no forward pass permutes the image to PyTorch's order).
+  Linear(int64_t in, int64_t out, bool bias = true, FileLayout weight_layout = FileLayout::Same);
   Tensor forward(const Tensor& x);  // [..., in] → [..., out]
   const Tensor& weight() const { return weight_; }
 
@@ -68,6 +70,7 @@ class Linear : public Module {
 
  private:
   int64_t in_, out_;
+  FileLayout weight_layout_;
   Tensor& weight_;
   Tensor none_;
   Tensor* bias_;

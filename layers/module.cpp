@@ -126,19 +126,41 @@ Tensor& Module::register_buffer(const std::string& name, Tensor init, FileLayout
 
 void Module::register_module(const std::string& name, Module& child) { children_.emplace_back(name, &child); }
 
+namespace {
+
+// An ImageColumns matrix [O, H·W·C] seen as the 4-d tensor [O, H, W, C] (or, in the file's
+// order, [O, C, H, W]), so that the layout change is the NHWC ↔ NCHW permutation.
+Shape image_columns_4d(const Tensor& t, const FileLayout& layout, bool file_order) {
+  const int64_t hw = layout.height * layout.width;
+  FH_CHECK(t.dim() == 2 && hw > 0 && t.size(1) % hw == 0, "FileLayout", "a weight of shape ", t.shape(),
+           " cannot read an image of ", layout.height, "x", layout.width, " pixels flattened");
+  const int64_t c = t.size(1) / hw;
+  return file_order ? Shape{t.size(0), c, layout.height, layout.width} : Shape{t.size(0), layout.height, layout.width, c};
+}
+
+}  // namespace
+
 Tensor Module::to_file_layout(const Tensor& t, FileLayout layout) {
   Tensor host = t.detach().to(Device::cpu()).to(DType::F32);
-  return layout == FileLayout::ConvWeight ? kernels::nhwc_to_nchw(host) : host;
+  switch (layout.kind) {
+    case FileLayout::Kind::Same: return host;
+    case FileLayout::Kind::ConvWeight: return kernels::nhwc_to_nchw(host);
+    case FileLayout::Kind::ImageColumns:
+      return kernels::nhwc_to_nchw(host.view(image_columns_4d(host, layout, false))).view(host.shape());
+  }
+  return host;
 }
 
 Tensor Module::from_file_layout(const Tensor& t, FileLayout layout, DType dtype, Device device) {
   Tensor host = t.detach().to(Device::cpu()).to(dtype);
   if (layout == FileLayout::ConvWeight) host = kernels::nchw_to_nhwc(host);
+  if (layout.kind == FileLayout::Kind::ImageColumns)
+    host = kernels::nchw_to_nhwc(host.view(image_columns_4d(host, layout, true))).view(host.shape());
   return host.to(device);
 }
 
 Shape Module::file_shape(const Shape& s, FileLayout layout) {
-  if (layout != FileLayout::ConvWeight) return s;
+  if (layout != FileLayout::ConvWeight) return s;  // ImageColumns keeps [O, I]
   return Shape{s[0], s[3], s[1], s[2]};
 }
 

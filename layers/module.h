@@ -21,10 +21,23 @@
 
 namespace fh::nn {
 
-enum class FileLayout {
-  Same,        // the runtime and file layouts agree
-  ConvWeight,  // runtime [O, kh, kw, I] ↔ file [O, I, kh, kw]
+// How a slot is stored in files, where that differs from the runtime.
+struct FileLayout {
+  enum class Kind {
+    Same,          // the runtime and file layouts agree
+    ConvWeight,    // runtime [O, kh, kw, I] ↔ file [O, I, kh, kw]
+    ImageColumns,  // a linear weight [O, H·W·C] reading an NHWC image flattened as it lies
+                   // in memory ↔ file [O, C·H·W], PyTorch's flattening of the same image
+  };
+  Kind kind = Kind::Same;
+  int64_t height = 0, width = 0;  // ImageColumns: the image's H and W (C follows from I)
+
+  static const FileLayout Same, ConvWeight;
+  static FileLayout image_columns(int64_t height, int64_t width) { return {Kind::ImageColumns, height, width}; }
+  bool operator==(const FileLayout&) const = default;
 };
+inline const FileLayout FileLayout::Same{FileLayout::Kind::Same};
+inline const FileLayout FileLayout::ConvWeight{FileLayout::Kind::ConvWeight};
 
 enum class SlotKind { Parameter, Buffer };
 

@@ -34,7 +34,11 @@ GazeNet::GazeNet(const Config& cfg)
     : cfg_(cfg), grid_((cfg.eye_size + 63) / 64), backbone_(cfg.scaled(64)),
       neck_conv_({.in = cfg.scaled(512), .out = cfg.scaled(512), .kernel = 3, .stride = 2, .padding = 1,
                   .bias = false}),
-      neck_bn_(cfg.scaled(512)), head_(cfg.scaled(512) * grid_ * grid_, 3 * geometry::kEyeVertices) {
+      neck_bn_(cfg.scaled(512)),
+      // The head reads the neck's NHWC output flattened as it lies; files hold its weight over
+      // PyTorch's C, H, W flattening, and loading permutes the columns once.
+      head_(cfg.scaled(512) * grid_ * grid_, 3 * geometry::kEyeVertices, true,
+            nn::FileLayout::image_columns(grid_, grid_)) {
   register_module("backbone", backbone_);
   register_module("neck.conv", neck_conv_);
   register_module("neck.bn", neck_bn_);
@@ -49,8 +53,7 @@ GazeOutput GazeNet::forward(const Tensor& eye) {
   const int64_t b = eye.size(0);
   FH_CHECK(h.size(1) == grid_ && h.size(2) == grid_, "gaze", "neck output ", h.describe(), " is not ", grid_, "x",
            grid_);
-  // The head was defined on PyTorch's C, H, W flattening.
-  const Tensor flat = reshape(permute(h, {0, 3, 1, 2}), {b, -1});
+  const Tensor flat = reshape(h, {b, -1});  // a view: the head's weight is in this order
   GazeOutput out;
   out.vertices = reshape(head_.forward(flat), {b, geometry::kEyeVertices, 3});
   out.gaze = geometry::gaze_from_mesh(out.vertices);

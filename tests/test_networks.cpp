@@ -68,6 +68,30 @@ TEST_CASE("networks: a saved state dict loads into a fresh network and reproduce
   }
 }
 
+TEST_CASE("networks: a linear layer over a flattened image holds its file weight with permuted columns") {
+  // E_gaze's head at the paper config reads a 2x2 neck output; the tiny and small configs'
+  // 1x1 grid makes the permutation the identity, so it is checked here at 2x3, C = 4.
+  constexpr int64_t kB = 2, kH = 2, kW = 3, kC = 4, kOut = 5, kIn = kH * kW * kC;
+  nn::Linear head(kIn, kOut, true, nn::FileLayout::image_columns(kH, kW));
+  Generator g(11);
+  const Tensor w_file = rand({kOut, kIn}, g, -1.0, 1.0), bias = rand({kOut}, g, -1.0, 1.0);
+  REQUIRE(head.load_state_dict({{"weight", w_file}, {"bias", bias}}).ok());
+  // The file's weight goes back out unchanged: the two conversions are inverse permutations.
+  const nn::TensorMap out = as_map(head.state_dict());
+  CHECK(out.at("weight").to_vector<float>() == w_file.to_vector<float>());
+  // The forward pass on the NHWC image equals PyTorch's: the file weight on the image
+  // flattened channel-major. The same products are summed in another order, so the float32
+  // sums differ by at most kIn·u·Σ|w·x| (bounded below with |w|, |x| ≤ 1: kIn terms).
+  const Tensor x = rand({kB, kH, kW, kC}, g, -1.0, 1.0);
+  NoGradGuard no_grad;
+  const Tensor pytorch_order = linear(reshape(permute(x, {0, 3, 1, 2}), {kB, -1}), w_file, bias);
+  const double u = 0x1p-24;
+  FH_CHECK_CLOSE(head.forward(reshape(x, {kB, -1})), pytorch_order, (test::Tolerance{2.0 * kIn * kIn * u, 0}),
+                 "image-column head");
+  // And a permutation really happened: without it the result is far off.
+  CHECK(head.weight().to_vector<float>() != w_file.to_vector<float>());
+}
+
 TEST_CASE("networks: names and file shapes follow docs/networks.md") {
   auto gen = fresh("gen-nshot", 0);
   const nn::TensorMap sd = as_map(gen->module().state_dict("gen."));
