@@ -17,7 +17,7 @@
 
 #include "benchmarks/cuda_bench_util.h"
 #include "benchmarks/twin_shapes.h"
-#include "kernels/conv.h"
+#include "kernels/linear.h"
 #include "kernels/core.h"
 
 namespace {

@@ -7,6 +7,7 @@
 #include "benchmarks/cuda_bench_util.h"
 #include "benchmarks/twin_shapes.h"
 #include "kernels/pool.h"
+#include "kernels/shape_ops.h"
 #include "runtime/random.h"
 
 namespace {
