@@ -87,14 +87,20 @@ ParityCase gaze_case(fh::Generator& gen, int64_t B) {
   const std::vector<Eigen::Vector3d> gp = mesh_gazes(pred), gt = mesh_gazes(truth);
   const std::vector<double> up = c.oracle.grad_output.to_vector<double>();  // [vertices, edges, gaze, total]
   const double u = std::ldexp(1.0, -24), upstream = std::abs(up[2]) + std::abs(up[3]);
-  double worst = 0;
+  double worst = 0, angle_error = 0;
   for (int64_t b = 0; b < B; ++b) {
     const size_t i = static_cast<size_t>(b);
     const double sin_theta = gp[i].normalized().cross(gt[i].normalized()).norm();
     const double k = fh::geometry::rad_to_deg(1.0) * upstream / (B * 32.0 * std::min(gp[i].norm(), gt[i].norm()));
     worst = std::max(worst, 2 * 4 * u * k * (1 / (sin_theta * sin_theta) + 1 / sin_theta));
+    angle_error += 1 / sin_theta;
   }
   c.grad_tol = {{1e-5 + worst, 1e-5}, {1e-5 + worst, 1e-5}};
+  // The outputs: the gaze term (and the total, which holds it with weight 1) is
+  // (rad2deg/B)·Σ acos(c). Each unit gaze carries about 2u of rounding per component (sum of
+  // squares, square root, division) and the dot product adds 2u, so |Δc| ≤ 6u, which acos
+  // turns into an angle error of 6u/sinθ: twice that between two float32 sides.
+  c.tol = {1e-5 + 2 * 6 * u * fh::geometry::rad_to_deg(1.0) * angle_error / static_cast<double>(B), 1e-5};
   return c;
 }
 
