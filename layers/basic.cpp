@@ -135,8 +135,7 @@ void Conv2d::read_state(const std::string& prefix, const TensorMap& tensors, std
 // ---- Linear ------------------------------------------------------------------------------------
 
 Linear::Linear(int64_t in, int64_t out, bool bias, FileLayout weight_layout)
-    : in_(in), out_(out), weight_layout_(weight_layout),
-      weight_(register_parameter("weight", Tensor::zeros({out, in}), weight_layout)),
+    : in_(in), out_(out), weight_(register_parameter("weight", Tensor::zeros({out, in}), weight_layout)),
       bias_(bias ? &register_parameter("bias", Tensor::zeros({out})) : &none_) {}
 
 void Linear::init_parameters(Generator& gen) {
@@ -144,7 +143,8 @@ void Linear::init_parameters(Generator& gen) {
   // Drawn in the file's order and converted, so a seed gives the same weights file whatever
   // the runtime layout.
   Tensor drawn = rand(weight_.shape(), gen, -bound, bound, weight_.dtype(), weight_.device());
-  if (weight_layout_ != FileLayout::Same) drawn = from_file_layout(drawn, weight_layout_, weight_.dtype(), weight_.device());
+  const FileLayout layout = slots().front().layout;  // the weight's slot, registered first
+  if (layout != FileLayout::Same) drawn = from_file_layout(drawn, layout, weight_.dtype(), weight_.device());
   assign_keeping_grad(weight_, drawn);
   if (bias_->defined()) fill_uniform(*bias_, gen, bound);
 }

@@ -70,7 +70,6 @@ class Linear : public Module {
 
  private:
   int64_t in_, out_;
-  FileLayout weight_layout_;
   Tensor& weight_;
   Tensor none_;
   Tensor* bias_;
