@@ -3,10 +3,12 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
 #include <string>
 
 #include "benchmarks/cuda_bench_kernels.h"
+#include "benchmarks/op_table_bench.h"
 #include "runtime/cuda_runtime.h"
 #include "runtime/error.h"
 
@@ -79,6 +81,13 @@ void set_bytes(benchmark::State& state, double bytes_per_call, const std::string
 // fh_cuda_bench's main: one line and success without a GPU, so that scripts can run it
 // anywhere (listing the benchmarks needs no GPU).
 int main(int argc, char** argv) {
+  try {
+    if (fh::bench::write_op_cases_if_asked(argc, argv)) return 0;
+    fh::bench::register_op_table_benchmarks();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fh_cuda_bench: %s\n", e.what());
+    return 1;
+  }
   bool listing = false;
   for (int i = 1; i < argc; ++i) listing = listing || std::string(argv[i]).rfind("--benchmark_list_tests", 0) == 0;
   if (!listing && fh::cuda::device_count() == 0) {

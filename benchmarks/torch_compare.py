@@ -3,11 +3,14 @@
 table of time ratios (freehead / PyTorch: below 1.0 means freehead is faster).
 
 CPU:  /usr/bin/python3 benchmarks/torch_compare.py BUILD/bin/fh_bench [--filter REGEX] [--markdown FILE]
-CUDA: python3 benchmarks/torch_compare.py --device cuda --bench-json CUDA_BENCH.json --json OUT.json
+CUDA: python3 benchmarks/torch_compare.py --device cuda --bench-json CUDA_BENCH.json --op-cases CASES.json --json OUT.json
 
-Each benchmark family has a peer in a peers_*.py module beside this script (its PEERS
-table: family name -> function of the benchmark's integer arguments returning a
-zero-argument callable that does the same work in PyTorch). Every module is loaded on
+The op table's benchmarks (benchmarks/op_table_bench.cpp) get their peers from op_peers.py:
+the binary lists its cases (--fh_op_cases), and each peer runs the parity oracle's own op
+(tools/oracle/ops_*.py) on the same shapes. The other benchmark families have a peer in a
+peers_*.py module beside this script (its PEERS table: family name -> function of the
+benchmark's integer arguments returning a zero-argument callable that does the same work in
+PyTorch). Every module is loaded on
 either device; the names select: fh_bench's BM_<name> find the CPU peers (peers_<family>.py),
 fh_cuda_bench's BM_cuda_<name> the CUDA ones (peers_cuda.py: the CPU peers with their
 tensors on the GPU; peers_cuda_<family>.py: peers of CUDA-only benchmarks). On the CPU both
@@ -31,6 +34,8 @@ import sys
 import time
 
 import torch
+
+import op_peers  # beside this script
 
 
 def load_peers():
@@ -104,6 +109,8 @@ def main_cuda(args):
     with open(args.bench_json) as f:
         report = json.load(f)
     peers = load_peers()
+    cases = op_peers.read_cases(args.op_cases) if args.op_cases else {}
+    ops = op_peers.oracle_ops() if cases else {}
     results, missing, failed = {}, set(), {}
     for b in report.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
@@ -111,11 +118,12 @@ def main_cuda(args):
         if b["run_name"] in results or b["run_name"] in failed:
             continue  # another repetition of a benchmark whose peer is timed already
         family, nums = benchmark_args(b["run_name"])
-        if family not in peers:
+        case = cases.get(op_peers.base_name(b["run_name"]))
+        if case is None and family not in peers:
             missing.add(family)
             continue
         try:
-            fn = peers[family](*nums)
+            fn = op_peers.make_peer(case, ops, "cuda") if case else peers[family](*nums)
             seconds, tf32 = time_cuda(fn, args.min_time)
             del fn
         except Exception as e:  # one failing peer (out of memory, an op PyTorch lacks) costs its row only
@@ -144,6 +152,7 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--bench-json", help="CUDA: fh_cuda_bench's JSON output")
     parser.add_argument("--json", help="CUDA: where to write PyTorch's timings")
+    parser.add_argument("--op-cases", help="CUDA: the op table's cases (fh_cuda_bench --fh_op_cases=FILE)")
     parser.add_argument("--min-time", type=float, default=0.05, help="CUDA: seconds of samples per peer")
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="CUDA: let PyTorch autotune cuDNN algorithms (torch.backends.cudnn.benchmark)")
@@ -164,6 +173,8 @@ def main():
                          capture_output=True, text=True, env=env, check=True)
     report = json.loads(run.stdout)
     peers = load_peers()
+    cases = op_peers.cases_of(args.bench)
+    ops = op_peers.oracle_ops()
 
     rows = []
     for b in report["benchmarks"]:
@@ -171,11 +182,12 @@ def main():
             continue
         parts = b["run_name"].split("/")
         family, nums = parts[0], [int(p) for p in parts[1:] if p.isdigit()]
-        if family not in peers:
+        case = cases.get(op_peers.base_name(b["run_name"]))
+        if case is None and family not in peers:
             print(f"torch_compare: no PyTorch peer for {family}; skipped", file=sys.stderr)
             continue
         ours = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-        theirs = time_torch(peers[family](*nums))
+        theirs = time_torch(op_peers.make_peer(case, ops, "cpu") if case else peers[family](*nums))
         if "FLOP/s" in b:
             rate, ceiling, unit = b["FLOP/s"], b["peak_FLOP/s"], "GFLOP/s"
         else:

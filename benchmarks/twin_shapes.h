@@ -83,40 +83,6 @@ inline void transposes(Benchmark* b) {
   b->Args({1, 64, 68, 3, 1, 2})->Args({1, 1, 1446, 2048, 2, 3})->Args({8, 128, 128, 128, 1, 2});
 }
 
-// ---- Pool family ------------------------------------------------------------------------------
-
-// Flows (2 channels) halved for h2 and h3: 2x2 stride 2 at 256² and 128², count_include_pad
-// on; the discriminator's pyramid: 3x3 stride 2 padding 1, count_include_pad off, on its
-// 6-channel input at 256². Args: N, H, W, C, kernel, stride, padding, count_include_pad.
-inline void avg_pools(Benchmark* b) {
-  for (int64_t n : {1, 8})
-    b->Args({n, 256, 256, 2, 2, 2, 0, 1})->Args({n, 128, 128, 2, 2, 2, 0, 1})->Args({n, 256, 256, 6, 3, 2, 1, 0});
-}
-// E_gaze's ResNet-34 stem on a 128² eye crop: 3x3 stride 2 padding 1 of 64×64².
-// Args: N, H, W, C, kernel, stride, padding.
-inline void max_pools(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 64, 3, 2, 1});
-}
-// E_can's 512×8² and E_gaze's 512×4² (ResNet-34 at 128²) final feature maps. Args: N, H, W, C.
-inline void global_pools(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 8, 8, 512})->Args({n, 4, 4, 512});
-}
-// A 3×256² sketch brought to the SPADE blocks' 64² and 128². Args: N, H, W, C, out_h, out_w.
-inline void resizes(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64, 64})->Args({n, 256, 256, 3, 128, 128});
-}
-// The discriminator's mouth crop: S/4 = 64 of a 3×256² image. Args: N, H, W, C, crop size.
-inline void crops(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3, 64});
-}
-// The crops' offsets along an axis of `size` pixels: image n's crop sits near the centre,
-// shifted by sign·(n % 3 - 1) pixels (peers_pool.py uses the same offsets).
-inline std::vector<int64_t> crop_offsets(int64_t n, int64_t size, int64_t crop, int sign) {
-  std::vector<int64_t> at;
-  for (int64_t i = 0; i < n; ++i) at.push_back((size - crop) / 2 + sign * (i % 3 - 1));
-  return at;
-}
-
 // ---- Warp family ------------------------------------------------------------------------------
 
 // The image and the three encoder features, each warped at its own resolution. Args: N, H, W, C.

@@ -1,6 +1,7 @@
-// Pooling and nearest resizing (NHWC): float64 gradient checks, PyTorch parity on fresh
-// random float32 inputs, PyTorch's index and tie rules checked by hand, determinism across
-// thread counts, and the errors bad operands get.
+// Pooling and nearest resizing (NHWC): PyTorch's index and tie rules checked by hand,
+// determinism across thread counts, and the errors bad operands get. The gradient checks,
+// PyTorch parity and CPU/CUDA comparisons of every pool op are the op table's
+// (tests/ops/pool_cases.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,95 +12,15 @@
 
 #include "autograd/ops.h"
 #include "kernels/pool.h"
+#include "runtime/random.h"
 #include "runtime/thread_pool.h"
-#include "tests/harness/gradcheck.h"
-#include "tests/harness/random_inputs.h"
-#include "tests/pool_parity.h"
 
 using fh::DType;
 using fh::PoolWindow;
 using fh::Shape;
 using fh::Tensor;
-using namespace fh::test;
-using fh::test::pool::Layout;
-using fh::test::pool::make_case;
-using fh::test::pool::ParityCase;
 
 namespace {
-
-void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  check_gradients(fn, inputs, what);
-}
-
-// Channel counts: the compile-time paths (1, 2, 3, 4, 6) and runtime ones, short and long.
-int64_t random_channels(fh::Generator& gen) {
-  static const int64_t choices[] = {1, 2, 3, 4, 5, 6, 7, 17, 40};
-  return choices[rand_int(gen, 0, 8)];
-}
-
-// A random window and an NHWC input it fits (sizes down to 1, odd sizes, stride > kernel).
-struct PoolProblem {
-  PoolWindow window;
-  Shape input;
-};
-
-PoolProblem random_pool_problem(fh::Generator& gen) {
-  PoolWindow w;
-  w.kernel_h = rand_int(gen, 1, 4);
-  w.kernel_w = rand_int(gen, 1, 4);
-  w.stride_h = rand_int(gen, 1, 3);
-  w.stride_w = rand_int(gen, 1, 3);
-  w.pad_h = rand_int(gen, 0, w.kernel_h / 2);
-  w.pad_w = rand_int(gen, 0, w.kernel_w / 2);
-  const int64_t h = rand_int(gen, std::max<int64_t>(1, w.kernel_h - 2 * w.pad_h), 9);
-  const int64_t wd = rand_int(gen, std::max<int64_t>(1, w.kernel_w - 2 * w.pad_w), 9);
-  return {w, Shape{rand_int(gen, 1, 3), h, wd, random_channels(gen)}};
-}
-
-// The windows the model uses, on odd and tiny inputs; size-1 batch and channels.
-std::vector<PoolProblem> model_pool_problems() {
-  return {
-      {PoolWindow::square(2, 2), Shape{2, 7, 5, 2}},     // flow downsampling, odd sizes floor
-      {PoolWindow::square(2, 2), Shape{1, 2, 2, 1}},
-      {PoolWindow::square(2, 2), Shape{1, 9, 2, 3}},
-      {PoolWindow::square(3, 2, 1), Shape{2, 7, 5, 6}},  // the discriminator pyramid
-      {PoolWindow::square(3, 2, 1), Shape{1, 1, 1, 1}},  // a single pixel: padding only around it
-      {PoolWindow::square(3, 2, 1), Shape{1, 1, 6, 3}},  // H = 1
-      {PoolWindow::square(3, 2, 1), Shape{1, 5, 1, 4}},  // W = 1
-      {PoolWindow::square(3, 2, 1), Shape{3, 8, 8, 40}},
-      {{1, 3, 1, 2, 0, 1}, Shape{1, 1, 7, 2}},            // a 1x3 window along a single row
-  };
-}
-
-std::string window_json(const PoolWindow& w, const char* extra = "") {
-  return "{\"kernel\":[" + std::to_string(w.kernel_h) + "," + std::to_string(w.kernel_w) + "],\"stride\":[" +
-         std::to_string(w.stride_h) + "," + std::to_string(w.stride_w) + "],\"padding\":[" +
-         std::to_string(w.pad_h) + "," + std::to_string(w.pad_w) + "]" + extra + "}";
-}
-
-std::string describe(const PoolProblem& p) {
-  return p.input.str() + " " + window_json(p.window);
-}
-
-// float64 values a random permutation of a grid of spacing 2/n: no two are within a
-// finite-difference step of each other, so a maximum cannot change under the check.
-Tensor distinct_values(const Shape& s, fh::Generator& gen) {
-  const int64_t n = s.numel();
-  std::vector<double> u = fh::rand({n}, gen, 0.0, 1.0, DType::F64).to_vector<double>();
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return u[a] < u[b]; });
-  std::vector<double> v(static_cast<size_t>(n));
-  for (int64_t rank = 0; rank < n; ++rank) v[order[rank]] = -1.0 + 2.0 * static_cast<double>(rank) / static_cast<double>(n);
-  return Tensor::from_vector(v, s);
-}
-
-// Values on a coarse grid (steps of 0.5 within about ±1.5): windows hold many ties.
-Tensor tied_values(const Shape& s, fh::Generator& gen) {
-  std::vector<float> v = fh::rand(s, gen, -1.5, 1.5).to_vector<float>();
-  for (float& x : v) x = std::round(x * 2.0f) / 2.0f;
-  return Tensor::from_vector(v, s);
-}
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() &&
@@ -107,103 +28,6 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 }
 
 }  // namespace
-
-TEST_CASE("gradcheck: avg_pool2d with and without count_include_pad") {
-  fh::Generator gen(run_seed());
-  std::vector<PoolProblem> problems = model_pool_problems();
-  for (int trial = 0; trial < 8; ++trial) problems.push_back(random_pool_problem(gen));
-  for (const PoolProblem& p : problems) {
-    for (bool include_pad : {true, false}) {
-      Tensor x = fh::rand(p.input, gen, -1, 1, DType::F64).requires_grad_();
-      expect_gradcheck([&](auto& in) { return fh::avg_pool2d(in[0], p.window, include_pad); }, {x},
-                       "avg_pool2d " + describe(p) + (include_pad ? " include_pad" : " exclude_pad"));
-    }
-  }
-}
-
-TEST_CASE("gradcheck: max_pool2d") {
-  fh::Generator gen(run_seed());
-  std::vector<PoolProblem> problems = model_pool_problems();
-  for (int trial = 0; trial < 8; ++trial) problems.push_back(random_pool_problem(gen));
-  for (const PoolProblem& p : problems) {
-    Tensor x = distinct_values(p.input, gen).requires_grad_();
-    expect_gradcheck([&](auto& in) { return fh::max_pool2d(in[0], p.window); }, {x}, "max_pool2d " + describe(p));
-  }
-}
-
-TEST_CASE("gradcheck: global_avg_pool and resize_nearest") {
-  fh::Generator gen(run_seed());
-  for (int trial = 0; trial < 8; ++trial) {
-    const Shape s{rand_int(gen, 1, 3), rand_int(gen, 1, 7), rand_int(gen, 1, 7), random_channels(gen)};
-    expect_gradcheck([](auto& in) { return fh::global_avg_pool(in[0]); },
-                     {fh::rand(s, gen, -1, 1, DType::F64).requires_grad_()}, "global_avg_pool " + s.str());
-    const int64_t oh = rand_int(gen, 1, 12), ow = rand_int(gen, 1, 12);
-    expect_gradcheck([&](auto& in) { return fh::resize_nearest(in[0], oh, ow); },
-                     {fh::rand(s, gen, -1, 1, DType::F64).requires_grad_()},
-                     "resize_nearest " + s.str() + " to " + std::to_string(oh) + "x" + std::to_string(ow));
-  }
-}
-
-TEST_CASE("PyTorch parity: pooling and nearest resizing") {
-  fh::Generator gen(run_seed());
-  auto randn = [&](const Shape& s) { return fh::randn(s, gen); };
-  std::vector<ParityCase> cases;
-  std::vector<PoolProblem> problems = model_pool_problems();
-  for (int trial = 0; trial < 12; ++trial) problems.push_back(random_pool_problem(gen));
-  problems.push_back({PoolWindow::square(3, 2, 1), Shape{2, 33, 31, 6}});
-  for (const PoolProblem& p : problems) {
-    for (bool include_pad : {true, false}) {
-      const std::string args = window_json(p.window, include_pad ? ",\"count_include_pad\":true" : ",\"count_include_pad\":false");
-      cases.push_back(make_case(gen, "avg_pool2d", args, {randn(p.input)},
-                                [=](auto& x) { return fh::avg_pool2d(x[0], p.window, include_pad); }, Layout::kImages));
-    }
-    auto max_pool = [w = p.window](auto& x) { return fh::max_pool2d(x[0], w); };
-    cases.push_back(make_case(gen, "max_pool2d", window_json(p.window), {randn(p.input)}, max_pool, Layout::kImages));
-    // Ties: the gradient must go to the first maximum in row-major order, as in PyTorch.
-    cases.push_back(make_case(gen, "max_pool2d", window_json(p.window), {tied_values(p.input, gen)}, max_pool, Layout::kImages));
-  }
-  {
-    // NaN wins over numbers (the last NaN of a window takes the gradient); a constant image
-    // is all ties.
-    std::vector<float> v = fh::randn({2, 7, 6, 3}, gen).to_vector<float>();
-    for (size_t i = 0; i < v.size(); i += 7) v[i] = std::numeric_limits<float>::quiet_NaN();
-    const PoolWindow w = PoolWindow::square(3, 2, 1);
-    auto max_pool = [w](auto& x) { return fh::max_pool2d(x[0], w); };
-    cases.push_back(make_case(gen, "max_pool2d", window_json(w), {Tensor::from_vector(v, {2, 7, 6, 3})}, max_pool, Layout::kImages));
-    cases.push_back(make_case(gen, "max_pool2d", window_json(w), {Tensor::full({1, 5, 5, 2}, 0.25)}, max_pool, Layout::kImages));
-  }
-  for (int trial = 0; trial < 10; ++trial) {
-    const Shape s{rand_int(gen, 1, 3), rand_int(gen, 1, 9), rand_int(gen, 1, 9), random_channels(gen)};
-    cases.push_back(make_case(gen, "global_avg_pool", "", {randn(s)}, [](auto& x) { return fh::global_avg_pool(x[0]); },
-                              Layout::kImagesToFlat));
-    const int64_t oh = rand_int(gen, 1, 13), ow = rand_int(gen, 1, 13);
-    cases.push_back(make_case(gen, "resize_nearest",
-                              "{\"height\":" + std::to_string(oh) + ",\"width\":" + std::to_string(ow) + "}",
-                              {randn(s)}, [=](auto& x) { return fh::resize_nearest(x[0], oh, ow); }, Layout::kImages));
-  }
-  // Non-integer factors up and down, exact 2x (PyTorch's shift special case), identity,
-  // the label-map shapes (256 -> 64, 128 on smaller stand-ins) and a wide label map.
-  const std::vector<std::pair<Shape, std::pair<int64_t, int64_t>>> resizes = {
-      {{1, 5, 5, 3}, {8, 8}},   {{1, 8, 8, 3}, {5, 5}},   {{2, 5, 8, 1}, {8, 5}},   {{1, 7, 3, 2}, {14, 6}},
-      {{1, 6, 6, 4}, {6, 6}},   {{1, 1, 1, 3}, {3, 4}},   {{1, 9, 7, 2}, {1, 1}},   {{2, 64, 64, 3}, {16, 32}},
-      {{1, 13, 17, 6}, {29, 7}}, {{1, 16, 16, 40}, {5, 11}},
-  };
-  for (const auto& [s, size] : resizes) {
-    const auto [oh, ow] = size;
-    cases.push_back(make_case(gen, "resize_nearest",
-                              "{\"height\":" + std::to_string(oh) + ",\"width\":" + std::to_string(ow) + "}",
-                              {randn(s)}, [=](auto& x) { return fh::resize_nearest(x[0], oh, ow); }, Layout::kImages));
-  }
-  // A wider mean, where float32 summation order starts to show.
-  cases.push_back(make_case(gen, "global_avg_pool", "", {randn({2, 16, 16, 64})},
-                            [](auto& x) { return fh::global_avg_pool(x[0]); }, Layout::kImagesToFlat,
-                            {1e-6, 1e-4}));
-
-  double worst = 0;
-  if (fh::test::pool::run_parity(cases, &worst)) {
-    MESSAGE(cases.size() << " pooling/resize cases against PyTorch; worst error " << worst << " of threshold");
-  }
-}
 
 TEST_CASE("resize_nearest follows PyTorch's float32 index rule") {
   // scale = in / out in float32, src = min(floor(dst · scale), in - 1); 2x and 1x are special.

@@ -1,6 +1,6 @@
-// concat, stack, slice and per-image crops: float64 gradient checks (including inputs that
-// need no gradient), PyTorch parity on fresh random float32 inputs, exact copies of other
-// dtypes, and the errors bad operands get.
+// concat, stack, slice and per-image crops: exact copies of other dtypes on every path and
+// thread count, and the errors bad operands get. Their gradient checks, PyTorch parity and
+// CPU/CUDA comparisons are the op table's (tests/ops/shape_cases.cpp).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -8,165 +8,12 @@
 #include "autograd/ops.h"
 #include "kernels/pool.h"
 #include "kernels/shape_ops.h"
+#include "runtime/random.h"
 #include "runtime/thread_pool.h"
-#include "tests/harness/gradcheck.h"
-#include "tests/harness/random_inputs.h"
-#include "tests/pool_parity.h"
 
 using fh::DType;
 using fh::Shape;
 using fh::Tensor;
-using namespace fh::test;
-using fh::test::pool::Layout;
-using fh::test::pool::make_case;
-using fh::test::pool::ParityCase;
-
-namespace {
-
-void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  check_gradients(fn, inputs, what);
-}
-
-// Tensors that agree with `base` outside `axis`, whose sizes along it are random (0 included).
-std::vector<Shape> concat_shapes(fh::Generator& gen, const Shape& base, int axis, int count) {
-  std::vector<Shape> shapes;
-  for (int i = 0; i < count; ++i) {
-    Shape s = base;
-    s[axis] = rand_int(gen, 0, 4);
-    shapes.push_back(s);
-  }
-  return shapes;
-}
-
-std::string json_list(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-struct CropProblem {
-  Shape input;
-  std::vector<int64_t> tops, lefts;
-  int64_t height, width;
-};
-
-// Crops of random size at random per-image offsets (or one offset shared by all images).
-CropProblem random_crop(fh::Generator& gen) {
-  CropProblem p;
-  p.input = Shape{rand_int(gen, 1, 3), rand_int(gen, 1, 8), rand_int(gen, 1, 8), rand_int(gen, 1, 5)};
-  p.height = rand_int(gen, 1, p.input[1]);
-  p.width = rand_int(gen, 1, p.input[2]);
-  const int64_t offsets = rand_int(gen, 0, 2) == 0 ? 1 : p.input[0];
-  for (int64_t n = 0; n < offsets; ++n) {
-    p.tops.push_back(rand_int(gen, 0, p.input[1] - p.height));
-    p.lefts.push_back(rand_int(gen, 0, p.input[2] - p.width));
-  }
-  return p;
-}
-
-}  // namespace
-
-TEST_CASE("gradcheck: concat and stack, some inputs without gradients") {
-  fh::Generator gen(run_seed());
-  for (int trial = 0; trial < 8; ++trial) {
-    const int nd = static_cast<int>(rand_int(gen, 1, 4));
-    const Shape base = random_shape(gen, nd);
-    const int axis = static_cast<int>(rand_int(gen, 0, nd - 1));
-    const int count = static_cast<int>(rand_int(gen, 1, 4));
-    std::vector<Tensor> parts;
-    std::string shapes;
-    for (const Shape& s : concat_shapes(gen, base, axis, count)) {
-      Tensor t = fh::rand(s, gen, -1, 1, DType::F64);
-      // The first input always needs a gradient; the others half the time.
-      if (parts.empty() || rand_int(gen, 0, 1)) t.requires_grad_();
-      parts.push_back(t);
-      shapes += s.str() + (t.requires_grad() ? "* " : " ");
-    }
-    const int64_t signed_axis = rand_int(gen, 0, 1) ? axis : axis - nd;
-    expect_gradcheck([&](auto& x) { return fh::concat(x, signed_axis); }, parts,
-                     "concat axis " + std::to_string(signed_axis) + " of " + shapes);
-
-    std::vector<Tensor> same;
-    for (int i = 0; i < count; ++i) {
-      Tensor t = fh::rand(base, gen, -1, 1, DType::F64);
-      if (i == 0 || rand_int(gen, 0, 1)) t.requires_grad_();
-      same.push_back(t);
-    }
-    const int64_t stack_axis = rand_int(gen, -(nd + 1), nd);
-    expect_gradcheck([&](auto& x) { return fh::stack(x, stack_axis); }, same,
-                     "stack axis " + std::to_string(stack_axis) + " of " + std::to_string(count) + " x " + base.str());
-  }
-}
-
-TEST_CASE("gradcheck: slice and crop2d") {
-  fh::Generator gen(run_seed());
-  for (int trial = 0; trial < 8; ++trial) {
-    const int nd = static_cast<int>(rand_int(gen, 1, 4));
-    const Shape s = random_shape(gen, nd, 6);
-    const int axis = static_cast<int>(rand_int(gen, 0, nd - 1));
-    const int64_t start = rand_int(gen, 0, s[axis]);
-    const int64_t length = rand_int(gen, 0, s[axis] - start);
-    expect_gradcheck([&](auto& x) { return fh::slice(x[0], axis - (trial % 2) * nd, start, length); },
-                     {fh::rand(s, gen, -1, 1, DType::F64).requires_grad_()},
-                     "slice " + s.str() + " axis " + std::to_string(axis) + " [" + std::to_string(start) + ", +" +
-                         std::to_string(length) + ")");
-    const CropProblem p = random_crop(gen);
-    expect_gradcheck([&](auto& x) { return fh::crop2d(x[0], p.tops, p.lefts, p.height, p.width); },
-                     {fh::rand(p.input, gen, -1, 1, DType::F64).requires_grad_()},
-                     "crop2d " + p.input.str() + " tops " + json_list(p.tops) + " lefts " + json_list(p.lefts));
-  }
-}
-
-TEST_CASE("PyTorch parity: concat, stack, slice, crop2d") {
-  fh::Generator gen(run_seed());
-  auto randn = [&](const Shape& s) { return fh::randn(s, gen); };
-  std::vector<ParityCase> cases;
-  for (int trial = 0; trial < 10; ++trial) {
-    const int nd = static_cast<int>(rand_int(gen, 1, 4));
-    const Shape base = random_shape(gen, nd, 7);
-    const int axis = static_cast<int>(rand_int(gen, 0, nd - 1));
-    const int count = static_cast<int>(rand_int(gen, 1, 4));
-    std::vector<Tensor> parts;
-    for (const Shape& s : concat_shapes(gen, base, axis, count)) parts.push_back(randn(s));
-    const std::string axis_json = "{\"axis\":" + std::to_string(axis) + "}";
-    cases.push_back(make_case(gen, "concat", axis_json, parts, [=](auto& x) { return fh::concat(x, axis); },
-                              Layout::kPlain));
-    std::vector<Tensor> same;
-    for (int i = 0; i < count; ++i) same.push_back(randn(base));
-    const int64_t stack_axis = rand_int(gen, -(nd + 1), nd);
-    cases.push_back(make_case(gen, "stack", "{\"axis\":" + std::to_string(stack_axis) + "}", same,
-                              [=](auto& x) { return fh::stack(x, stack_axis); }, Layout::kPlain));
-    const int64_t start = rand_int(gen, 0, base[axis]), length = rand_int(gen, 0, base[axis] - start);
-    cases.push_back(make_case(gen, "slice",
-                              "{\"axis\":" + std::to_string(axis) + ",\"start\":" + std::to_string(start) +
-                                  ",\"length\":" + std::to_string(length) + "}",
-                              {randn(base)}, [=](auto& x) { return fh::slice(x[0], axis, start, length); },
-                              Layout::kPlain));
-    const CropProblem p = random_crop(gen);
-    cases.push_back(make_case(gen, "crop2d",
-                              "{\"tops\":" + json_list(p.tops) + ",\"lefts\":" + json_list(p.lefts) +
-                                  ",\"height\":" + std::to_string(p.height) + ",\"width\":" + std::to_string(p.width) +
-                                  "}",
-                              {randn(p.input)}, [=](auto& x) { return fh::crop2d(x[0], p.tops, p.lefts, p.height, p.width); },
-                              Layout::kImages));
-  }
-  // The model's uses: image and sketch joined on channels (NHWC's last dim, strided rows),
-  // along the batch, a new last axis, and a mouth crop per image.
-  cases.push_back(make_case(gen, "concat", "{\"axis\":-1}", {randn({2, 9, 7, 3}), randn({2, 9, 7, 3})},
-                            [](auto& x) { return fh::concat(x, -1); }, Layout::kPlain));
-  cases.push_back(make_case(gen, "concat", "{\"axis\":0}", {randn({1, 4, 5, 2}), randn({3, 4, 5, 2}), randn({2, 4, 5, 2})},
-                            [](auto& x) { return fh::concat(x, 0); }, Layout::kPlain));
-  cases.push_back(make_case(gen, "stack", "{\"axis\":-1}", {randn({3, 5}), randn({3, 5}), randn({3, 5})},
-                            [](auto& x) { return fh::stack(x, -1); }, Layout::kPlain));
-  cases.push_back(make_case(gen, "crop2d", "{\"tops\":[3,0,9],\"lefts\":[1,12,6],\"height\":8,\"width\":8}",
-                            {randn({3, 17, 20, 3})},
-                            [](auto& x) { return fh::crop2d(x[0], {3, 0, 9}, {1, 12, 6}, 8, 8); }, Layout::kImages));
-
-  double worst = 0;
-  if (fh::test::pool::run_parity(cases, &worst)) {
-    MESSAGE(cases.size() << " shape-op cases against PyTorch; worst error " << worst << " of threshold");
-  }
-}
 
 TEST_CASE("shape ops copy any dtype exactly") {
   const Tensor a = Tensor::from_vector<int64_t>({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -4,8 +4,9 @@
 usage: test_cuda_peers.py FH_CUDA_BENCH [--run REGEX]
 
 Lists fh_cuda_bench's benchmarks (listing needs no GPU) and checks, for each, that
-torch_compare.py --device cuda finds a peer for its family among the peers_*.py modules and
-that the peer accepts the benchmark's integer arguments. With --run, the peers of the
+torch_compare.py --device cuda finds its peer: an op-table benchmark's op in the oracle's
+op table (op_peers.py), any other's family among the peers_*.py modules, taking the
+benchmark's integer arguments. With --run, the peers of the
 families matching REGEX are also built and called once on the CPU (the CPU peers that
 peers_cuda.py moves to the GPU, and the CUDA-only peers with device="cpu"): a check of their
 arguments' meaning that needs no GPU. Exits 77 (skipped) when PyTorch cannot be imported.
@@ -26,6 +27,7 @@ except ImportError:
     print("[fh skip] test_cuda_peers: this python3 cannot import torch")
     sys.exit(77)
 
+import op_peers  # noqa: E402
 import torch_compare  # noqa: E402
 
 
@@ -50,10 +52,21 @@ def main():
     parser.add_argument("--run", help="also build and call once on the CPU the peers of the families matching this")
     args = parser.parse_args()
     peers = torch_compare.load_peers()
+    cases = op_peers.cases_of(args.bench)
+    ops = op_peers.oracle_ops()
     problems, families, ran = [], set(), 0
     for name in listed_benchmarks(args.bench):
         family, nums = torch_compare.benchmark_args(name)
         families.add(family)
+        case = cases.get(op_peers.base_name(name))
+        if case is not None:
+            # An op-table benchmark: its peer is the oracle's op on the case's inputs.
+            if case["op"] not in ops:
+                problems.append(f"{name}: the oracle has no op '{case['op']}'")
+            elif args.run and re.search(args.run, family):
+                op_peers.make_peer(case, ops, "cpu")()
+                ran += 1
+            continue
         if family not in peers:
             problems.append(f"{name}: no peer for {family}")
             continue

@@ -80,8 +80,9 @@ step cuda_tests "$build/bin/fh_cuda_tests" --duration=true
 step cuda_bench "$build/bin/fh_cuda_bench" "--benchmark_min_time=$min_time" "--benchmark_filter=$filter" \
   "--benchmark_out=$out/cuda_bench.json" --benchmark_out_format=json
 if [ -n "$python" ] && "$python" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  step op_cases "$build/bin/fh_cuda_bench" "--fh_op_cases=$out/op_cases.json"
   step torch_cuda "$python" "$root/benchmarks/torch_compare.py" --device cuda --bench-json "$out/cuda_bench.json" \
-    --json "$out/torch_cuda.json" --min-time "$min_time"
+    --op-cases "$out/op_cases.json" --json "$out/torch_cuda.json" --min-time "$min_time"
 else
   echo "== torch_cuda: skipped (no python3 with a CUDA-enabled PyTorch)" | tee "$out/torch_cuda.log"
 fi

@@ -14,13 +14,30 @@ def max_pool2d(x, a):
     return F.max_pool2d(x[0], a["kernel"], a["stride"], a["padding"], ceil_mode=False)
 
 
+class Crop2d(torch.autograd.Function):
+    """One window per image. Written out so that its backward is one zero-filled gradient
+    with each image's window copied in (autograd of a stack of slices would zero a whole
+    image-sized gradient per image), the work freehead's backward does."""
+
+    @staticmethod
+    def forward(ctx, x, tops, lefts, h, w):
+        ctx.shape, ctx.tops, ctx.lefts, ctx.h, ctx.w = x.shape, tops, lefts, h, w
+        return torch.stack([x[i, :, tops[i]:tops[i] + h, lefts[i]:lefts[i] + w] for i in range(x.shape[0])])
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = g.new_zeros(ctx.shape)
+        for i in range(ctx.shape[0]):
+            dx[i, :, ctx.tops[i]:ctx.tops[i] + ctx.h, ctx.lefts[i]:ctx.lefts[i] + ctx.w].copy_(g[i])
+        return dx, None, None, None, None
+
+
 def crop2d(x, a):
-    # One window per image; x is NCHW here.
-    h, w = a["height"], a["width"]
+    # x is NCHW here; one offset given for all images applies to each.
     n = x[0].shape[0]
     tops = a["tops"] * n if len(a["tops"]) == 1 else a["tops"]
     lefts = a["lefts"] * n if len(a["lefts"]) == 1 else a["lefts"]
-    return torch.stack([x[0][i, :, tops[i]:tops[i] + h, lefts[i]:lefts[i] + w] for i in range(n)])
+    return Crop2d.apply(x[0], tops, lefts, a["height"], a["width"])
 
 
 # op name -> f(list of input tensors, args dict) -> output tensor

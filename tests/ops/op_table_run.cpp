@@ -1,0 +1,55 @@
+#include "tests/ops/op_table_run.h"
+
+#include "autograd/ops.h"
+
+namespace fh::test::ops {
+
+const std::vector<OpCase>& shared_op_table() {
+  static const std::vector<OpCase> table = [] {
+    Generator gen(run_seed());
+    return op_table(gen);
+  }();
+  return table;
+}
+
+Generator case_generator(size_t index) {
+  // A large odd multiplier spreads neighbouring indices over the seed space.
+  return Generator(run_seed() ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(index) + 1)));
+}
+
+const char* purpose_name(Purpose p) {
+  switch (p) {
+    case kGradcheck: return "gradcheck";
+    case kTorch: return "torch";
+    case kDevice: return "device";
+    case kBench: return "bench";
+    default: return "checks";
+  }
+}
+
+ParityCase to_parity_case(const OpCase& c, Generator& gen) {
+  ParityCase p;
+  p.oracle.op = c.op;
+  p.oracle.args_json = c.args;
+  for (const Input& in : c.inputs) {
+    p.oracle.inputs.push_back(draw_input(in, DType::F32, gen));
+    p.oracle.requires_grad.push_back(in.requires_grad);
+    p.oracle.nhwc.push_back(in.nhwc);
+  }
+  p.oracle.nhwc_output = c.nhwc_output;
+  p.oracle.grad_output = randn(c.run(p.oracle.inputs).shape(), gen);
+  p.ours = c.run;
+  p.tol = c.torch_tol;
+  p.grad_tol = c.torch_grad_tol;
+  return p;
+}
+
+ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
+  ForwardBackward r;
+  r.output = c.run(inputs);
+  if (r.output.requires_grad()) r.output.backward(grad_output);
+  for (const Tensor& x : inputs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
+  return r;
+}
+
+}  // namespace fh::test::ops

@@ -1,0 +1,35 @@
+// What the op table's drivers share: the table built once per process from the run's seed,
+// each case's own generator (so a case draws the same inputs whichever driver runs it, and
+// however many cases come before it), and running a case forward and backward.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/harness/parity.h"
+#include "tests/ops/op_case.h"
+
+namespace fh::test::ops {
+
+// op_table(Generator(run_seed())), built on first use.
+const std::vector<OpCase>& shared_op_table();
+
+// The generator of the table's case `index`: seeded from the run's seed and the index.
+Generator case_generator(size_t index);
+
+// "gradcheck", "torch", "device", "bench".
+const char* purpose_name(Purpose p);
+
+// The case at float32 as a PyTorch parity case (inputs and the upstream gradient drawn
+// from `gen`).
+ParityCase to_parity_case(const OpCase& c, Generator& gen);
+
+// A case's output and the gradient of every input that requires one (undefined elsewhere),
+// after backward(grad_output) through the autograd engine. Inputs are used as given.
+struct ForwardBackward {
+  Tensor output;
+  std::vector<Tensor> grads;
+};
+ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, const Tensor& grad_output);
+
+}  // namespace fh::test::ops
