@@ -6,7 +6,8 @@ are NHWC images) and whether it times the forward or the backward. The peer is b
 the same op the parity tests check against (tools/oracle/ops_*.py), so the two sides of a
 comparison do the same work by construction:
   forward   the op under torch.no_grad(), on NCHW tensors where freehead's are NHWC (PyTorch's
-            natural layout, as freehead's NHWC is its own);
+            natural layout, as freehead's NHWC is its own; 5-d stacks of images are stored
+            [N, M, C, H, W]);
   backward  torch.autograd.grad of the op's output, recorded once, with retain_graph: the
             op's backward kernels, as freehead's benchmark applies the op's autograd node. A
             gradient PyTorch returns as a view is made contiguous, as freehead's are.
@@ -69,8 +70,12 @@ def draw(spec, device):
         x = torch.round((torch.rand(shape, device=device) * (b - a) + a) * 2) / 2
     else:
         raise ValueError(f"op_peers: values '{values}' cannot be drawn for a benchmark")
-    if spec["nhwc"]:
-        x = x.permute(0, 3, 1, 2).contiguous()
+    if spec["nhwc"] and len(shape) == 4:
+        x = x.permute(0, 3, 1, 2).contiguous()  # the oracle's 4-d image ops take NCHW
+    elif spec["nhwc"] and len(shape) == 5:
+        # [N, M, H, W, C] stacks of images, which the oracle's op permutes itself: stored
+        # [N, M, C, H, W] as PyTorch keeps them, handed over as a view in freehead's order.
+        x = x.permute(0, 1, 4, 2, 3).contiguous().permute(0, 1, 3, 4, 2)
     return x
 
 
@@ -85,7 +90,8 @@ def make_peer(case, ops, device):
     """A zero-argument callable doing the case's work in PyTorch on `device`."""
     if case["op"] not in ops:
         raise KeyError(f"op_peers: the oracle has no op '{case['op']}' (tools/oracle/ops_*.py)")
-    f, args = ops[case["op"]], case["args"]
+    # peer: an op the oracle evaluates in higher precision for parity does float32 work.
+    f, args = ops[case["op"]], dict(case["args"], peer=True)
     backward = case["pass"] == "backward"
     xs = [draw(spec, device) for spec in case["inputs"]]
     if not backward:

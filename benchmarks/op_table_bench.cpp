@@ -76,16 +76,14 @@ std::vector<Tensor> device_inputs(const OpCase& c, bool requires_grad) {
 
 void report(benchmark::State& state, const OpCase& c, const test::ops::Work& w) {
 #ifdef FH_OP_BENCH_CUDA
-  if (w.flops > 0)
-    cuda::set_flops(state, w.flops, cuda::Ceiling::GemmF32, c.shapes());
-  else
+  if (w.bytes > 0)
     cuda::set_bytes(state, w.bytes, c.shapes());
+  else
+    cuda::set_flops(state, w.flops, cuda::Ceiling::GemmF32, c.shapes());
 #else
   (void)c;
-  if (w.flops > 0)
-    set_flops(state, w.flops);
-  else
-    set_bytes(state, w.bytes);
+  if (w.flops > 0) set_flops(state, w.flops);
+  if (w.bytes > 0) set_bytes(state, w.bytes);
 #endif
 }
 
@@ -141,7 +139,7 @@ std::string json_escape(const std::string& s) {
 }
 
 std::string case_json(const OpCase& c, const std::string& name, bool backward) {
-  static const char* const kValues[] = {"normal", "uniform", "distinct", "tied", "given"};
+  static const char* const kValues[] = {"normal", "uniform", "distinct", "tied", "given", "custom"};
   std::string s = "{\"name\":\"" + json_escape(name) + "\",\"op\":\"" + c.op + "\",\"args\":" +
                   (c.args.empty() ? "{}" : c.args) + ",\"pass\":\"" + (backward ? "backward" : "forward") +
                   "\",\"nhwc_output\":" + (c.nhwc_output ? "true" : "false") + ",\"inputs\":[";

@@ -83,21 +83,4 @@ inline void transposes(Benchmark* b) {
   b->Args({1, 64, 68, 3, 1, 2})->Args({1, 1, 1446, 2048, 2, 3})->Args({8, 128, 128, 128, 1, 2});
 }
 
-// ---- Warp family ------------------------------------------------------------------------------
-
-// The image and the three encoder features, each warped at its own resolution. Args: N, H, W, C.
-inline void warps(Benchmark* b) {
-  for (int64_t n : {1, 8})
-    b->Args({n, 256, 256, 3})->Args({n, 256, 256, 32})->Args({n, 128, 128, 128})->Args({n, 64, 64, 512});
-}
-// M = 4 sources fused at the image resolution, 32 channels. Args: N, M, H, W, C.
-inline void fusions(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256, 32});
-}
-// The decoder's two ×2 shuffles: 512×64² -> 128×128² and 128×128² -> 32×256².
-// Args: N, H, W, C, r with [N, H, W, C] the low-resolution side.
-inline void shuffles(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 64, 64, 512, 2})->Args({n, 128, 128, 128, 2});
-}
-
 }  // namespace fh::bench::twin

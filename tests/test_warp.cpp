@@ -1,6 +1,6 @@
-// The warp family (warp, nshot_fusion, pixel_shuffle/unshuffle): float64 gradient checks on
-// random shapes, exact cases worked by hand, determinism of the scatter backward, and the
-// errors bad operands get. PyTorch parity is in test_warp_parity.cpp.
+// The warp family (warp, nshot_fusion, pixel_shuffle/unshuffle): exact cases worked by hand,
+// determinism of the scatter backward, and the errors bad operands get. Gradient checks,
+// PyTorch parity and the CPU/CUDA comparison are the op table's (tests/ops/warp_cases.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include "kernels/warp.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/flow_inputs.h"
-#include "tests/harness/gradcheck.h"
+#include "tests/harness/tolerance.h"
 #include "tests/harness/random_inputs.h"
 
 using fh::DType;
@@ -21,14 +21,6 @@ using fh::Tensor;
 using namespace fh::test;
 
 namespace {
-
-// Checks one function; returns its worst fraction of the threshold.
-double expect_ok(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  return check_gradients(fn, inputs, what);
-}
-
-// Sizes in [1, 7] with 1 and odd sizes common.
-int64_t small_size(fh::Generator& gen) { return rand_int(gen, 0, 3) == 0 ? 1 : rand_int(gen, 2, 7); }
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 
@@ -51,57 +43,6 @@ Tensor converging_flow(const Tensor& flow) {
 }
 
 }  // namespace
-
-// ---- Gradient checks ---------------------------------------------------------------------
-
-TEST_CASE("gradcheck: warp, to src and flow, including flows far outside the image") {
-  fh::Generator gen(run_seed());
-  double worst = 0;
-  const FlowRange ranges[] = {FlowRange::Small, FlowRange::Image, FlowRange::Far, FlowRange::Mixed};
-  for (int trial = 0; trial < 12; ++trial) {
-    const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
-    const FlowRange range = ranges[trial % 4];
-    Tensor src = random_leaf({N, H, W, C}, gen);
-    Tensor flow = random_flow(gen, N, H, W, range, DType::F64).requires_grad_();
-    worst = std::max(worst, expect_ok([](auto& x) { return fh::warp(x[0], x[1]); }, {src, flow},
-                                      "warp src " + src.shape().str() + " flow range " +
-                                          std::to_string(static_cast<int>(range))));
-  }
-  // One-pixel axes, where every coordinate clamps: only the other axis interpolates.
-  for (const Shape& s : {Shape{1, 1, 5, 3}, Shape{2, 4, 1, 2}, Shape{1, 1, 1, 4}}) {
-    Tensor src = random_leaf(s, gen);
-    Tensor flow = random_flow(gen, s[0], s[1], s[2], FlowRange::Mixed, DType::F64).requires_grad_();
-    worst = std::max(worst, expect_ok([](auto& x) { return fh::warp(x[0], x[1]); }, {src, flow},
-                                      "warp one-pixel axis " + s.str()));
-  }
-  MESSAGE("warp gradcheck: worst error " << worst << " of threshold");
-}
-
-TEST_CASE("gradcheck: nshot_fusion with M = 1, M = 4 and random M") {
-  fh::Generator gen(run_seed());
-  double worst = 0;
-  for (int trial = 0; trial < 8; ++trial) {
-    const int64_t M = trial == 0 ? 1 : (trial == 1 ? 4 : rand_int(gen, 1, 5));
-    const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
-    Tensor m = random_leaf({N, M, H, W, 1}, gen, -2.0, 2.0), x = random_leaf({N, M, H, W, C}, gen);
-    worst = std::max(worst, expect_ok([](auto& v) { return fh::nshot_fusion(v[0], v[1]); }, {m, x},
-                                      "nshot_fusion x " + x.shape().str()));
-  }
-  MESSAGE("nshot_fusion gradcheck: worst error " << worst << " of threshold");
-}
-
-TEST_CASE("gradcheck: pixel_shuffle and pixel_unshuffle") {
-  fh::Generator gen(run_seed());
-  double worst = 0;
-  for (int64_t r : {1, 2, 3}) {
-    const int64_t N = rand_int(gen, 1, 2), H = small_size(gen), W = small_size(gen), C = small_size(gen);
-    worst = std::max(worst, expect_ok([r](auto& x) { return fh::pixel_shuffle(x[0], r); },
-                                      {random_leaf({N, H, W, C * r * r}, gen)}, "pixel_shuffle r=" + std::to_string(r)));
-    worst = std::max(worst, expect_ok([r](auto& x) { return fh::pixel_unshuffle(x[0], r); },
-                                      {random_leaf({N, H * r, W * r, C}, gen)}, "pixel_unshuffle r=" + std::to_string(r)));
-  }
-  MESSAGE("pixel_shuffle/unshuffle gradcheck: worst error " << worst << " of threshold");
-}
 
 // ---- Exact cases -------------------------------------------------------------------------
 

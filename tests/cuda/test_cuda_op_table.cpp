@@ -57,7 +57,9 @@ void device_family(const std::string& family) {
       for (size_t k = 0; k < cpu.grads.size(); ++k) {
         if (!cpu.grads[k].defined()) continue;
         REQUIRE(gpu.grads[k].defined());
-        compare(gpu.grads[k], cpu.grads[k], c.device_grads_exact, tol, name + " grad" + std::to_string(k));
+        const std::vector<fh::test::Tolerance>& grad_tols = t == DType::F64 ? c.device_grad_tol_f64 : c.device_grad_tol_f32;
+        compare(gpu.grads[k], cpu.grads[k], c.device_grads_exact, grad_tols.empty() ? tol : grad_tols[k],
+                name + " grad" + std::to_string(k));
       }
       ++compared;
     }
@@ -70,3 +72,4 @@ void device_family(const std::string& family) {
 
 TEST_CASE("op table: pool: the CUDA kernels match their CPU twins, forward and backward") { device_family("pool"); }
 TEST_CASE("op table: shape: the CUDA copies match their CPU twins, every dtype") { device_family("shape"); }
+TEST_CASE("op table: warp: warp, N-shot fusion and pixel shuffle match the CPU, forward and backward") { device_family("warp"); }

@@ -1,7 +1,7 @@
-// The warp family's CUDA kernels against their CPU twins: bilinear warp and both of its
-// gradients (the gradient to the source also bit-identical across runs, called directly and
-// through autograd), N-shot fusion and its gradients, pixel shuffle and unshuffle; float32
-// and float64.
+// The warp family's CUDA kernels where the op table (tests/ops/warp_cases.cpp, driven by
+// test_cuda_op_table.cpp) does not reach: non-finite flows, and the gradients' run-to-run
+// determinism (the gradient to the source called directly and through autograd, the
+// others); float32 and float64.
 #include <doctest/doctest.h>
 
 #include <limits>
@@ -41,15 +41,6 @@ constexpr fh::test::Tolerance kWarpSrcPiledF64{1e-11, 1e-12};
 // differences of neighbouring pixels (cancellation): ~C ulp of the terms' size.
 constexpr fh::test::Tolerance kWarpFlowF32{1e-4, 1e-5};
 constexpr fh::test::Tolerance kWarpFlowF64{1e-12, 1e-12};
-// N-shot fusion: the softmax weights go through exp and a division (up to ~6 float ulp
-// apart), which reach the output scaled by |x| (a few units).
-constexpr fh::test::Tolerance kFusionF32{5e-6, 5e-6};
-constexpr fh::test::Tolerance kFusionF64{1e-14, 1e-13};
-// grad_m: dot products over up to 512 channels added in another order (~n·ulp of the
-// terms, absolute) minus their weighted mean (cancellation).
-constexpr fh::test::Tolerance kFusionMF32{1e-4, 1e-5};
-constexpr fh::test::Tolerance kFusionMF64{1e-12, 1e-12};
-
 // Warped tensors of the generator at tiny, small and paper sizes (the image, flows, the
 // encoder features h1-h3; batch 1 and 2) and odd shapes (one pixel, one row or column,
 // odd sizes, channels off the vector width).
@@ -109,25 +100,6 @@ Tensor make_flow(FlowKind kind, const Shape& image, DType t) {
 const FlowKind kFlowKinds[] = {FlowKind::Motion, FlowKind::Far, FlowKind::Integer, FlowKind::Collapse};
 
 }  // namespace
-
-TEST_CASE("warp and its two gradients match the CPU") {
-  for (DType t : kFloatDTypes) {
-    for (const Shape& s : warp_shapes()) {
-      for (FlowKind kind : kFlowKinds) {
-        const std::string name = label(std::string("warp, ") + flow_name(kind) + " flow,", s, t);
-        const Tensor src = random(s, t), flow = make_flow(kind, s, t), g = random(s, t);
-        const Tensor gsrc = src.to(kGpu), gflow = flow.to(kGpu), gg = g.to(kGpu);
-        FH_CHECK_CLOSE(kernels::warp(gsrc, gflow), kernels::warp(src, flow), pick(t, kWarpF32, kWarpF64), name);
-        const bool piled = kind == FlowKind::Far || kind == FlowKind::Collapse;
-        FH_CHECK_CLOSE(kernels::warp_backward_src(gflow, gg), kernels::warp_backward_src(flow, g),
-                       piled ? pick(t, kWarpSrcPiledF32, kWarpSrcPiledF64) : pick(t, kWarpSrcF32, kWarpSrcF64),
-                       name + " grad src");
-        FH_CHECK_CLOSE(kernels::warp_backward_flow(gsrc, gflow, gg), kernels::warp_backward_flow(src, flow, g),
-                       pick(t, kWarpFlowF32, kWarpFlowF64), name + " grad flow");
-      }
-    }
-  }
-}
 
 TEST_CASE("warp with NaN and infinite flows matches the CPU") {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
@@ -223,49 +195,6 @@ TEST_CASE("the other warp-family gradients are bit-identical across runs") {
       INFO(label("nshot_fusion_backward_m", xs, t));
       CHECK(bytes_of(kernels::nshot_fusion_backward_m(m, x, go)) ==
             bytes_of(kernels::nshot_fusion_backward_m(m, x, go)));
-    }
-  }
-}
-
-TEST_CASE("N-shot fusion and its gradients match the CPU") {
-  // [N, M, H, W, C]: M = 1..4 sources of the image (C = 3) and the features at the three
-  // configs' sizes, and odd shapes.
-  const Shape shapes[] = {Shape{1, 4, 64, 64, 3},   Shape{2, 2, 64, 64, 8},  Shape{2, 4, 32, 32, 32},
-                          Shape{1, 3, 16, 16, 128}, Shape{2, 4, 128, 128, 3}, Shape{1, 4, 64, 64, 64},
-                          Shape{1, 4, 256, 256, 32}, Shape{1, 2, 64, 64, 512}, Shape{2, 1, 9, 7, 5},
-                          Shape{1, 5, 1, 1, 1},     Shape{3, 6, 5, 3, 33}};
-  for (DType t : kFloatDTypes) {
-    for (const Shape& s : shapes) {
-      const std::string name = label("nshot_fusion", s, t);
-      const Tensor m = random({s[0], s[1], s[2], s[3], 1}, t, 0.0, 2.0), x = random(s, t);
-      const Tensor g = random({s[0], s[2], s[3], s[4]}, t);
-      const Tensor gm = m.to(kGpu), gx = x.to(kGpu), gg = g.to(kGpu);
-      FH_CHECK_CLOSE(kernels::nshot_fusion(gm, gx), kernels::nshot_fusion(m, x), pick(t, kFusionF32, kFusionF64), name);
-      FH_CHECK_CLOSE(kernels::nshot_fusion_backward_x(gm, gg), kernels::nshot_fusion_backward_x(m, g),
-                     pick(t, kFusionF32, kFusionF64), name + " grad x");
-      FH_CHECK_CLOSE(kernels::nshot_fusion_backward_m(gm, gx, gg), kernels::nshot_fusion_backward_m(m, x, g),
-                     pick(t, kFusionMF32, kFusionMF64), name + " grad m");
-    }
-  }
-}
-
-TEST_CASE("pixel shuffle and unshuffle match the CPU bit for bit") {
-  struct Case {
-    Shape low;  // [N, H, W, C·r²]
-    int64_t r;
-  };
-  const std::vector<Case> cases = {
-      {Shape{1, 64, 64, 512}, 2}, {Shape{2, 128, 128, 128}, 2}, {Shape{2, 16, 16, 128}, 2}, {Shape{1, 32, 32, 32}, 2},
-      {Shape{1, 32, 32, 256}, 2}, {Shape{2, 64, 64, 64}, 2},    {Shape{1, 1, 1, 4}, 2},     {Shape{2, 3, 5, 9}, 3},
-      {Shape{1, 7, 3, 12}, 2},    {Shape{1, 2, 2, 7}, 1},       {Shape{1, 3, 2, 32}, 4}};
-  for (DType t : kFloatDTypes) {
-    for (const Case& c : cases) {
-      const std::string name = label("pixel_shuffle r=" + std::to_string(c.r), c.low, t);
-      const Tensor x = random(c.low, t);
-      const Tensor high = kernels::pixel_shuffle(x, c.r);
-      check_same_bits(kernels::pixel_shuffle(x.to(kGpu), c.r), high, name);
-      const Tensor g = random(high.shape(), t);
-      check_same_bits(kernels::pixel_unshuffle(g.to(kGpu), c.r), kernels::pixel_unshuffle(g, c.r), name + " unshuffle");
     }
   }
 }

@@ -18,6 +18,7 @@ struct Family {
 const Family kFamilies[] = {
     {"pool", add_pool_cases},
     {"shape", add_shape_cases},
+    {"warp", add_warp_cases},
 };
 
 std::string join_shapes(const std::vector<Input>& inputs, const char* sep) {
@@ -78,6 +79,8 @@ Tensor draw_input(const Input& in, DType dtype, Generator& gen) {
     case Values::Given:
       x = in.given.to(DType::F64).clone();
       break;
+    case Values::Custom:
+      return in.custom(in.shape, gen, dtype);
   }
   return dtype == DType::F64 ? x : kernels::cast(x, dtype);
 }

@@ -40,6 +40,8 @@ enum class Values {
              // a finite-difference step of each other (maxima cannot swap under gradcheck)
   Tied,      // uniform in [a, b), rounded to steps of 0.5: windows full of ties
   Given,     // the tensor `given` (float64), e.g. an image with NaNs
+  Custom,    // custom(shape, gen, dtype): values with structure (flows kept off pixel
+             // boundaries, flows that pile the image onto one point, ...)
 };
 
 struct Input {
@@ -47,12 +49,16 @@ struct Input {
   Values values = Values::Normal;
   double a = 0, b = 1;
   bool requires_grad = true;
-  bool nhwc = false;  // an NHWC image (PyTorch is handed its NCHW permutation)
+  bool nhwc = false;  // an NHWC image (PyTorch is handed its NCHW permutation), or a 5-d
+                      // [N, M, H, W, C] stack of them (PyTorch's layout [N, M, C, H, W])
   Tensor given;
+  std::function<Tensor(const Shape&, Generator&, DType)> custom;
 };
 
-// The work one call does: FLOPs for compute-bound ops, else the minimum bytes moved (every
-// input element the op needs read once, every output element written once).
+// The work one call does: the minimum bytes moved (every input element the op needs read
+// once, every output element written once) and/or the FLOPs. The GPU's rate is the bytes'
+// against the copy ceiling when bytes are counted, else the FLOPs' against a GEMM's; the
+// CPU reports both.
 struct Work {
   double flops = 0;
   double bytes = 0;
@@ -77,12 +83,14 @@ struct OpCase {
   // torch: float32 output (and, unless torch_grad_tol is given, every gradient).
   Tolerance torch_tol{1e-6, 1e-5};
   std::vector<Tolerance> torch_grad_tol;  // per input
+  bool torch_exact = false;               // values only move: also identical bits
   // device: CPU and CUDA agree bit for bit unless device_exact is false (then within the
   // tolerance of the dtype), at each of device_dtypes; the gradients likewise with
   // device_grads_exact. Integer dtypes run forward only.
   bool device_exact = true;
   bool device_grads_exact = true;
   Tolerance device_tol_f32{0, 0}, device_tol_f64{0, 0};
+  std::vector<Tolerance> device_grad_tol_f32, device_grad_tol_f64;  // per input; empty: the output's
   std::vector<DType> device_dtypes{DType::F32, DType::F64};
 
   // bench: the work of the forward and of the backward (every input requiring grad).
@@ -105,6 +113,7 @@ std::vector<std::string> op_families();
 // Case builders: the cases of one family (tests/ops/<family>_cases.cpp).
 void add_pool_cases(std::vector<OpCase>& table, Generator& gen);
 void add_shape_cases(std::vector<OpCase>& table, Generator& gen);
+void add_warp_cases(std::vector<OpCase>& table, Generator& gen);
 
 // An input's values at `dtype` (cast from the float64 draw), NOT requiring grad.
 Tensor draw_input(const Input& in, DType dtype, Generator& gen);

@@ -34,13 +34,15 @@ ParityCase to_parity_case(const OpCase& c, Generator& gen) {
   for (const Input& in : c.inputs) {
     p.oracle.inputs.push_back(draw_input(in, DType::F32, gen));
     p.oracle.requires_grad.push_back(in.requires_grad);
-    p.oracle.nhwc.push_back(in.nhwc);
+    // The oracle permutes 4-d images; ops on 5-d stacks of images permute them themselves.
+    p.oracle.nhwc.push_back(in.nhwc && in.shape.size() == 4);
   }
   p.oracle.nhwc_output = c.nhwc_output;
   p.oracle.grad_output = randn(c.run(p.oracle.inputs).shape(), gen);
   p.ours = c.run;
   p.tol = c.torch_tol;
   p.grad_tol = c.torch_grad_tol;
+  p.exact = c.torch_exact;
   return p;
 }
 

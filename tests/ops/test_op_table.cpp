@@ -66,9 +66,10 @@ int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
 
 FH_OP_FAMILY_TESTS("pool")
 FH_OP_FAMILY_TESTS("shape")
+FH_OP_FAMILY_TESTS("warp")
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"pool", "shape"};
+  const std::vector<std::string> tested = {"pool", "shape", "warp"};
   CHECK(op_families() == tested);
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {

@@ -13,6 +13,9 @@ permuted to PyTorch's NCHW ([O, I, kh, kw]) before the op, and the output (if
 "nhwc_output") and those inputs' gradients are permuted back, so both sides compare in
 freehead's layout. Ops live in ops_*.py modules beside this script, one per op family,
 each with an OPS table: name -> f(list of input tensors, args dict) -> output tensor.
+Benchmarks build their PyTorch peers from the same OPS (benchmarks/op_peers.py) and pass
+args["peer"] = True: an op that evaluates in higher precision for parity (warp) then does
+the plain float32 work a PyTorch model would.
 Safetensors is read and written with numpy alone (safetensors_io.py), so only python3-torch
 is needed.
 """
