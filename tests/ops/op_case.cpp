@@ -19,6 +19,7 @@ const Family kFamilies[] = {
     {"pool", add_pool_cases},
     {"shape", add_shape_cases},
     {"warp", add_warp_cases},
+    {"norm", add_norm_cases},
 };
 
 std::string join_shapes(const std::vector<Input>& inputs, const char* sep) {

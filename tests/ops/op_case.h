@@ -78,8 +78,9 @@ struct OpCase {
   RunFn run;            // the differentiable op; any device, any dtype the op takes
   unsigned purposes = kChecks;
 
-  // gradcheck: float64 analytic gradients against central differences.
+  // gradcheck: float64 analytic gradients against central differences of step grad_eps.
   Tolerance grad_tol{1e-6, 1e-5};
+  double grad_eps = 1e-6;
   // torch: float32 output (and, unless torch_grad_tol is given, every gradient).
   Tolerance torch_tol{1e-6, 1e-5};
   std::vector<Tolerance> torch_grad_tol;  // per input
@@ -114,6 +115,7 @@ std::vector<std::string> op_families();
 void add_pool_cases(std::vector<OpCase>& table, Generator& gen);
 void add_shape_cases(std::vector<OpCase>& table, Generator& gen);
 void add_warp_cases(std::vector<OpCase>& table, Generator& gen);
+void add_norm_cases(std::vector<OpCase>& table, Generator& gen);
 
 // An input's values at `dtype` (cast from the float64 draw), NOT requiring grad.
 Tensor draw_input(const Input& in, DType dtype, Generator& gen);

@@ -26,6 +26,7 @@ void gradcheck_family(const std::string& family) {
     fh::Generator gen = case_generator(i);
     GradcheckOptions opts;
     opts.tol = c.grad_tol;
+    opts.eps = c.grad_eps;
     worst = std::max(worst, check_gradients(c.run, draw_inputs(c, fh::DType::F64, gen), c.name(), opts));
     ++checked;
   }
@@ -67,9 +68,10 @@ int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
 FH_OP_FAMILY_TESTS("pool")
 FH_OP_FAMILY_TESTS("shape")
 FH_OP_FAMILY_TESTS("warp")
+FH_OP_FAMILY_TESTS("norm")
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"pool", "shape", "warp"};
+  const std::vector<std::string> tested = {"pool", "shape", "warp", "norm"};
   CHECK(op_families() == tested);
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {
