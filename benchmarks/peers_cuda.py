@@ -16,7 +16,6 @@ import torch
 
 import peers_conv
 import peers_core
-import peers_pointwise
 
 # The dense ops of bench_linear.cpp; the rest of peers_conv is the convolutions.
 DENSE_FAMILIES = ("BM_linear_forward", "BM_linear_backward", "BM_matmul_small", "BM_matmul_small_backward",
@@ -39,7 +38,7 @@ def cuda_name(cpu_name):
 
 # benchmark family -> function(*int args) -> zero-argument callable doing the same work
 PEERS = {}
-for _module in (peers_core, peers_pointwise):
+for _module in (peers_core,):
     for _name, _make in _module.PEERS.items():
         PEERS[cuda_name(_name)] = on_cuda(_make)
 for _name in DENSE_FAMILIES:

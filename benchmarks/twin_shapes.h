@@ -31,29 +31,8 @@ void op_activation_maps(Benchmark* b) {
     for (int64_t n : {1, 8}) b->Args({op, n, 256, 256, 32})->Args({op, n, 128, 128, 128})->Args({op, n, 64, 64, 512});
 }
 
-// 3×256² images: the generator's output, the losses' operands. Args: N, H, W, C.
-inline void images(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 3});
-}
 
-// The activations besides leaky ReLU and tanh, each on 128×128² at batch 1.
-// Args: op (ActivationOp's value), N, H, W, C.
-inline void other_activations(Benchmark* b) {
-  using kernels::ActivationOp;
-  for (ActivationOp op : {ActivationOp::Sigmoid, ActivationOp::Sqrt, ActivationOp::Sin, ActivationOp::Cos,
-                          ActivationOp::Acos, ActivationOp::Clamp, ActivationOp::AcosClamped})
-    b->Args({static_cast<int64_t>(op), 1, 128, 128, 128});
-}
 
-// Softmax over M = 4 sources (or channels) at the flow resolutions 256² and 64².
-// Args: N, M, H, W.
-inline void softmax_mhw(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 4, 256, 256})->Args({n, 4, 64, 64});
-}
-// The same sizes with the 4 channels last. Args: N, H, W, C.
-inline void softmax_hwc(Benchmark* b) {
-  for (int64_t n : {1, 8}) b->Args({n, 256, 256, 4})->Args({n, 64, 64, 4});
-}
 
 // ---- Dense ops --------------------------------------------------------------------------------
 

@@ -74,3 +74,4 @@ TEST_CASE("op table: pool: the CUDA kernels match their CPU twins, forward and b
 TEST_CASE("op table: shape: the CUDA copies match their CPU twins, every dtype") { device_family("shape"); }
 TEST_CASE("op table: warp: warp, N-shot fusion and pixel shuffle match the CPU, forward and backward") { device_family("warp"); }
 TEST_CASE("op table: norm: batch, instance norm and SPADE match the CPU, running statistics included") { device_family("norm"); }
+TEST_CASE("op table: pointwise: activations, softmax and losses match the CPU, forward and backward") { device_family("pointwise"); }

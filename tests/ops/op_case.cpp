@@ -20,6 +20,7 @@ const Family kFamilies[] = {
     {"shape", add_shape_cases},
     {"warp", add_warp_cases},
     {"norm", add_norm_cases},
+    {"pointwise", add_pointwise_cases},
 };
 
 std::string join_shapes(const std::vector<Input>& inputs, const char* sep) {

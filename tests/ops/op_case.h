@@ -116,6 +116,7 @@ void add_pool_cases(std::vector<OpCase>& table, Generator& gen);
 void add_shape_cases(std::vector<OpCase>& table, Generator& gen);
 void add_warp_cases(std::vector<OpCase>& table, Generator& gen);
 void add_norm_cases(std::vector<OpCase>& table, Generator& gen);
+void add_pointwise_cases(std::vector<OpCase>& table, Generator& gen);
 
 // An input's values at `dtype` (cast from the float64 draw), NOT requiring grad.
 Tensor draw_input(const Input& in, DType dtype, Generator& gen);

@@ -69,9 +69,10 @@ FH_OP_FAMILY_TESTS("pool")
 FH_OP_FAMILY_TESTS("shape")
 FH_OP_FAMILY_TESTS("warp")
 FH_OP_FAMILY_TESTS("norm")
+FH_OP_FAMILY_TESTS("pointwise")
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"pool", "shape", "warp", "norm"};
+  const std::vector<std::string> tested = {"pool", "shape", "warp", "norm", "pointwise"};
   CHECK(op_families() == tested);
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {
