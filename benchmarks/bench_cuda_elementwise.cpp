@@ -1,20 +1,14 @@
-// The core family's memory-bound CUDA kernels: broadcasting binary ops, unary ops and relu's
-// backward (kernels/cuda/elementwise.cu), strided copies (transpose, broadcast_to), fill,
-// cast and copy (fill_cast.cu) and sums (reduce.cu).
-//
-// BM_cuda_add_bias, _sum_to_channels, _binary_full and _core_unary do on the GPU the work of
-// the CPU benchmarks of the same name (bench_elementwise.cpp), BM_cuda_transpose that of
-// BM_transpose (bench_linear.cpp), with the same arguments and the same minimum bytes; their
-// PyTorch peers are the CPU ones on the GPU (peers_cuda.py). The others have no CPU twin;
-// their peers are in peers_cuda_core.py. Every rate is the minimum bytes the op must move
-// (each input read once, each output written once) against the copy ceiling.
+// The core family's CUDA kernels that have no CPU benchmark twin: fill, cast and copy
+// (fill_cast.cu), broadcast_to and sums (reduce.cu) at the GPU's own sizes. (The ops that
+// run on both devices are the op table's benchmarks, benchmarks/op_table_bench.cpp.) Their
+// peers are in peers_cuda_core.py. Every rate is the minimum bytes the op must move (each
+// input read once, each output written once) against the copy ceiling.
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "benchmarks/cuda_bench_util.h"
-#include "benchmarks/twin_shapes.h"
 #include "kernels/core.h"
 
 namespace {
@@ -24,7 +18,6 @@ using fh::Shape;
 using fh::Tensor;
 namespace fb = fh::bench::cuda;
 namespace k = fh::kernels;
-namespace twin = fh::bench::twin;
 
 constexpr double kF32 = sizeof(float);
 
@@ -41,67 +34,6 @@ Tensor device_uniform(const Shape& shape, uint32_t seed, double lo = -1.0, doubl
 Shape nhwc(const benchmark::State& state, int first = 0) {
   return {state.range(first), state.range(first + 1), state.range(first + 2), state.range(first + 3)};
 }
-
-// ---- Twins of bench_elementwise.cpp -------------------------------------------------------
-
-// Args: N, H, W, C. out[n,h,w,c] = x[n,h,w,c] + bias[c].
-void BM_cuda_add_bias(benchmark::State& state) {
-  const Shape s = nhwc(state);
-  const Tensor x = device_uniform(s, 1), bias = device_uniform({s[3]}, 2);
-  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::binary(k::BinaryOp::Add, x, bias).raw_data()); });
-  fb::set_bytes(state, 2.0 * static_cast<double>(x.nbytes()) + static_cast<double>(bias.nbytes()), s.str());
-}
-
-// Args: N, H, W, C. out[c] = Σ_{n,h,w} x[n,h,w,c] (a bias gradient).
-void BM_cuda_sum_to_channels(benchmark::State& state) {
-  const Shape s = nhwc(state);
-  const Tensor x = device_uniform(s, 1);
-  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::sum(x, {0, 1, 2}, false).raw_data()); });
-  fb::set_bytes(state, static_cast<double>(x.nbytes()) + kF32 * static_cast<double>(s[3]), s.str());
-}
-
-// Args: op (0 mul, 1 div), N, H, W, C: two full NHWC tensors.
-void BM_cuda_binary_full(benchmark::State& state) {
-  const auto op = state.range(0) == 0 ? k::BinaryOp::Mul : k::BinaryOp::Div;
-  const Shape s = nhwc(state, 1);
-  const Tensor a = device_uniform(s, 1), b = device_uniform(s, 2, 0.5, 2.0);
-  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::binary(op, a, b).raw_data()); });
-  fb::set_bytes(state, 3.0 * static_cast<double>(a.nbytes()), std::string(k::op_name(op)) + " " + s.str());
-}
-
-// Args: op (0 relu, 1 exp, 2 log, 3 relu backward), N, H, W, C.
-void BM_cuda_core_unary(benchmark::State& state) {
-  const int64_t op = state.range(0);
-  const Shape s = nhwc(state, 1);
-  const Tensor x = op == 2 ? device_uniform(s, 1, 0.1, 4.0) : device_uniform(s, 1);
-  const Tensor g = device_uniform(s, 2);
-  const k::UnaryOp ops[] = {k::UnaryOp::Relu, k::UnaryOp::Exp, k::UnaryOp::Log};
-  fb::time_op(state, [&] {
-    benchmark::DoNotOptimize((op == 3 ? k::relu_backward(g, x) : k::unary(ops[op], x)).raw_data());
-  });
-  fb::set_bytes(state, (op == 3 ? 3.0 : 2.0) * static_cast<double>(x.nbytes()),
-                std::string(op == 3 ? "relu_backward" : k::op_name(ops[op])) + " " + s.str());
-}
-
-BENCHMARK(BM_cuda_add_bias)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
-BENCHMARK(BM_cuda_sum_to_channels)->Apply(twin::activation_maps)->Apply(fb::manual_time_us);
-BENCHMARK(BM_cuda_binary_full)->Apply(twin::op_activation_maps<2>)->Apply(fb::manual_time_us);
-BENCHMARK(BM_cuda_core_unary)->Apply(twin::op_activation_maps<4>)->Apply(fb::manual_time_us);
-
-// ---- Twin of bench_linear.cpp's BM_transpose ------------------------------------------------
-
-// Args: a 4-d shape and the two dims swapped (a strided copy into new storage).
-void BM_cuda_transpose(benchmark::State& state) {
-  const Shape s = nhwc(state);
-  std::vector<int64_t> dims{0, 1, 2, 3};
-  std::swap(dims[state.range(4)], dims[state.range(5)]);
-  const Tensor x = device_uniform(s, 1);
-  fb::time_op(state, [&] { benchmark::DoNotOptimize(k::permute(x, dims).raw_data()); });
-  fb::set_bytes(state, 2 * kF32 * elements(s),
-                s.str() + " dims " + std::to_string(state.range(4)) + "<->" + std::to_string(state.range(5)));
-}
-
-BENCHMARK(BM_cuda_transpose)->Apply(twin::transposes)->Apply(fb::manual_time_us);
 
 // ---- GPU only: fill, copy, cast, broadcast_to, sums ------------------------------------------
 

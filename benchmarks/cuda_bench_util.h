@@ -6,8 +6,9 @@
 //   2. count the work by hand (the op's FLOPs, or the minimum bytes it must move) and report
 //      it with set_flops (naming the GEMM ceiling of the precision it runs at) or set_bytes
 //      (memory-bound ops: the device copy ceiling);
-//   3. register with ->UseManualTime() (->Apply(manual_time_us) sets it with microseconds);
-//      a benchmark with a CPU twin takes its arguments from twin_shapes.h, as the twin does.
+//   3. register with ->UseManualTime() (->Apply(manual_time_us) sets it with microseconds).
+// An op that runs on both devices is benchmarked from the op table instead
+// (benchmarks/op_table_bench.cpp), which does all three from the table's cases.
 // The benchmark's label carries "ceiling=<name>;shape=<text>": benchmarks/gpu_table.py puts
 // each result next to the ceiling of that name measured in the same run (bench_cuda_ceiling.cpp)
 // and next to its PyTorch peer (benchmarks/peers_cuda_*.py, run by torch_compare.py).

@@ -42,10 +42,14 @@ const char* const kPrefix = "BM_";
 // random cases from it, and no benchmark case is random).
 const std::vector<OpCase>& bench_table() {
   static const std::vector<OpCase> table = [] {
-    Generator gen(1);
-    std::vector<OpCase> all = test::ops::op_table(gen), kept;
+    std::vector<OpCase> all = test::ops::op_table(1), kept;
+#ifdef FH_OP_BENCH_CUDA
+    const bool cpu = false;
+#else
+    const bool cpu = true;
+#endif
     for (OpCase& c : all)
-      if (c.has(test::ops::kBench)) kept.push_back(std::move(c));
+      if (c.has(test::ops::kBench) && (c.bench_cpu || !cpu)) kept.push_back(std::move(c));
     return kept;
   }();
   return table;

@@ -1,4 +1,4 @@
-"""PyTorch peers of the conv family's benchmarks (bench_conv.cpp, bench_linear.cpp).
+"""PyTorch peers of the conv family's benchmarks (bench_conv.cpp).
 
 PyTorch runs its convolutions in its natural layout, NCHW with [out, in, kh, kw] weights;
 the gradients go through aten's convolution_backward with an output mask, so each peer
@@ -48,41 +48,10 @@ def conv_gemm_peer(n, h, cin, cout, k, stride, pad):
     return run
 
 
-def linear_forward_peer(rows, n_in, n_out):
-    x, w, b = torch.randn(rows, n_in), torch.randn(n_out, n_in), torch.randn(n_out)
-    return lambda: F.linear(x, w, b)
-
-
-def linear_backward_peer(rows, n_in, n_out):
-    x, w, g = torch.randn(rows, n_in), torch.randn(n_out, n_in), torch.randn(rows, n_out)
-    # What autograd's linear backward does: grad_x, grad_w, grad_b.
-    return lambda: (g.mm(w), g.t().mm(x), g.sum(0))
-
-
-def matmul_small_peer(batch, m, k, n):
-    a, b = torch.randn(batch, m, k), torch.randn(batch, k, n)
-    return lambda: torch.matmul(a, b)
-
-
-def matmul_small_backward_peer(batch, m, k, n):
-    a, b, dc = torch.randn(batch, m, k), torch.randn(batch, k, n), torch.randn(batch, m, n)
-    return lambda: (torch.matmul(dc, b.transpose(1, 2)), torch.matmul(a.transpose(1, 2), dc))
-
-
-def transpose_peer(a, b, c, d, dim0, dim1):
-    x = torch.randn(a, b, c, d)
-    return lambda: x.transpose(dim0, dim1).contiguous()
-
-
 # benchmark family -> function(*int args) -> zero-argument callable doing the same work
 PEERS = {
     "BM_conv2d_forward": conv_forward_peer,
     "BM_conv2d_backward_input": conv_backward_peer([True, False, False]),
     "BM_conv2d_backward_weight": conv_backward_peer([False, True, True]),
     "BM_conv_gemm_reference": conv_gemm_peer,
-    "BM_linear_forward": linear_forward_peer,
-    "BM_linear_backward": linear_backward_peer,
-    "BM_matmul_small": matmul_small_peer,
-    "BM_matmul_small_backward": matmul_small_backward_peer,
-    "BM_transpose": transpose_peer,
 }

@@ -10,11 +10,9 @@ the binary lists its cases (--fh_op_cases), and each peer runs the parity oracle
 (tools/oracle/ops_*.py) on the same shapes. The other benchmark families have a peer in a
 peers_*.py module beside this script (its PEERS table: family name -> function of the
 benchmark's integer arguments returning a zero-argument callable that does the same work in
-PyTorch). Every module is loaded on
-either device; the names select: fh_bench's BM_<name> find the CPU peers (peers_<family>.py),
-fh_cuda_bench's BM_cuda_<name> the CUDA ones (peers_cuda.py: the CPU peers with their
-tensors on the GPU; peers_cuda_<family>.py: peers of CUDA-only benchmarks). On the CPU both
-sides use the same number of threads (FH_NUM_THREADS, or every CPU this process may use).
+PyTorch): the conv family's (peers_conv.py) and, for fh_cuda_bench's benchmarks without
+a CPU twin, peers_cuda_<family>.py. On the CPU both sides use the same number of threads
+(FH_NUM_THREADS, or every CPU this process may use).
 
 With --device cuda the benchmarks have already run (fh_cuda_bench's JSON, as
 tools/gpu/check.sh writes it); each is timed again through its PyTorch peer on the same GPU
@@ -40,8 +38,8 @@ import op_peers  # beside this script
 
 def load_peers():
     """Merges the PEERS tables of every peers_*.py module beside this script: the CPU peers
-    (BM_<name>) and the CUDA ones (BM_cuda_<name>: peers_cuda.py, peers_cuda_<family>.py), so
-    that either device finds its benchmarks' peers by name. A family with two peers is an error."""
+    (BM_<name>) and the CUDA ones (BM_cuda_<name>, peers_cuda_<family>.py), so that either
+    device finds its benchmarks' peers by name. A family with two peers is an error."""
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:
         sys.path.insert(0, here)

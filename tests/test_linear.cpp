@@ -1,6 +1,7 @@
 // linear, transpose and batched small matmuls (the plain-loop path of kernels/cpu/matmul.cpp):
-// float64 gradient checks, PyTorch parity on fresh float32 inputs, thread-count
-// independence and error messages.
+// every transpose combination against direct loops, thread-count independence and error
+// messages. Gradient checks, PyTorch parity and the CPU/CUDA comparison are the op table's
+// (tests/ops/core_cases.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -20,101 +21,6 @@ using fh::DType;
 using fh::Shape;
 using fh::Tensor;
 using namespace fh::test;
-
-namespace {
-
-
-void expect_gradcheck(const Function& fn, const std::vector<Tensor>& inputs, const std::string& what) {
-  check_gradients(fn, inputs, what);
-}
-
-// x [..., in] with 0 to 2 leading dims (size 1 drawn often).
-Shape linear_input(fh::Generator& gen, int64_t in) {
-  Shape s = random_shape(gen, static_cast<int>(rand_int(gen, 0, 2)), 5);
-  s.push_back(in);
-  return s;
-}
-
-}  // namespace
-
-TEST_CASE("gradcheck: linear") {
-  fh::Generator gen(run_seed());
-  for (int trial = 0; trial < 8; ++trial) {
-    const int64_t in = rand_int(gen, 1, 6), out = rand_int(gen, 1, 6);
-    const Shape xs = linear_input(gen, in);
-    const bool bias = trial % 2 == 0;
-    std::vector<Tensor> inputs = {random_leaf(xs, gen), random_leaf({out, in}, gen)};
-    if (bias) inputs.push_back(random_leaf({out}, gen));
-    expect_gradcheck([bias](auto& x) { return fh::linear(x[0], x[1], bias ? x[2] : Tensor()); }, inputs,
-                     "linear x " + xs.str() + " out " + std::to_string(out) + (bias ? " bias" : ""));
-  }
-}
-
-TEST_CASE("gradcheck: transpose, and small batched matmuls through it") {
-  fh::Generator gen(run_seed());
-  expect_gradcheck([](auto& x) { return fh::transpose(x[0], 0, 2); }, {random_leaf({3, 1, 4}, gen)}, "transpose 0,2");
-  expect_gradcheck([](auto& x) { return fh::transpose(x[0], -1, -2); }, {random_leaf({2, 3, 4}, gen)}, "transpose -1,-2");
-  // Rotating key-points: R [B,3,3] · p [B,3,68]; and pᵀ · Rᵀ, whose backward takes the
-  // transposed-operand loops.
-  expect_gradcheck([](auto& x) { return fh::matmul(x[0], x[1]); }, {random_leaf({4, 3, 3}, gen), random_leaf({4, 3, 68}, gen)},
-                   "R · p");
-  expect_gradcheck([](auto& x) { return fh::matmul(fh::transpose(x[1], 1, 2), fh::transpose(x[0], 1, 2)); },
-                   {random_leaf({4, 3, 3}, gen), random_leaf({4, 3, 17}, gen)}, "pᵀ · Rᵀ");
-}
-
-TEST_CASE("PyTorch parity: linear, transpose, small batched matmuls") {
-  if (skip_without_oracle()) return;
-  fh::Generator gen(run_seed());
-  std::vector<ParityCase> cases;
-  auto add = [&](std::string op, std::string args, std::vector<Tensor> inputs, DiffOp ours, double terms) {
-    // Float32 sums of `terms` unit-variance products err by up to about terms·eps.
-    cases.push_back(make_parity_case(gen, std::move(op), std::move(args), std::move(inputs), std::move(ours),
-                                     {std::max(1e-6, 2.5e-7 * terms), 1e-5}));
-  };
-  for (int trial = 0; trial < 8; ++trial) {
-    const int64_t in = rand_int(gen, 1, 40), out = rand_int(gen, 1, 30);
-    const Shape xs = linear_input(gen, in);
-    const double rows = static_cast<double>(xs.numel() / in);
-    add(
-        "linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen), fh::randn({out}, gen)},
-        [](auto& x) { return fh::linear(x[0], x[1], x[2]); }, std::max<double>({double(in), double(out), rows}));
-    add(
-        "linear", "", {fh::randn(xs, gen), fh::randn({out, in}, gen)}, [](auto& x) { return fh::linear(x[0], x[1]); },
-        std::max<double>({double(in), double(out), rows}));
-    const Shape ts = random_shape(gen, 4, 5);
-    const int64_t d0 = rand_int(gen, -4, 3), d1 = rand_int(gen, -4, 3);
-    add(
-        "transpose", "{\"dim0\":" + std::to_string(d0) + ",\"dim1\":" + std::to_string(d1) + "}", {fh::randn(ts, gen)},
-        [d0, d1](auto& x) { return fh::transpose(x[0], d0, d1); }, 1);
-  }
-  // The key-point heads' shape and the gaze head's.
-  add(
-      "linear", "", {fh::randn({8, 512}, gen), fh::randn({204, 512}, gen), fh::randn({204}, gen)},
-      [](auto& x) { return fh::linear(x[0], x[1], x[2]); }, 512);
-  // Rotations of key-points, batch 1 to 64, plain and with a broadcast rotation; products on
-  // both sides of the plain-loop threshold (M·N·K = 1024).
-  for (int64_t B : {1, 5, 64}) {
-    add(
-        "matmul", "", {fh::randn({B, 3, 3}, gen), fh::randn({B, 3, 68}, gen)},
-        [](auto& x) { return fh::matmul(x[0], x[1]); }, 68);
-  }
-  add(
-      "matmul", "", {fh::randn({3, 3}, gen), fh::randn({7, 3, 68}, gen)},
-      [](auto& x) { return fh::matmul(x[0], x[1]); }, 68 * 7);
-  add(
-      "matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 8}, gen)},
-      [](auto& x) { return fh::matmul(x[0], x[1]); }, 16);
-  add(
-      "matmul", "", {fh::randn({6, 8, 16}, gen), fh::randn({6, 16, 9}, gen)},
-      [](auto& x) { return fh::matmul(x[0], x[1]); }, 16);
-  add(
-      "matmul", "", {fh::randn({2, 1, 37}, gen), fh::randn({2, 37, 1}, gen)},
-      [](auto& x) { return fh::matmul(x[0], x[1]); }, 37);
-
-  double worst = 0;
-  if (!run_parity(cases, &worst)) return;
-  MESSAGE(cases.size() << " linear/transpose/matmul cases against PyTorch; worst error " << worst << " of threshold");
-}
 
 TEST_CASE("small matmuls: every transpose combination matches direct loops") {
   fh::Generator gen(run_seed());

@@ -75,3 +75,4 @@ TEST_CASE("op table: shape: the CUDA copies match their CPU twins, every dtype")
 TEST_CASE("op table: warp: warp, N-shot fusion and pixel shuffle match the CPU, forward and backward") { device_family("warp"); }
 TEST_CASE("op table: norm: batch, instance norm and SPADE match the CPU, running statistics included") { device_family("norm"); }
 TEST_CASE("op table: pointwise: activations, softmax and losses match the CPU, forward and backward") { device_family("pointwise"); }
+TEST_CASE("op table: core: elementwise, sums, permutes, matmul and linear match the CPU, forward and backward") { device_family("core"); }

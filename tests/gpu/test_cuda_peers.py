@@ -6,10 +6,9 @@ usage: test_cuda_peers.py FH_CUDA_BENCH [--run REGEX]
 Lists fh_cuda_bench's benchmarks (listing needs no GPU) and checks, for each, that
 torch_compare.py --device cuda finds its peer: an op-table benchmark's op in the oracle's
 op table (op_peers.py), any other's family among the peers_*.py modules, taking the
-benchmark's integer arguments. With --run, the peers of the
-families matching REGEX are also built and called once on the CPU (the CPU peers that
-peers_cuda.py moves to the GPU, and the CUDA-only peers with device="cpu"): a check of their
-arguments' meaning that needs no GPU. Exits 77 (skipped) when PyTorch cannot be imported.
+benchmark's integer arguments. With --run, the peers of the benchmarks matching REGEX are
+also built and called once on the CPU (op-table peers on the CPU, the CUDA-only peers with
+device="cpu"): a check of their arguments' meaning that needs no GPU. Exits 77 (skipped) when PyTorch cannot be imported.
 """
 import argparse
 import inspect
@@ -37,10 +36,7 @@ def listed_benchmarks(binary):
 
 
 def on_cpu(peer, nums):
-    """The callable of `peer` built on the CPU: the CPU peer under peers_cuda.on_cuda, or a
-    peer with a `device` parameter given "cpu"."""
-    if hasattr(peer, "__wrapped__"):
-        return peer.__wrapped__(*nums)
+    """The callable of `peer` built on the CPU: a peer with a `device` parameter given "cpu"."""
     if "device" in inspect.signature(peer).parameters:
         return peer(*nums, device="cpu")
     return None  # a peer that only runs on a GPU (the conv family's, the ceilings')

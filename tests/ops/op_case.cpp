@@ -16,6 +16,7 @@ struct Family {
   void (*add)(std::vector<OpCase>&, Generator&);
 };
 const Family kFamilies[] = {
+    {"core", add_core_cases},
     {"pool", add_pool_cases},
     {"shape", add_shape_cases},
     {"warp", add_warp_cases},
@@ -35,12 +36,23 @@ std::string OpCase::shapes() const { return join_shapes(inputs, "+"); }
 
 std::string OpCase::name() const { return op + " " + shapes() + (variant.empty() ? "" : " " + variant); }
 
-std::vector<OpCase> op_table(Generator& gen) {
+uint64_t family_seed(uint64_t seed, const std::string& family) {
+  // FNV-1a of the name: a family's random cases do not move when another family changes.
+  uint64_t h = 14695981039346656037ull;
+  for (char ch : family) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  return seed ^ h;
+}
+
+std::vector<OpCase> op_table(uint64_t seed) {
   std::vector<OpCase> table;
   for (const Family& f : kFamilies) {
+    Generator gen(family_seed(seed, f.name));
     const size_t first = table.size();
     f.add(table, gen);
-    for (size_t i = first; i < table.size(); ++i) table[i].family = f.name;
+    for (size_t i = first; i < table.size(); ++i) {
+      table[i].family = f.name;
+      table[i].index_in_family = i - first;
+    }
   }
   return table;
 }

@@ -70,6 +70,7 @@ using RunFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 struct OpCase {
   std::string family;   // "pool", "warp", ...: one test case per family and driver
+  size_t index_in_family = 0;
   std::string op;       // the PyTorch oracle's op name (tools/oracle/ops_<family>.py)
   std::string args;     // the op's arguments as a JSON object ("" = none), for PyTorch
   std::string variant;  // what the shapes do not say, in the case's name: "k3s2p1", ...
@@ -97,6 +98,7 @@ struct OpCase {
   // bench: the work of the forward and of the backward (every input requiring grad).
   WorkFn forward_work, backward_work;
   bool bench_backward = true;
+  bool bench_cpu = true;  // false: a size only the GPU benchmark runs
 
   // "avg_pool2d [2,7,5,2] k2s2p0": op, every input's shape, the variant.
   std::string name() const;
@@ -105,9 +107,12 @@ struct OpCase {
   bool has(Purpose p) const { return (purposes & p) != 0; }
 };
 
-// Every family's cases: the random ones drawn from `gen` (so a run's seed replays them),
-// the fixed ones (the model's shapes, the benchmarks) the same every run.
-std::vector<OpCase> op_table(Generator& gen);
+// Every family's cases: the random ones drawn from a generator of `seed` and the family's
+// name (so a run's seed replays them, and one family's cases do not move when another's
+// change), the fixed ones (the model's shapes, the benchmarks) the same every run.
+std::vector<OpCase> op_table(uint64_t seed);
+// The seed of `family`'s generators, from the run's seed.
+uint64_t family_seed(uint64_t seed, const std::string& family);
 // The families, in table order.
 std::vector<std::string> op_families();
 
@@ -117,6 +122,7 @@ void add_shape_cases(std::vector<OpCase>& table, Generator& gen);
 void add_warp_cases(std::vector<OpCase>& table, Generator& gen);
 void add_norm_cases(std::vector<OpCase>& table, Generator& gen);
 void add_pointwise_cases(std::vector<OpCase>& table, Generator& gen);
+void add_core_cases(std::vector<OpCase>& table, Generator& gen);
 
 // An input's values at `dtype` (cast from the float64 draw), NOT requiring grad.
 Tensor draw_input(const Input& in, DType dtype, Generator& gen);

@@ -5,16 +5,15 @@
 namespace fh::test::ops {
 
 const std::vector<OpCase>& shared_op_table() {
-  static const std::vector<OpCase> table = [] {
-    Generator gen(run_seed());
-    return op_table(gen);
-  }();
+  static const std::vector<OpCase> table = op_table(run_seed());
   return table;
 }
 
 Generator case_generator(size_t index) {
+  const OpCase& c = shared_op_table().at(index);
   // A large odd multiplier spreads neighbouring indices over the seed space.
-  return Generator(run_seed() ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(index) + 1)));
+  return Generator(family_seed(run_seed(), c.family) ^
+                   (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(c.index_in_family) + 1)));
 }
 
 const char* purpose_name(Purpose p) {

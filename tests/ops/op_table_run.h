@@ -11,10 +11,11 @@
 
 namespace fh::test::ops {
 
-// op_table(Generator(run_seed())), built on first use.
+// op_table(run_seed()), built on first use.
 const std::vector<OpCase>& shared_op_table();
 
-// The generator of the table's case `index`: seeded from the run's seed and the index.
+// The generator of the table's case `index`: seeded from the run's seed, the case's family
+// and its place in the family.
 Generator case_generator(size_t index);
 
 // "gradcheck", "torch", "device", "bench".

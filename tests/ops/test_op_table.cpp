@@ -65,6 +65,7 @@ int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
   TEST_CASE("op table: " family ": float64 gradient checks") { gradcheck_family(family); }    \
   TEST_CASE("op table: " family ": PyTorch parity, outputs and gradients") { parity_family(family); }
 
+FH_OP_FAMILY_TESTS("core")
 FH_OP_FAMILY_TESTS("pool")
 FH_OP_FAMILY_TESTS("shape")
 FH_OP_FAMILY_TESTS("warp")
@@ -72,7 +73,7 @@ FH_OP_FAMILY_TESTS("norm")
 FH_OP_FAMILY_TESTS("pointwise")
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"pool", "shape", "warp", "norm", "pointwise"};
+  const std::vector<std::string> tested = {"core", "pool", "shape", "warp", "norm", "pointwise"};
   CHECK(op_families() == tested);
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {
