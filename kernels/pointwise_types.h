@@ -8,8 +8,7 @@
 namespace fh::kernels {
 
 // Elementwise activations and clamps. Each backward reads one saved tensor: the op's output
-// where the derivative is cheaper from it (backward_reads_output), else its input. The
-// values are benchmark arguments (benchmarks/peers_pointwise.py): add new ops at the end.
+// where the derivative is cheaper from it (backward_reads_output), else its input.
 enum class ActivationOp {
   LeakyRelu,    // x > 0 ? x : slope·x              d/dx: x > 0 ? 1 : slope
   Tanh,         // tanh x                           from y: 1 - y²
