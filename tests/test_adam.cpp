@@ -71,10 +71,6 @@ std::string temp_path(const std::string& name) {
       .string();
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("PyTorch parity: ten Adam steps on a small network") {

@@ -6,7 +6,9 @@
 #include "autograd/ops.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
+#include "tests/harness/tolerance.h"
 
+using fh::test::same_bits;
 using fh::Tensor;
 
 namespace {
@@ -24,10 +26,6 @@ Run run_once(uint64_t seed) {
   Tensor loss = fh::mean(fh::log(fh::exp(h * 0.1) + 1.0)) + fh::sum(fh::sum(h, {0}) * 1e-3);
   loss.backward();
   return {h.to_vector<float>(), w.grad().to_vector<float>(), b.grad().to_vector<float>()};
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace

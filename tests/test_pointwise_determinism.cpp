@@ -9,16 +9,14 @@
 #include "autograd/ops.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
+#include "tests/harness/tolerance.h"
 
+using fh::test::same_bits;
 using fh::Tensor;
 
 namespace {
 
 std::vector<float> bits_of(const Tensor& t) { return t.to_vector<float>(); }
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // Forward values and input gradients of every op family member, concatenated.
 std::vector<float> run_all() {

@@ -14,20 +14,13 @@
 #include "kernels/pool.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
+#include "tests/harness/tolerance.h"
 
+using fh::test::same_bits;
 using fh::DType;
 using fh::PoolWindow;
 using fh::Shape;
 using fh::Tensor;
-
-namespace {
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
-
-}  // namespace
 
 TEST_CASE("resize_nearest follows PyTorch's float32 index rule") {
   // scale = in / out in float32, src = min(floor(dst · scale), in - 1); 2x and 1x are special.

@@ -24,11 +24,6 @@ namespace {
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = values(a), y = values(b);
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
 // Sends every other pixel of `flow` [N,H,W,2] to one sample point near the image centre, so
 // that many output pixels scatter into the same four source pixels.
 Tensor converging_flow(const Tensor& flow) {

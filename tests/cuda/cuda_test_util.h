@@ -49,7 +49,7 @@ inline void check_same_bits(const Tensor& gpu, const Tensor& cpu, const std::str
   CHECK(gpu.device() == kGpu);
   CHECK(gpu.shape() == cpu.shape());
   CHECK(gpu.dtype() == cpu.dtype());
-  CHECK(bytes_of(gpu) == bytes_of(cpu));
+  CHECK(test::same_bits(gpu, cpu));
 }
 
 }  // namespace fh::cuda_test

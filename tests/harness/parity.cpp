@@ -28,15 +28,6 @@ bool skip_without_oracle() {
   return true;
 }
 
-namespace {
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-  return a.shape() == b.shape() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
-}  // namespace
-
 bool run_parity(const std::vector<ParityCase>& cases, double* worst, std::map<std::string, double>* worst_by_op) {
   if (skip_without_oracle()) return false;
   std::vector<OracleCase> oracle_cases;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/tensor.h"
 
@@ -28,6 +29,11 @@ struct Comparison {
 
 // Compares any two tensors (devices and float dtypes may differ); NaN matches only NaN.
 Comparison compare(const Tensor& got, const Tensor& ref, Tolerance tol);
+
+// True when both have the same shape and dtype and identical bytes (on any devices): the
+// check for results that must not depend on threads, runs or devices.
+bool same_bits(const Tensor& a, const Tensor& b);
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b);
 
 // The seed of this test run: kFixedSeed unless FH_TEST_SEED is set (a number, or `random`
 // for a fresh one from std::random_device). Printed once so a failure can be replayed.
