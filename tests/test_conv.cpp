@@ -1,6 +1,6 @@
-// conv2d: float64 gradient checks, a direct-loop reference on shapes that reach every
-// tiling path of the GEMM kernels, PyTorch parity on fresh float32 inputs, bit-identical
-// results across thread counts, and error messages.
+// conv2d: a direct-loop reference on shapes that reach every tiling path of the GEMM
+// kernels, bit-identical results across thread counts, and error messages. Its float64
+// gradient checks and PyTorch parity are the op table's (tests/ops/conv_cases.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,12 +8,9 @@
 
 #include "autograd/ops.h"
 #include "kernels/conv.h"
-#include "kernels/cpu/conv_winograd.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/conv_reference.h"
 #include "tests/harness/random_inputs.h"
-#include "tests/harness/gradcheck.h"
-#include "tests/harness/parity.h"
 #include "tests/harness/tolerance.h"
 
 using fh::DType;
@@ -21,55 +18,9 @@ using fh::Shape;
 using fh::Tensor;
 using namespace fh::test;
 
-namespace {
-
-// Geometries every test sees besides its random ones: the edges of the op.
-std::vector<ConvGeometry> edge_geometries() {
-  std::vector<ConvGeometry> g;
-  g.push_back({1, 7, 7, 3, 2, 3, 3, 2, 1, true});   // stride 2 on an odd input
-  g.push_back({2, 5, 6, 2, 3, 1, 1, 1, 0, true});   // 1x1: the input is its own column matrix
-  g.push_back({1, 5, 5, 2, 2, 1, 1, 2, 0, false});  // 1x1 stride 2: odd rows/columns get no gradient
-  g.push_back({1, 6, 5, 2, 2, 4, 4, 2, 2, true});   // PatchGAN's 4x4 stride 2 pad 2
-  g.push_back({1, 3, 3, 1, 2, 7, 7, 1, 3, true});   // kernel larger than the input, inside the padding
-  g.push_back({1, 7, 7, 2, 1, 7, 7, 3, 3, true});   // stride 3
-  g.push_back({1, 2, 3, 1, 1, 1, 1, 1, 3, true});   // padding larger than the kernel
-  g.push_back({2, 4, 7, 3, 2, 3, 1, 1, 1, true});   // non-square kernel
-  g.push_back({1, 8, 8, 2, 2, 3, 3, 2, 0, false});  // even input whose last row/column is never read
-  g.push_back({1, 9, 8, 6, 5, 7, 7, 1, 3, true});   // 7x7 with 5-8 channels: the dot-product path both ways
-  g.push_back({1, 6, 7, 9, 3, 3, 3, 2, 1, true});   // 3 outputs, 9-channel input gradient by GEMM
-  return g;
-}
-
-}  // namespace
-
-TEST_CASE("gradcheck: conv2d") {
-  fh::Generator gen(run_seed());
-  std::vector<ConvGeometry> shapes = edge_geometries();
-  for (int trial = 0; trial < 10; ++trial) shapes.push_back(random_conv_geometry(gen, 7, 3));
-  double worst = 0;
-  for (const ConvGeometry& g : shapes) {
-    Tensor x = random_leaf(g.input(), gen), w = random_leaf(g.weight(), gen);
-    Tensor b = g.bias ? random_leaf({g.Cout}, gen) : Tensor();
-    std::vector<Tensor> inputs = {x, w};
-    if (g.bias) inputs.push_back(b);
-    GradcheckOptions opts;
-    opts.seed = run_seed() + 17;
-    opts.max_elements = 300;
-    const GradcheckResult r = gradcheck(
-        [&](const std::vector<Tensor>& in) {
-          return fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad);
-        },
-        inputs, opts);
-    INFO(g.str() << "\n" << r.report);
-    CHECK(r.ok);
-    worst = std::max(worst, r.worst_fraction);
-  }
-  MESSAGE(shapes.size() << " conv2d gradient checks; worst error " << worst << " of threshold");
-}
-
 TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path") {
   fh::Generator gen(run_seed());
-  std::vector<ConvGeometry> shapes = edge_geometries();
+  std::vector<ConvGeometry> shapes = conv_edge_geometries();
   // Many row tiles split over output blocks; two column blocks in the weight gradient.
   shapes.push_back({2, 20, 20, 70, 130, 3, 3, 1, 1, true});
   // The same with stride 2 (four phases in the input gradient, scattered rows).
@@ -93,49 +44,6 @@ TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path")
                    "grad_w " + g.str());
     FH_CHECK_CLOSE(fh::kernels::conv2d_backward_bias(grad_out), ref.grad_b, tol, "grad_b " + g.str());
   }
-}
-
-TEST_CASE("PyTorch parity: conv2d") {
-  if (skip_without_oracle()) return;
-  fh::Generator gen(run_seed());
-  std::vector<ConvGeometry> shapes = edge_geometries();
-  for (int trial = 0; trial < 16; ++trial) shapes.push_back(random_conv_geometry(gen, 12, 9));
-  shapes.push_back({2, 33, 17, 40, 24, 3, 3, 2, 1, true});   // odd, stride 2, several tiles
-  shapes.push_back({1, 16, 16, 64, 96, 3, 3, 1, 1, true});   // K = 576: two weight-gradient blocks
-  shapes.push_back({2, 32, 32, 6, 8, 7, 7, 1, 3, true});     // the encoder's 7x7 head, in small
-  shapes.push_back({1, 23, 23, 32, 16, 1, 1, 1, 0, false});  // 1x1 shortcut
-  std::vector<ParityCase> cases;
-  for (const ConvGeometry& g : shapes) {
-    OracleCase c;
-    c.op = "conv2d";
-    c.args_json = g.args_json();
-    c.inputs = {fh::randn(g.input(), gen), fh::randn(g.weight(), gen)};
-    if (g.bias) c.inputs.push_back(fh::randn({g.Cout}, gen));
-    c.requires_grad.assign(c.inputs.size(), true);
-    c.nhwc = {true, true, false};
-    c.nhwc.resize(c.inputs.size());
-    c.nhwc_output = true;
-    const fh::kernels::Conv2dParams p = fh::kernels::conv2d_params("test", g.input(), g.weight(), g.stride, g.pad);
-    c.grad_output = fh::randn({p.N, p.Ho, p.Wo, p.Cout}, gen);
-    // Float32 sums of n unit-variance products: partial sums grow like sqrt(n) and each of
-    // the n additions rounds at that scale, so both sides err by up to about n·eps. The
-    // output sums K = kh·kw·Cin terms, the input gradient up to kh·kw·Cout, the weight
-    // gradient N·Ho·Wo. (The float64 direct-loop test pins correctness to 1e-11.)
-    const double n =
-        std::max<double>({double(g.kh * g.kw * g.Cin), double(g.kh * g.kw * g.Cout), double(p.N * p.Ho * p.Wo)});
-    // Layers on the Winograd F(4x4) path add the transforms' rounding: their sums of Cin
-    // terms err like the direct path's 9·Cin terms times 94/9, about ten
-    // (test_conv_winograd.cpp derives the 94 from the transform matrices). The n·eps bound
-    // above is a worst case that typical errors stay far below, so 8 times it covers these
-    // layers here. The input gradient of a 3x3 stride-1 pad-1 layer, a convolution with Cin
-    // and Cout swapped, and its weight gradient take the same path whenever the forward does.
-    const double widen = fh::kernels::cpu::winograd_tile(p) == 4 ? 8 : 1;
-    const Tolerance tol{widen * std::max(1e-6, 2.5e-7 * n), widen * 1e-5};
-    cases.push_back({c, [g](auto& in) { return fh::conv2d(in[0], in[1], g.bias ? in[2] : Tensor(), g.stride, g.pad); }, tol});
-  }
-  double worst = 0;
-  if (!run_parity(cases, &worst)) return;
-  MESSAGE(cases.size() << " conv2d cases against PyTorch; worst error " << worst << " of threshold");
 }
 
 TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count") {

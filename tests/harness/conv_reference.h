@@ -26,6 +26,23 @@ struct ConvGeometry {
   }
 };
 
+// The edges of conv2d, which its tests check besides their random geometries.
+inline std::vector<ConvGeometry> conv_edge_geometries() {
+  return {
+      {1, 7, 7, 3, 2, 3, 3, 2, 1, true},   // stride 2 on an odd input
+      {2, 5, 6, 2, 3, 1, 1, 1, 0, true},   // 1x1: the input is its own column matrix
+      {1, 5, 5, 2, 2, 1, 1, 2, 0, false},  // 1x1 stride 2: odd rows/columns get no gradient
+      {1, 6, 5, 2, 2, 4, 4, 2, 2, true},   // PatchGAN's 4x4 stride 2 pad 2
+      {1, 3, 3, 1, 2, 7, 7, 1, 3, true},   // kernel larger than the input, inside the padding
+      {1, 7, 7, 2, 1, 7, 7, 3, 3, true},   // stride 3
+      {1, 2, 3, 1, 1, 1, 1, 1, 3, true},   // padding larger than the kernel
+      {2, 4, 7, 3, 2, 3, 1, 1, 1, true},   // non-square kernel
+      {1, 8, 8, 2, 2, 3, 3, 2, 0, false},  // even input whose last row/column is never read
+      {1, 9, 8, 6, 5, 7, 7, 1, 3, true},   // 7x7 with 5-8 channels: the dot-product path both ways
+      {1, 6, 7, 9, 3, 3, 3, 2, 1, true},   // 3 outputs, 9-channel input gradient by GEMM
+  };
+}
+
 // Kernels 1, 3, 4 and 7 (sometimes non-square), strides 1 and 2 (sometimes 3), padding
 // 0..3, sizes up to max_hw and channels up to max_c with 1 drawn often; the input is grown
 // where the kernel would not fit the padded input.

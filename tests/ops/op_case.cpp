@@ -22,6 +22,7 @@ const Family kFamilies[] = {
     {"warp", add_warp_cases},
     {"norm", add_norm_cases},
     {"pointwise", add_pointwise_cases},
+    {"conv", add_conv_cases},
 };
 
 std::string join_shapes(const std::vector<Input>& inputs, const char* sep) {

@@ -82,6 +82,7 @@ struct OpCase {
   // gradcheck: float64 analytic gradients against central differences of step grad_eps.
   Tolerance grad_tol{1e-6, 1e-5};
   double grad_eps = 1e-6;
+  int64_t grad_max_elements = 200;  // larger inputs are checked on a random subset
   // torch: float32 output (and, unless torch_grad_tol is given, every gradient).
   Tolerance torch_tol{1e-6, 1e-5};
   std::vector<Tolerance> torch_grad_tol;  // per input
@@ -123,6 +124,7 @@ void add_warp_cases(std::vector<OpCase>& table, Generator& gen);
 void add_norm_cases(std::vector<OpCase>& table, Generator& gen);
 void add_pointwise_cases(std::vector<OpCase>& table, Generator& gen);
 void add_core_cases(std::vector<OpCase>& table, Generator& gen);
+void add_conv_cases(std::vector<OpCase>& table, Generator& gen);
 
 // An input's values at `dtype` (cast from the float64 draw), NOT requiring grad.
 Tensor draw_input(const Input& in, DType dtype, Generator& gen);

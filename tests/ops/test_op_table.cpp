@@ -27,6 +27,7 @@ void gradcheck_family(const std::string& family) {
     GradcheckOptions opts;
     opts.tol = c.grad_tol;
     opts.eps = c.grad_eps;
+    opts.max_elements = c.grad_max_elements;
     worst = std::max(worst, check_gradients(c.run, draw_inputs(c, fh::DType::F64, gen), c.name(), opts));
     ++checked;
   }
@@ -71,9 +72,10 @@ FH_OP_FAMILY_TESTS("shape")
 FH_OP_FAMILY_TESTS("warp")
 FH_OP_FAMILY_TESTS("norm")
 FH_OP_FAMILY_TESTS("pointwise")
+FH_OP_FAMILY_TESTS("conv")
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"core", "pool", "shape", "warp", "norm", "pointwise"};
+  const std::vector<std::string> tested = {"core", "pool", "shape", "warp", "norm", "pointwise", "conv"};
   CHECK(op_families() == tested);
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {
