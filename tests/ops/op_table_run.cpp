@@ -1,5 +1,8 @@
 #include "tests/ops/op_table_run.h"
 
+#include <doctest/doctest.h>
+
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
 namespace fh::test::ops {
@@ -51,6 +54,65 @@ ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>&
   if (r.output.requires_grad()) r.output.backward(grad_output);
   for (const Tensor& x : inputs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
   return r;
+}
+
+namespace {
+
+bool is_float(DType t) { return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16; }
+
+void check_agree(const Tensor& got, const Tensor& ref, Device device, bool exact, Tolerance tol, const std::string& name) {
+  INFO(name);
+  CHECK(got.device() == device);
+  if (exact) {
+    CHECK(got.shape() == ref.shape());
+    CHECK(got.dtype() == ref.dtype());
+    CHECK(same_bits(got, ref));
+  } else {
+    FH_CHECK_CLOSE(got, ref, tol, name);
+  }
+}
+
+}  // namespace
+
+int compare_devices(const std::string& family, Device device, bool small_only) {
+  const std::vector<OpCase>& table = shared_op_table();
+  int compared = 0;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const OpCase& c = table[i];
+    if (c.family != family || !c.has(kDevice) || (small_only && (c.purposes & kChecks) == kDevice)) continue;
+    Generator gen = case_generator(i);
+    for (DType t : c.device_dtypes) {
+      const std::string name = c.name() + " " + dtype_name(t);
+      const std::vector<Tensor> cpu_in = draw_inputs(c, t, gen);
+      std::vector<Tensor> dev_in;
+      for (const Tensor& x : cpu_in) {
+        Tensor d = x.detach().to(device);
+        if (device.is_cpu()) d = d.clone();  // its own leaves, gradients and storage
+        dev_in.push_back(x.requires_grad() ? d.requires_grad_() : d);
+      }
+      Tensor grad_output;
+      if (is_float(t)) {
+        NoGradGuard no_grad;
+        grad_output = randn(c.run(cpu_in).shape(), gen, 0.0, 1.0, DType::F64).to(t);
+      }
+      const ForwardBackward cpu = run_forward_backward(c, cpu_in, grad_output);
+      const ForwardBackward dev =
+          run_forward_backward(c, dev_in, grad_output.defined() ? grad_output.to(device) : Tensor());
+      const Tolerance tol = t == DType::F64 ? c.device_tol_f64 : c.device_tol_f32;
+      check_agree(dev.output, cpu.output, device, c.device_exact, tol, name);
+      const std::vector<Tolerance>& grad_tols = t == DType::F64 ? c.device_grad_tol_f64 : c.device_grad_tol_f32;
+      for (size_t k = 0; k < cpu.grads.size(); ++k) {
+        if (!cpu.grads[k].defined()) continue;
+        REQUIRE(dev.grads[k].defined());
+        check_agree(dev.grads[k], cpu.grads[k], device, c.device_grads_exact, grad_tols.empty() ? tol : grad_tols[k],
+                    name + " grad" + std::to_string(k));
+      }
+      ++compared;
+    }
+  }
+  CHECK(compared > 0);
+  MESSAGE(family << ": " << compared << " case/dtype pairs compared on " << device.str() << " and the CPU");
+  return compared;
 }
 
 }  // namespace fh::test::ops

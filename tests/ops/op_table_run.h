@@ -33,4 +33,11 @@ struct ForwardBackward {
 };
 ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, const Tensor& grad_output);
 
+// The device driver: every kDevice case of `family` (with small_only, only those that also
+// take the CPU checks) forward and backward on the CPU and on `device` from the same inputs
+// and upstream gradient, at each of its dtypes (integers forward only); CHECKs the output
+// and every input gradient, bit for bit or within the case's tolerance. Returns the number
+// of case/dtype pairs compared. With device = the CPU it runs the driver against itself.
+int compare_devices(const std::string& family, Device device, bool small_only = false);
+
 }  // namespace fh::test::ops

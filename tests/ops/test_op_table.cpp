@@ -61,7 +61,10 @@ int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
 
 }  // namespace
 
-// One gradcheck and one parity test case per family, so that CTest runs them side by side.
+// One gradcheck and one parity test case per family, so that CTest runs them side by side;
+// and the device driver (tests/cuda/test_cuda_op_table.cpp runs it on the GPU) on the CPU
+// against itself, on the family's small cases: its inputs, dtypes (half precision and
+// integers too), backward passes and comparisons, in every build.
 #define FH_OP_FAMILY_TESTS(family)                                                            \
   TEST_CASE("op table: " family ": float64 gradient checks") { gradcheck_family(family); }    \
   TEST_CASE("op table: " family ": PyTorch parity, outputs and gradients") { parity_family(family); }
@@ -73,6 +76,18 @@ FH_OP_FAMILY_TESTS("warp")
 FH_OP_FAMILY_TESTS("norm")
 FH_OP_FAMILY_TESTS("pointwise")
 FH_OP_FAMILY_TESTS("conv")
+
+TEST_CASE("op table: the device driver runs every family's small cases, the CPU against itself") {
+  for (const std::string& family : op_families())
+    if (family != "conv") compare_devices(family, fh::Device::cpu(), /*small_only=*/true);
+}
+
+// Every device case, large ones included: what the GPU run does, minus the GPU (about a
+// minute on two cores; run with --no-skip).
+TEST_CASE("op table: the device driver runs every device case, the CPU against itself" * doctest::skip()) {
+  for (const std::string& family : op_families())
+    if (family != "conv") compare_devices(family, fh::Device::cpu());
+}
 
 TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
   const std::vector<std::string> tested = {"core", "pool", "shape", "warp", "norm", "pointwise", "conv"};
@@ -86,8 +101,10 @@ TEST_CASE("op table: every family has a test case, every case a purpose and a Py
     if (c.has(kBench)) CHECK((c.forward_work && c.backward_work));
     for (Purpose p : {kGradcheck, kTorch, kDevice, kBench})
       if (c.has(p)) ++counts[c.family][purpose_name(p)];
+    if (c.has(kDevice)) counts[c.family]["device dtypes"] += static_cast<int>(c.device_dtypes.size());
   }
   for (const auto& [family, n] : counts)
     MESSAGE(family << ": gradcheck " << count_of(n, "gradcheck") << ", torch " << count_of(n, "torch") << ", device "
-                   << count_of(n, "device") << ", bench " << count_of(n, "bench"));
+                   << count_of(n, "device") << " (" << count_of(n, "device dtypes") << " case/dtype pairs), bench "
+                   << count_of(n, "bench"));
 }
