@@ -13,91 +13,23 @@
 #include "kernels/core.h"
 #include "kernels/warp.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/ops/warp_inputs.h"
 
 using fh::DType;
 using fh::Shape;
 using fh::Tensor;
 namespace kernels = fh::kernels;
 using namespace fh::cuda_test;
+using namespace fh::test::ops;
 
 namespace {
 
-// warp: identical weights on both sides; nvcc fuses the four products and three sums into
-// FMAs where the CPU may round each: a few float ulp of values of unit size.
-constexpr fh::test::Tolerance kWarpF32{2e-6, 2e-6};
-constexpr fh::test::Tolerance kWarpF64{1e-14, 1e-14};
-// grad_src: a source pixel with few contributions adds the CPU's terms in the CPU's order
-// (raster order of the output pixels); only FMA contraction differs, by about an ulp of a
-// term per term.
-constexpr fh::test::Tolerance kWarpSrcF32{2e-5, 2e-5};
-constexpr fh::test::Tolerance kWarpSrcF64{1e-12, 1e-12};
-// Flows that pile much of the image onto a few pixels (far: clamped to the borders;
-// collapse) give those pixels thousands of terms, which the GPU adds by a tree: then the
-// CPU's own sequential rounding dominates, growing like n·ulp(term) (~2e-4 for the 30000
-// terms of a 256² collapse in float32), absolute even where the terms cancel.
-constexpr fh::test::Tolerance kWarpSrcPiledF32{2e-3, 2e-5};
-constexpr fh::test::Tolerance kWarpSrcPiledF64{1e-11, 1e-12};
-// grad_flow: a dot product over the channels, in another order than the CPU's lanes, of
-// differences of neighbouring pixels (cancellation): ~C ulp of the terms' size.
-constexpr fh::test::Tolerance kWarpFlowF32{1e-4, 1e-5};
-constexpr fh::test::Tolerance kWarpFlowF64{1e-12, 1e-12};
-// Warped tensors of the generator at tiny, small and paper sizes (the image, flows, the
-// encoder features h1-h3; batch 1 and 2) and odd shapes (one pixel, one row or column,
-// odd sizes, channels off the vector width).
-std::vector<Shape> warp_shapes() {
-  return {Shape{1, 64, 64, 3},    Shape{2, 64, 64, 8},   Shape{2, 32, 32, 32},  Shape{1, 16, 16, 128},
-          Shape{2, 128, 128, 3},  Shape{1, 128, 128, 16}, Shape{2, 64, 64, 64},  Shape{1, 32, 32, 256},
-          Shape{1, 256, 256, 3},  Shape{1, 256, 256, 32}, Shape{1, 64, 64, 512}, Shape{1, 1, 1, 1},
-          Shape{2, 1, 7, 3},      Shape{1, 5, 1, 2},     Shape{2, 9, 13, 5},    Shape{1, 31, 17, 33}};
-}
-
-// Flows of several kinds, each over `shape`'s N, H, W:
-//   motion:   smooth-ish small displacements, uniform in [-3, 3];
-//   far:      displacements up to twice the image size, most samples clamped to a border;
-//   integer:  whole-pixel displacements (weights exactly 0 and 1, samples on the border);
-//   collapse: every pixel pulled to (nearly) the same point, so a few source pixels receive
-//             contributions from the whole image.
-enum class FlowKind { Motion, Far, Integer, Collapse };
-
-const char* flow_name(FlowKind k) {
-  switch (k) {
-    case FlowKind::Motion: return "motion";
-    case FlowKind::Far: return "far";
-    case FlowKind::Integer: return "integer";
-    case FlowKind::Collapse: return "collapse";
-  }
-  return "?";
-}
-
+// A flow of `kind` over the image `image`'s N, H, W (tests/ops/warp_inputs.h).
 Tensor make_flow(FlowKind kind, const Shape& image, DType t) {
-  const int64_t N = image[0], H = image[1], W = image[2];
-  const Shape s{N, H, W, 2};
-  switch (kind) {
-    case FlowKind::Motion: return fh::rand(s, gen(), -3.0, 3.0, t);
-    case FlowKind::Far: return fh::rand(s, gen(), -2.0 * static_cast<double>(std::max(H, W)),
-                                        2.0 * static_cast<double>(std::max(H, W)), t);
-    case FlowKind::Integer:
-      return kernels::cast(kernels::cast(fh::rand(s, gen(), -4.0, 4.0, DType::F64), DType::I64), t);
-    case FlowKind::Collapse: {
-      // flow(y, x) = (cx - x, cy - y) + a little noise: everything samples near (cx, cy).
-      std::vector<double> v(static_cast<size_t>(s.numel()));
-      const Tensor noise = fh::rand(s, gen(), -0.25, 0.25, DType::F64);
-      const double* e = noise.data<double>();
-      const double cx = 0.37 * static_cast<double>(W - 1), cy = 0.61 * static_cast<double>(H - 1);
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t y = 0; y < H; ++y)
-          for (int64_t x = 0; x < W; ++x) {
-            const int64_t i = ((n * H + y) * W + x) * 2;
-            v[i] = cx - static_cast<double>(x) + e[i];
-            v[i + 1] = cy - static_cast<double>(y) + e[i + 1];
-          }
-      return Tensor::from_vector<double>(v, s).to(t);
-    }
-  }
-  return Tensor();
+  return device_flow(kind, {image[0], image[1], image[2], 2}, gen(), t);
 }
 
-const FlowKind kFlowKinds[] = {FlowKind::Motion, FlowKind::Far, FlowKind::Integer, FlowKind::Collapse};
+const char* flow_name(FlowKind kind) { return kFlowNames[static_cast<int>(kind)]; }
 
 }  // namespace
 

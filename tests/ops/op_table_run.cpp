@@ -111,7 +111,7 @@ int compare_devices(const std::string& family, Device device, bool small_only) {
     }
   }
   CHECK(compared > 0);
-  MESSAGE(family << ": " << compared << " case/dtype pairs compared on " << device.str() << " and the CPU");
+  MESSAGE(family << ": " << compared << " case/dtype pairs, " << device.str() << " against the CPU");
   return compared;
 }
 
