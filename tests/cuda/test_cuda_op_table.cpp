@@ -13,9 +13,9 @@ using fh::cuda_test::kGpu;
 using namespace fh::test::ops;
 
 
-TEST_CASE("op table: pool: the CUDA kernels match their CPU twins, forward and backward") { compare_devices("pool", kGpu); }
-TEST_CASE("op table: shape: the CUDA copies match their CPU twins, every dtype") { compare_devices("shape", kGpu); }
-TEST_CASE("op table: warp: warp, N-shot fusion and pixel shuffle match the CPU, forward and backward") { compare_devices("warp", kGpu); }
-TEST_CASE("op table: norm: batch, instance norm and SPADE match the CPU, running statistics included") { compare_devices("norm", kGpu); }
-TEST_CASE("op table: pointwise: activations, softmax and losses match the CPU, forward and backward") { compare_devices("pointwise", kGpu); }
-TEST_CASE("op table: core: elementwise, sums, permutes, matmul and linear match the CPU, forward and backward") { compare_devices("core", kGpu); }
+TEST_CASE("op table: pool: the CUDA kernels match their CPU twins, forward and backward") { CHECK(compare_devices("pool", kGpu) > 0); }
+TEST_CASE("op table: shape: the CUDA copies match their CPU twins, every dtype") { CHECK(compare_devices("shape", kGpu) > 0); }
+TEST_CASE("op table: warp: warp, N-shot fusion and pixel shuffle match the CPU, forward and backward") { CHECK(compare_devices("warp", kGpu) > 0); }
+TEST_CASE("op table: norm: batch, instance norm and SPADE match the CPU, running statistics included") { CHECK(compare_devices("norm", kGpu) > 0); }
+TEST_CASE("op table: pointwise: activations, softmax and losses match the CPU, forward and backward") { CHECK(compare_devices("pointwise", kGpu) > 0); }
+TEST_CASE("op table: core: elementwise, sums, permutes, matmul and linear match the CPU, forward and backward") { CHECK(compare_devices("core", kGpu) > 0); }

@@ -9,6 +9,8 @@
 // (both sum in double); matmuls their summation order over K; the gradients of broadcast
 // operands are sums.
 #include <cmath>
+#include <iterator>
+#include <vector>
 
 #include "autograd/ops.h"
 #include "tests/harness/random_inputs.h"
@@ -21,22 +23,6 @@ namespace {
 constexpr Tolerance kElementwiseF32{1e-6, 1e-6}, kElementwiseF64{1e-14, 1e-14};
 constexpr Tolerance kSumF32{1e-6, 1e-6}, kSumF64{1e-12, 1e-12};
 constexpr Tolerance kMatmulF32{1e-4, 1e-4}, kMatmulF64{1e-11, 1e-11};
-
-std::string list(const std::vector<int64_t>& v) { return json_list(v); }
-
-void device_tolerance(OpCase& c, Tolerance f32, Tolerance f64, Tolerance grad_f32, Tolerance grad_f64) {
-  c.device_exact = c.device_grads_exact = false;
-  c.device_tol_f32 = f32, c.device_tol_f64 = f64;
-  c.device_grad_tol_f32.assign(c.inputs.size(), grad_f32);
-  c.device_grad_tol_f64.assign(c.inputs.size(), grad_f64);
-}
-
-// Reads every input once, writes the output once (float32).
-Work read_inputs_write_output(const std::vector<Shape>& in, const Shape& out) {
-  double n = elements(out);
-  for (const Shape& s : in) n += elements(s);
-  return {0, 4.0 * n};
-}
 
 const char* const kBinaryNames[] = {"add", "sub", "mul", "div"};
 
@@ -55,7 +41,7 @@ OpCase binary_case(int op, Input a, Input b, unsigned purposes) {
   c.purposes = purposes;
   if (op == 3) c.torch_tol = {1e-6, 2e-5};
   // The gradient of a broadcast operand sums over the broadcast dims.
-  device_tolerance(c, kElementwiseF32, kElementwiseF64, kSumF32, kSumF64);
+  c.compare_devices_within(kElementwiseF32, kElementwiseF64, kSumF32, kSumF64);
   c.forward_work = read_inputs_write_output;
   c.backward_work = [](const std::vector<Shape>& in, const Shape& out) {
     return Work{0, 4.0 * (3.0 * elements(out) + elements(in[0]) + elements(in[1]))};
@@ -70,15 +56,15 @@ OpCase unary_case(const std::string& op, const std::string& args, RunFn run, Inp
   c.inputs = {x};
   c.run = std::move(run);
   c.purposes = purposes;
-  device_tolerance(c, kElementwiseF32, kElementwiseF64, kElementwiseF32, kElementwiseF64);
+  c.compare_devices_within(kElementwiseF32, kElementwiseF64, kElementwiseF32, kElementwiseF64);
   c.forward_work = read_inputs_write_output;
   c.backward_work = [](const std::vector<Shape>& in, const Shape&) { return Work{0, 12.0 * elements(in[0])}; };
   return c;
 }
 
-// Every unary op on inputs of shape s: relu's kink at 0 avoided (|x| >= 0.1), log on
-// positive values.
-void add_unary_cases(std::vector<OpCase>& t, const Shape& s, unsigned purposes) {
+// Every unary op on inputs of shape s, in this order: relu (its kink at 0 avoided,
+// |x| >= 0.1), exp, log (positive values), neg, scale, add_scalar.
+std::vector<OpCase> unary_cases(const Shape& s, unsigned purposes) {
   Input away{s, Values::Custom};
   away.custom = [](const Shape& shape, Generator& gen, DType dt) {
     std::vector<double> v = randn(shape, gen, 0.0, 1.0, DType::F64).to_vector<double>();
@@ -87,23 +73,27 @@ void add_unary_cases(std::vector<OpCase>& t, const Shape& s, unsigned purposes) 
     return Tensor::from_vector(v, shape).to(dt);
   };
   // (A benchmark's inputs are plain normals, which its PyTorch peer can draw too.)
-  t.push_back(unary_case("relu", "", [](const std::vector<Tensor>& x) { return relu(x[0]); },
-                         purposes == kBench ? Input{s} : away, purposes));
-  t.push_back(unary_case("exp", "", [](const std::vector<Tensor>& x) { return exp(x[0]); }, Input{s}, purposes));
-  t.push_back(unary_case("log", "", [](const std::vector<Tensor>& x) { return log(x[0]); },
-                         Input{s, Values::Uniform, 0.1, 4.0}, purposes));
-  t.push_back(unary_case("neg", "", [](const std::vector<Tensor>& x) { return -x[0]; }, Input{s}, purposes));
-  t.push_back(unary_case("scale", "{\"alpha\":-1.75}", [](const std::vector<Tensor>& x) { return x[0] * -1.75; },
-                         Input{s}, purposes));
-  t.push_back(unary_case("add_scalar", "{\"alpha\":0.25}", [](const std::vector<Tensor>& x) { return x[0] + 0.25; },
-                         Input{s}, purposes));
+  return {unary_case("relu", "", [](const std::vector<Tensor>& x) { return relu(x[0]); },
+                     purposes == kBench ? Input{s} : away, purposes),
+          unary_case("exp", "", [](const std::vector<Tensor>& x) { return exp(x[0]); }, Input{s}, purposes),
+          unary_case("log", "", [](const std::vector<Tensor>& x) { return log(x[0]); },
+                     Input{s, Values::Uniform, 0.1, 4.0}, purposes),
+          unary_case("neg", "", [](const std::vector<Tensor>& x) { return -x[0]; }, Input{s}, purposes),
+          unary_case("scale", "{\"alpha\":-1.75}", [](const std::vector<Tensor>& x) { return x[0] * -1.75; },
+                     Input{s}, purposes),
+          unary_case("add_scalar", "{\"alpha\":0.25}", [](const std::vector<Tensor>& x) { return x[0] + 0.25; },
+                     Input{s}, purposes)};
+}
+
+void append(std::vector<OpCase>& t, std::vector<OpCase> cases) {
+  t.insert(t.end(), std::make_move_iterator(cases.begin()), std::make_move_iterator(cases.end()));
 }
 
 OpCase reduce_case(bool is_mean, const Shape& s, const std::vector<int64_t>& dims, bool keepdim, unsigned purposes) {
   OpCase c;
   c.op = is_mean ? "mean" : "sum";
-  c.args = "{\"dims\":" + list(dims) + ",\"keepdim\":" + (keepdim ? "true" : "false") + "}";
-  c.variant = "dims" + list(dims) + (keepdim ? "+keepdim" : "");
+  c.args = "{\"dims\":" + json_list(dims) + ",\"keepdim\":" + (keepdim ? "true" : "false") + "}";
+  c.variant = "dims" + json_list(dims) + (keepdim ? "+keepdim" : "");
   c.inputs = {Input{s}};
   c.run = [is_mean, dims, keepdim](const std::vector<Tensor>& x) {
     return is_mean ? mean(x[0], dims, keepdim) : sum(x[0], dims, keepdim);
@@ -111,7 +101,7 @@ OpCase reduce_case(bool is_mean, const Shape& s, const std::vector<int64_t>& dim
   c.purposes = purposes;
   c.torch_tol = is_mean ? Tolerance{1e-6, 1e-5} : Tolerance{1e-5, 1e-5};
   // The gradient is the upstream one broadcast back: the same on both sides.
-  device_tolerance(c, kSumF32, kSumF64, kElementwiseF32, kElementwiseF64);
+  c.compare_devices_within(kSumF32, kSumF64, kElementwiseF32, kElementwiseF64);
   c.forward_work = read_inputs_write_output;
   c.backward_work = read_inputs_write_output;
   return c;
@@ -120,8 +110,8 @@ OpCase reduce_case(bool is_mean, const Shape& s, const std::vector<int64_t>& dim
 OpCase permute_case(const Shape& s, const std::vector<int64_t>& dims, unsigned purposes) {
   OpCase c;
   c.op = "permute";
-  c.args = "{\"dims\":" + list(dims) + "}";
-  c.variant = "to" + list(dims);
+  c.args = "{\"dims\":" + json_list(dims) + "}";
+  c.variant = "to" + json_list(dims);
   c.inputs = {Input{s}};
   c.run = [dims](const std::vector<Tensor>& x) { return permute(x[0], dims); };
   c.purposes = purposes;
@@ -144,7 +134,7 @@ OpCase matmul_case(const Shape& a, const Shape& b, unsigned purposes, Tolerance 
   c.run = [](const std::vector<Tensor>& x) { return matmul(x[0], x[1]); };
   c.purposes = purposes;
   c.torch_tol = torch_tol;
-  device_tolerance(c, kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
+  c.compare_devices_within(kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
   c.forward_work = [](const std::vector<Shape>& in, const Shape& out) { return matmul_flops(in, out, 1); };
   c.backward_work = [](const std::vector<Shape>& in, const Shape& out) { return matmul_flops(in, out, 2); };
   return c;
@@ -179,7 +169,7 @@ OpCase linear_case(const Shape& x, int64_t out, bool bias, unsigned purposes, do
   c.run = [bias](const std::vector<Tensor>& v) { return linear(v[0], v[1], bias ? v[2] : Tensor()); };
   c.purposes = purposes;
   c.torch_tol = terms_tolerance(terms);
-  device_tolerance(c, kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
+  c.compare_devices_within(kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
   c.forward_work = [](const std::vector<Shape>& s, const Shape& o) {
     const double rows = elements(o) / static_cast<double>(s[1][0]), in = static_cast<double>(s[1][1]),
                  outs = static_cast<double>(s[1][0]);
@@ -216,7 +206,7 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
     const Shape s0 = swap ? sb : sa, s1 = swap ? sa : sb;
     for (int op = 0; op < 3; ++op) t.push_back(binary_case(op, Input{s0}, Input{s1}, kChecks));
     t.push_back(binary_case(3, Input{s0}, Input{s1, Values::Uniform, 0.5, 2.0}, kChecks));
-    add_unary_cases(t, sa, kChecks);
+    append(t, unary_cases(sa, kChecks));
     // Reductions over a random subset of dims (possibly all), with and without keepdim.
     const int nd = static_cast<int>(rand_int(gen, 1, 4));
     const Shape sr = random_shape(gen, nd, 7);
@@ -262,7 +252,7 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
       return x[0] * Tensor::from_vector<double>({1, 2, 3, 4, 5}, {5}).to(x[0].dtype()).to(x[0].device());
     };
     c.purposes = kChecks;
-    device_tolerance(c, kElementwiseF32, kElementwiseF64, kElementwiseF32, kElementwiseF64);
+    c.compare_devices_within(kElementwiseF32, kElementwiseF64, kElementwiseF32, kElementwiseF64);
     t.push_back(c);
   }
   // A large reduction (the split-reduction path), a larger product.
@@ -309,7 +299,7 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
     c.inputs = {Input{{4, 3, 3}}, Input{{4, 3, 17}}};
     c.run = [](const std::vector<Tensor>& x) { return matmul(transpose(x[1], 1, 2), transpose(x[0], 1, 2)); };
     c.purposes = kGradcheck | kDevice;
-    device_tolerance(c, kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
+    c.compare_devices_within(kMatmulF32, kMatmulF64, kMatmulF32, kMatmulF64);
     t.push_back(c);
   }
 
@@ -333,7 +323,7 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
   }
   for (const Shape& s : {Shape{}, Shape{1}, Shape{17}, Shape{3, 1, 5}, Shape{1000003}, Shape{2, 64, 64, 32},
                          Shape{1, 256, 256, 3}, Shape{200003}, Shape{2, 64, 64, 64}, Shape{1, 32, 32, 512}})
-    add_unary_cases(t, s, kDevice);
+    append(t, unary_cases(s, kDevice));
   // Layout changes at tiny, small and paper sizes: PyTorch images in ([B,3,S,S] -> NHWC),
   // N-shot sources in ([B,M,3,S,S]), outputs out ([B,S,S,C] -> NCHW), the rotation transposes
   // and the gaze neck's flatten; odd ones: identity, size-1 and empty dims, primes, a 0-d
@@ -388,12 +378,9 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
       t.push_back(reduce_case(false, s, {0, 1, 2}, false, kBench));
       t.push_back(binary_case(2, Input{s}, Input{s}, kBench));
       t.push_back(binary_case(3, Input{s}, Input{s, Values::Uniform, 0.5, 2.0}, kBench));
-      for (OpCase& c : [&] {
-             std::vector<OpCase> u;
-             add_unary_cases(u, s, kBench);
-             return u;
-           }())
-        if (c.op == "relu" || c.op == "exp" || c.op == "log") t.push_back(c);
+      std::vector<OpCase> unary = unary_cases(s, kBench);
+      unary.resize(3);  // relu, exp and log
+      append(t, std::move(unary));
     }
   }
   for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{{{256, 256}, {256, 256}},

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "kernels/core.h"
 
@@ -36,6 +35,13 @@ std::string join_shapes(const std::vector<Input>& inputs, const char* sep) {
 std::string OpCase::shapes() const { return join_shapes(inputs, "+"); }
 
 std::string OpCase::name() const { return op + " " + shapes() + (variant.empty() ? "" : " " + variant); }
+
+void OpCase::compare_devices_within(Tolerance out_f32, Tolerance out_f64, Tolerance grad_f32, Tolerance grad_f64) {
+  device_exact = device_grads_exact = false;
+  device_tol_f32 = out_f32, device_tol_f64 = out_f64;
+  device_grad_tol_f32.assign(inputs.size(), grad_f32);
+  device_grad_tol_f64.assign(inputs.size(), grad_f64);
+}
 
 uint64_t family_seed(uint64_t seed, const std::string& family) {
   // FNV-1a of the name: a family's random cases do not move when another family changes.
@@ -102,10 +108,9 @@ Tensor draw_input(const Input& in, DType dtype, Generator& gen) {
 
 std::vector<Tensor> draw_inputs(const OpCase& c, DType dtype, Generator& gen) {
   std::vector<Tensor> xs;
-  const bool floating = dtype == DType::F32 || dtype == DType::F64 || dtype == DType::F16 || dtype == DType::BF16;
   for (const Input& in : c.inputs) {
     Tensor x = draw_input(in, dtype, gen);
-    if (in.requires_grad && floating) x.requires_grad_();
+    if (in.requires_grad && is_floating(dtype)) x.requires_grad_();
     xs.push_back(x);
   }
   return xs;
@@ -113,10 +118,10 @@ std::vector<Tensor> draw_inputs(const OpCase& c, DType dtype, Generator& gen) {
 
 double elements(const Shape& s) { return static_cast<double>(s.numel()); }
 
-double f32_bytes(std::initializer_list<Shape> shapes) {
-  double n = 0;
-  for (const Shape& s : shapes) n += elements(s);
-  return 4.0 * n;
+Work read_inputs_write_output(const std::vector<Shape>& inputs, const Shape& output) {
+  double n = elements(output);
+  for (const Shape& s : inputs) n += elements(s);
+  return {0, 4.0 * n};
 }
 
 std::string json_list(const std::vector<int64_t>& v) {

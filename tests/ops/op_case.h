@@ -106,6 +106,9 @@ struct OpCase {
   // "[2,7,5,2]" or "[2,7,5,2]+[2,7,5,2]": the inputs' shapes.
   std::string shapes() const;
   bool has(Purpose p) const { return (purposes & p) != 0; }
+  // CPU and CUDA agree within these tolerances (not bit for bit): the output's, and every
+  // input gradient's (set after the inputs).
+  void compare_devices_within(Tolerance out_f32, Tolerance out_f64, Tolerance grad_f32, Tolerance grad_f64);
 };
 
 // Every family's cases: the random ones drawn from a generator of `seed` and the family's
@@ -131,9 +134,10 @@ Tensor draw_input(const Input& in, DType dtype, Generator& gen);
 // All inputs of a case at `dtype`; those with requires_grad (floating dtypes only) require it.
 std::vector<Tensor> draw_inputs(const OpCase& c, DType dtype, Generator& gen);
 
-// Work counting helpers: numel of a shape; float32 bytes of a list of shapes.
+// Work counting helpers: numel of a shape; the float32 bytes of reading every input once
+// and writing the output once (the work of most memory-bound ops, and of many backwards).
 double elements(const Shape& s);
-double f32_bytes(std::initializer_list<Shape> shapes);
+Work read_inputs_write_output(const std::vector<Shape>& inputs, const Shape& output);
 
 // "[1,2,3]": an integer list for the oracle's JSON arguments.
 std::string json_list(const std::vector<int64_t>& v);

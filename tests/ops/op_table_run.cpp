@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
 namespace fh::test::ops {
@@ -48,17 +47,16 @@ ParityCase to_parity_case(const OpCase& c, Generator& gen) {
   return p;
 }
 
-ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
-  ForwardBackward r;
-  r.output = c.run(inputs);
-  if (r.output.requires_grad()) r.output.backward(grad_output);
-  for (const Tensor& x : inputs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
-  return r;
-}
-
 namespace {
 
-bool is_float(DType t) { return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16; }
+// The gradient of every input that requires one (undefined elsewhere), after
+// output.backward(grad_output) through the autograd engine.
+std::vector<Tensor> input_grads(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output) {
+  if (output.requires_grad()) output.backward(grad_output);
+  std::vector<Tensor> grads;
+  for (const Tensor& x : inputs) grads.push_back(x.requires_grad() ? x.grad() : Tensor());
+  return grads;
+}
 
 void check_agree(const Tensor& got, const Tensor& ref, Device device, bool exact, Tolerance tol, const std::string& name) {
   INFO(name);
@@ -90,28 +88,24 @@ int compare_devices(const std::string& family, Device device, bool small_only) {
         if (device.is_cpu()) d = d.clone();  // its own leaves, gradients and storage
         dev_in.push_back(x.requires_grad() ? d.requires_grad_() : d);
       }
-      Tensor grad_output;
-      if (is_float(t)) {
-        NoGradGuard no_grad;
-        grad_output = randn(c.run(cpu_in).shape(), gen, 0.0, 1.0, DType::F64).to(t);
-      }
-      const ForwardBackward cpu = run_forward_backward(c, cpu_in, grad_output);
-      const ForwardBackward dev =
-          run_forward_backward(c, dev_in, grad_output.defined() ? grad_output.to(device) : Tensor());
+      const Tensor cpu_out = c.run(cpu_in), dev_out = c.run(dev_in);
       const Tolerance tol = t == DType::F64 ? c.device_tol_f64 : c.device_tol_f32;
-      check_agree(dev.output, cpu.output, device, c.device_exact, tol, name);
+      check_agree(dev_out, cpu_out, device, c.device_exact, tol, name);
+      ++compared;
+      if (!is_floating(t)) continue;  // integers: forward only
+      const Tensor grad_output = randn(cpu_out.shape(), gen, 0.0, 1.0, DType::F64).to(t);
+      const std::vector<Tensor> cpu_grads = input_grads(cpu_out, cpu_in, grad_output);
+      const std::vector<Tensor> dev_grads = input_grads(dev_out, dev_in, grad_output.to(device));
       const std::vector<Tolerance>& grad_tols = t == DType::F64 ? c.device_grad_tol_f64 : c.device_grad_tol_f32;
-      for (size_t k = 0; k < cpu.grads.size(); ++k) {
-        if (!cpu.grads[k].defined()) continue;
-        REQUIRE(dev.grads[k].defined());
-        check_agree(dev.grads[k], cpu.grads[k], device, c.device_grads_exact, grad_tols.empty() ? tol : grad_tols[k],
+      for (size_t k = 0; k < cpu_grads.size(); ++k) {
+        if (!cpu_grads[k].defined()) continue;
+        REQUIRE(dev_grads[k].defined());
+        check_agree(dev_grads[k], cpu_grads[k], device, c.device_grads_exact, grad_tols.empty() ? tol : grad_tols[k],
                     name + " grad" + std::to_string(k));
       }
-      ++compared;
     }
   }
-  CHECK(compared > 0);
-  MESSAGE(family << ": " << compared << " case/dtype pairs, " << device.str() << " against the CPU");
+  if (compared > 0) MESSAGE(family << ": " << compared << " case/dtype pairs, " << device.str() << " against the CPU");
   return compared;
 }
 

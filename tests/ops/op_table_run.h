@@ -25,19 +25,12 @@ const char* purpose_name(Purpose p);
 // from `gen`).
 ParityCase to_parity_case(const OpCase& c, Generator& gen);
 
-// A case's output and the gradient of every input that requires one (undefined elsewhere),
-// after backward(grad_output) through the autograd engine. Inputs are used as given.
-struct ForwardBackward {
-  Tensor output;
-  std::vector<Tensor> grads;
-};
-ForwardBackward run_forward_backward(const OpCase& c, const std::vector<Tensor>& inputs, const Tensor& grad_output);
-
 // The device driver: every kDevice case of `family` (with small_only, only those that also
 // take the CPU checks) forward and backward on the CPU and on `device` from the same inputs
 // and upstream gradient, at each of its dtypes (integers forward only); CHECKs the output
 // and every input gradient, bit for bit or within the case's tolerance. Returns the number
-// of case/dtype pairs compared. With device = the CPU it runs the driver against itself.
+// of case/dtype pairs compared (0 for a family without device cases). With device = the
+// CPU it runs the driver against itself.
 int compare_devices(const std::string& family, Device device, bool small_only = false);
 
 }  // namespace fh::test::ops

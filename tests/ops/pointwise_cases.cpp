@@ -60,8 +60,7 @@ Input given(const Tensor& values) {
   return in;
 }
 
-// Reads the input, writes the output; the backward reads the gradient and what it saved.
-Work activation_forward(const std::vector<Shape>& in, const Shape&) { return {0, 8.0 * elements(in[0])}; }
+// The backward reads the gradient and what it saved, and writes the input's gradient.
 Work activation_backward(const std::vector<Shape>& in, const Shape&) { return {0, 12.0 * elements(in[0])}; }
 
 OpCase activation(const std::string& op, const std::string& args, RunFn run, const Shape& s, Input values,
@@ -75,9 +74,8 @@ OpCase activation(const std::string& op, const std::string& args, RunFn run, con
   c.nhwc_output = image;
   c.run = std::move(run);
   c.purposes = purposes;
-  c.device_exact = c.device_grads_exact = false;
-  c.device_tol_f32 = kActivationF32, c.device_tol_f64 = kActivationF64;
-  c.forward_work = activation_forward;
+  c.compare_devices_within(kActivationF32, kActivationF64, kActivationF32, kActivationF64);
+  c.forward_work = read_inputs_write_output;
   c.backward_work = activation_backward;
   return c;
 }
@@ -147,9 +145,8 @@ OpCase softmax_case(const Shape& s, int64_t dim, unsigned purposes, Input v = no
   c.inputs = {v};
   c.run = [dim](const std::vector<Tensor>& x) { return softmax(x[0], dim); };
   c.purposes = purposes;
-  c.device_exact = c.device_grads_exact = false;
-  c.device_tol_f32 = kSoftmaxF32, c.device_tol_f64 = kSoftmaxF64;
-  c.forward_work = activation_forward;
+  c.compare_devices_within(kSoftmaxF32, kSoftmaxF64, kSoftmaxF32, kSoftmaxF64);
+  c.forward_work = read_inputs_write_output;
   c.backward_work = activation_backward;  // reads the gradient and the output, writes one
   return c;
 }
@@ -187,10 +184,7 @@ OpCase loss_case(Loss loss, const Shape& s, Input a, Input b, unsigned purposes)
   };
   c.purposes = purposes;
   c.torch_tol = kLossTorch;
-  c.device_exact = c.device_grads_exact = false;
-  c.device_tol_f32 = kLossF32, c.device_tol_f64 = kLossF64;
-  c.device_grad_tol_f32.assign(c.inputs.size(), kLossGradF32);
-  c.device_grad_tol_f64.assign(c.inputs.size(), kLossGradF64);
+  c.compare_devices_within(kLossF32, kLossF64, kLossGradF32, kLossGradF64);
   // Reads every operand; the backward reads each operand its gradient depends on and
   // writes the gradient (the first operand's: a prediction against a fixed target).
   c.forward_work = [](const std::vector<Shape>& in, const Shape&) {

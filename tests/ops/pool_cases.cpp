@@ -75,14 +75,11 @@ std::string window_json(const PoolWindow& w, const std::string& extra = "") {
          ",\"padding\":" + json_list({w.pad_h, w.pad_w}) + extra + "}";
 }
 
-Input image(const Shape& s, Values values = Values::Normal, double a = 0, double b = 1) {
-  Input in{s, values, a, b};
+Input image(const Shape& s) {
+  Input in{s};
   in.nhwc = true;
   return in;
 }
-
-// Memory-bound work: float32 input and output once each (the gradients likewise).
-Work read_write(const std::vector<Shape>& in, const Shape& out) { return {0, f32_bytes({in[0], out})}; }
 
 OpCase avg_pool(const PoolProblem& p, bool include_pad, unsigned purposes) {
   OpCase c;
@@ -93,7 +90,7 @@ OpCase avg_pool(const PoolProblem& p, bool include_pad, unsigned purposes) {
   c.nhwc_output = true;
   c.run = [w = p.window, include_pad](const std::vector<Tensor>& x) { return avg_pool2d(x[0], w, include_pad); };
   c.purposes = purposes;
-  c.forward_work = c.backward_work = read_write;
+  c.forward_work = c.backward_work = read_inputs_write_output;
   return c;
 }
 
@@ -108,12 +105,10 @@ OpCase max_pool(const PoolProblem& p, Input values, unsigned purposes) {
   c.nhwc_output = true;
   c.run = [w = p.window](const std::vector<Tensor>& x) { return max_pool2d(x[0], w); };
   c.purposes = purposes;
-  // The forward writes int64 indices beside the maxima, which the backward reads.
-  c.forward_work = [](const std::vector<Shape>& in, const Shape& out) {
+  // The forward reads the image and writes the maxima and their int64 indices; the
+  // backward reads the gradient and the indices and writes the image's gradient.
+  c.forward_work = c.backward_work = [](const std::vector<Shape>& in, const Shape& out) {
     return Work{0, 4.0 * elements(in[0]) + 12.0 * elements(out)};
-  };
-  c.backward_work = [](const std::vector<Shape>& in, const Shape& out) {
-    return Work{0, 12.0 * elements(out) + 4.0 * elements(in[0])};
   };
   return c;
 }
@@ -129,7 +124,7 @@ OpCase global_pool(const Shape& s, unsigned purposes) {
   c.device_exact = false;
   c.device_tol_f32 = {1e-7, 1e-6};
   c.device_tol_f64 = {1e-15, 1e-13};
-  c.forward_work = c.backward_work = read_write;
+  c.forward_work = c.backward_work = read_inputs_write_output;
   return c;
 }
 
@@ -148,7 +143,7 @@ OpCase resize(const Shape& s, int64_t oh, int64_t ow, unsigned purposes) {
     return Work{0, 4.0 * (static_cast<double>(i[0] * std::min(i[1], out[1]) * std::min(i[2], out[2]) * i[3]) +
                           elements(out))};
   };
-  c.backward_work = read_write;
+  c.backward_work = read_inputs_write_output;
   return c;
 }
 

@@ -14,12 +14,6 @@ namespace {
 // The dtypes copies take: the float ones, half precision and integers (forward only).
 const std::vector<DType> kCopyDTypes = {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64};
 
-// Every input element read once, every output element written once (float32).
-Work copy_all(const std::vector<Shape>& in, const Shape& out) {
-  double n = elements(out);
-  for (const Shape& s : in) n += elements(s);
-  return {0, 4.0 * n};
-}
 // The output's elements read and written (a crop reads only what it keeps).
 Work copy_output(const std::vector<Shape>&, const Shape& out) { return {0, 8.0 * elements(out)}; }
 
@@ -38,7 +32,7 @@ OpCase concat_case(std::vector<Input> parts, int64_t axis, unsigned purposes) {
   c.run = [axis](const std::vector<Tensor>& x) { return concat(x, axis); };
   c.purposes = purposes;
   c.device_dtypes = kCopyDTypes;
-  c.forward_work = c.backward_work = copy_all;
+  c.forward_work = c.backward_work = read_inputs_write_output;
   return c;
 }
 
@@ -60,7 +54,7 @@ OpCase slice_case(const Shape& s, int64_t axis, int64_t start, int64_t length, u
   c.purposes = purposes;
   c.device_dtypes = kCopyDTypes;
   c.forward_work = copy_output;
-  c.backward_work = copy_all;
+  c.backward_work = read_inputs_write_output;
   return c;
 }
 
@@ -79,7 +73,7 @@ OpCase crop_case(const Shape& s, const std::vector<int64_t>& tops, const std::ve
   c.purposes = purposes;
   c.device_dtypes = kCopyDTypes;
   c.forward_work = copy_output;
-  c.backward_work = copy_all;  // the gradient read, the whole input's gradient written
+  c.backward_work = read_inputs_write_output;  // the gradient read, the whole input's gradient written
   return c;
 }
 

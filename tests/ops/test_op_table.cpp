@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/parity.h"
@@ -54,6 +55,13 @@ void parity_family(const std::string& family) {
   MESSAGE(family << ": " << cases.size() << " cases against PyTorch; worst of threshold by op:" << ops);
 }
 
+// The families FH_OP_FAMILY_TESTS registered test cases for.
+std::set<std::string>& tested_families() {
+  static std::set<std::string> families;
+  return families;
+}
+bool note_tested(const char* family) { return tested_families().insert(family).second; }
+
 int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
   const auto it = n.find(purpose);
   return it == n.end() ? 0 : it->second;
@@ -66,6 +74,7 @@ int count_of(const std::map<std::string, int>& n, const std::string& purpose) {
 // against itself, on the family's small cases: its inputs, dtypes (half precision and
 // integers too), backward passes and comparisons, in every build.
 #define FH_OP_FAMILY_TESTS(family)                                                            \
+  static const bool DOCTEST_ANONYMOUS(fh_tested_) = note_tested(family);                      \
   TEST_CASE("op table: " family ": float64 gradient checks") { gradcheck_family(family); }    \
   TEST_CASE("op table: " family ": PyTorch parity, outputs and gradients") { parity_family(family); }
 
@@ -78,20 +87,22 @@ FH_OP_FAMILY_TESTS("pointwise")
 FH_OP_FAMILY_TESTS("conv")
 
 TEST_CASE("op table: the device driver runs every family's small cases, the CPU against itself") {
-  for (const std::string& family : op_families())
-    if (family != "conv") compare_devices(family, fh::Device::cpu(), /*small_only=*/true);
+  int compared = 0;
+  for (const std::string& family : op_families()) compared += compare_devices(family, fh::Device::cpu(), true);
+  CHECK(compared > 0);
 }
 
 // Every device case, large ones included: what the GPU run does, minus the GPU (about a
 // minute on two cores; run with --no-skip).
 TEST_CASE("op table: the device driver runs every device case, the CPU against itself" * doctest::skip()) {
-  for (const std::string& family : op_families())
-    if (family != "conv") compare_devices(family, fh::Device::cpu());
+  int compared = 0;
+  for (const std::string& family : op_families()) compared += compare_devices(family, fh::Device::cpu());
+  CHECK(compared > 0);
 }
 
-TEST_CASE("op table: every family has a test case, every case a purpose and a PyTorch name") {
-  const std::vector<std::string> tested = {"core", "pool", "shape", "warp", "norm", "pointwise", "conv"};
-  CHECK(op_families() == tested);
+TEST_CASE("op table: every family has its test cases, every case a purpose, an op and its tolerances") {
+  const std::vector<std::string> families = op_families();
+  CHECK(std::set<std::string>(families.begin(), families.end()) == tested_families());
   std::map<std::string, std::map<std::string, int>> counts;
   for (const OpCase& c : shared_op_table()) {
     INFO(c.name());
@@ -99,6 +110,9 @@ TEST_CASE("op table: every family has a test case, every case a purpose and a Py
     CHECK(!c.op.empty());
     CHECK(c.run);
     if (c.has(kBench)) CHECK((c.forward_work && c.backward_work));
+    // Per-input tolerances, where given, cover every input.
+    for (const auto* per_input : {&c.torch_grad_tol, &c.device_grad_tol_f32, &c.device_grad_tol_f64})
+      CHECK((per_input->empty() || per_input->size() == c.inputs.size()));
     for (Purpose p : {kGradcheck, kTorch, kDevice, kBench})
       if (c.has(p)) ++counts[c.family][purpose_name(p)];
     if (c.has(kDevice)) counts[c.family]["device dtypes"] += static_cast<int>(c.device_dtypes.size());
