@@ -3,7 +3,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
-#include <exception>
 #include <cstdlib>
 #include <string>
 
@@ -78,25 +77,18 @@ void set_bytes(benchmark::State& state, double bytes_per_call, const std::string
 
 }  // namespace fh::bench::cuda
 
-// fh_cuda_bench's main: one line and success without a GPU, so that scripts can run it
-// anywhere (listing the benchmarks needs no GPU).
-int main(int argc, char** argv) {
-  try {
-    if (fh::bench::write_op_cases_if_asked(argc, argv)) return 0;
-    fh::bench::register_op_table_benchmarks();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fh_cuda_bench: %s\n", e.what());
-    return 1;
-  }
-  bool listing = false;
-  for (int i = 1; i < argc; ++i) listing = listing || std::string(argv[i]).rfind("--benchmark_list_tests", 0) == 0;
-  if (!listing && fh::cuda::device_count() == 0) {
-    std::printf("fh_cuda_bench: SKIPPED — %s\n", fh::cuda::unavailable_reason().c_str());
-    return 0;
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+namespace {
+
+// Without a GPU: one line, and success, so that scripts can run fh_cuda_bench anywhere
+// (listing the benchmarks needs no GPU).
+bool skip_without_gpu(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).rfind("--benchmark_list_tests", 0) == 0) return false;
+  if (fh::cuda::device_count() > 0) return false;
+  std::printf("fh_cuda_bench: SKIPPED — %s\n", fh::cuda::unavailable_reason().c_str());
+  return true;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return fh::bench::benchmark_main(argc, argv, "fh_cuda_bench", skip_without_gpu); }

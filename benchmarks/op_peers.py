@@ -13,6 +13,7 @@ comparison do the same work by construction:
             gradient PyTorch returns as a view is made contiguous, as freehead's are.
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def draw(spec, device):
     elif values == "uniform":
         x = torch.rand(shape, device=device) * (b - a) + a
     elif values == "distinct":
-        n = max(1, x_numel(shape))
+        n = max(1, math.prod(shape))
         x = (torch.randperm(n, device=device).float() * (2.0 / n) - 1.0).reshape(shape)
     elif values == "tied":
         x = torch.round((torch.rand(shape, device=device) * (b - a) + a) * 2) / 2
@@ -77,13 +78,6 @@ def draw(spec, device):
         # [N, M, C, H, W] as PyTorch keeps them, handed over as a view in freehead's order.
         x = x.permute(0, 1, 4, 2, 3).contiguous().permute(0, 1, 3, 4, 2)
     return x
-
-
-def x_numel(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def make_peer(case, ops, device):

@@ -10,6 +10,8 @@
 // it with the oracle's op table (tools/oracle/ops_*.py), so the two sides do the same work.
 #include "benchmarks/op_table_bench.h"
 
+#include <cstdio>
+#include <exception>
 #include <memory>
 
 #include "autograd/grad_mode.h"
@@ -17,6 +19,7 @@
 #include "io/file_io.h"
 #include "runtime/error.h"
 #include "tests/ops/op_case.h"
+#include "weights/json.h"
 
 #ifdef FH_OP_BENCH_CUDA
 #include "benchmarks/cuda_bench_util.h"
@@ -43,13 +46,8 @@ const char* const kPrefix = "BM_";
 const std::vector<OpCase>& bench_table() {
   static const std::vector<OpCase> table = [] {
     std::vector<OpCase> all = test::ops::op_table(1), kept;
-#ifdef FH_OP_BENCH_CUDA
-    const bool cpu = false;
-#else
-    const bool cpu = true;
-#endif
     for (OpCase& c : all)
-      if (c.has(test::ops::kBench) && (c.bench_cpu || !cpu)) kept.push_back(std::move(c));
+      if (c.has(test::ops::kBench) && (c.bench_cpu || !kDevice.is_cpu())) kept.push_back(std::move(c));
     return kept;
   }();
   return table;
@@ -133,28 +131,25 @@ void bench_backward(benchmark::State& state, const OpCase& c) {
   report(state, c, c.backward_work(shapes_of(xs), y.shape()));
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
-std::string case_json(const OpCase& c, const std::string& name, bool backward) {
+json::Value case_json(const OpCase& c, const std::string& name, bool backward) {
   static const char* const kValues[] = {"normal", "uniform", "distinct", "tied", "given", "custom"};
-  std::string s = "{\"name\":\"" + json_escape(name) + "\",\"op\":\"" + c.op + "\",\"args\":" +
-                  (c.args.empty() ? "{}" : c.args) + ",\"pass\":\"" + (backward ? "backward" : "forward") +
-                  "\",\"nhwc_output\":" + (c.nhwc_output ? "true" : "false") + ",\"inputs\":[";
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    const test::ops::Input& in = c.inputs[i];
-    s += std::string(i ? "," : "") + "{\"shape\":" + test::ops::json_list(std::vector<int64_t>(in.shape.begin(), in.shape.end())) +
-         ",\"values\":\"" + kValues[static_cast<int>(in.values)] + "\",\"a\":" + std::to_string(in.a) +
-         ",\"b\":" + std::to_string(in.b) + ",\"nhwc\":" + (in.nhwc ? "true" : "false") +
-         ",\"requires_grad\":" + (in.requires_grad ? "true" : "false") + "}";
+  json::Value inputs = json::Value::array();
+  for (const test::ops::Input& in : c.inputs) {
+    json::Value shape = json::Value::array();
+    for (int64_t d : in.shape) shape.push_back(d);
+    inputs.push_back(json::Value::object({{"shape", shape},
+                                          {"values", kValues[static_cast<int>(in.values)]},
+                                          {"a", in.a},
+                                          {"b", in.b},
+                                          {"nhwc", in.nhwc},
+                                          {"requires_grad", in.requires_grad}}));
   }
-  return s + "]}";
+  return json::Value::object({{"name", name},
+                              {"op", c.op},
+                              {"args", json::parse(c.args.empty() ? "{}" : c.args, c.name() + " args")},
+                              {"pass", backward ? "backward" : "forward"},
+                              {"nhwc_output", c.nhwc_output},
+                              {"inputs", inputs}});
 }
 
 }  // namespace
@@ -180,21 +175,30 @@ bool write_op_cases_if_asked(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind(flag, 0) != 0) continue;
-    const std::string path = arg.substr(flag.size());
-    std::string json = "[\n";
-    bool first = true;
-    for (const OpCase& c : bench_table()) {
-      for (bool backward : {false, true}) {
-        if (backward && !c.bench_backward) continue;
-        json += (first ? "" : ",\n") + case_json(c, bench_name(c, backward), backward);
-        first = false;
-      }
-    }
-    json += "\n]\n";
-    write_file_atomic(path, json, "the op table's benchmark cases");
+    json::Value cases = json::Value::array();
+    for (const OpCase& c : bench_table())
+      for (bool backward : {false, true})
+        if (!backward || c.bench_backward) cases.push_back(case_json(c, bench_name(c, backward), backward));
+    write_file_atomic(arg.substr(flag.size()), cases.dump() + "\n", "the op table's benchmark cases");
     return true;
   }
   return false;
+}
+
+int benchmark_main(int argc, char** argv, const char* program, bool (*skip)(int, char**)) {
+  try {
+    if (write_op_cases_if_asked(argc, argv)) return 0;
+    register_op_table_benchmarks();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  if (skip != nullptr && skip(argc, argv)) return 0;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace fh::bench
