@@ -8,7 +8,8 @@ torch_compare.py --device cuda finds its peer: an op-table benchmark's op in the
 op table (op_peers.py), any other's family among the peers_*.py modules, taking the
 benchmark's integer arguments. With --run, the peers of the benchmarks matching REGEX are
 also built and called once on the CPU (op-table peers on the CPU, the CUDA-only peers with
-device="cpu"): a check of their arguments' meaning that needs no GPU. Exits 77 (skipped) when PyTorch cannot be imported.
+device="cpu"): a check of their arguments' meaning that needs no GPU. Exits 77 (skipped)
+when PyTorch cannot be imported.
 """
 import argparse
 import inspect

@@ -14,42 +14,33 @@ import torch.nn.functional as F
 def flow_grid(flow):
     """grid_sample's grid for sampling at (x + dx, y + dy), align_corners=True:
     x_n = 2u / (W - 1) - 1. On a one-pixel axis any finite x_n samples pixel 0 (grid_sample
-    scales by W - 1 = 0), so the divisor is clamped to 1 there to keep the grid finite."""
-    n, h, w, _ = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=flow.dtype), torch.arange(w, dtype=flow.dtype), indexing="ij")
-    u = xs + flow[..., 0]
-    v = ys + flow[..., 1]
-    return torch.stack((2 * u / max(w - 1, 1) - 1, 2 * v / max(h - 1, 1) - 1), dim=-1)
+    scales by W - 1 = 0), so the divisor is clamped to 1 there to keep the grid finite. The
+    pixel grid and the divisors are made once per size, dtype and device, as a Resample2d
+    module built on grid_sample keeps them."""
+    _, h, w, _ = flow.shape
+    key = (h, w, flow.dtype, flow.device)
+    if key not in flow_grid.cache:
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=flow.dtype, device=flow.device),
+                                torch.arange(w, dtype=flow.dtype, device=flow.device), indexing="ij")
+        flow_grid.cache[key] = (torch.stack((xs, ys), dim=-1),
+                                torch.tensor([max(w - 1, 1), max(h - 1, 1)], dtype=flow.dtype, device=flow.device))
+    pixels, divisor = flow_grid.cache[key]
+    return 2 * (pixels + flow) / divisor - 1
+
+
+flow_grid.cache = {}
 
 
 def warp(src_nchw, flow, peer=False):
-    """As a benchmark's peer (peer=True): the float32 work a Resample2d module built on
-    grid_sample does, the base grid made once per size. Otherwise evaluated in float64: in float32 the round trip u -> x_n -> u loses about (W - 1) / 2
+    """Evaluated in float64: in float32 the round trip u -> x_n -> u loses about (W - 1) / 2
     ulps of the coordinate, an error of PyTorch's that would swamp freehead's own. In float64
     the reference is the exact value of the same formula (border clamping and its zero
-    gradient included), so the comparison measures freehead's float32 error alone."""
-    if peer:
-        return resample2d(src_nchw, flow)
-    grid = flow_grid(flow.double())
-    y = F.grid_sample(src_nchw.double(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    gradient included), so the comparison measures freehead's float32 error alone. As a
+    benchmark's peer (peer=True) the same in float32: the work a PyTorch model does."""
+    dtype = torch.float32 if peer else torch.float64
+    y = F.grid_sample(src_nchw.to(dtype), flow_grid(flow.to(dtype)), mode="bilinear", padding_mode="border",
+                      align_corners=True)
     return y.float()
-
-
-def resample2d(src, flow):
-    """grid_sample at (x + dx, y + dy), border-clamped, in float32 (the base grid and the
-    scale built once per size and device)."""
-    n, h, w, _ = flow.shape
-    key = (h, w, flow.device)
-    if key not in resample2d.base:
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=flow.device),
-                                torch.arange(w, dtype=torch.float32, device=flow.device), indexing="ij")
-        resample2d.base[key] = (torch.stack((xs, ys), dim=-1).unsqueeze(0),
-                                torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=flow.device))
-    base, scale = resample2d.base[key]
-    return F.grid_sample(src, (base + flow) * scale - 1, mode="bilinear", padding_mode="border", align_corners=True)
-
-
-resample2d.base = {}
 
 
 def nshot_fusion(m, x):
