@@ -19,6 +19,7 @@
 #include "runtime/tensor.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/harness/tolerance.h"
+#include "tests/ops/core_tolerances.h"
 
 using fh::Device;
 using fh::DType;
@@ -28,17 +29,9 @@ using fh::kernels::BinaryOp;
 using fh::kernels::UnaryOp;
 namespace kernels = fh::kernels;
 using namespace fh::cuda_test;
+using namespace fh::test::ops;
 
 namespace {
-
-// Elementwise results differ by a few ulps at most (exp/log are not correctly rounded on
-// either side); sums by one final rounding; matmuls by summation order over K.
-constexpr fh::test::Tolerance kElementwiseF32{1e-6, 1e-6};
-constexpr fh::test::Tolerance kElementwiseF64{1e-14, 1e-14};
-constexpr fh::test::Tolerance kSumF32{1e-6, 1e-6};
-constexpr fh::test::Tolerance kSumF64{1e-12, 1e-12};
-constexpr fh::test::Tolerance kMatmulF32{1e-4, 1e-4};
-constexpr fh::test::Tolerance kMatmulF64{1e-11, 1e-11};
 
 fh::test::Tolerance elementwise_tol(DType t) { return t == DType::F64 ? kElementwiseF64 : kElementwiseF32; }
 

@@ -3,18 +3,10 @@
 // driven by test_cuda_op_table.cpp).
 #include <doctest/doctest.h>
 
-#include <limits>
-#include <string>
-#include <vector>
-
 #include "kernels/pointwise.h"
 #include "tests/cuda/cuda_test_util.h"
 
-using fh::DType;
-using fh::Shape;
 using fh::Tensor;
-using fh::kernels::ActivationOp;
-using fh::kernels::ActivationParams;
 using fh::kernels::LossOp;
 namespace kernels = fh::kernels;
 using namespace fh::cuda_test;

@@ -14,15 +14,12 @@
 
 #include "autograd/ops.h"
 #include "tests/harness/random_inputs.h"
+#include "tests/ops/core_tolerances.h"
 #include "tests/ops/op_case.h"
 
 namespace fh::test::ops {
 
 namespace {
-
-constexpr Tolerance kElementwiseF32{1e-6, 1e-6}, kElementwiseF64{1e-14, 1e-14};
-constexpr Tolerance kSumF32{1e-6, 1e-6}, kSumF64{1e-12, 1e-12};
-constexpr Tolerance kMatmulF32{1e-4, 1e-4}, kMatmulF64{1e-11, 1e-11};
 
 const char* const kBinaryNames[] = {"add", "sub", "mul", "div"};
 
