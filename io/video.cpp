@@ -21,6 +21,7 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
@@ -84,6 +85,64 @@ std::string av_error(int err) {
   return s;
 }
 
+// A stream's display matrix (9 int32, FFmpeg's layout), or null. FFmpeg 6.1 moved stream
+// side data into the codec parameters and 7.0 removed the old accessor.
+const int32_t* display_matrix(const AVStream* st) {
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 31, 102)
+  const AVPacketSideData* sd = av_packet_side_data_get(st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data,
+                                                       AV_PKT_DATA_DISPLAYMATRIX);
+  return sd && sd->size >= 9 * static_cast<int>(sizeof(int32_t)) ? reinterpret_cast<const int32_t*>(sd->data) : nullptr;
+#else
+  size_t size = 0;
+  const uint8_t* data = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  return data && size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(data) : nullptr;
+#endif
+}
+
+int32_t* new_display_matrix(AVStream* st) {
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 31, 102)
+  AVPacketSideData* sd = av_packet_side_data_new(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
+                                                 AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t), 0);
+  return sd ? reinterpret_cast<int32_t*>(sd->data) : nullptr;
+#else
+  return reinterpret_cast<int32_t*>(av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+#endif
+}
+
+// The clockwise turn a display matrix asks for, as a multiple of 90°: minus
+// av_display_rotation_get's angle, as FFmpeg's command-line tool reads it. A matrix that also
+// mirrors, or turns by another angle, is refused by name rather than shown wrongly.
+int display_rotation(const AVStream* st, const std::string& path) {
+  const int32_t* matrix = display_matrix(st);
+  if (!matrix) return 0;
+  const double ccw = av_display_rotation_get(matrix);
+  if (std::isnan(ccw)) return 0;  // a degenerate matrix: players ignore it too
+  const double det = static_cast<double>(matrix[0]) * matrix[4] - static_cast<double>(matrix[1]) * matrix[3];
+  const double cw = std::fmod(std::fmod(-ccw, 360.0) + 360.0, 360.0);
+  const long quarter = std::lround(cw / 90.0);
+  FH_CHECK(det > 0 && std::abs(cw - 90.0 * static_cast<double>(quarter)) < 0.5, "video", "'", path,
+           "' asks to be shown ", det > 0 ? "" : "mirrored and ", "turned by ", cw,
+           "°; freehead reads videos turned by multiples of 90° only");
+  return static_cast<int>(quarter % 4) * 90;
+}
+
+// dst = src turned clockwise by `rotation` degrees (90, 180, 270); RGB.
+void rotate_rgb(const Image& src, int rotation, Image& dst) {
+  const int w = src.width, h = src.height;
+  const int dw = rotation == 180 ? w : h, dh = rotation == 180 ? h : w;
+  if (dst.width != dw || dst.height != dh || dst.channels != 3) dst = Image(dw, dh, 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      int dx = 0, dy = 0;  // where source pixel (x, y) lands
+      if (rotation == 90) dx = h - 1 - y, dy = x;
+      else if (rotation == 180) dx = w - 1 - x, dy = h - 1 - y;
+      else dx = y, dy = w - 1 - x;
+      const uint8_t* p = &src.pixels[(static_cast<size_t>(y) * w + x) * 3];
+      uint8_t* q = &dst.pixels[(static_cast<size_t>(dy) * dw + dx) * 3];
+      q[0] = p[0], q[1] = p[1], q[2] = p[2];
+    }
+}
+
 }  // namespace
 
 bool video_supported() { return true; }
@@ -107,6 +166,8 @@ struct VideoReader::Impl {
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
   int stream = -1;
+  int coded_width = 0, coded_height = 0;  // as stored, before the display rotation
+  Image unturned;                          // a frame as stored, when it must be turned
   bool flushing = false, finished = false;
   int64_t read = 0, damaged = 0;
 
@@ -120,14 +181,17 @@ struct VideoReader::Impl {
 
   void convert(Image& out) {
     // Every pixel is overwritten below: a frame of the right size is reused as it is.
-    if (out.width != info.width || out.height != info.height || out.channels != 3) out = Image(info.width, info.height, 3);
-    sws = sws_getCachedContext(sws, frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), info.width,
-                               info.height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
+    Image& rgb = info.rotation == 0 ? out : unturned;
+    if (rgb.width != coded_width || rgb.height != coded_height || rgb.channels != 3)
+      rgb = Image(coded_width, coded_height, 3);
+    sws = sws_getCachedContext(sws, frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), coded_width,
+                               coded_height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
     FH_CHECK(sws, "video", "cannot convert frame ", read, " of '", path, "' (pixel format ",
              av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format)), ") to RGB");
-    uint8_t* dst[4] = {out.pixels.data(), nullptr, nullptr, nullptr};
-    int stride[4] = {info.width * 3, 0, 0, 0};
+    uint8_t* dst[4] = {rgb.pixels.data(), nullptr, nullptr, nullptr};
+    int stride[4] = {coded_width * 3, 0, 0, 0};
     sws_scale(sws, frame->data, frame->linesize, 0, frame->height, dst, stride);
+    if (info.rotation != 0) rotate_rgb(unturned, info.rotation, out);
   }
 };
 
@@ -151,6 +215,9 @@ VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>
   m.info.height = st->codecpar->height;
   FH_CHECK(m.info.width > 0 && m.info.height > 0 && m.info.width <= 16384 && m.info.height <= 16384, "video", "'", path,
            "' has a video of ", m.info.width, "x", m.info.height, " pixels (1..16384 each way are read)");
+  m.coded_width = m.info.width, m.coded_height = m.info.height;
+  m.info.rotation = display_rotation(st, path);
+  if (m.info.rotation == 90 || m.info.rotation == 270) std::swap(m.info.width, m.info.height);
   m.info.codec = avcodec_get_name(st->codecpar->codec_id);
   const AVRational rate = av_guess_frame_rate(m.fmt, st, nullptr);
   m.info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
@@ -375,7 +442,10 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, const V
   FH_CHECK(std::isfinite(options.fps) && options.fps > 0 && options.fps <= 1000, "video", "frame rate ", options.fps,
            " for '", path, "' is outside (0, 1000]");
   m.fps = options.fps;
+  FH_CHECK(options.rotation == 0 || options.rotation == 90 || options.rotation == 180 || options.rotation == 270,
+           "video", "display rotation ", options.rotation, " for '", path, "' is not 0, 90, 180 or 270");
   if (is_gif_path(path)) {
+    FH_CHECK(options.rotation == 0, "video", "'", path, "': a GIF cannot carry a display rotation");
     m.gif = std::make_unique<GifWriter>(path, static_cast<int>(std::lround(100.0 / options.fps)));
     m.encoder = "gif (freehead's dithered writer)";
     if (!options.audio_from.empty()) m.audio_note = "a GIF has no sound";
@@ -416,6 +486,13 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, const V
   FH_CHECK(err >= 0, "video", "cannot set up the video stream of '", path, "': ", av_error(err));
   m.video->time_base = m.enc->time_base;
   m.video->avg_frame_rate = rate;
+  if (options.rotation != 0) {
+    int32_t* matrix = new_display_matrix(m.video);
+    FH_CHECK(matrix, "video", "out of memory writing '", path, "'");
+    // FFmpeg's two halves disagree in sign: set() takes the clockwise angle, get() (read
+    // above, as FFmpeg's own command does) gives it counter-clockwise.
+    av_display_rotation_set(matrix, static_cast<double>(options.rotation));
+  }
 
   if (!options.audio_from.empty()) m.open_audio(options.audio_from);
 

@@ -28,12 +28,15 @@ bool is_video_path(const std::string& path);
 bool is_writable_video_path(const std::string& path);
 
 struct VideoInfo {
-  int width = 0, height = 0;
+  int width = 0, height = 0;  // as the frames are shown: after the rotation below
   double fps = 0;             // frames per second (the stream's average rate)
   int64_t frames = -1;        // as the container states it, or estimated from the duration; -1 unknown
   double duration_s = 0;      // 0 unknown
   std::string codec;          // e.g. "h264"
   bool has_audio = false;
+  // The clockwise turn the file asks players to apply (0, 90, 180 or 270: the display matrix
+  // phones write for portrait recordings); frames come out turned, as players show them.
+  int rotation = 0;
 };
 
 class VideoReader {
@@ -63,6 +66,9 @@ struct VideoWriterOptions {
   double fps = 25;
   std::string audio_from;  // a file whose first audio stream is copied in (MP4 only); empty = none
   int crf = 18;            // H.264 quality (0 lossless … 51); 18 looks lossless to most eyes
+  // A clockwise turn players should apply when showing the frames (0, 90, 180, 270), written
+  // as the display matrix phones write (MP4/MOV/MKV only; the frames are stored as given).
+  int rotation = 0;
 };
 
 class VideoWriter {

@@ -1,5 +1,5 @@
 // Video files (io/video.h) and `freehead reenact` on them: a synthetic clip encoded to
-// H.264 MP4 and decoded back (frame count, rate, PSNR), a driving video carrying a test tone
+// H.264 MP4 and decoded back (frame count, rate, PSNR), a phone's rotation flag applied, a driving video carrying a test tone
 // reenacted into an MP4 that keeps the tone, GIF output, and damaged or false videos refused
 // with nothing written. The tone is made here with FFmpeg's own AAC encoder. In a build
 // without FFmpeg the cases check the error that says so.
@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -202,6 +203,80 @@ TEST_CASE("video: a synthetic clip encoded to MP4 decodes back with its frame co
   int gifs = 0;
   while (rg.next(f)) ++gifs;
   CHECK(gifs == 25);
+  CHECK(no_temporaries_in(dir.path));
+}
+
+// A frame of 48 wide × 32 high, grey, with a red block in its top-left corner and a blue one
+// in its top-right: after a turn, where the blocks are says which way it went.
+Image corner_marked_frame() {
+  Image f(48, 32, 3);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 48; ++x) {
+      uint8_t* p = &f.pixels[(static_cast<size_t>(y) * 48 + x) * 3];
+      p[0] = p[1] = p[2] = 128;
+      if (y < 10 && x < 10) p[0] = 230, p[1] = 20, p[2] = 20;
+      if (y < 10 && x >= 38) p[0] = 20, p[1] = 20, p[2] = 230;
+    }
+  return f;
+}
+
+// The mean colour of the 6×6 square at the given corner, inset by 2 pixels.
+std::array<double, 3> corner_colour(const Image& f, bool right, bool bottom) {
+  std::array<double, 3> c{};
+  const int x0 = right ? f.width - 8 : 2, y0 = bottom ? f.height - 8 : 2;
+  for (int y = y0; y < y0 + 6; ++y)
+    for (int x = x0; x < x0 + 6; ++x)
+      for (int k = 0; k < 3; ++k) c[k] += f.pixels[(static_cast<size_t>(y) * f.width + x) * 3 + k] / 36.0;
+  return c;
+}
+
+bool is_red(const std::array<double, 3>& c) { return c[0] > 180 && c[2] < 80; }
+bool is_blue(const std::array<double, 3>& c) { return c[2] > 180 && c[0] < 80; }
+
+TEST_CASE("video: a phone's rotation flag is applied: frames come out turned as players show them") {
+  TempDir dir("video-rotation");
+  if (!video_supported()) return;
+  const Image frame = corner_marked_frame();
+  // Where the top-left (red) and top-right (blue) blocks land after a clockwise turn.
+  struct Turn {
+    int rotation;
+    bool red_right, red_bottom, blue_right, blue_bottom;
+  };
+  for (const Turn& t : {Turn{0, false, false, true, false}, Turn{90, true, false, true, true},
+                        Turn{180, true, true, false, true}, Turn{270, false, true, false, false}}) {
+    CAPTURE(t.rotation);
+    VideoWriterOptions o;
+    o.rotation = t.rotation;
+    const std::string path = dir / ("turned" + std::to_string(t.rotation) + ".mp4");
+    VideoWriter w(path, 48, 32, o);
+    for (int i = 0; i < 3; ++i) w.write(frame);
+    w.finish();
+    VideoReader r(path);
+    CHECK(r.info().rotation == t.rotation);
+    const bool quarter = t.rotation == 90 || t.rotation == 270;
+    CHECK(r.info().width == (quarter ? 32 : 48));
+    CHECK(r.info().height == (quarter ? 48 : 32));
+    Image f;
+    int n = 0;
+    while (r.next(f)) {
+      REQUIRE(f.width == r.info().width);
+      REQUIRE(f.height == r.info().height);
+      CHECK(is_red(corner_colour(f, t.red_right, t.red_bottom)));
+      CHECK(is_blue(corner_colour(f, t.blue_right, t.blue_bottom)));
+      ++n;
+    }
+    CHECK(n == 3);
+  }
+  CHECK(error_of([&] {
+          VideoWriterOptions o;
+          o.rotation = 45;
+          VideoWriter w(dir / "bad.mp4", 48, 32, o);
+        }).find("display rotation 45") != std::string::npos);
+  CHECK(error_of([&] {
+          VideoWriterOptions o;
+          o.rotation = 90;
+          VideoWriter w(dir / "bad.gif", 48, 32, o);
+        }).find("a GIF cannot carry a display rotation") != std::string::npos);
   CHECK(no_temporaries_in(dir.path));
 }
 
