@@ -44,20 +44,21 @@ Identity identity_for(uint64_t seed, int identity) {
   return sample_identity(rng);
 }
 
-ClipScript::ClipScript(uint64_t seed, int identity, int clip, int frames)
+ClipScript::ClipScript(uint64_t seed, int identity, int clip, int frames, double head_motion)
     : frames_(frames), identity_(identity_for(seed, identity)) {
   FH_CHECK(frames >= 1, "ClipScript", "a clip needs at least one frame, got ", frames);
+  FH_CHECK(head_motion > 0 && head_motion <= 4, "ClipScript", "head motion must be in (0, 4], got ", head_motion);
   RandomStream scene(seed, StreamPurpose::Background, {static_cast<uint64_t>(identity), static_cast<uint64_t>(clip)});
   lighting_ = sample_lighting(scene);
   background_ = sample_background(scene);
 
   RandomStream rng(seed, StreamPurpose::Clip, {static_cast<uint64_t>(identity), static_cast<uint64_t>(clip)});
   yaw_c_ = deg_to_rad(rng.uniform(-30, 30));
-  yaw_w_ = make_wave(rng, deg_to_rad(rng.uniform(8, 22)), 0.004, 0.02);
+  yaw_w_ = make_wave(rng, head_motion * deg_to_rad(rng.uniform(8, 22)), 0.004, 0.02);
   pitch_c_ = deg_to_rad(rng.uniform(-12, 12));
-  pitch_w_ = make_wave(rng, deg_to_rad(rng.uniform(4, 12)), 0.004, 0.025);
+  pitch_w_ = make_wave(rng, head_motion * deg_to_rad(rng.uniform(4, 12)), 0.004, 0.025);
   roll_c_ = deg_to_rad(rng.uniform(-10, 10));
-  roll_w_ = make_wave(rng, deg_to_rad(rng.uniform(3, 9)), 0.004, 0.02);
+  roll_w_ = make_wave(rng, head_motion * deg_to_rad(rng.uniform(3, 9)), 0.004, 0.02);
   tx_c_ = rng.uniform(-0.08, 0.08);
   tx_w_ = make_wave(rng, 0.03, 0.003, 0.015);
   ty_c_ = rng.uniform(-0.12, -0.02);

@@ -20,7 +20,10 @@ struct Wave {
 
 class ClipScript {
  public:
-  ClipScript(uint64_t seed, int identity, int clip, int frames);
+  // head_motion scales how far the head turns (the yaw, pitch and roll waves' amplitudes,
+  // still softly limited to the pose ranges); 1 is the default data, larger values give pairs
+  // of frames whose poses differ as much as those of two different clips.
+  ClipScript(uint64_t seed, int identity, int clip, int frames, double head_motion = 1.0);
 
   int frames() const { return frames_; }
   const Identity& identity() const { return identity_; }

@@ -47,6 +47,7 @@ void check_options(const SynthOptions& o) {
   FH_CHECK(o.pairs == 0 || o.identities >= 2, "synth", "--pairs needs at least 2 --identities (a triple's source and ",
            "driver are different people), got ", o.identities);
   FH_CHECK(o.supersampling >= 1 && o.supersampling <= 4, "synth", "supersampling must be 1..4, got ", o.supersampling);
+  FH_CHECK(o.head_motion > 0 && o.head_motion <= 4, "synth", "--head-motion must be in (0, 4], got ", o.head_motion);
 }
 
 struct ClipJob {
@@ -65,7 +66,7 @@ std::vector<SheetPick> pick_sheet_frames(const std::vector<ClipJob>& jobs, const
   for (int i = 0; i < n; ++i) {
     const int job = i % static_cast<int>(jobs.size());
     const int kind = (i / static_cast<int>(jobs.size()) + i) % 4;
-    const ClipScript script(o.seed, jobs[job].identity, jobs[job].clip, o.frames);
+    const ClipScript script(o.seed, jobs[job].identity, jobs[job].clip, o.frames, o.head_motion);
     int best = o.frames / 2;
     double best_score = -1;
     // Kinds: the widest-open mouth, the most turned eyes, the most turned head, mid-clip.
@@ -185,7 +186,7 @@ SynthReport synthesize(const SynthOptions& o) {
     const fs::path dir = root / job.name;
     fs::create_directories(dir, ec);
     FH_CHECK(!ec, "synth", "cannot create '", dir.string(), "': ", ec.message());
-    const ClipScript script(o.seed, job.identity, job.clip, o.frames);
+    const ClipScript script(o.seed, job.identity, job.clip, o.frames, o.head_motion);
     const HeadMesh mesh(script.identity());
     const BackgroundImage background = draw_background(script.background(), o.size);
     std::vector<FrameAnnotation> annotations(o.frames);
@@ -219,8 +220,8 @@ SynthReport synthesize(const SynthOptions& o) {
     for (auto& v : role_annotations) v.resize(o.pairs);
     render_all(o.pairs, 3, o.supersampling, bar.get(), [&](Renderer& renderer, int index) {
       const TripleSpec s = triple_spec(o.seed, index, pool, o.clips_per_identity, o.frames);
-      const ClipScript source(o.seed, s.source_identity, s.source_clip, o.frames);
-      const ClipScript driver(o.seed, s.driver_identity, s.driver_clip, o.frames);
+      const ClipScript source(o.seed, s.source_identity, s.source_clip, o.frames, o.head_motion);
+      const ClipScript driver(o.seed, s.driver_identity, s.driver_clip, o.frames, o.head_motion);
       const HeadMesh source_mesh(source.identity()), driver_mesh(driver.identity());
       const BackgroundImage source_bg = draw_background(source.background(), o.size);
       const BackgroundImage driver_bg = draw_background(driver.background(), o.size);
@@ -257,6 +258,8 @@ SynthReport synthesize(const SynthOptions& o) {
   gen.set("size", o.size);
   gen.set("pairs", o.pairs);
   gen.set("supersampling", o.supersampling);
+  // Recorded only when it differs from the default, so default datasets keep their bytes.
+  if (o.head_motion != 1) gen.set("head_motion", o.head_motion);
   manifest.generator = gen;
   write_manifest(root.string(), manifest);
   write_contact_sheet((root / "contact_sheet.png").string(), tiles, o.size);

@@ -25,6 +25,7 @@ struct SynthOptions {
   uint64_t seed = 0;
   int pairs = 0;          // evaluation triples
   int supersampling = 2;  // samples per pixel along each axis
+  double head_motion = 1;  // scale of the head's turning within a clip (ClipScript)
   bool progress = true;   // draw a progress bar on stderr
 };
 

@@ -3,6 +3,7 @@
 // features they name.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "data/sequence.h"
 #include "data/synth.h"
 #include "geometry/conventions.h"
+#include "runtime/error.h"
 
 using namespace fh::data;
 using fh::geometry::deg_to_rad;
@@ -126,6 +128,45 @@ TEST_CASE("synthetic data: p = s*R*p_can + t + d holds, p_can is the identity's,
   a = annotate(head, 256);
   CHECK(a.deformation[8][1] > 0.1 * neutral.pose.scale);
   CHECK(std::abs(a.deformation[30][1]) < 1e-4);  // the nose tip stays
+}
+
+TEST_CASE("synthetic data: head motion scales how far the head turns, and nothing else") {
+  // Each angle is limit·tanh((centre + motion·wave(t)) / limit): undoing the soft limit
+  // leaves a line in the motion, so the steps from motion 1 to 2 and from 2 to 3 are equal.
+  const double limits[3] = {fh::geometry::deg_to_rad(45), fh::geometry::deg_to_rad(25), fh::geometry::deg_to_rad(20)};
+  auto unlimited = [&](const Pose& p, int k) {
+    const double a = k == 0 ? p.yaw : k == 1 ? p.pitch : p.roll;
+    return limits[k] * std::atanh(a / limits[k]);
+  };
+  std::vector<double> gap_yaw[2];  // |Δyaw| over 16 frames at motion 1 and 3, degrees
+  double worst_line = 0;
+  for (int id = 0; id < 24; ++id) {
+    const ClipScript one(7, id, 0, 64), same(7, id, 0, 64, 1.0), two(7, id, 0, 64, 2.0), three(7, id, 0, 64, 3.0);
+    for (int t = 0; t < 64; ++t) {
+      const FrameParams a = one.frame(t), b = two.frame(t), c = three.frame(t), d = same.frame(t);
+      CHECK(d.pose.yaw == a.pose.yaw);  // the default is motion 1
+      CHECK(expression_vector(c.expression) == expression_vector(a.expression));
+      CHECK(c.pose.translation == a.pose.translation);
+      CHECK(c.pose.scale == a.pose.scale);
+      CHECK(c.lighting.direction == a.lighting.direction);
+      for (int k = 0; k < 3; ++k) {
+        const double u1 = unlimited(a.pose, k), u2 = unlimited(b.pose, k), u3 = unlimited(c.pose, k);
+        worst_line = std::max(worst_line, std::abs((u3 - u2) - (u2 - u1)));
+      }
+      if (t + 16 < 64) {
+        gap_yaw[0].push_back(std::abs(rad_to_deg(one.frame(t + 16).pose.yaw - a.pose.yaw)));
+        gap_yaw[1].push_back(std::abs(rad_to_deg(three.frame(t + 16).pose.yaw - c.pose.yaw)));
+      }
+    }
+  }
+  // atanh near the limit magnifies the angles' rounding (1e-16) by 1/(1 − tanh²) ≤ ~1e3 here.
+  CHECK(worst_line < 1e-9);
+  for (auto& g : gap_yaw) std::sort(g.begin(), g.end());
+  const double median1 = gap_yaw[0][gap_yaw[0].size() / 2], median3 = gap_yaw[1][gap_yaw[1].size() / 2];
+  MESSAGE("median |Δyaw| over 16 frames: motion 1 " << median1 << "°, motion 3 " << median3 << "°");
+  CHECK(median3 > 2 * median1);
+  CHECK_THROWS_WITH_AS(ClipScript(7, 0, 0, 8, 0.0), doctest::Contains("head motion must be in (0, 4]"), fh::Error);
+  CHECK_THROWS_WITH_AS(ClipScript(7, 0, 0, 8, 4.5), doctest::Contains("head motion must be in (0, 4]"), fh::Error);
 }
 
 TEST_CASE("synthetic data: eye meshes are the template sphere placed on the eyeball in crop coordinates") {

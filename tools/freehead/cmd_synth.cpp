@@ -25,6 +25,8 @@ int cmd_synth(const Args& args) {
           {"seed", "seed of every random choice", true, true, ""},
           {"pairs", "evaluation triples to render", true, false, "0"},
           {"supersampling", "samples per pixel along each axis (anti-aliasing)", true, false, "2"},
+          {"head-motion", "scale of how far the head turns within a clip (larger: training pairs with large pose changes)",
+           true, false, "1"},
           {"quiet", "no progress bar", false, false, ""},
       },
       args);
@@ -37,6 +39,7 @@ int cmd_synth(const Args& args) {
   o.seed = static_cast<uint64_t>(opts.integer("seed", 0, INT64_MAX));
   o.pairs = static_cast<int>(opts.integer("pairs", 0, 1000000));
   o.supersampling = static_cast<int>(opts.integer("supersampling", 1, 4));
+  o.head_motion = opts.number("head-motion");  // checked by synthesize()
   o.progress = !opts.flag("quiet");
   const data::SynthReport r = data::synthesize(o);
   std::printf("wrote %lld images in %.1f s (%.1f frames/s on %d threads)\nmanifest:      %s\ncontact sheet: %s\n",
