@@ -259,6 +259,19 @@ void Loader::fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRe
   float* crop = b.tensors.at("eye_crop").data<float>() + slot * 3;
   for (int i = 0; i < 3; ++i) crop[i] = static_cast<float>(box[i]);
   b.tensors.at("eye").data<float>()[slot] = static_cast<float>(ref.eye);
+  // How open the eye is and how far the head is turned, for the validation's breakdown
+  // (gaze is ill-posed behind a closed lid or a nose): the lid gap over the corner-to-corner
+  // width, from the key-points (-1 without them), and the yaw (NaN without it).
+  float openness = -1;
+  if (a->has("keypoints")) {
+    const float* k = a->row("keypoints", ref.frame);
+    const int o = ref.eye == 0 ? 36 : 42;  // corners o, o+3; upper lid o+1, o+2; lower lid o+5, o+4
+    auto dist = [&](int i, int j) { return std::hypot(k[3 * i] - k[3 * j], k[3 * i + 1] - k[3 * j + 1]); };
+    const float width = dist(o, o + 3);
+    if (width > 0) openness = 0.5f * (dist(o + 1, o + 5) + dist(o + 2, o + 4)) / width;
+  }
+  b.tensors.at("eye_openness").data<float>()[slot] = openness;
+  b.tensors.at("head_yaw").data<float>()[slot] = a->has("yaw") ? *a->row("yaw", ref.frame) : NAN;
 }
 
 Batch Loader::make_batch(int64_t index) const {
@@ -327,6 +340,8 @@ Batch Loader::make_batch(int64_t index) const {
       b.tensors["gaze"] = Tensor::empty({bsz, 3});
       b.tensors["eye_crop"] = Tensor::empty({bsz, 3});
       b.tensors["eye"] = Tensor::empty({bsz});
+      b.tensors["eye_openness"] = Tensor::empty({bsz});
+      b.tensors["head_yaw"] = Tensor::empty({bsz});
       for (int64_t i = 0; i < bsz; ++i) fill_eye(b, i, slot0 + i, b.targets[i], index);
       break;
     }

@@ -95,7 +95,9 @@ struct FrameRef {
 // Tensors by name. Frames: "image" [B,S,S,3] and every annotation "<name>" [B, ...].
 // Pairs: "target.image" [B,S,S,3], "target.<name>" [B, ...], "source.image" [B,M,S,S,3],
 // "source.<name>" [B,M, ...]. EyeCrops: "image" [B,E,E,3], "eye_mesh" [B,482,3], "gaze"
-// [B,3], "eye_crop" [B,3] (centre x, y and side in source pixels), "eye" [B].
+// [B,3], "eye_crop" [B,3] (centre x, y and side in source pixels), "eye" [B], "eye_openness"
+// [B] (lid gap over corner distance from the key-points; -1 without them) and "head_yaw" [B]
+// (radians; NaN without it), by which validation splits its error.
 struct Batch {
   int64_t index = 0;
   int64_t epoch = 0;

@@ -176,6 +176,13 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
     CHECK(same_floats(b["eye_mesh"].data<float>() + k * nv, a->row("eye_mesh", r.frame) + r.eye * nv, nv));
     CHECK(same_floats(b["gaze"].data<float>() + k * 3, a->row("gaze", r.frame) + r.eye * 3, 3));
     CHECK(b["eye"].data<float>()[k] == r.eye);
+    // Openness: the lid gap over the corner distance, from the key-points, and the head's yaw.
+    const float* kp = a->row("keypoints", r.frame);
+    const int o = r.eye == 0 ? 36 : 42;
+    auto dist = [&](int i, int j) { return std::hypot(kp[3 * i] - kp[3 * j], kp[3 * i + 1] - kp[3 * j + 1]); };
+    CHECK(b["eye_openness"].data<float>()[k] ==
+          doctest::Approx(0.5 * (dist(o + 1, o + 5) + dist(o + 2, o + 4)) / dist(o, o + 3)).epsilon(1e-6));
+    CHECK(b["head_yaw"].data<float>()[k] == *a->row("yaw", r.frame));
     // The crop's centre pixel samples the frame at the crop's centre.
     const float* crop = a->row("eye_crop", r.frame) + 3 * r.eye;
     const fh::Tensor frame = fh::image_to_tensor(d->frame(r.clip, r.frame));
