@@ -8,11 +8,13 @@
 //   of the points with the pose taken out, so that frames with the mouth open or the eyes
 //   shut do not pull it; found by alternating with the pose fits, starting from the frontal
 //   template, and put in the template's frame and scale (a head frame in head units, as the
-//   synthetic heads' canonical points are) by a fit over the eye corners and the top of the
-//   nose. Landmarks fix yaw and roll of that frame (a face is left-right symmetric) but not
-//   its pitch: where "level" lies differs between faces. On freehead's synthetic identities
-//   the frame chosen this way is pitched from each head's own by at most about 1° (the most
-//   stable of the point sets tried); poses relative to it are unaffected;
+//   synthetic heads' canonical points are) by a fit to a morphable model of the synthetic
+//   heads (level_with_template). Landmarks fix yaw and roll of that frame (a face is
+//   left-right symmetric) but not, by themselves, its pitch: where "level" lies differs
+//   between faces. A rigid fit to the average face tilts synthetic heads by up to about 1°;
+//   the morphable fit, which lets the face's proportions be its own, finds their frame within
+//   about 0.4° (0.1° on the clips the tests prepare). Poses relative to the frame do not
+//   depend on it;
 // - deformation d = p − (s·R·p_can + t), so Eq. 1–2 hold to rounding;
 // - eye crops from the key-points; gaze only when given, and with it an eye mesh per eye (the
 //   template sphere of radius 0.75 × the eye's half-width behind the crop's centre, turned to
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <Eigen/Dense>
 #include <array>
 #include <optional>
 #include <vector>
@@ -50,6 +53,21 @@ struct Similarity {
 
 // The s, R (a rotation), t minimising Σ |s·R·a_i + t − b_i|² over `indices`.
 Similarity fit_similarity(const Keypoints68& a, const Keypoints68& b, const std::vector<int>& indices);
+
+// The points the morphable fit reads: the upper jaw line, the nose ridge and the eye
+// corners, which neither expressions nor blinks move.
+const std::vector<int>& shape_keypoints();
+
+// The similarity that puts a face's canonical shape in the template's head frame: the
+// least-squares fit of s·R·shape + t to a morphable model of freehead's synthetic heads (the
+// canonical key-points as a function of the identity parameters that move them) over
+// shape_keypoints(), jointly in pose and identity, from `start`. The identity takes up the
+// face's own proportions, so what is left for R is the head's orientation: on synthetic
+// heads this finds their own frame, where a rigid fit to the average face tilts by up to
+// about a degree. The fitted identity, as relative changes of each parameter from the
+// average head's (kIdentityScalars values; 0 for parameters no key-point reads), goes to
+// `identity`.
+Similarity level_with_template(const Keypoints68& shape, const Similarity& start, std::vector<double>* identity);
 
 // One clip: key-points [T] in the normalised camera frame of the S×S frames, and optionally
 // each frame's unit gaze per eye (camera frame). Errors name `what`.
