@@ -23,10 +23,11 @@ namespace {
 // A zero edit re-renders the source through G from its own sketch: G's self-reconstruction
 // of a frame from itself, which its validation puts well above copying a frame 32 apart.
 constexpr double kZeroEditMinDb = 20.0;
-// A yaw sweep read back by E_can (yaw error 2.4° on held-out faces): the shipped G turns a
-// head by only a fifth of what is asked — it was trained on pairs whose yaw differs by 5°
-// (median) — so the test asks for the direction at every step and a gain of at least this.
-constexpr double kYawSweepMinGain = 0.15;  // measured 0.20 for the shipped models
+// A yaw sweep read back by E_can (yaw error 1.9° on held-out faces): the shipped G turns a
+// head by about a third of what is asked — its last training stage had pairs whose yaw
+// differs by 14° (median), the first by 5° — so the test asks for the direction at every step
+// and a gain of at least this.
+constexpr double kYawSweepMinGain = 0.25;  // measured 0.35 for the shipped models (0.20 before the large-motion stage)
 
 // A 64² dataset of 8 evaluation triples among 6 identities, made once per test process.
 struct Triples : fh::test::SyntheticDataset {
