@@ -1,6 +1,7 @@
 #include "data/landmark_pose.h"
 
 #include <Eigen/LU>
+#include <Eigen/QR>
 #include <Eigen/Geometry>
 #include <Eigen/SVD>
 #include <algorithm>
@@ -42,7 +43,6 @@ namespace {
 // change (central differences over ±2 % of the average).
 struct MorphableModel {
   Keypoints68 mean;
-  std::vector<int> params;  // which parameter each column belongs to
   std::vector<Keypoints68> columns;
 };
 
@@ -64,10 +64,7 @@ const MorphableModel& morphable_model() {
         d[i] = (a[i] - z[i]) / ((static_cast<double>(up[k]) - down[k]) / std::abs(mid[k]));
         size += d[i].squaredNorm();
       }
-      if (size > 1e-12) {  // hair and brow shape move no key-point
-        m.params.push_back(k);
-        m.columns.push_back(d);
-      }
+      if (size > 1e-12) m.columns.push_back(d);  // hair and brow shape move no key-point
     }
     return m;
   }();
@@ -91,7 +88,7 @@ const std::vector<int>& shape_keypoints() {
   return idx;
 }
 
-Similarity level_with_template(const Keypoints68& shape, const Similarity& start, std::vector<double>* identity) {
+Similarity level_with_template(const Keypoints68& shape, const Similarity& start) {
   const MorphableModel& m = morphable_model();
   const std::vector<int>& pts = shape_keypoints();
   const int K = static_cast<int>(m.columns.size()), n = static_cast<int>(pts.size());
@@ -99,9 +96,8 @@ Similarity level_with_template(const Keypoints68& shape, const Similarity& start
   Eigen::VectorXd beta = Eigen::VectorXd::Zero(K);
   // Gauss-Newton on r_i = s·R·c_i + t − (mean_i + Σ β_k·column_k,i) over (ω, log s, t, β),
   // the rotation updated as R ← exp([ω]×)·R; linear in β and t, so a few rounds settle it.
-  // (Linearising the model again where the fit lands was tried: the identity directions are
-  // nearly parallel to one another, the fitted β wander far from any real head, and the
-  // frames found were worse, up to 1.4°.)
+  // (Linearising the model again where the fit landed was tried: the frames it found were
+  // worse, up to 1.4° off, so the model stays linear about the average head.)
   for (int round = 0; round < 8; ++round) {
     Eigen::MatrixXd J(3 * n, 7 + K);
     Eigen::VectorXd r(3 * n);
@@ -125,10 +121,6 @@ Similarity level_with_template(const Keypoints68& shape, const Similarity& start
     f.s *= std::exp(d[3]);
     f.t += d.segment<3>(4);
     beta += d.tail(K);
-  }
-  if (identity != nullptr) {
-    identity->assign(kIdentityScalars, 0.0);
-    for (int k = 0; k < K; ++k) (*identity)[m.params[k]] = beta[k];
   }
   return f;
 }
@@ -195,7 +187,7 @@ std::vector<FrameAnnotation> annotate_landmarks(const std::vector<Keypoints68>& 
           values[t] = (pose[t].R.transpose() * (p[t][k] - pose[t].t) / pose[t].s)[c];
         next[k][c] = median(values);
       }
-    const Similarity gauge = level_with_template(next, fit_similarity(next, tmpl, gauge_keypoints()), nullptr);
+    const Similarity gauge = level_with_template(next, fit_similarity(next, tmpl, gauge_keypoints()));
     for (int k = 0; k < 68; ++k) canonical[k] = gauge.apply(next[k]);
   }
   for (size_t t = 0; t < T; ++t) pose[t] = fit_similarity(canonical, p[t], rigid);

@@ -22,7 +22,6 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/Dense>
 #include <array>
 #include <optional>
 #include <vector>
@@ -63,11 +62,9 @@ const std::vector<int>& shape_keypoints();
 // canonical key-points as a function of the identity parameters that move them) over
 // shape_keypoints(), jointly in pose and identity, from `start`. The identity takes up the
 // face's own proportions, so what is left for R is the head's orientation: on synthetic
-// heads this finds their own frame, where a rigid fit to the average face tilts by up to
-// about a degree. The fitted identity, as relative changes of each parameter from the
-// average head's (kIdentityScalars values; 0 for parameters no key-point reads), goes to
-// `identity`.
-Similarity level_with_template(const Keypoints68& shape, const Similarity& start, std::vector<double>* identity);
+// heads this finds their own frame within about 0.4° (24 identities, tests/test_prep.cpp),
+// where a rigid fit to the average face tilts them by up to about 1°.
+Similarity level_with_template(const Keypoints68& shape, const Similarity& start);
 
 // One clip: key-points [T] in the normalised camera frame of the S×S frames, and optionally
 // each frame's unit gaze per eye (camera frame). Errors name `what`.

@@ -116,7 +116,7 @@ TEST_CASE("prep: the morphable fit finds a synthetic head's own frame from its c
     for (int k = 0; k < 68; ++k)
       shape[k] = scale * (turn * Eigen::Vector3d(a.canonical[k][0], a.canonical[k][1], a.canonical[k][2])) + shift;
     const data::Similarity start = data::fit_similarity(shape, data::frontal_template(), data::gauge_keypoints());
-    const data::Similarity f = data::level_with_template(shape, start, nullptr);
+    const data::Similarity f = data::level_with_template(shape, start);
     worst_deg = std::max(worst_deg, angle_deg(f.R * turn));  // R·turn = I when the frame is the head's own
     worst_rigid_deg = std::max(worst_rigid_deg, angle_deg(start.R * turn));
   }
