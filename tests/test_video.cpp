@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <string>
+#include <iterator>
 
 #include "harness/synthetic_dataset.h"
 #include "harness/scratch.h"
@@ -230,6 +232,26 @@ std::array<double, 3> corner_colour(const Image& f, bool right, bool bottom) {
   return c;
 }
 
+// The a, b, c, d entries (16.16 fixed point) of the transformation matrix in an MP4's first
+// track header ('tkhd', ISO/IEC 14496-12): what players read, independently of FFmpeg's API.
+std::array<int32_t, 4> track_matrix(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.find("tkhd");
+  REQUIRE(at != std::string::npos);
+  const size_t version = static_cast<unsigned char>(bytes[at + 4]);
+  // After 'tkhd': version and flags (4); creation and modification times, track id, a
+  // reserved word and the duration (20 bytes, or 32 in version 1); reserved (8); layer, group,
+  // volume, reserved (8); then the 3×3 matrix, big-endian int32.
+  const size_t matrix = at + 4 + 4 + (version == 1 ? 32 : 20) + 8 + 8;
+  auto be32 = [&](size_t i) {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
+    return static_cast<int32_t>(v);
+  };
+  return {be32(matrix), be32(matrix + 4), be32(matrix + 12), be32(matrix + 16)};
+}
+
 bool is_red(const std::array<double, 3>& c) { return c[0] > 180 && c[2] < 80; }
 bool is_blue(const std::array<double, 3>& c) { return c[2] > 180 && c[0] < 80; }
 
@@ -251,6 +273,14 @@ TEST_CASE("video: a phone's rotation flag is applied: frames come out turned as 
     VideoWriter w(path, 48, 32, o);
     for (int i = 0; i < 3; ++i) w.write(frame);
     w.finish();
+    // Written as players expect it: a clockwise quarter turn is the matrix (a b; c d) =
+    // (0 1; −1 0) that portrait phone videos carry; a half turn (−1 0; 0 −1).
+    const int32_t one = 0x10000;
+    const std::array<int32_t, 4> expected = t.rotation == 0    ? std::array<int32_t, 4>{one, 0, 0, one}
+                                            : t.rotation == 90  ? std::array<int32_t, 4>{0, one, -one, 0}
+                                            : t.rotation == 180 ? std::array<int32_t, 4>{-one, 0, 0, -one}
+                                                                : std::array<int32_t, 4>{0, -one, one, 0};
+    CHECK(track_matrix(path) == expected);
     VideoReader r(path);
     CHECK(r.info().rotation == t.rotation);
     const bool quarter = t.rotation == 90 || t.rotation == 270;
