@@ -3,6 +3,7 @@
 // coordinates: vertex, edge-length and gaze-angle terms.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -87,16 +88,15 @@ class GazeTask : public Task {
   Terms validate() override {
     NoGradGuard no_grad;
     net_.eval();
-    double err = 0, vert = 0, clear_err = 0;
-    int64_t n = 0, clear = 0;
-    std::vector<double> errors;
+    double vert = 0, clear_err = 0;
+    int64_t clear = 0;
+    std::vector<double> errors;  // one per eye, in batch order
     for (const data::Batch& b : held_out_) {
       const nets::GazeOutput out = net_.forward(on(b, "image", device_, dtype_));
       const std::vector<double> a = angles_deg(out.gaze, b["gaze"]);
       const float* openness = b["eye_openness"].data<float>();
       const float* yaw = b["head_yaw"].data<float>();
       for (size_t i = 0; i < a.size(); ++i) {
-        err += a[i];
         errors.push_back(a[i]);
         if (is_clear_view(openness[i], yaw[i])) clear_err += a[i], ++clear;
       }
@@ -106,17 +106,17 @@ class GazeTask : public Task {
         const float* q = t.data<float>() + i;
         vert += std::sqrt((p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1]) + (p[2] - q[2]) * (p[2] - q[2]));
       }
-      n += v.size(0);
     }
     net_.train();
-    const double m = static_cast<double>(std::max<int64_t>(n, 1));
+    const double m = static_cast<double>(std::max<size_t>(errors.size(), 1));
+    const double mean = std::accumulate(errors.begin(), errors.end(), 0.0) / m;  // before sorting: the old sum's order
     std::sort(errors.begin(), errors.end());
-    return {{"gaze_error_deg", err / m},
+    return {{"gaze_error_deg", mean},
             {"gaze_error_median_deg", errors.empty() ? 0.0 : errors[errors.size() / 2]},
             {"gaze_error_clear_deg", clear > 0 ? clear_err / static_cast<double>(clear) : 0.0},
             {"clear_eyes", static_cast<double>(clear)},
             {"vertex_error", vert / (m * geometry::kEyeVertices)},
-            {"eyes", static_cast<double>(n)}};
+            {"eyes", static_cast<double>(errors.size())}};
   }
 
   void write_samples(const data::Batch& b, const std::string& path) override {
