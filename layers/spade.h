@@ -1,6 +1,10 @@
 // SPADE and the SPADE residual block (docs/networks.md#generator). SPADE(x, label) =
 // IN(x)·(1 + γ(label)) + β(label), the label map resized to x's size by nearest neighbour;
 // the instance norm and the modulation run as one fused op.
+//
+// The label may have fewer images than x: with x [B·M, ...] and label [B, ...], label b
+// modulates images b·M .. b·M + M - 1 (the N-shot flow decoder, where M sources are driven
+// by one target sketch). γ and β are then computed once per label, not once per image.
 #pragma once
 
 #include <memory>

@@ -140,8 +140,9 @@ GeneratorOutput Generator::forward_encoded(const EncodedSources& e, const Tensor
   const int64_t s = cfg_.image_size, b = e.batch, m = e.sources;
   FH_CHECK(target_sketch.shape() == Shape({b, s, s, 3}), "generator", "target sketch must be [", b, ", ", s, ", ", s,
            ", 3], got ", target_sketch.describe());
-  const Tensor target_per_source = m == 1 ? target_sketch : merge_sources(stack(std::vector<Tensor>(m, target_sketch), 1));
-  FlowOutput f = flow_.decode(e.features, target_per_source, /*fusion_weights=*/m > 1);
+  // One target sketch drives all M sources: the decoder's SPADEs compute γ and β from it
+  // once and apply them to each source's features.
+  FlowOutput f = flow_.decode(e.features, target_sketch, /*fusion_weights=*/m > 1);
 
   // Flows for the coarser features: average-pooled, and halved with the resolution.
   std::vector<Tensor> flows{f.flow};

@@ -47,7 +47,8 @@ class FlowNetwork : public nn::Module {
                      bool fusion_weights);
   // The two halves of forward: the encoder sees only the source side (so a source reenacted
   // by many targets is encoded once); the decoder turns its features into the flow towards
-  // a target sketch (batched alike: one target sketch per source row).
+  // a target sketch: one per feature row, or [B] sketches for B·M rows, sketch b driving rows
+  // b·M .. b·M + M - 1 (its SPADE modulation then computed once, not M times).
   std::vector<Tensor> encode(const Tensor& source, const Tensor& source_sketch);
   FlowOutput decode(const std::vector<Tensor>& features, const Tensor& target_sketch, bool fusion_weights);
   bool has_weight_head() const { return weight_head_ != nullptr; }

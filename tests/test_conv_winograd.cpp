@@ -100,7 +100,7 @@ TEST_CASE("conv2d Winograd F(2x2) and F(4x4): float32 matches the float64 direct
 TEST_CASE("conv2d Winograd: where it applies, conv2d's result is the Winograd path's") {
   Generator g(test::run_seed());
   NoGradGuard no_grad;
-  const Case c{1, 20, 20, 512, 512, true};
+  const Case c{1, 32, 32, 256, 256, true};
   const kernels::Conv2dParams p = params_of(c);
   const int tile = kernels::cpu::winograd_tile(p);
   REQUIRE(tile != 0);
@@ -113,15 +113,19 @@ TEST_CASE("conv2d Winograd: where it applies, conv2d's result is the Winograd pa
   CHECK(std::memcmp(got.data<float>(), expected.data<float>(), sizeof(float) * got.numel()) == 0);
 }
 
-TEST_CASE("conv2d Winograd: narrow, strided and non-3x3 layers keep the direct path") {
+TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the direct path") {
   kernels::Conv2dParams p = params_of({1, 8, 8, 16, 16, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 256, 256, 3, 128, false});  // the SPADE convs of the sketch
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 64, 64, 512, 512, false});
   CHECK(kernels::cpu::winograd_tile(p) == 4);
-  p = params_of({1, 3, 3, 512, 512, false});  // smaller than a 4x4 tile
+  p = params_of({1, 20, 24, 512, 512, false});  // from 16 pixels to 31: F(2x2)
   CHECK(kernels::cpu::winograd_tile(p) == 2);
+  p = params_of({2, 8, 8, 128, 128, false});  // too few tiles to repay the weight transform
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = params_of({1, 3, 3, 512, 512, false});
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = kernels::conv2d_params("test", Shape{1, 16, 16, 512}, Shape{512, 3, 3, 512}, 2, 1);
   CHECK(!kernels::cpu::winograd_possible(p));
   CHECK(kernels::cpu::winograd_tile(p) == 0);
@@ -132,7 +136,7 @@ TEST_CASE("conv2d Winograd: narrow, strided and non-3x3 layers keep the direct p
 TEST_CASE("conv2d Winograd: the input gradient of a wide 3x3 layer matches the float64 direct one") {
   Generator g(test::run_seed());
   NoGradGuard no_grad;
-  const Case cases[] = {{2, 19, 13, 48, 160, false}, {1, 32, 32, 512, 128, false}};
+  const Case cases[] = {{2, 37, 33, 48, 160, false}, {1, 32, 32, 512, 128, false}};
   for (const Case& c : cases) {
     const Shape x_shape{c.n, c.h, c.w, c.cin};
     const Tensor grad_out = randn({c.n, c.h, c.w, c.cout}, g);

@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "layers/basic.h"
 #include "layers/flops.h"
+#include "layers/spade.h"
 #include "nets/registry.h"
 #include "runtime/error.h"
 #include "io/file_io.h"
@@ -264,6 +265,48 @@ TEST_CASE("networks: N-shot with M identical sources equals the one-shot result"
   // rendering network, whose amplification no fixed tolerance bounds.)
   CHECK(y2.at("output").to_vector<float>() == y1.at("output").to_vector<float>());
   CHECK(y2.at("warped").to_vector<float>() == y1.at("warped").to_vector<float>());
+}
+
+TEST_CASE("networks: a SPADE block driven by one label per M rows equals the label repeated M times") {
+  // The N-shot flow decoder: one target sketch [B] modulates B·M source rows. γ and β are
+  // computed once per label and repeated; the result, and every gradient, is that of the
+  // label repeated row by row.
+  const int64_t b = 2, m = 3, h = 8, c = 32;
+  // A learned shortcut (three SPADEs); no spectral norm, whose power iteration would move the
+  // weights between the two runs.
+  nn::SpadeResBlock block(c, 16, 3, 32, /*spectral=*/false);
+  Generator g(11);
+  block.reset_parameters(g);
+  const Tensor x0 = randn({b * m, h, h, c}, g), label = randn({b, 2 * h, 2 * h, 3}, g);
+  const Tensor repeated = reshape(stack(std::vector<Tensor>(m, label), 1), {b * m, 2 * h, 2 * h, 3});
+  const Tensor probe = randn({b * m, h, h, 16}, g);
+  auto run = [&](const Tensor& lab) {
+    block.zero_grad();
+    Tensor x = x0.clone();
+    x.requires_grad_(true);
+    const Tensor y = block.forward(x, lab);
+    sum(y * probe).backward();
+    std::vector<Tensor> out{y.detach(), x.grad()};
+    for (const Tensor& p : block.parameters()) out.push_back(p.grad());
+    return out;
+  };
+  const std::vector<Tensor> shared = run(label), reference = run(repeated);
+  REQUIRE(shared.size() == reference.size());
+  // Every output row is computed from the same values by the same kernels: bit for bit.
+  CHECK(shared[0].to_vector<float>() == reference[0].to_vector<float>());
+  CHECK(shared[1].to_vector<float>() == reference[1].to_vector<float>());
+  // The weight gradients of the label's convolutions sum the M rows before the product
+  // instead of after it: the same n = B·M·H·W = 384 terms per element in another order, so
+  // they differ by at most about 2·n·u·Σ|terms| = 4.6e-5·Σ|terms| (u = 2^-24). The terms
+  // here are products of unit-scale values and the sums of order 1-40: 1e-4 + 1e-4·|ref|.
+  const test::Tolerance tol{1e-4, 1e-4};
+  double worst = 0;
+  for (size_t i = 2; i < shared.size(); ++i) {
+    FH_CHECK_CLOSE(shared[i], reference[i], tol, "parameter gradient " + std::to_string(i - 2));
+    worst = std::max(worst, test::compare(shared[i], reference[i], tol).worst_fraction);
+  }
+  MESSAGE("parameter gradients: worst fraction of threshold ", worst);
+  CHECK_THROWS_WITH_AS(block.forward(x0, randn({4, h, h, 3}, g)), doctest::Contains("must divide"), Error);
 }
 
 TEST_CASE("networks: inputs are checked by name and shape") {

@@ -384,14 +384,17 @@ bool winograd_possible(const Conv2dParams& p) {
 
 int winograd_tile(const Conv2dParams& p) {
   if (!winograd_possible(p)) return 0;
-  // Measured on the generator's 3x3 layers (benchmarks/bench_conv.cpp, BM_conv2d_algorithm
-  // and BM_conv2d_weight_algorithm, 2 threads; tables in docs/cpu-conv.md): F(4x4) is the
-  // fastest on every layer with 32 or more channels in and out, 1.9-3.4x the direct path;
-  // with 3 input channels the direct product is short (K = 27) and the transforms mostly
-  // cost more than they save. Images smaller than a 4x4 tile take F(2x2).
+  // Measured on the generator's and the gaze network's 3x3 layers (benchmarks/bench_conv.cpp,
+  // BM_conv2d_algorithm and BM_conv2d_weight_algorithm, 2 threads; tables in
+  // docs/cpu-conv.md). With 3 input channels the direct product is short (K = 27) and the
+  // transforms mostly cost more than they save. Below 32 channels the same. Otherwise the
+  // side of the image decides: every call transforms the whole weight, (m+2)²/9 times its
+  // size (4x for F(4x4)), and on a small image too few tiles share that cost: under 16
+  // pixels the direct path is the fastest (2-11x at 2²-8², the gaze network's last stages),
+  // from 16 F(2x2) (1.2-1.9x the direct path, F(4x4) 0.8-1.3x), from 32 F(4x4).
   if (p.Cin < 32 || p.Cout < 32) return 0;
   const int64_t side = std::min(p.H, p.W);
-  return side >= 4 ? 4 : side >= 2 ? 2 : 0;
+  return side >= 32 ? 4 : side >= 16 ? 2 : 0;
 }
 
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out) {

@@ -4,7 +4,7 @@ per-frame work as `Reenactor::reenact` (pipeline/reenactor.cpp) with sources pre
 so that benchmarks/pipeline_vs_torch.sh can put the two side by side.
 
   pipeline_step.py --config tiny|small|paper [--sources M] [--threads N] [--frames F]
-                   [--warmup W] [--driver-size D] [--seed N] [--check]
+                   [--warmup W] [--driver-size D] [--seed N] [--shared-label] [--check]
 
 Prepared once, not timed (Reenactor::prepare, plus the relative-motion reference that
 `freehead reenact` reads from a clip's first frame before its loop):
@@ -68,13 +68,20 @@ def encode_sources(gen, sources, source_sketches):
     return {"batch": b, "sources": m, "x": x, "features": (h1, h2, h3)}
 
 
-def forward_encoded(gen, enc, target_sketch):
+def forward_encoded(gen, enc, target_sketch, shared_label=False):
     """The rest of Generator.forward for a target sketch [B, 3, S, S]: FlowNet.forward from
-    its decoder on, then the warps, fusion and rendering network exactly as model.py."""
+    its decoder on, then the warps, fusion and rendering network exactly as model.py.
+    shared_label (B = 1 only): the decoder's SPADEs take the one target sketch unrepeated,
+    so γ and β are computed once and broadcast over the M source rows, as freehead's decoder
+    computes them (layers/spade.h); otherwise the sketch is repeated per source, as
+    model.py's Generator.forward does. Same result; torch 1.13 runs the repeated form faster
+    at M = 2 (its batch-1 convolutions take slow paths), so that is the default."""
     b, m = enc["batch"], enc["sources"]
     x, (h1, h2, h3) = enc["x"], enc["features"]
     _, _, h, w = x.shape
-    label = target_sketch.unsqueeze(1).expand(b, m, 3, h, w).reshape(b * m, 3, h, w)
+    if shared_label and b != 1:
+        raise CliError("shared_label needs one target sketch")
+    label = target_sketch if shared_label else target_sketch.unsqueeze(1).expand(b, m, 3, h, w).reshape(b * m, 3, h, w)
     fuse = m > 1
     d = h3
     for block in gen.flow.dec[:3]:
@@ -185,6 +192,8 @@ def parser():
     p.add_argument("--warmup", type=int, default=2, help="untimed driving frames first")
     p.add_argument("--driver-size", type=int, default=0, help="driver and source image side (0 = 2·S)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shared-label", action="store_true",
+                   help="the flow decoder's SPADE modulation once per target, not once per source")
     p.add_argument("--check", action="store_true",
                    help="check encode_sources + forward_encoded against Generator.forward first")
     return p
@@ -215,7 +224,7 @@ def run(args):
 
         if args.check:
             target = p.sketch(src["points"], src["gaze"])
-            split = forward_encoded(p.gen, enc, target)
+            split = forward_encoded(p.gen, enc, target, args.shared_label)
             whole = p.gen(src_images, src_sketches, target)
             diff = max(float((split[k] - whole[k]).abs().max()) for k in whole)
             if diff > 1e-5:
@@ -236,7 +245,7 @@ def run(args):
             t3 = time.perf_counter()
             target = p.sketch(adapted, angles)
             t4 = time.perf_counter()
-            out = forward_encoded(p.gen, enc, target)
+            out = forward_encoded(p.gen, enc, target, args.shared_label)
             t5 = time.perf_counter()
             to_image(out["output"]), to_image(out["warped"])
             t_end = time.perf_counter()
