@@ -159,11 +159,15 @@ void generator_shapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : fh::bench::kGeneratorConvShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
 }
 
-// The generator's 3x3 stride-1 convolutions by each algorithm, batch 1.
+// The generator's 3x3 stride-1 convolutions by each algorithm, batch 1, and the small-image
+// layers at batch 1 and 2.
 void algorithm_shapes(benchmark::internal::Benchmark* b) {
   for (const auto& s : fh::bench::kGeneratorConvShapes)
     if (s[3] == 3 && s[4] == 1)
       for (int64_t tile : {0, 2, 4}) b->Args({1, s[0], s[1], s[2], s[3], s[4], s[5], tile});
+  for (int64_t n : {1, 2})
+    for (const auto& s : fh::bench::kSmallImageConvShapes)
+      for (int64_t tile : {0, 2, 4}) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], tile});
 }
 
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

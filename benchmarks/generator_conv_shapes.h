@@ -1,5 +1,6 @@
 // The generator's convolutions at the `paper` config (docs/adding-an-op.md), shared by the
-// CPU and CUDA conv benchmarks so both measure the same shapes.
+// CPU and CUDA conv benchmarks so both measure the same shapes; and small-image layers for
+// the CPU's choice of algorithm.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,16 @@ inline constexpr int64_t kGeneratorConvShapes[][6] = {
     {256, 32, 2, 7, 1, 3},                              // flow head
     {256, 32, 1, 7, 1, 3},                              // weight head
     {256, 32, 3, 7, 1, 3},                              // output conv
+};
+
+// 3x3 stride-1 layers on small images, where the Winograd weight transform is shared by few
+// tiles: the gaze network's later stages at `small` (eye crops of 64², batch 2 for the two
+// eyes) and the `small` generator's 32² decoder (its SPADE γ and β as one convolution).
+inline constexpr int64_t kSmallImageConvShapes[][6] = {
+    // H, Cin, Cout, kernel, stride, padding
+    {2, 256, 256, 3, 1, 1},  {4, 128, 128, 3, 1, 1},  {8, 64, 64, 3, 1, 1},    {8, 128, 128, 3, 1, 1},
+    {16, 32, 32, 3, 1, 1},   {16, 128, 128, 3, 1, 1}, {16, 256, 256, 3, 1, 1}, {32, 64, 512, 3, 1, 1},
+    {32, 256, 256, 3, 1, 1},
 };
 
 }  // namespace fh::bench

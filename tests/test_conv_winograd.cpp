@@ -124,6 +124,8 @@ TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the d
   CHECK(kernels::cpu::winograd_tile(p) == 2);
   p = params_of({2, 8, 8, 128, 128, false});  // too few tiles to repay the weight transform
   CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = params_of({1, 16, 16, 32, 32, false});  // from 16 pixels, only wide layers
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 3, 3, 512, 512, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = kernels::conv2d_params("test", Shape{1, 16, 16, 512}, Shape{512, 3, 3, 512}, 2, 1);

@@ -386,15 +386,17 @@ int winograd_tile(const Conv2dParams& p) {
   if (!winograd_possible(p)) return 0;
   // Measured on the generator's and the gaze network's 3x3 layers (benchmarks/bench_conv.cpp,
   // BM_conv2d_algorithm and BM_conv2d_weight_algorithm, 2 threads; tables in
-  // docs/cpu-conv.md). With 3 input channels the direct product is short (K = 27) and the
-  // transforms mostly cost more than they save. Below 32 channels the same. Otherwise the
-  // side of the image decides: every call transforms the whole weight, (m+2)²/9 times its
-  // size (4x for F(4x4)), and on a small image too few tiles share that cost: under 16
-  // pixels the direct path is the fastest (2-11x at 2²-8², the gaze network's last stages),
-  // from 16 F(2x2) (1.2-1.9x the direct path, F(4x4) 0.8-1.3x), from 32 F(4x4).
+  // docs/cpu-conv.md). With fewer than 32 channels in or out the direct product is short or
+  // narrow and the transforms cost more than they save (3 input channels: the SPADE
+  // convolutions of the sketch). Otherwise the image's side decides, since every call
+  // transforms the whole weight into (m+2)²/9 times its size (4x for F(4x4)), a cost shared
+  // by the tiles: under 16 pixels the direct path is the fastest (1.1-5x at 2²-8²); from 16
+  // F(2x2) where the layer is wide (1.4-1.7x at 128 channels and more; at 32-64 channels the
+  // direct path is as fast or faster); from 32 F(4x4).
   if (p.Cin < 32 || p.Cout < 32) return 0;
   const int64_t side = std::min(p.H, p.W);
-  return side >= 32 ? 4 : side >= 16 ? 2 : 0;
+  if (side >= 32) return 4;
+  return side >= 16 && std::min(p.Cin, p.Cout) >= 128 ? 2 : 0;
 }
 
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out) {
