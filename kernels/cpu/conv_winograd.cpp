@@ -209,11 +209,18 @@ Chunking plan_chunks(const Conv2dParams& p) {
   return c;
 }
 
-// Rows [0, count) of position ξ's [rows, ld] slice of a chunk array laid out [ξ][rows][ld].
+// A chunk array holds one [rows, ld] slice per position ξ, each `position_stride` floats
+// after the last. The transforms write (or read) all (m+2)² slices for every tile: were the
+// slices a power of two apart (rows·ld often is, e.g. 64·256), those 16-36 streams would
+// fall into one cache set and evict each other, so one cache line of padding separates them.
+int64_t position_stride(int64_t rows, int64_t ld) { return rows * ld + 16; }
+
+// Rows [0, count) of position ξ's [rows, ld] slice of a chunk array.
 template <class Scalar>
 auto chunk_rows(Scalar* base, int64_t xi, int64_t rows, int64_t count, int64_t ld) {
   using Matrix = std::conditional_t<std::is_const_v<Scalar>, const RowMatrix, RowMatrix>;
-  return Eigen::Map<Matrix, 0, Eigen::OuterStride<>>(base + xi * rows * ld, count, ld, Eigen::OuterStride<>(ld));
+  return Eigen::Map<Matrix, 0, Eigen::OuterStride<>>(base + xi * position_stride(rows, ld), count, ld,
+                                                     Eigen::OuterStride<>(ld));
 }
 
 // V[ξ][t - first][c] for tiles [t0, t1) of the chunk starting at `first`; input pixels
@@ -223,7 +230,7 @@ void transform_input(const float* x, const Tiling& tl, int64_t cin, int64_t firs
                      int64_t t1, const float* zeros, float* v) {
   using F = Winograd<M>;
   constexpr int T = F::T;
-  const int64_t stride = rows * cin;  // between positions ξ
+  const int64_t stride = position_stride(rows, cin);  // between positions ξ
   for (int64_t t = t0; t < t1; ++t) {
     const float* image = x + tl.image(t) * tl.H * tl.W * cin;
     const int64_t y0 = M * tl.ty(t) - 1, x0 = M * tl.tx(t) - 1;
@@ -251,7 +258,7 @@ void transform_output(const float* m, const Tiling& tl, int64_t cout, int64_t fi
                       int64_t t1, const float* bias, float* out) {
   using F = Winograd<M>;
   constexpr int T = F::T;
-  const int64_t stride = rows * cout;
+  const int64_t stride = position_stride(rows, cout);
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t oy = M * tl.ty(t), ox = M * tl.tx(t);
     const int64_t valid_y = std::min<int64_t>(M, tl.H - oy), valid_x = std::min<int64_t>(M, tl.W - ox);
@@ -280,7 +287,8 @@ void winograd_transformed(const float* x, const float* u, const float* bias, con
 
   // Scratch from the host allocator, whose cache of large blocks spares the page faults of
   // fresh allocations on every call.
-  Tensor v_t = Tensor::empty({kPositions, rows, cin}), m_t = Tensor::empty({kPositions, rows, cout});
+  Tensor v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
+         m_t = Tensor::empty({kPositions * position_stride(rows, cout)});
   float *v = v_t.data<float>(), *m = m_t.data<float>();
   const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
 
@@ -317,7 +325,7 @@ void transform_grad_output(const float* grad_out, const Tiling& tl, int64_t cout
                            int64_t t0, int64_t t1, const float* zeros, float* e) {
   using F = Winograd<M>;
   constexpr int T = F::T;
-  const int64_t stride = rows * cout;
+  const int64_t stride = position_stride(rows, cout);
   for (int64_t t = t0; t < t1; ++t) {
     const float* image = grad_out + tl.image(t) * tl.H * tl.W * cout;
     const int64_t oy = M * tl.ty(t), ox = M * tl.tx(t);
@@ -351,7 +359,8 @@ void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dPar
   const Tiling& tl = plan.tiling;
   const int64_t rows = plan.rows;
 
-  Tensor v_t = Tensor::empty({kPositions, rows, cin}), e_t = Tensor::empty({kPositions, rows, cout}),
+  Tensor v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
+         e_t = Tensor::empty({kPositions * position_stride(rows, cout)}),
          x_t = Tensor::zeros({kPositions, cout, cin});
   float *v = v_t.data<float>(), *e = e_t.data<float>(), *sums = x_t.data<float>();
   const std::vector<float> zeros(static_cast<size_t>(std::max(cin, cout)), 0.0f);
