@@ -2,7 +2,6 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/core.h"
-#include "kernels/cpu/conv_winograd.h"
 
 namespace fh::kernels {
 
@@ -52,31 +51,6 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stri
   if (p.Cin == 0)
     return bias.defined() ? broadcast_to(bias, out.shape()) : Tensor::zeros(out.shape(), x.dtype(), x.device());
   FH_BACKEND(x.device(), conv2d, x, w, bias, p, out);
-  return out;
-}
-
-Tensor conv2d_cached(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride, int64_t padding,
-                     ConvWeightCache& cache) {
-  // Only the CPU's float32 Winograd path has work to keep; everything else is conv2d.
-  if (!x.device().is_cpu() || !w.device().is_cpu() || x.dtype() != DType::F32 || w.dtype() != DType::F32 ||
-      x.dim() != 4 || w.dim() != 4)
-    return conv2d(x, w, bias, stride, padding);
-  const Conv2dParams p = conv2d_params("conv2d", x.shape(), w.shape(), stride, padding);
-  const int tile = cpu::winograd_tile(p);
-  if (tile == 0 || p.N == 0 || p.Cin == 0) return conv2d(x, w, bias, stride, padding);
-  if (bias.defined()) {
-    check_same("conv2d", x, bias);
-    FH_CHECK(bias.dim() == 1 && bias.size(0) == p.Cout, "conv2d", "bias ", bias.shape(), " does not match weight ",
-             w.shape(), " (expected [", p.Cout, "])");
-  }
-  Tensor& u = cache.transformed_[tile == 2 ? 0 : 1];
-  if (!u.defined()) {
-    u = Tensor::empty({cpu::winograd_transformed_size(p, tile)});
-    cpu::winograd_transform_weight(w.data<float>(), p, tile, u.data<float>());
-  }
-  Tensor out = Tensor::empty(output_shape(p));
-  cpu::conv2d_winograd_transformed(x.data<float>(), u.data<float>(), bias.defined() ? bias.data<float>() : nullptr, p,
-                                   tile, out.data<float>());
   return out;
 }
 

@@ -19,24 +19,6 @@ Conv2dParams conv2d_params(const char* op, const Shape& x, const Shape& w, int64
 // out [N, Ho, Wo, Cout] = conv2d(x, w) + bias, Ho = (H + 2·padding - kh) / stride + 1;
 // bias [Cout], or undefined for none.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride, int64_t padding);
-// Work derived from a convolution's weight, kept between calls for a weight that does not
-// change (inference: nn::Module::freeze). On the CPU: the Winograd-transformed weight of
-// each tile size the layer's images take. Empty until the first call needs it; clear() when
-// the weight changes. A cache serves one weight: its owner (a layer) keeps the pairing.
-class ConvWeightCache {
- public:
-  void clear() { transformed_[0] = transformed_[1] = Tensor(); }
-
- private:
-  friend Tensor conv2d_cached(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, ConvWeightCache&);
-  Tensor transformed_[2];  // F(2×2), F(4×4)
-};
-
-// conv2d(x, w, bias, stride, padding), the same bits, taking what it can from `cache` (which
-// must have been filled from this same w, or be empty). No gradient: for inference only.
-Tensor conv2d_cached(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride, int64_t padding,
-                     ConvWeightCache& cache);
-
 // The gradients of <conv2d(x, w, bias), grad_out> with respect to x (of shape x_shape), w
 // (of shape w_shape) and bias.
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& w, const Shape& x_shape, int64_t stride,

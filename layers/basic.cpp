@@ -91,10 +91,7 @@ Tensor Conv2d::current_weight() {
 Tensor Conv2d::forward(const Tensor& x) {
   FH_CHECK(x.dim() == 4 && x.size(3) == spec_.in, "Conv2d", "expects NHWC input with ", spec_.in,
            " channels, got ", x.describe());
-  // Frozen, without a gradient to record: the cached path (the same bits, less work).
-  Tensor y = frozen() && !grad_enabled()
-                 ? kernels::conv2d_cached(x, current_weight(), *bias_, spec_.stride, spec_.padding, cache_)
-                 : conv2d(x, current_weight(), *bias_, spec_.stride, spec_.padding);
+  Tensor y = conv2d(x, current_weight(), *bias_, spec_.stride, spec_.padding);
   FlopCounter::add(2.0 * static_cast<double>(y.numel()) * static_cast<double>(spec_.kernel * spec_.kernel * spec_.in));
   return y;
 }

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 
-#include "kernels/conv.h"
 #include "layers/module.h"
 
 namespace fh::nn {
@@ -42,7 +41,6 @@ class Conv2d : public Module {
   void read_state(const std::string& prefix, const TensorMap& tensors, std::set<std::string>& used,
                   LoadReport& report, bool apply) override;
   void on_mode_change() override;
-  void on_freeze_change() override { cache_.clear(); }
 
  private:
   Tensor power_vector_v() const;            // normalise(Wᵀu) with the stored u, no gradient
@@ -57,7 +55,6 @@ class Conv2d : public Module {
   Tensor* weight_u_ = nullptr;     // spectral only, [out]
   Tensor none_;
   bool effective_is_loaded_ = false;  // `weight` came from a file, untouched by training since
-  kernels::ConvWeightCache cache_;    // while frozen: work derived from the weight
 };
 
 class Linear : public Module {

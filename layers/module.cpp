@@ -33,14 +33,7 @@ void assign_keeping_grad(Tensor& slot, const Tensor& value) {
   if (grad) slot.requires_grad_(true);
 }
 
-void Module::set_frozen(bool on) {
-  frozen_ = on;
-  on_freeze_change();
-  for (auto& [name, child] : children_) child->set_frozen(on);
-}
-
 void Module::train(bool on) {
-  if (on) thaw();
   training_ = on;
   on_mode_change();
   for (auto& [name, child] : children_) child->train(on);
@@ -85,14 +78,12 @@ int64_t Module::num_parameters() const {
 }
 
 void Module::to(Device device) {
-  thaw();
   for (auto& s : slots_)
     if (s.tensor.device() != device) assign_keeping_grad(s.tensor, s.tensor.detach().to(device));
   for (auto& [name, child] : children_) child->to(device);
 }
 
 void Module::to(DType dtype) {
-  thaw();
   for (auto& s : slots_)
     if (s.tensor.dtype() != dtype) assign_keeping_grad(s.tensor, s.tensor.detach().to(dtype));
   for (auto& [name, child] : children_) child->to(dtype);
@@ -118,7 +109,6 @@ void Module::zero_grad() {
 
 void Module::reset_parameters(Generator& gen) {
   NoGradGuard no_grad;
-  thaw();
   init_parameters(gen);
   for (auto& [name, child] : children_) child->reset_parameters(gen);
 }
@@ -242,7 +232,6 @@ LoadReport Module::load_state_dict(const TensorMap& tensors, const std::string& 
   for (const auto& [name, t] : tensors)
     if (name.compare(0, prefix.size(), prefix) == 0 && !used.count(name)) report.unexpected.push_back(name);
   if (report.ok() || allow_partial) {
-    thaw();
     std::set<std::string> again;
     LoadReport ignored;
     read_tree(prefix, tensors, again, ignored, /*apply=*/true);

@@ -69,16 +69,6 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
 
-  // Inference: freeze() promises that no parameter or buffer of the subtree changes until
-  // thaw(); layers may then keep work derived from their weights between calls (the CPU
-  // convolutions' Winograd-transformed weights, the SPADE's stacked γβ weight) and use it in
-  // forwards that record no gradient. What changes weights through the module thaws it
-  // first: train(), to(), reset_parameters(), load_state_dict(). Code that writes the
-  // parameter tensors itself (an optimiser) must not run on a frozen module.
-  void freeze() { set_frozen(true); }
-  void thaw() { set_frozen(false); }
-  bool frozen() const { return frozen_; }
-
   NamedTensors named_parameters(const std::string& prefix = "") const;
   NamedTensors named_buffers(const std::string& prefix = "") const;
   std::vector<Tensor> parameters() const;
@@ -125,8 +115,6 @@ class Module {
   virtual void read_state(const std::string& prefix, const TensorMap& tensors, std::set<std::string>& used,
                           LoadReport& report, bool apply);
   virtual void on_mode_change() {}
-  // Called on freeze() and thaw(): layers drop what they derived from their weights.
-  virtual void on_freeze_change() {}
 
   struct Slot {
     std::string name;
@@ -152,8 +140,6 @@ class Module {
   std::deque<Slot> slots_;  // deque: references returned by register_* stay valid
   std::vector<std::pair<std::string, Module*>> children_;
   bool training_ = true;
-  bool frozen_ = false;
-  void set_frozen(bool on);
 };
 
 // Replaces a slot's tensor with `value` (a tensor outside the graph), which then requires

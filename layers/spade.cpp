@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "layers/flops.h"
 #include "runtime/error.h"
@@ -41,30 +40,14 @@ Spade::Spade(int64_t channels, int64_t label_channels, int64_t hidden)
 Tensor Spade::forward(const Tensor& x, const Tensor& label) {
   const int64_t m = images_per_label(x, label);
   const Tensor actv = relu(shared_.forward(label_at(label, x.size(1), x.size(2))));
-  const int64_t c = gamma_.spec().out;
-  const Tensor both = gamma_beta(actv);
-  FlopCounter::add(2.0 * static_cast<double>(both.numel()) * static_cast<double>(9 * actv.size(3)));
-  return spade_modulation(x, repeat_each(slice(both, 3, 0, c), m), repeat_each(slice(both, 3, c, c), m));
-}
-
-Tensor Spade::gamma_beta(const Tensor& actv) {
   // γ and β read the same activation: one convolution by both weights stacked along the
   // outputs transforms (or gathers) that input once and runs wider products: 1.2-1.6x the
   // two convolutions on the small generator's SPADE layers (32², 64², 128²; batch 1).
-  if (frozen() && !grad_enabled()) {
-    if (!both_weight_.defined()) {
-      both_weight_ = concat({gamma_.current_weight(), beta_.current_weight()}, 0);
-      both_bias_ = concat({gamma_.bias(), beta_.bias()}, 0);
-    }
-    return kernels::conv2d_cached(actv, both_weight_, both_bias_, /*stride=*/1, /*padding=*/1, both_cache_);
-  }
-  return conv2d(actv, concat({gamma_.current_weight(), beta_.current_weight()}, 0),
-                concat({gamma_.bias(), beta_.bias()}, 0), /*stride=*/1, /*padding=*/1);
-}
-
-void Spade::on_freeze_change() {
-  both_weight_ = both_bias_ = Tensor();
-  both_cache_.clear();
+  const int64_t c = gamma_.spec().out;
+  const Tensor both = conv2d(actv, concat({gamma_.current_weight(), beta_.current_weight()}, 0),
+                             concat({gamma_.bias(), beta_.bias()}, 0), /*stride=*/1, /*padding=*/1);
+  FlopCounter::add(2.0 * static_cast<double>(both.numel()) * static_cast<double>(9 * actv.size(3)));
+  return spade_modulation(x, repeat_each(slice(both, 3, 0, c), m), repeat_each(slice(both, 3, c, c), m));
 }
 
 Tensor label_at(const Tensor& label, int64_t h, int64_t w) {

@@ -21,16 +21,8 @@ class Spade : public Module {
   Spade(int64_t channels, int64_t label_channels, int64_t hidden);
   Tensor forward(const Tensor& x, const Tensor& label);
 
- protected:
-  void on_freeze_change() override;
-
  private:
-  // [N, H, W, 2C]: γ then β, from one convolution by both weights.
-  Tensor gamma_beta(const Tensor& actv);
   Conv2d shared_, gamma_, beta_;
-  // While frozen: the stacked weight and bias, and the convolution's cache for them.
-  Tensor both_weight_, both_bias_;
-  kernels::ConvWeightCache both_cache_;
 };
 
 class SpadeResBlock : public Module {

@@ -21,9 +21,6 @@ void load_into(Net& net, const std::string& path, const std::string& prefix, Dev
   nn::load_weights(net, nn::TensorMap(c.tensors.begin(), c.tensors.end()), prefix, path);
   net.to(device);
   net.eval();
-  // A model set serves inference only: its weights never change, so layers may keep what
-  // they derive from them between frames (docs/cpu-conv.md).
-  net.freeze();
 }
 
 }  // namespace

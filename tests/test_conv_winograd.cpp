@@ -113,32 +113,6 @@ TEST_CASE("conv2d Winograd: where it applies, conv2d's result is the Winograd pa
   CHECK(std::memcmp(got.data<float>(), expected.data<float>(), sizeof(float) * got.numel()) == 0);
 }
 
-TEST_CASE("conv2d_cached: conv2d's bits, the transformed weight kept between calls") {
-  Generator g(test::run_seed());
-  NoGradGuard no_grad;
-  // F(4x4), F(2x2) and the direct path (narrow), then float64 (no cache at all).
-  const Case cases[] = {{2, 33, 35, 48, 40, true}, {1, 17, 20, 128, 160, true}, {1, 12, 12, 16, 8, false}};
-  for (const Case& c : cases) {
-    kernels::ConvWeightCache cache;
-    const Tensor w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
-    const Tensor b = c.bias ? randn({c.cout}, g) : Tensor();
-    for (int call = 0; call < 2; ++call) {  // the second call reads the cache
-      const Tensor x = randn({c.n, c.h, c.w, c.cin}, g);
-      const Tensor want = kernels::conv2d(x, w, b, 1, 1), got = kernels::conv2d_cached(x, w, b, 1, 1, cache);
-      REQUIRE(got.shape() == want.shape());
-      CHECK(got.to_vector<float>() == want.to_vector<float>());
-    }
-    const Tensor x64 = randn({c.n, c.h, c.w, c.cin}, g).to(DType::F64);
-    const Tensor w64 = w.to(DType::F64), b64 = c.bias ? b.to(DType::F64) : Tensor();
-    kernels::ConvWeightCache cache64;
-    CHECK(kernels::conv2d_cached(x64, w64, b64, 1, 1, cache64).to_vector<double>() ==
-          kernels::conv2d(x64, w64, b64, 1, 1).to_vector<double>());
-  }
-  kernels::ConvWeightCache cache;
-  const Tensor x = randn({1, 8, 8, 32}, g), w = randn({32, 3, 3, 16}, g);
-  CHECK_THROWS_WITH_AS(kernels::conv2d_cached(x, w, Tensor(), 1, 1, cache), doctest::Contains("Cin"), Error);
-}
-
 TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the direct path") {
   kernels::Conv2dParams p = params_of({1, 8, 8, 16, 16, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);

@@ -309,33 +309,6 @@ TEST_CASE("networks: a SPADE block driven by one label per M rows equals the lab
   CHECK_THROWS_WITH_AS(block.forward(x0, randn({4, h, h, 3}, g)), doctest::Contains("must divide"), Error);
 }
 
-TEST_CASE("networks: a frozen network computes the unfrozen one's outputs bit for bit, and loading weights thaws it") {
-  // Frozen, the convolutions keep their Winograd-transformed weights and the SPADEs their
-  // stacked γβ weights between calls; nothing else may change.
-  auto net = fresh("gen-nshot", 3);
-  auto other = fresh("gen-nshot", 4);
-  Generator g(5);
-  const nn::TensorMap in = nets::random_inputs(*net, 1, 2, g);
-  NoGradGuard no_grad;
-  const nn::TensorMap plain = net->forward(in), plain_other = other->forward(in);
-  auto same = [](const nn::TensorMap& a, const nn::TensorMap& b) {
-    REQUIRE(a.size() == b.size());
-    for (const auto& [k, v] : a) CHECK_MESSAGE(v.to_vector<float>() == b.at(k).to_vector<float>(), k);
-  };
-  net->module().freeze();
-  CHECK(net->module().frozen());
-  same(net->forward(in), plain);  // fills the caches
-  same(net->forward(in), plain);  // uses them
-  REQUIRE(net->module().load_state_dict(as_map(other->module().state_dict())).ok());
-  CHECK(!net->module().frozen());
-  same(net->forward(in), plain_other);
-  net->module().freeze();
-  same(net->forward(in), plain_other);
-  same(net->forward(in), plain_other);
-  net->module().train();
-  CHECK(!net->module().frozen());
-}
-
 TEST_CASE("networks: inputs are checked by name and shape") {
   auto net = fresh("gen", 0);
   Generator g(1);

@@ -276,9 +276,8 @@ void transform_output(const float* m, const Tiling& tl, int64_t cout, int64_t fi
   }
 }
 
-// The forward with the weight already transformed: u = U [(m+2)², Cout, Cin].
 template <int M>
-void winograd_transformed(const float* x, const float* u, const float* bias, const Conv2dParams& p, float* out) {
+void winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
   constexpr int kPositions = (M + 2) * (M + 2);
   const int64_t cin = p.Cin, cout = p.Cout;
   const Chunking plan = plan_chunks<M>(p);
@@ -287,9 +286,10 @@ void winograd_transformed(const float* x, const float* u, const float* bias, con
 
   // Scratch from the host allocator, whose cache of large blocks spares the page faults of
   // fresh allocations on every call.
-  Tensor v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
+  Tensor u_t = Tensor::empty({kPositions, cout, cin}), v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
          m_t = Tensor::empty({kPositions * position_stride(rows, cout)});
-  float *v = v_t.data<float>(), *m = m_t.data<float>();
+  float *u = u_t.data<float>(), *v = v_t.data<float>(), *m = m_t.data<float>();
+  transform_weight<M>(w, p, u);
   const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
 
   for (int64_t first = 0; first < plan.tiles; first += rows) {
@@ -308,14 +308,6 @@ void winograd_transformed(const float* x, const float* u, const float* bias, con
       transform_output<M>(m, tl, cout, first, rows, first + a, first + b, bias, out);
     });
   }
-}
-
-template <int M>
-void winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
-  constexpr int kPositions = (M + 2) * (M + 2);
-  Tensor u_t = Tensor::empty({kPositions, p.Cout, p.Cin});
-  transform_weight<M>(w, p, u_t.data<float>());
-  winograd_transformed<M>(x, u_t.data<float>(), bias, p, out);
 }
 
 // E[ξ][t - first][o] = (A g Aᵀ)[ξ] for the m×m grad_out values of tiles [t0, t1) of the
@@ -425,38 +417,6 @@ void conv2d_winograd(const float* x, const float* w, const float* bias, const Co
       return winograd<4>(x, w, bias, p, out);
     default:
       FH_FAIL("conv2d_winograd", "tile must be 2 or 4, got ", tile);
-  }
-}
-
-int64_t winograd_transformed_size(const Conv2dParams& p, int tile) {
-  FH_CHECK(tile == 2 || tile == 4, "winograd_transformed_size", "tile must be 2 or 4, got ", tile);
-  return (tile + 2) * (tile + 2) * p.Cout * p.Cin;
-}
-
-void winograd_transform_weight(const float* w, const Conv2dParams& p, int tile, float* u) {
-  FH_CHECK(winograd_possible(p), "winograd_transform_weight", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh,
-           "x", p.kw, " stride ", p.stride, " padding ", p.pad);
-  switch (tile) {
-    case 2:
-      return transform_weight<2>(w, p, u);
-    case 4:
-      return transform_weight<4>(w, p, u);
-    default:
-      FH_FAIL("winograd_transform_weight", "tile must be 2 or 4, got ", tile);
-  }
-}
-
-void conv2d_winograd_transformed(const float* x, const float* u, const float* bias, const Conv2dParams& p, int tile,
-                                 float* out) {
-  FH_CHECK(winograd_possible(p), "conv2d_winograd_transformed", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh,
-           "x", p.kw, " stride ", p.stride, " padding ", p.pad);
-  switch (tile) {
-    case 2:
-      return winograd_transformed<2>(x, u, bias, p, out);
-    case 4:
-      return winograd_transformed<4>(x, u, bias, p, out);
-    default:
-      FH_FAIL("conv2d_winograd_transformed", "tile must be 2 or 4, got ", tile);
   }
 }
 

@@ -42,15 +42,6 @@ bool winograd_possible(const Conv2dParams& p);
 // and winograd_possible(p) must hold.
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out);
 
-// The forward in two halves, for callers whose weight stays fixed over many calls
-// (inference: kernels::ConvWeightCache) and so transform it once: u receives the
-// transformed weight U [(tile+2)², Cout, Cin] (winograd_transformed_size floats), and
-// conv2d_winograd_transformed computes exactly what conv2d_winograd computes from it.
-int64_t winograd_transformed_size(const Conv2dParams& p, int tile);
-void winograd_transform_weight(const float* w, const Conv2dParams& p, int tile, float* u);
-void conv2d_winograd_transformed(const float* x, const float* u, const float* bias, const Conv2dParams& p, int tile,
-                                 float* out);
-
 // grad_w [Cout,3,3,Cin] = d<conv2d(x, w), grad_out>/dw by the same tiles (the transposed
 // transforms); grad_out [N,H,W,Cout], x [N,H,W,Cin].
 void conv2d_backward_weight_winograd(const float* grad_out, const float* x, const Conv2dParams& p, int tile,
