@@ -286,7 +286,8 @@ void winograd(const float* x, const float* w, const float* bias, const Conv2dPar
 
   // Scratch from the host allocator, whose cache of large blocks spares the page faults of
   // fresh allocations on every call.
-  Tensor u_t = Tensor::empty({kPositions, cout, cin}), v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
+  Tensor u_t = Tensor::empty({kPositions, cout, cin});
+  Tensor v_t = Tensor::empty({kPositions * position_stride(rows, cin)}),
          m_t = Tensor::empty({kPositions * position_stride(rows, cout)});
   float *u = u_t.data<float>(), *v = v_t.data<float>(), *m = m_t.data<float>();
   transform_weight<M>(w, p, u);
