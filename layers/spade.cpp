@@ -75,7 +75,6 @@ SpadeResBlock::SpadeResBlock(int64_t fin, int64_t fout, int64_t label_channels, 
 
 Tensor SpadeResBlock::forward(const Tensor& x, const Tensor& raw_label) {
   // Every SPADE of the block works at x's size: resize the label once for all of them.
-  images_per_label(x, raw_label);
   const Tensor label = label_at(raw_label, x.size(1), x.size(2));
   const Tensor shortcut = learned_shortcut_ ? conv_s_->forward(norm_s_->forward(x, label)) : x;
   Tensor dx = conv_0_.forward(leaky_relu(norm_0_.forward(x, label), kLeakySlope));
