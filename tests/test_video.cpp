@@ -14,6 +14,8 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 #include <iterator>
 
 #include "harness/synthetic_dataset.h"
@@ -232,48 +234,42 @@ std::array<double, 3> corner_colour(const Image& f, bool right, bool bottom) {
   return c;
 }
 
-// The a, b, c, d entries (16.16 fixed point) of the transformation matrix in an MP4's first
-// track header ('tkhd', ISO/IEC 14496-12): what players read, independently of FFmpeg's API.
-std::array<int32_t, 4> track_matrix(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = bytes.find("tkhd");
-  REQUIRE(at != std::string::npos);
-  const size_t version = static_cast<unsigned char>(bytes[at + 4]);
+// The a, b, c, d entries (16.16 fixed point, big-endian) of the transformation matrix in an
+// MP4's first track header ('tkhd', ISO/IEC 14496-12): what players read, independently of
+// FFmpeg's API. Their byte offsets in the file:
+std::array<size_t, 4> track_matrix_offsets(const std::vector<unsigned char>& bytes) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const size_t at = text.find("tkhd");
+  REQUIRE(at != std::string_view::npos);
+  const size_t version = bytes[at + 4];
   // After 'tkhd': version and flags (4); creation and modification times, track id, a
   // reserved word and the duration (20 bytes, or 32 in version 1); reserved (8); layer, group,
-  // volume, reserved (8); then the 3×3 matrix, big-endian int32.
+  // volume, reserved (8); then the 3×3 matrix, row by row.
   const size_t matrix = at + 4 + 4 + (version == 1 ? 32 : 20) + 8 + 8;
-  auto be32 = [&](size_t i) {
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
-    return static_cast<int32_t>(v);
-  };
-  return {be32(matrix), be32(matrix + 4), be32(matrix + 12), be32(matrix + 16)};
+  return {matrix, matrix + 4, matrix + 12, matrix + 16};
 }
 
-// Overwrites the a, b, c, d entries of the first track header's matrix (see track_matrix).
-void set_track_matrix(const std::string& path, const std::array<int32_t, 4>& abcd) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::array<int32_t, 4> track_matrix(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file_bytes(path, "test");
+  std::array<int32_t, 4> abcd{};
+  const std::array<size_t, 4> at = track_matrix_offsets(bytes);
+  for (int e = 0; e < 4; ++e) {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v = (v << 8) | bytes[at[e] + k];
+    abcd[e] = static_cast<int32_t>(v);
   }
-  const size_t at = bytes.find("tkhd");
-  REQUIRE(at != std::string::npos);
-  const size_t version = static_cast<unsigned char>(bytes[at + 4]);
-  const size_t matrix = at + 4 + 4 + (version == 1 ? 32 : 20) + 8 + 8;
-  auto put_be32 = [&](size_t i, int32_t value) {
-    const auto v = static_cast<uint32_t>(value);
-    for (int k = 0; k < 4; ++k) bytes[i + k] = static_cast<char>((v >> (24 - 8 * k)) & 0xff);
-  };
-  put_be32(matrix, abcd[0]);
-  put_be32(matrix + 4, abcd[1]);
-  put_be32(matrix + 12, abcd[2]);
-  put_be32(matrix + 16, abcd[3]);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
+  return abcd;
+}
+
+// Overwrites those entries, as a file written with another matrix would hold them.
+void set_track_matrix(const std::string& path, const std::array<int32_t, 4>& abcd) {
+  std::vector<unsigned char> bytes = read_file_bytes(path, "test");
+  const std::array<size_t, 4> at = track_matrix_offsets(bytes);
+  for (int e = 0; e < 4; ++e) {
+    const auto v = static_cast<uint32_t>(abcd[e]);
+    for (int k = 0; k < 4; ++k) bytes[at[e] + k] = static_cast<unsigned char>(v >> (24 - 8 * k));
+  }
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()), "test");
 }
 
 bool is_red(const std::array<double, 3>& c) { return c[0] > 180 && c[2] < 80; }
