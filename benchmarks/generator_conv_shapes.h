@@ -23,14 +23,16 @@ inline constexpr int64_t kGeneratorConvShapes[][6] = {
     {256, 32, 3, 7, 1, 3},                              // output conv
 };
 
-// 3x3 stride-1 layers on small images, where the Winograd weight transform is shared by few
-// tiles: the gaze network's later stages at `small` (eye crops of 64², batch 2 for the two
-// eyes) and the `small` generator's 32² decoder (its SPADE γ and β as one convolution).
+// 3x3 stride-1 layers where the choice of algorithm is close: the gaze network's later
+// stages at `small` (eye crops of 64², batch 2 for the two eyes), where the Winograd weight
+// transform is shared by few tiles; and the `small` generator's SPADE γ and β convolutions,
+// each pair also as the one convolution it runs as (64→2C beside 64→C).
 inline constexpr int64_t kSmallImageConvShapes[][6] = {
     // H, Cin, Cout, kernel, stride, padding
     {2, 256, 256, 3, 1, 1},  {4, 128, 128, 3, 1, 1},  {8, 64, 64, 3, 1, 1},    {8, 128, 128, 3, 1, 1},
-    {16, 32, 32, 3, 1, 1},   {16, 128, 128, 3, 1, 1}, {16, 256, 256, 3, 1, 1}, {32, 64, 512, 3, 1, 1},
-    {32, 256, 256, 3, 1, 1},
+    {16, 32, 32, 3, 1, 1},   {16, 128, 128, 3, 1, 1}, {16, 256, 256, 3, 1, 1}, {32, 64, 256, 3, 1, 1},
+    {32, 64, 512, 3, 1, 1},  {32, 256, 256, 3, 1, 1}, {64, 64, 64, 3, 1, 1},   {64, 64, 128, 3, 1, 1},
+    {128, 64, 16, 3, 1, 1},  {128, 64, 32, 3, 1, 1},
 };
 
 }  // namespace fh::bench

@@ -399,8 +399,8 @@ int winograd_tile(const Conv2dParams& p) {
   // narrow and the transforms cost more than they save (3 input channels: the SPADE
   // convolutions of the sketch). Otherwise the image's side decides, since every call
   // transforms the whole weight into (m+2)²/9 times its size (4x for F(4x4)), a cost shared
-  // by the tiles: under 16 pixels the direct path is the fastest (1.1-5x at 2²-8²); from 16
-  // F(2x2) where the layer is wide (1.4-1.7x at 128 channels and more; at 32-64 channels the
+  // by the tiles: under 16 pixels the direct path is the fastest (1.0-4.4x at 2²-8²); from 16
+  // F(2x2) where the layer is wide (1.5-1.8x at 128 channels and more; at 32-64 channels the
   // direct path is as fast or faster); from 32 F(4x4).
   if (p.Cin < 32 || p.Cout < 32) return 0;
   const int64_t side = std::min(p.H, p.W);
