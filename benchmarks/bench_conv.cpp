@@ -70,6 +70,24 @@ void BM_conv2d_algorithm(benchmark::State& state) {
   fh::bench::set_bytes(state, kFloat * (c.x.numel() + c.w.numel() + c.p.Cout + c.out.numel()));
 }
 
+// The Winograd F(4x4) forward by each version: range(7) = 0 for the first (the whole
+// weight transformed up front, one Eigen GEMM per position), 1 for the fused one conv2d runs
+// (weight blocks transformed in the tasks, register-blocked products, kernels/cpu/conv_winograd.cpp).
+void BM_conv2d_winograd_product(benchmark::State& state) {
+  const ConvCase c = conv_case(state);
+  const bool fused = state.range(7) == 1;
+  fh::Generator gen(1);
+  const Tensor x = fh::randn(c.x, gen), w = fh::randn(c.w, gen), b = fh::randn({c.p.Cout}, gen);
+  Tensor out = Tensor::empty(c.out);
+  for (auto _ : state) {
+    (fused ? fh::kernels::cpu::conv2d_winograd : fh::kernels::cpu::conv2d_winograd_eigen)(
+        x.data<float>(), w.data<float>(), b.data<float>(), c.p, 4, out.data<float>());
+    benchmark::DoNotOptimize(out.raw_data());
+  }
+  fh::bench::set_flops(state, c.flops());
+  fh::bench::set_bytes(state, kFloat * (c.x.numel() + c.w.numel() + c.p.Cout + c.out.numel()));
+}
+
 // The weight gradient by one algorithm (range(7) as in BM_conv2d_algorithm).
 void BM_conv2d_weight_algorithm(benchmark::State& state) {
   const ConvCase c = conv_case(state);
@@ -172,6 +190,20 @@ void algorithm_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Both Winograd versions on the layers F(4x4) computes: the generator's at batch 1 and 8, the
+// small-image ones at batch 1 and 2.
+void winograd_product_shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 8})
+    for (const auto& s : fh::bench::kGeneratorConvShapes)
+      if (s[3] == 3 && s[4] == 1 && s[1] >= 16)
+        for (int64_t version : {0, 1}) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], version});
+  for (int64_t n : {1, 2})
+    for (const auto& s : fh::bench::kSmallImageConvShapes)
+      if (s[0] >= 16)
+        for (int64_t version : {0, 1}) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], version});
+}
+
+BENCHMARK(BM_conv2d_winograd_product)->Apply(winograd_product_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_weight_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

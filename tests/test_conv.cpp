@@ -57,6 +57,7 @@ TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count
       {{1, 70, 66, 3}, {12, 3, 3, 3}, 1, 1},    // weight gradient summed in pieces
       {{1, 70, 66, 5}, {3, 7, 7, 5}, 1, 3},     // the dot-product path, weight gradient in pieces
       {{2, 19, 23, 40}, {36, 3, 3, 40}, 1, 1},  // the Winograd F(4x4) forward, partial tiles
+      {{1, 40, 36, 16}, {20, 3, 3, 16}, 1, 1},  // F(4x4) tiles split by thread count, a part-filled vector
   };
   // Outputs and all three gradients of every case, as raw bits.
   auto run = [&](uint64_t seed) {

@@ -72,7 +72,7 @@ TEST_CASE("conv2d Winograd F(2x2) and F(4x4): float32 matches the float64 direct
   Generator g(test::run_seed());
   const Case cases[] = {{1, 8, 8, 128, 384, true},   {2, 7, 9, 384, 136, false}, {1, 3, 5, 130, 400, true},
                         {3, 33, 17, 256, 256, true}, {1, 64, 64, 512, 128, false}, {2, 1, 6, 5, 3, true},
-                        {1, 13, 10, 17, 33, false}};
+                        {1, 13, 10, 17, 33, false}, {2, 70, 70, 32, 32, true}};  // the last: two chunks
   NoGradGuard no_grad;
   CHECK(rounding_amplification(2) == doctest::Approx(5.0));
   CHECK(rounding_amplification(4) == doctest::Approx(94.333).epsilon(1e-4));
@@ -84,14 +84,18 @@ TEST_CASE("conv2d Winograd F(2x2) and F(4x4): float32 matches the float64 direct
       const Tensor x = randn({c.n, c.h, c.w, c.cin}, g);
       const Tensor w = randn({c.cout, 3, 3, c.cin}, g, 0.0, 0.05);
       const Tensor b = c.bias ? randn({c.cout}, g) : Tensor();
-      Tensor ours = Tensor::empty({c.n, c.h, c.w, c.cout});
-      kernels::cpu::conv2d_winograd(x.data<float>(), w.data<float>(), c.bias ? b.data<float>() : nullptr, p, tile,
-                                    ours.data<float>());
       const Tensor ref = conv2d(x.to(DType::F64), w.to(DType::F64), c.bias ? b.to(DType::F64) : Tensor(), 1, 1);
       const test::Tolerance tol = winograd_tolerance(tile, c.cin, 0.05);
-      const std::string what = "F(" + std::to_string(tile) + ") " + x.shape().str() + " -> " + std::to_string(c.cout);
-      FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, what);
-      worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
+      // Both versions: the fused one conv2d runs and the first (Eigen GEMMs) it is measured against.
+      for (const bool eigen : {false, true}) {
+        Tensor ours = Tensor::empty({c.n, c.h, c.w, c.cout});
+        (eigen ? kernels::cpu::conv2d_winograd_eigen : kernels::cpu::conv2d_winograd)(
+            x.data<float>(), w.data<float>(), c.bias ? b.data<float>() : nullptr, p, tile, ours.data<float>());
+        const std::string what = std::string(eigen ? "Eigen " : "") + "F(" + std::to_string(tile) + ") " +
+                                 x.shape().str() + " -> " + std::to_string(c.cout);
+        FH_CHECK_CLOSE(ours, ref.to(DType::F32), tol, what);
+        worst = std::max(worst, test::compare(ours, ref.to(DType::F32), tol).worst_fraction);
+      }
     }
     MESSAGE("F(", tile, "x", tile, ", 3x3): worst fraction of threshold ", worst);
   }
@@ -120,11 +124,15 @@ TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the d
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 64, 64, 512, 512, false});
   CHECK(kernels::cpu::winograd_tile(p) == 4);
-  p = params_of({1, 20, 24, 512, 512, false});  // from 16 pixels to 31: F(2x2)
-  CHECK(kernels::cpu::winograd_tile(p) == 2);
+  p = params_of({1, 20, 24, 512, 512, false});  // from 16 pixels
+  CHECK(kernels::cpu::winograd_tile(p) == 4);
   p = params_of({2, 8, 8, 128, 128, false});  // too few tiles to repay the weight transform
   CHECK(kernels::cpu::winograd_tile(p) == 0);
-  p = params_of({1, 16, 16, 32, 32, false});  // from 16 pixels, only wide layers
+  p = params_of({1, 16, 16, 32, 32, false});
+  CHECK(kernels::cpu::winograd_tile(p) == 4);
+  p = params_of({1, 128, 128, 16, 64, false});  // 16 channels are enough
+  CHECK(kernels::cpu::winograd_tile(p) == 4);
+  p = params_of({1, 128, 128, 8, 64, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 3, 3, 512, 512, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);

@@ -1,12 +1,17 @@
 #include "kernels/cpu/conv_winograd.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <utility>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "kernels/cpu/conv_gemm.h"
+#include "kernels/cpu/register_product.h"
 #include "runtime/error.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
@@ -252,32 +257,182 @@ void transform_input(const float* x, const Tiling& tl, int64_t cin, int64_t firs
   }
 }
 
-// Y = Aᵀ M A (+ bias) into the m×m outputs of tiles [t0, t1) that lie inside the image.
+// Y = Aᵀ M A (+ bias) into output channels [o0, o0 + channels) of the m×m outputs of tiles
+// [t0, t1) that lie inside the image (out has `cout` channels). The products of tile t and
+// channel o0 + j are m[ξ·xi_stride + (t − first)·ld + j].
 template <int M>
-void transform_output(const float* m, const Tiling& tl, int64_t cout, int64_t first, int64_t rows, int64_t t0,
-                      int64_t t1, const float* bias, float* out) {
+void transform_output(const float* m, int64_t xi_stride, int64_t ld, const Tiling& tl, int64_t cout, int64_t o0,
+                      int64_t channels, int64_t first, int64_t t0, int64_t t1, const float* bias, float* out) {
   using F = Winograd<M>;
   constexpr int T = F::T;
-  const int64_t stride = position_stride(rows, cout);
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t oy = M * tl.ty(t), ox = M * tl.tx(t);
     const int64_t valid_y = std::min<int64_t>(M, tl.H - oy), valid_x = std::min<int64_t>(M, tl.W - ox);
-    float* corner = out + ((tl.image(t) * tl.H + oy) * tl.W + ox) * cout;
-    const float* mt = m + (t - first) * cout;
-    over_channels(cout, [&]<class V>(int64_t o) {
+    float* corner = out + ((tl.image(t) * tl.H + oy) * tl.W + ox) * cout + o0;
+    const float* mt = m + (t - first) * ld;
+    over_channels(channels, [&]<class V>(int64_t o) {
       V products[T][T], y[M][M];
-      for (int xi = 0; xi < T * T; ++xi) products[xi / T][xi % T] = load<V>(mt + xi * stride + o);
+      for (int xi = 0; xi < T * T; ++xi) products[xi / T][xi % T] = load<V>(mt + xi * xi_stride + o);
       const auto output = [](const V* in, V* res) { F::output(in, res); };
       separable(products, y, output, output);
-      const V b = bias ? load<V>(bias + o) : V{};
+      const V b = bias ? load<V>(bias + o0 + o) : V{};
       for (int64_t i = 0; i < valid_y; ++i)
         for (int64_t j = 0; j < valid_x; ++j) store(corner + (i * tl.W + j) * cout + o, y[i][j] + b);
     });
   }
 }
 
+// Stage H of a 16×16 transpose held in 16 vectors: swaps the off-diagonal H×H blocks of every
+// 2H×2H block (rows i and i + H, i & H == 0, exchange the halves that cross). After stages
+// 8, 4, 2 and 1 row i holds column i.
+template <int H>
+void transpose_stage(product::Lanes (&r)[16]) {
+  using Index = int __attribute__((vector_size(64)));
+  constexpr auto mask = [](bool high) {
+    std::array<int, 16> m{};
+    for (int c = 0; c < 16; ++c) m[c] = high ? ((c & H) ? 16 + c : c + H) : ((c & H) ? 16 + c - H : c);
+    return m;
+  };
+  constexpr std::array<int, 16> lo = mask(false), hi = mask(true);
+  const Index lo_v = {lo[0], lo[1], lo[2],  lo[3],  lo[4],  lo[5],  lo[6],  lo[7],
+                      lo[8], lo[9], lo[10], lo[11], lo[12], lo[13], lo[14], lo[15]};
+  const Index hi_v = {hi[0], hi[1], hi[2],  hi[3],  hi[4],  hi[5],  hi[6],  hi[7],
+                      hi[8], hi[9], hi[10], hi[11], hi[12], hi[13], hi[14], hi[15]};
+  for (int i = 0; i < 16; ++i) {
+    if (i & H) continue;
+    const product::Lanes a = __builtin_shuffle(r[i], r[i + H], lo_v), b = __builtin_shuffle(r[i], r[i + H], hi_v);
+    r[i] = a;
+    r[i + H] = b;
+  }
+}
+
+// wt[tap][c][o] = w[o][tap][c] for o < cout, 0 for cout <= o < cout_pad: the weight with the
+// outputs innermost, the layout the register product reads its right operand in. Whole
+// 16×16 blocks are transposed in registers, the edges one value at a time.
+void transpose_weight(const float* w, int64_t cout, int64_t cin, int64_t cout_pad, float* wt) {
+  const int64_t o_blocks = cout_pad / kLanes, tap_stride = cin * cout_pad;
+  parallel_for(9 * o_blocks, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t task = t0; task < t1; ++task) {
+      const int64_t tap = task / o_blocks, o0 = task % o_blocks * kLanes;
+      float* dst = wt + tap * tap_stride + o0;
+      int64_t c0 = 0;
+      if (o0 + kLanes <= cout) {
+        for (; c0 + kLanes <= cin; c0 += kLanes) {
+          product::Lanes r[16];
+          for (int i = 0; i < 16; ++i) r[i] = product::load(w + ((o0 + i) * 9 + tap) * cin + c0);
+          transpose_stage<8>(r);
+          transpose_stage<4>(r);
+          transpose_stage<2>(r);
+          transpose_stage<1>(r);
+          for (int i = 0; i < 16; ++i) product::store(dst + (c0 + i) * cout_pad, r[i]);
+        }
+      }
+      for (int64_t c = c0; c < cin; ++c)
+        for (int64_t i = 0; i < kLanes; ++i)
+          dst[c * cout_pad + i] = o0 + i < cout ? w[((o0 + i) * 9 + tap) * cin + c] : 0.0f;
+    }
+  });
+}
+
+// The forward with the weight transformed block by block inside the tasks that use it, and
+// the products folded back into outputs by the task that made them. A task owns up to 64
+// output channels and a range of a chunk's tiles. For each row a of the (m+2)×(m+2)
+// positions it transforms its weight block into (m+2) [Cin, width] panels and multiplies
+// them at once (register_product.h) into its own products; when all positions are done it
+// applies the output transform to them. Its panels and products (a few hundred KB) stay in
+// the core's cache: the whole transformed weight, (m+2)²/9 times the weight's size, and the
+// chunk's products are never written out, and nothing is packed or zeroed. The transformed
+// weights are those of transform_weight, bit for bit.
 template <int M>
 void winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
+  using F = Winograd<M>;
+  constexpr int T = F::T;
+  constexpr int kPositions = T * T;
+  constexpr int64_t kBlock = 64;  // output channels per task: 4 vectors, 6-row micro-tiles
+  // Products per task at most (tiles × channels): 36 positions of them are 590 KB.
+  constexpr int64_t kTaskProducts = 4096;
+  const int64_t cin = p.Cin, cout = p.Cout, cout_pad = (cout + kLanes - 1) / kLanes * kLanes;
+  const Chunking plan = plan_chunks<M>(p);
+  const Tiling& tl = plan.tiling;
+  const int64_t rows = plan.rows;
+
+  Tensor wt_t = Tensor::empty({9 * cin * cout_pad});
+  Tensor v_t = Tensor::empty({kPositions * position_stride(rows, cin)});
+  float *wt = wt_t.data<float>(), *v = v_t.data<float>();
+  transpose_weight(w, cout, cin, cout_pad, wt);
+  const std::vector<float> zeros(static_cast<size_t>(cin), 0.0f);
+  const int64_t blocks = (cout_pad + kBlock - 1) / kBlock, tap_stride = cin * cout_pad;
+  const int64_t block_width = std::min(kBlock, cout_pad);
+  const int64_t max_part_rows = std::max<int64_t>(1, kTaskProducts / block_width);
+  struct Scratch {
+    std::unique_ptr<float[]> panels, products;
+  };
+
+  for (int64_t first = 0; first < plan.tiles; first += rows) {
+    const int64_t count = std::min(rows, plan.tiles - first);
+    parallel_for(count, 8, [&](int64_t a, int64_t b) {
+      transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
+    });
+    // Tiles split into parts small enough for the products to stay in cache, and into more
+    // parts where there are few output blocks, so that every thread has work (each part
+    // transforms its block's weight again, so not below 24 tiles for that).
+    const int64_t parts = std::max((count + max_part_rows - 1) / max_part_rows,
+                                   std::clamp<int64_t>((2 * num_threads() + blocks - 1) / blocks, 1,
+                                                       std::max<int64_t>(1, count / 24)));
+    const int64_t part_rows = (count + parts - 1) / parts;
+    const int64_t products_stride = position_stride(part_rows, block_width);  // between positions
+    conv::for_each_task(
+        blocks * parts,
+        [&] {
+          return Scratch{std::unique_ptr<float[]>(new float[T * cin * block_width]),
+                         std::unique_ptr<float[]>(new float[kPositions * products_stride])};
+        },
+        [&](Scratch& scratch, int64_t task) {
+          const int64_t block = task / parts, part = task % parts;
+          const int64_t o0 = block * kBlock, width = std::min(kBlock, cout_pad - o0),
+                        cols = std::min(width, cout - o0);
+          const int nv = static_cast<int>(width / kLanes);
+          const int64_t r0 = part * part_rows, r1 = std::min(count, r0 + part_rows);
+          if (r0 >= r1) return;
+          float *panel = scratch.panels.get(), *products = scratch.products.get();
+          const auto position_row = [&]<int A>() {
+            // panel[b][c][o] = (G g Gᵀ)[A][b] for the block's outputs o.
+            for (int64_t c = 0; c < cin; ++c)
+              for (int vi = 0; vi < nv; ++vi) {
+                const float* g = wt + c * cout_pad + o0 + vi * kLanes;
+                Lanes row[3], u[T];
+                for (int j = 0; j < 3; ++j) {
+                  const Lanes column[3] = {product::load(g + j * tap_stride), product::load(g + (3 + j) * tap_stride),
+                                           product::load(g + (6 + j) * tap_stride)};
+                  Lanes transformed[T];
+                  F::weight(column, transformed);
+                  row[j] = transformed[A];
+                }
+                F::weight(row, u);
+                for (int b = 0; b < T; ++b) product::store(panel + (b * cin + c) * width + vi * kLanes, u[b]);
+              }
+            for (int b = 0; b < T; ++b) {
+              const int64_t xi = A * T + b;
+              product::multiply(v + xi * position_stride(rows, cin) + r0 * cin, cin, r1 - r0, panel + b * cin * width,
+                                cin, nv, products + xi * products_stride, width, width);
+            }
+          };
+          [&]<int... A>(std::integer_sequence<int, A...>) {
+            (position_row.template operator()<A>(), ...);
+          }(std::make_integer_sequence<int, T>{});
+          transform_output<M>(products, products_stride, width, tl, cout, o0, cols, first + r0, first + r0,
+                              first + r1, bias, out);
+        });
+  }
+}
+
+// The first version, kept beside the one above as the plainer statement of the algorithm and
+// to measure it against (BM_conv2d_winograd_product): the whole weight transformed into U
+// once per call, then per chunk the (m+2)² position GEMMs through Eigen, one task each, and
+// the output transform over the chunk's products. On small images its weight transform,
+// Eigen's packing and the zeroing of the products took more time than the multiplies.
+template <int M>
+void winograd_eigen(const float* x, const float* w, const float* bias, const Conv2dParams& p, float* out) {
   constexpr int kPositions = (M + 2) * (M + 2);
   const int64_t cin = p.Cin, cout = p.Cout;
   const Chunking plan = plan_chunks<M>(p);
@@ -306,7 +461,8 @@ void winograd(const float* x, const float* w, const float* bias, const Conv2dPar
       }
     });
     parallel_for(count, 8, [&](int64_t a, int64_t b) {
-      transform_output<M>(m, tl, cout, first, rows, first + a, first + b, bias, out);
+      transform_output<M>(m, position_stride(rows, cout), cout, tl, cout, 0, cout, first, first + a, first + b, bias,
+                          out);
     });
   }
 }
@@ -394,18 +550,15 @@ bool winograd_possible(const Conv2dParams& p) {
 int winograd_tile(const Conv2dParams& p) {
   if (!winograd_possible(p)) return 0;
   // Measured on the generator's and the gaze network's 3x3 layers (benchmarks/bench_conv.cpp,
-  // BM_conv2d_algorithm and BM_conv2d_weight_algorithm, 2 threads; tables in
-  // docs/cpu-conv.md). With fewer than 32 channels in or out the direct product is short or
-  // narrow and the transforms cost more than they save (3 input channels: the SPADE
-  // convolutions of the sketch). Otherwise the image's side decides, since every call
-  // transforms the whole weight into (m+2)²/9 times its size (4x for F(4x4)), a cost shared
-  // by the tiles: under 16 pixels the direct path is the fastest (1.0-4.4x at 2²-8²); from 16
-  // F(2x2) where the layer is wide (1.5-1.8x at 128 channels and more; at 32-64 channels the
-  // direct path is as fast or faster); from 32 F(4x4).
-  if (p.Cin < 32 || p.Cout < 32) return 0;
-  const int64_t side = std::min(p.H, p.W);
-  if (side >= 32) return 4;
-  return side >= 16 && std::min(p.Cin, p.Cout) >= 128 ? 2 : 0;
+  // BM_conv2d_algorithm and BM_conv2d_weight_algorithm, 2 threads, the fastest of interleaved
+  // repetitions; tables in docs/cpu-conv.md). Every call transforms the whole weight, a cost
+  // shared by the tiles, so the image's side decides: under 16 pixels the direct path is the
+  // fastest (1.1-10x at 2²-8²); from 16, F(4x4) (1.3-3.2x the direct path, and ahead of
+  // F(2x2) but for one 16², 32-channel case within 15 %). With fewer than 16 channels in or
+  // out the product is too short or too narrow to repay the transforms (3 input channels:
+  // the SPADE convolutions of the sketch).
+  if (p.Cin < 16 || p.Cout < 16) return 0;
+  return std::min(p.H, p.W) >= 16 ? 4 : 0;
 }
 
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out) {
@@ -418,6 +571,20 @@ void conv2d_winograd(const float* x, const float* w, const float* bias, const Co
       return winograd<4>(x, w, bias, p, out);
     default:
       FH_FAIL("conv2d_winograd", "tile must be 2 or 4, got ", tile);
+  }
+}
+
+void conv2d_winograd_eigen(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile,
+                           float* out) {
+  FH_CHECK(winograd_possible(p), "conv2d_winograd_eigen", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh, "x",
+           p.kw, " stride ", p.stride, " padding ", p.pad);
+  switch (tile) {
+    case 2:
+      return winograd_eigen<2>(x, w, bias, p, out);
+    case 4:
+      return winograd_eigen<4>(x, w, bias, p, out);
+    default:
+      FH_FAIL("conv2d_winograd_eigen", "tile must be 2 or 4, got ", tile);
   }
 }
 

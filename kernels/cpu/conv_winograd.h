@@ -4,14 +4,18 @@
 // (G g Gᵀ) summed over input channels, and fold the products back into the m×m outputs
 // (Aᵀ M A). Per (input, output) channel pair an output pixel then costs 16/4 = 4 multiplies
 // for F(2×2) and 36/16 = 2.25 for F(4×4), against 9 for the direct product. Over a chunk of
-// tiles the (m+2)² position-wise products are GEMMs [tiles, Cin]·[Cin, Cout], so each
-// transformed weight is packed once per chunk.
+// tiles the (m+2)² position-wise products are GEMMs [tiles, Cin]·[Cin, Cout]. The forward
+// transforms the weight a block of 64 output channels at a time inside the task that
+// multiplies by it, with a register-blocked product (register_product.h), and folds its own
+// products back into outputs, so the transformed weight and the products stay in the core's
+// cache; conv2d_winograd_eigen is the first version (the whole transformed weight, Eigen
+// GEMMs), kept to measure against.
 //
-// Both tile sizes are kept because each wins somewhere: F(4×4) does the fewest multiplies
-// and moves the least transformed data per output, F(2×2) rounds less and wastes less on
-// images whose sides are not multiples of 4. conv2d picks per layer (winograd_tile), by
-// measurement on the generator's layers; narrow layers keep the direct path, where the
-// transforms' memory traffic outweighs the saved multiplies.
+// Both tile sizes are kept: F(4×4) does the fewest multiplies and moves the least
+// transformed data per output, and is what conv2d picks (winograd_tile) from 16 pixels and
+// 16 channels, by measurement on the generator's layers; F(2×2) rounds about ten times less
+// and wastes less on images whose sides are not multiples of 4. Smaller images and narrower
+// layers keep the direct path, where the weight transform is shared by too few tiles.
 //
 // Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
 // (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight).
@@ -41,6 +45,11 @@ bool winograd_possible(const Conv2dParams& p);
 // x [N,H,W,Cin], w [Cout,3,3,Cin], bias [Cout] or null, out [N,H,W,Cout]; tile is 2 or 4
 // and winograd_possible(p) must hold.
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out);
+
+// The same by the first version (the whole weight transformed up front, one Eigen GEMM per
+// position): the same transformed values, summed in another order.
+void conv2d_winograd_eigen(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile,
+                           float* out);
 
 // grad_w [Cout,3,3,Cin] = d<conv2d(x, w), grad_out>/dw by the same tiles (the transposed
 // transforms); grad_out [N,H,W,Cout], x [N,H,W,Cin].

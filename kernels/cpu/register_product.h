@@ -1,0 +1,121 @@
+// A register-blocked matrix product for the CPU paths that can hand it their right operand
+// already packed: C[rows, width] = A[rows, K] · B[K, width], A row-major with any leading
+// dimension, B packed as K rows of `width` contiguous values (width a multiple of the
+// 16-lane vector), C row-major with any leading dimension.
+//
+// Why it exists beside Eigen: a GEMM call through Eigen packs both operands into its own
+// buffers and zeroes the destination before it accumulates into it. Where the caller makes
+// B itself (the Winograd forward transforms each weight block straight into this layout,
+// kernels/cpu/conv_winograd.cpp) and A is read a few times from cache, those copies are most
+// of the work on small images: the Winograd layers of a 32² batch-1 frame spent more time
+// packing, zeroing and moving the transformed weight than multiplying.
+//
+// The micro-tile keeps MR rows × NV vectors of C in registers (24 accumulators at most, of
+// the 32 vector registers AVX-512 has): for each k it loads NV vectors of B and broadcasts
+// one A value per row into NV fused multiply-adds. Every C value is the sum over k in
+// increasing order, whatever the tile or thread: results do not depend on how a product is
+// split.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+namespace fh::kernels::cpu::product {
+
+using Lanes = float __attribute__((vector_size(64)));
+constexpr int64_t kLanes = 16;
+
+// a·b + c rounded once where the target has fused multiply-add (as Eigen's and PyTorch's CPU
+// GEMMs do), else rounded twice.
+inline Lanes multiply_add(Lanes a, Lanes b, Lanes c) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<Lanes>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b),
+                                                 reinterpret_cast<__m512>(c)));
+#elif defined(__FMA__)
+  __m256 a2[2], b2[2], c2[2];
+  std::memcpy(a2, &a, sizeof a);
+  std::memcpy(b2, &b, sizeof b);
+  std::memcpy(c2, &c, sizeof c);
+  c2[0] = _mm256_fmadd_ps(a2[0], b2[0], c2[0]);
+  c2[1] = _mm256_fmadd_ps(a2[1], b2[1], c2[1]);
+  Lanes r;
+  std::memcpy(&r, c2, sizeof r);
+  return r;
+#else
+  return a * b + c;
+#endif
+}
+
+inline Lanes load(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store(float* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
+
+// x in every lane (written out: `Lanes{} + x` would add 0 to x first, which is not a no-op
+// for x = -0, and costs an add per broadcast).
+inline Lanes broadcast(float x) { return Lanes{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// Rows of one micro-tile for NV vectors of columns: as many as keep MR·NV accumulators,
+// NV vectors of B and a broadcast within the 32 registers.
+constexpr int rows_per_tile(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
+
+// C[MR, cols] = A[MR, K] · B[K, NV·16]; only the first `cols` columns of C are written.
+template <int MR, int NV>
+void micro_tile(const float* a, int64_t lda, const float* b, int64_t K, float* c, int64_t ldc, int64_t cols) {
+  Lanes acc[MR][NV] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    Lanes bk[NV];
+    for (int v = 0; v < NV; ++v) bk[v] = load(b + k * (NV * kLanes) + v * kLanes);
+    for (int r = 0; r < MR; ++r) {
+      const Lanes ar = broadcast(a[r * lda + k]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = multiply_add(ar, bk[v], acc[r][v]);
+    }
+  }
+  if (cols == NV * kLanes) {
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NV; ++v) store(c + r * ldc + v * kLanes, acc[r][v]);
+  } else {
+    for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, &acc[r][0], static_cast<size_t>(cols) * sizeof(float));
+  }
+}
+
+using MicroTile = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
+
+template <int NV, int... MR>
+constexpr MicroTile tile_for_rows(int rows, std::integer_sequence<int, MR...>) {
+  MicroTile tiles[] = {&micro_tile<MR + 1, NV>...};
+  return tiles[rows - 1];
+}
+
+// C[rows, cols] = A[rows, K] · B[K, nv·16] (cols ≤ nv·16, nv in 1..4).
+inline void multiply(const float* a, int64_t lda, int64_t rows, const float* b, int64_t K, int nv, float* c,
+                     int64_t ldc, int64_t cols) {
+  const auto run = [&]<int NV>() {
+    constexpr int MR = rows_per_tile(NV);
+    int64_t r = 0;
+    for (; r + MR <= rows; r += MR) micro_tile<MR, NV>(a + r * lda, lda, b, K, c + r * ldc, ldc, cols);
+    if (r < rows)
+      tile_for_rows<NV>(static_cast<int>(rows - r), std::make_integer_sequence<int, MR - 1>{})(a + r * lda, lda, b, K,
+                                                                                            c + r * ldc, ldc, cols);
+  };
+  switch (nv) {
+    case 1:
+      return run.template operator()<1>();
+    case 2:
+      return run.template operator()<2>();
+    case 3:
+      return run.template operator()<3>();
+    default:
+      return run.template operator()<4>();
+  }
+}
+
+}  // namespace fh::kernels::cpu::product
