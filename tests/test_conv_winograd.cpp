@@ -126,7 +126,11 @@ TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the d
   CHECK(kernels::cpu::winograd_tile(p) == 4);
   p = params_of({1, 20, 24, 512, 512, false});  // from 16 pixels
   CHECK(kernels::cpu::winograd_tile(p) == 4);
-  p = params_of({2, 8, 8, 128, 128, false});  // too few tiles to repay the weight transform
+  p = params_of({2, 8, 8, 64, 64, false});  // too few tiles to repay the weight transform
+  CHECK(kernels::cpu::winograd_tile(p) == 0);
+  p = params_of({2, 8, 8, 128, 128, false});  // at 8 pixels, only wide layers
+  CHECK(kernels::cpu::winograd_tile(p) == 4);
+  p = params_of({2, 4, 4, 256, 256, false});
   CHECK(kernels::cpu::winograd_tile(p) == 0);
   p = params_of({1, 16, 16, 32, 32, false});
   CHECK(kernels::cpu::winograd_tile(p) == 4);
