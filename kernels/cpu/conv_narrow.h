@@ -17,6 +17,19 @@ namespace fh::kernels::cpu::conv {
 // The widest output count that takes this path.
 constexpr int64_t kMaxNarrowOutputs = 8;
 
+// Window rows that are not a whole number of vectors leave their ends to scalar code: a 7x7
+// window of 3 channels has rows of 21 values, 5 of them scalar in each of its 7 rows. Such a
+// window, up to this many values, is first gathered into one contiguous run (zeros outside
+// the source), whose 147 values leave 3 to the scalar end.
+constexpr int64_t kMaxGatheredWindow = 1024;
+
+template <class T>
+bool gathers_window(const Window& win) {
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  const int64_t run = win.win_w * win.channels, K = win.cols();
+  return K <= kMaxGatheredWindow && win.win_h * (run % kLanes) > K % kLanes;
+}
+
 // Rows [r_begin, r_end) of dest = columns(src, win) · wmatᵀ + bias for NO outputs: wmat
 // [NO, win.cols()] row-major; dest_row(r) gives row r's NO values. Each output sums its
 // window in the lanes of one vector register (and a scalar for run ends), added up in a
@@ -28,6 +41,25 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
   constexpr int kLanes = 64 / sizeof(T);
   using Lanes = Eigen::Array<T, kLanes, 1>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
+  if (gathers_window<T>(win)) {
+    T window[kMaxGatheredWindow];
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      gather_columns(src, win, r, 1, 0, K, window);
+      Lanes acc[NO];
+      T tail[NO] = {};
+      for (int o = 0; o < NO; ++o) acc[o].setZero();
+      int64_t e = 0;
+      for (; e + kLanes <= K; e += kLanes) {
+        const Lanes v = Eigen::Map<const Lanes>(window + e);
+        for (int o = 0; o < NO; ++o) acc[o] += v * Eigen::Map<const Lanes>(wmat + o * K + e);
+      }
+      for (; e < K; ++e)
+        for (int o = 0; o < NO; ++o) tail[o] += window[e] * wmat[o * K + e];
+      T* out = dest_row(r);
+      for (int o = 0; o < NO; ++o) out[o] = acc[o].sum() + tail[o] + (bias ? bias[o] : T(0));
+    }
+    return;
+  }
   int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h, n = r_begin / (win.grid_w * win.grid_h);
   for (int64_t r = r_begin; r < r_end; ++r) {
     Lanes acc[NO];
@@ -70,6 +102,22 @@ void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_b
   constexpr int kLanes = 64 / sizeof(T);
   using Lanes = Eigen::Array<T, kLanes, 1>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
+  if (gathers_window<T>(win)) {
+    T window[kMaxGatheredWindow];
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      gather_columns(src, win, r, 1, 0, K, window);
+      T go[NO];
+      for (int o = 0; o < NO; ++o) go[o] = g[r * NO + o];
+      int64_t e = 0;
+      for (; e + kLanes <= K; e += kLanes) {
+        const Lanes v = Eigen::Map<const Lanes>(window + e);
+        for (int o = 0; o < NO; ++o) Eigen::Map<Lanes>(acc + o * K + e) += go[o] * v;
+      }
+      for (; e < K; ++e)
+        for (int o = 0; o < NO; ++o) acc[o * K + e] += go[o] * window[e];
+    }
+    return;
+  }
   int64_t gx = r_begin % win.grid_w, gy = (r_begin / win.grid_w) % win.grid_h, n = r_begin / (win.grid_w * win.grid_h);
   for (int64_t r = r_begin; r < r_end; ++r) {
     T go[NO];

@@ -62,6 +62,9 @@ void add_conv_cases(std::vector<OpCase>& t, Generator& gen) {
                                 ConvGeometry{2, 32, 32, 6, 8, 7, 7, 1, 3, true},
                                 ConvGeometry{1, 23, 23, 32, 16, 1, 1, 1, 0, false}})
     t.push_back(conv_case(g, kTorch));
+  // E_can's first layer (3 channels, 7x7, stride 2, 8 outputs): the narrow path on windows
+  // gathered into one run, zeros past every border, forward and both gradients.
+  t.push_back(conv_case(ConvGeometry{2, 20, 18, 3, 8, 7, 7, 2, 3, true}, kGradcheck | kTorch));
 }
 
 }  // namespace fh::test::ops
