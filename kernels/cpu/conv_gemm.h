@@ -16,9 +16,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/cpu/conv_narrow.h"
 #include "kernels/cpu/conv_window.h"
+#include "kernels/cpu/register_product.h"
 #include "runtime/thread_pool.h"
 
 namespace fh::kernels::cpu::conv {
@@ -105,6 +108,70 @@ struct RowDestination {
   RowAddress row;  // int64_t r -> T*
 };
 
+// Float32 products with a K up to this take packed_product_with_weight (its row tiles are
+// sized to keep a tile's columns in cache: at most 256 rows of K values).
+constexpr int64_t kMaxPackedProductK = 8192;
+
+// dest rows = columns(src, win) · wmatᵀ + bias in float32 by the register-blocked product
+// (register_product.h): the weight is packed once per call into blocks of 64 outputs laid
+// out [K, 64]; tasks are (row tile, output block) pairs, each multiplying its tile's
+// gathered columns by one block straight into the destination. Where Eigen's GEMM repacked
+// the weight for every row tile and zeroed the output first, nothing is copied but the
+// gather. Every output sums its K products in increasing order, so the split (which
+// follows the thread count, to give every thread work) never changes a value.
+template <class RowAddress>
+void packed_product_with_weight(const float* src, const Window& win, const float* wmat, int64_t n_out,
+                                const float* bias, const RowDestination<RowAddress>& dest) {
+  using product::kLanes;
+  constexpr int64_t kBlock = 64;
+  const int64_t M = win.rows(), K = win.cols();
+  const int64_t n_pad = (n_out + kLanes - 1) / kLanes * kLanes, blocks = (n_pad + kBlock - 1) / kBlock;
+  // packed[b] holds outputs [64·b, 64·b + width_b) as [K, width_b].
+  std::unique_ptr<float[]> packed(new float[K * n_pad]);
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t o0 = b * kBlock, width = std::min(kBlock, n_pad - o0);
+      product::pack_transposed(wmat + o0 * K, K, std::min(width, n_out - o0), K, width, packed.get() + o0 * K, width);
+    }
+  });
+  // Row tiles of at most ~1M column values (and 256 rows), fewer rows where there are too few
+  // tasks for the threads.
+  const int64_t max_rows = std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(K, 1), 12, 256);
+  const int64_t tiles_for_threads = (2 * num_threads() + blocks - 1) / blocks;
+  const int64_t tiles = std::max((M + max_rows - 1) / max_rows, std::min(tiles_for_threads, (M + 11) / 12));
+  const int64_t rows_per_tile = (M + tiles - 1) / tiles;
+  const bool src_is_columns = win.identity();
+  struct Scratch {
+    std::unique_ptr<float[]> col, staging;
+    int64_t gathered = -1;
+  };
+  const auto make_scratch = [&] {
+    return Scratch{std::unique_ptr<float[]>(src_is_columns ? nullptr : new float[rows_per_tile * K]),
+                   std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
+  };
+  for_each_task(tiles * blocks, make_scratch, [&](Scratch& scratch, int64_t task) {
+    const int64_t tile = task / blocks, block = task % blocks;
+    const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);
+    if (rows <= 0) return;
+    const int64_t o0 = block * kBlock, width = std::min(kBlock, n_pad - o0), cols = std::min(width, n_out - o0);
+    const float* columns = src + r0 * K;
+    if (!src_is_columns) {
+      if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());
+      scratch.gathered = tile;
+      columns = scratch.col.get();
+    }
+    float* out = dest.contiguous ? dest.row(r0) : scratch.staging.get();
+    product::multiply(columns, K, rows, packed.get() + o0 * K, K, static_cast<int>(width / kLanes), out + o0, n_out,
+                      cols);
+    if (bias)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) out[r * n_out + o0 + j] += bias[o0 + j];
+    if (!dest.contiguous)
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy(out + r * n_out + o0, out + r * n_out + o0 + cols, dest.row(r0 + r) + o0);
+  });
+}
+
 // dest rows = columns(src, win) · wmatᵀ + bias, wmat [n_out, win.cols()] row-major, in
 // parallel over the tasks of plan_tiles (or, for a handful of outputs, narrow_rows over
 // blocks of rows). Every output value is computed by one task.
@@ -121,6 +188,9 @@ void product_with_weight(const T* src, const Window& win, const T* wmat, int64_t
                     narrow_rows(n_out, src, win, wmat, bias, task * rows, std::min(M, (task + 1) * rows), dest.row);
                   });
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (K <= kMaxPackedProductK) return packed_product_with_weight(src, win, wmat, n_out, bias, dest);
   }
   const TilePlan plan = plan_tiles(M, K, n_out);
   const bool src_is_columns = win.identity();

@@ -282,54 +282,15 @@ void transform_output(const float* m, int64_t xi_stride, int64_t ld, const Tilin
   }
 }
 
-// Stage H of a 16×16 transpose held in 16 vectors: swaps the off-diagonal H×H blocks of every
-// 2H×2H block (rows i and i + H, i & H == 0, exchange the halves that cross). After stages
-// 8, 4, 2 and 1 row i holds column i.
-template <int H>
-void transpose_stage(product::Lanes (&r)[16]) {
-  using Index = int __attribute__((vector_size(64)));
-  constexpr auto mask = [](bool high) {
-    std::array<int, 16> m{};
-    for (int c = 0; c < 16; ++c) m[c] = high ? ((c & H) ? 16 + c : c + H) : ((c & H) ? 16 + c - H : c);
-    return m;
-  };
-  constexpr std::array<int, 16> lo = mask(false), hi = mask(true);
-  const Index lo_v = {lo[0], lo[1], lo[2],  lo[3],  lo[4],  lo[5],  lo[6],  lo[7],
-                      lo[8], lo[9], lo[10], lo[11], lo[12], lo[13], lo[14], lo[15]};
-  const Index hi_v = {hi[0], hi[1], hi[2],  hi[3],  hi[4],  hi[5],  hi[6],  hi[7],
-                      hi[8], hi[9], hi[10], hi[11], hi[12], hi[13], hi[14], hi[15]};
-  for (int i = 0; i < 16; ++i) {
-    if (i & H) continue;
-    const product::Lanes a = __builtin_shuffle(r[i], r[i + H], lo_v), b = __builtin_shuffle(r[i], r[i + H], hi_v);
-    r[i] = a;
-    r[i + H] = b;
-  }
-}
-
 // wt[tap][c][o] = w[o][tap][c] for o < cout, 0 for cout <= o < cout_pad: the weight with the
-// outputs innermost, the layout the register product reads its right operand in. Whole
-// 16×16 blocks are transposed in registers, the edges one value at a time.
+// outputs innermost, the layout the register product reads its right operand in.
 void transpose_weight(const float* w, int64_t cout, int64_t cin, int64_t cout_pad, float* wt) {
-  const int64_t o_blocks = cout_pad / kLanes, tap_stride = cin * cout_pad;
+  const int64_t o_blocks = cout_pad / kLanes;
   parallel_for(9 * o_blocks, 4, [&](int64_t t0, int64_t t1) {
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t tap = task / o_blocks, o0 = task % o_blocks * kLanes;
-      float* dst = wt + tap * tap_stride + o0;
-      int64_t c0 = 0;
-      if (o0 + kLanes <= cout) {
-        for (; c0 + kLanes <= cin; c0 += kLanes) {
-          product::Lanes r[16];
-          for (int i = 0; i < 16; ++i) r[i] = product::load(w + ((o0 + i) * 9 + tap) * cin + c0);
-          transpose_stage<8>(r);
-          transpose_stage<4>(r);
-          transpose_stage<2>(r);
-          transpose_stage<1>(r);
-          for (int i = 0; i < 16; ++i) product::store(dst + (c0 + i) * cout_pad, r[i]);
-        }
-      }
-      for (int64_t c = c0; c < cin; ++c)
-        for (int64_t i = 0; i < kLanes; ++i)
-          dst[c * cout_pad + i] = o0 + i < cout ? w[((o0 + i) * 9 + tap) * cin + c] : 0.0f;
+      product::pack_transposed(w + o0 * 9 * cin + tap * cin, 9 * cin, std::min(kLanes, cout - o0), cin, kLanes,
+                               wt + tap * cin * cout_pad + o0, cout_pad);
     }
   });
 }

@@ -17,6 +17,7 @@
 // split.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -84,6 +85,54 @@ void micro_tile(const float* a, int64_t lda, const float* b, int64_t K, float* c
       for (int v = 0; v < NV; ++v) store(c + r * ldc + v * kLanes, acc[r][v]);
   } else {
     for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, &acc[r][0], static_cast<size_t>(cols) * sizeof(float));
+  }
+}
+
+// Stage H of a 16×16 transpose held in 16 vectors: swaps the off-diagonal H×H blocks of every
+// 2H×2H block (rows i and i + H, i & H == 0, exchange the halves that cross). After stages
+// 8, 4, 2 and 1 row i holds column i.
+template <int H>
+void transpose_stage(Lanes (&r)[16]) {
+  using Index = int __attribute__((vector_size(64)));
+  constexpr auto mask = [](bool high) {
+    std::array<int, 16> m{};
+    for (int c = 0; c < 16; ++c) m[c] = high ? ((c & H) ? 16 + c : c + H) : ((c & H) ? 16 + c - H : c);
+    return m;
+  };
+  constexpr std::array<int, 16> lo = mask(false), hi = mask(true);
+  const Index lo_v = {lo[0], lo[1], lo[2],  lo[3],  lo[4],  lo[5],  lo[6],  lo[7],
+                      lo[8], lo[9], lo[10], lo[11], lo[12], lo[13], lo[14], lo[15]};
+  const Index hi_v = {hi[0], hi[1], hi[2],  hi[3],  hi[4],  hi[5],  hi[6],  hi[7],
+                      hi[8], hi[9], hi[10], hi[11], hi[12], hi[13], hi[14], hi[15]};
+  for (int i = 0; i < 16; ++i) {
+    if (i & H) continue;
+    const Lanes a = __builtin_shuffle(r[i], r[i + H], lo_v), b = __builtin_shuffle(r[i], r[i + H], hi_v);
+    r[i] = a;
+    r[i + H] = b;
+  }
+}
+
+// The right operand in the layout the product reads: dst[k·ld_dst + j] = src[j·ld_src + k]
+// for j < n, k < K, and 0 for n ≤ j < n_pad (a multiple of 16). Whole 16×16 blocks are
+// transposed in registers, the edges one value at a time.
+inline void pack_transposed(const float* src, int64_t ld_src, int64_t n, int64_t K, int64_t n_pad, float* dst,
+                            int64_t ld_dst) {
+  for (int64_t j0 = 0; j0 < n_pad; j0 += kLanes) {
+    float* d = dst + j0;
+    int64_t k0 = 0;
+    if (j0 + kLanes <= n) {
+      for (; k0 + kLanes <= K; k0 += kLanes) {
+        Lanes r[16];
+        for (int i = 0; i < 16; ++i) r[i] = load(src + (j0 + i) * ld_src + k0);
+        transpose_stage<8>(r);
+        transpose_stage<4>(r);
+        transpose_stage<2>(r);
+        transpose_stage<1>(r);
+        for (int i = 0; i < 16; ++i) store(d + (k0 + i) * ld_dst, r[i]);
+      }
+    }
+    for (int64_t k = k0; k < K; ++k)
+      for (int64_t i = 0; i < kLanes; ++i) d[k * ld_dst + i] = j0 + i < n ? src[(j0 + i) * ld_src + k] : 0.0f;
   }
 }
 
