@@ -108,6 +108,26 @@ struct RowDestination {
   RowAddress row;  // int64_t r -> T*
 };
 
+// Per-thread scratch of the tiled products: the gathered tile (unless the source is its own
+// column matrix), the product when dest rows are not contiguous, and which tile `col` holds.
+template <class T>
+struct TileScratch {
+  std::unique_ptr<T[]> col, staging;
+  int64_t gathered = -1;
+};
+
+// The column matrix rows [r0, r0 + rows) of row tile `tile`: the source itself when it is
+// its own column matrix, else gathered into scratch (once per tile: a thread that claims the
+// next output block of the same tile reuses it).
+template <class T>
+const T* tile_columns(const T* src, const Window& win, int64_t tile, int64_t r0, int64_t rows, TileScratch<T>& scratch) {
+  const int64_t K = win.cols();
+  if (win.identity()) return src + r0 * K;
+  if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());
+  scratch.gathered = tile;
+  return scratch.col.get();
+}
+
 // Float32 products with a K up to this take packed_product_with_weight (its row tiles are
 // sized to keep a tile's columns in cache: at most 256 rows of K values).
 constexpr int64_t kMaxPackedProductK = 8192;
@@ -140,26 +160,17 @@ void packed_product_with_weight(const float* src, const Window& win, const float
   const int64_t tiles_for_threads = (2 * num_threads() + blocks - 1) / blocks;
   const int64_t tiles = std::max((M + max_rows - 1) / max_rows, std::min(tiles_for_threads, (M + 11) / 12));
   const int64_t rows_per_tile = (M + tiles - 1) / tiles;
-  const bool src_is_columns = win.identity();
-  struct Scratch {
-    std::unique_ptr<float[]> col, staging;
-    int64_t gathered = -1;
-  };
   const auto make_scratch = [&] {
-    return Scratch{std::unique_ptr<float[]>(src_is_columns ? nullptr : new float[rows_per_tile * K]),
-                   std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
+    return TileScratch<float>{
+        std::unique_ptr<float[]>(win.identity() ? nullptr : new float[rows_per_tile * K]),
+        std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
   };
-  for_each_task(tiles * blocks, make_scratch, [&](Scratch& scratch, int64_t task) {
+  for_each_task(tiles * blocks, make_scratch, [&](TileScratch<float>& scratch, int64_t task) {
     const int64_t tile = task / blocks, block = task % blocks;
     const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);
     if (rows <= 0) return;
     const int64_t o0 = block * kBlock, width = std::min(kBlock, n_pad - o0), cols = std::min(width, n_out - o0);
-    const float* columns = src + r0 * K;
-    if (!src_is_columns) {
-      if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());
-      scratch.gathered = tile;
-      columns = scratch.col.get();
-    }
+    const float* columns = tile_columns(src, win, tile, r0, rows, scratch);
     float* out = dest.contiguous ? dest.row(r0) : scratch.staging.get();
     product::multiply(columns, K, rows, packed.get() + o0 * K, K, static_cast<int>(width / kLanes), out + o0, n_out,
                       cols);
@@ -193,29 +204,17 @@ void product_with_weight(const T* src, const Window& win, const T* wmat, int64_t
     if (K <= kMaxPackedProductK) return packed_product_with_weight(src, win, wmat, n_out, bias, dest);
   }
   const TilePlan plan = plan_tiles(M, K, n_out);
-  const bool src_is_columns = win.identity();
-  // Per-thread scratch, reused by each of its tasks.
-  struct Scratch {
-    std::unique_ptr<T[]> col;      // the gathered tile (unless the source is its own column matrix)
-    std::unique_ptr<T[]> staging;  // the product, when dest rows are not contiguous
-    int64_t gathered = -1;         // the tile whose columns `col` holds
-  };
   const auto make_scratch = [&] {
-    return Scratch{std::unique_ptr<T[]>(src_is_columns ? nullptr : new T[plan.rows * K]),
-                   std::unique_ptr<T[]>(dest.contiguous ? nullptr : new T[plan.rows * n_out]), -1};
+    return TileScratch<T>{std::unique_ptr<T[]>(win.identity() ? nullptr : new T[plan.rows * K]),
+                          std::unique_ptr<T[]>(dest.contiguous ? nullptr : new T[plan.rows * n_out]), -1};
   };
   // Tasks are tile-major, so a thread that claims the next output block of the same tile
   // reuses its gather.
-  for_each_task(plan.tiles * plan.out_blocks, make_scratch, [&](Scratch& scratch, int64_t task) {
+  for_each_task(plan.tiles * plan.out_blocks, make_scratch, [&](TileScratch<T>& scratch, int64_t task) {
     const int64_t tile = task / plan.out_blocks, block = task % plan.out_blocks;
     const int64_t r0 = tile * plan.rows, rows = std::min(plan.rows, M - r0);
     const int64_t c0 = n_out * block / plan.out_blocks, c1 = n_out * (block + 1) / plan.out_blocks;
-    const T* columns = src + r0 * K;
-    if (!src_is_columns) {
-      if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());
-      scratch.gathered = tile;
-      columns = scratch.col.get();
-    }
+    const T* columns = tile_columns(src, win, tile, r0, rows, scratch);
     T* out = dest.contiguous ? dest.row(r0) : scratch.staging.get();
     tile_product(columns, K, rows, K, wmat, c0, c1, bias, out, n_out);
     if (!dest.contiguous) {

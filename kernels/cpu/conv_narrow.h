@@ -30,6 +30,38 @@ bool gathers_window(const Window& win) {
   return K <= kMaxGatheredWindow && win.win_h * (run % kLanes) > K % kLanes;
 }
 
+// One vector register of lanes (Eigen's fixed-size arrays compile to packet operations).
+template <class T>
+using NarrowLanes = Eigen::Array<T, 64 / sizeof(T), 1>;
+
+// acc[o] (lanes) and tail[o] += Σ_e s[e]·w[o·K + e] over a contiguous run of `len` values.
+template <int NO, class T>
+void dot_run(const T* s, const T* w, int64_t len, int64_t K, NarrowLanes<T> (&acc)[NO], T (&tail)[NO]) {
+  using Lanes = NarrowLanes<T>;
+  constexpr int64_t kLanes = Lanes::SizeAtCompileTime;
+  int64_t e = 0;
+  for (; e + kLanes <= len; e += kLanes) {
+    const Lanes v = Eigen::Map<const Lanes>(s + e);
+    for (int o = 0; o < NO; ++o) acc[o] += v * Eigen::Map<const Lanes>(w + o * K + e);
+  }
+  for (; e < len; ++e)
+    for (int o = 0; o < NO; ++o) tail[o] += s[e] * w[o * K + e];
+}
+
+// a[o·K + e] += go[o]·s[e] over a contiguous run of `len` values.
+template <int NO, class T>
+void scaled_add_run(const T* s, const T (&go)[NO], int64_t len, int64_t K, T* a) {
+  using Lanes = NarrowLanes<T>;
+  constexpr int64_t kLanes = Lanes::SizeAtCompileTime;
+  int64_t e = 0;
+  for (; e + kLanes <= len; e += kLanes) {
+    const Lanes v = Eigen::Map<const Lanes>(s + e);
+    for (int o = 0; o < NO; ++o) Eigen::Map<Lanes>(a + o * K + e) += go[o] * v;
+  }
+  for (; e < len; ++e)
+    for (int o = 0; o < NO; ++o) a[o * K + e] += go[o] * s[e];
+}
+
 // Rows [r_begin, r_end) of dest = columns(src, win) · wmatᵀ + bias for NO outputs: wmat
 // [NO, win.cols()] row-major; dest_row(r) gives row r's NO values. Each output sums its
 // window in the lanes of one vector register (and a scalar for run ends), added up in a
@@ -37,9 +69,7 @@ bool gathers_window(const Window& win) {
 template <int NO, class T, class RowAddress>
 void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, int64_t r_begin, int64_t r_end,
                  const RowAddress& dest_row) {
-  // One vector register of lanes (Eigen's fixed-size arrays compile to packet operations).
-  constexpr int kLanes = 64 / sizeof(T);
-  using Lanes = Eigen::Array<T, kLanes, 1>;
+  using Lanes = NarrowLanes<T>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
   if (gathers_window<T>(win)) {
     T window[kMaxGatheredWindow];
@@ -48,13 +78,7 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
       Lanes acc[NO];
       T tail[NO] = {};
       for (int o = 0; o < NO; ++o) acc[o].setZero();
-      int64_t e = 0;
-      for (; e + kLanes <= K; e += kLanes) {
-        const Lanes v = Eigen::Map<const Lanes>(window + e);
-        for (int o = 0; o < NO; ++o) acc[o] += v * Eigen::Map<const Lanes>(wmat + o * K + e);
-      }
-      for (; e < K; ++e)
-        for (int o = 0; o < NO; ++o) tail[o] += window[e] * wmat[o * K + e];
+      dot_run(window, wmat, K, K, acc, tail);
       T* out = dest_row(r);
       for (int o = 0; o < NO; ++o) out[o] = acc[o].sum() + tail[o] + (bias ? bias[o] : T(0));
     }
@@ -75,14 +99,7 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
     for (int64_t i = i_lo; i < i_hi; ++i) {
       // Window row i: source values s[e] against weight values w[o·K + e], e < len.
       const T* s = src + ((n * win.src_h + y0 + i) * win.src_w + x0 + j_lo) * C;
-      const T* w = wmat + i * run + j_lo * C;
-      int64_t e = 0;
-      for (; e + kLanes <= len; e += kLanes) {
-        const Lanes v = Eigen::Map<const Lanes>(s + e);
-        for (int o = 0; o < NO; ++o) acc[o] += v * Eigen::Map<const Lanes>(w + o * K + e);
-      }
-      for (; e < len; ++e)
-        for (int o = 0; o < NO; ++o) tail[o] += s[e] * w[o * K + e];
+      dot_run(s, wmat + i * run + j_lo * C, len, K, acc, tail);
     }
     T* out = dest_row(r);
     for (int o = 0; o < NO; ++o) out[o] = acc[o].sum() + tail[o] + (bias ? bias[o] : T(0));
@@ -99,8 +116,6 @@ void narrow_rows(const T* src, const Window& win, const T* wmat, const T* bias, 
 // g(r, o), into the run of acc row o it belongs to; acc (NO·K values) stays in cache.
 template <int NO, class T>
 void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_begin, int64_t r_end, T* acc) {
-  constexpr int kLanes = 64 / sizeof(T);
-  using Lanes = Eigen::Array<T, kLanes, 1>;
   const int64_t C = win.channels, run = win.win_w * C, K = win.cols();
   if (gathers_window<T>(win)) {
     T window[kMaxGatheredWindow];
@@ -108,13 +123,7 @@ void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_b
       gather_columns(src, win, r, 1, 0, K, window);
       T go[NO];
       for (int o = 0; o < NO; ++o) go[o] = g[r * NO + o];
-      int64_t e = 0;
-      for (; e + kLanes <= K; e += kLanes) {
-        const Lanes v = Eigen::Map<const Lanes>(window + e);
-        for (int o = 0; o < NO; ++o) Eigen::Map<Lanes>(acc + o * K + e) += go[o] * v;
-      }
-      for (; e < K; ++e)
-        for (int o = 0; o < NO; ++o) acc[o * K + e] += go[o] * window[e];
+      scaled_add_run(window, go, K, K, acc);
     }
     return;
   }
@@ -130,14 +139,7 @@ void narrow_weight_rows(const T* src, const Window& win, const T* g, int64_t r_b
     const int64_t len = (j_hi - j_lo) * C;
     for (int64_t i = i_lo; i < i_hi; ++i) {
       const T* s = src + ((n * win.src_h + y0 + i) * win.src_w + x0 + j_lo) * C;
-      T* a = acc + i * run + j_lo * C;
-      int64_t e = 0;
-      for (; e + kLanes <= len; e += kLanes) {
-        const Lanes v = Eigen::Map<const Lanes>(s + e);
-        for (int o = 0; o < NO; ++o) Eigen::Map<Lanes>(a + o * K + e) += go[o] * v;
-      }
-      for (; e < len; ++e)
-        for (int o = 0; o < NO; ++o) a[o * K + e] += go[o] * s[e];
+      scaled_add_run(s, go, len, K, acc + i * run + j_lo * C);
     }
     if (++gx == win.grid_w) {
       gx = 0;

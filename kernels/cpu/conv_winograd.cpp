@@ -525,31 +525,28 @@ int winograd_tile(const Conv2dParams& p) {
   return side >= 8 && std::min(p.Cin, p.Cout) >= 128 ? 4 : 0;
 }
 
+namespace {
+
+using Forward = void (*)(const float*, const float*, const float*, const Conv2dParams&, float*);
+
+// Checks the layer and the tile, then runs the F(2x2) or F(4x4) version; errors name `what`.
+void forward_by_tile(const char* what, Forward f2, Forward f4, const float* x, const float* w, const float* bias,
+                     const Conv2dParams& p, int tile, float* out) {
+  FH_CHECK(winograd_possible(p), what, "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh, "x", p.kw, " stride ",
+           p.stride, " padding ", p.pad);
+  FH_CHECK(tile == 2 || tile == 4, what, "tile must be 2 or 4, got ", tile);
+  (tile == 2 ? f2 : f4)(x, w, bias, p, out);
+}
+
+}  // namespace
+
 void conv2d_winograd(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile, float* out) {
-  FH_CHECK(winograd_possible(p), "conv2d_winograd", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh, "x",
-           p.kw, " stride ", p.stride, " padding ", p.pad);
-  switch (tile) {
-    case 2:
-      return winograd<2>(x, w, bias, p, out);
-    case 4:
-      return winograd<4>(x, w, bias, p, out);
-    default:
-      FH_FAIL("conv2d_winograd", "tile must be 2 or 4, got ", tile);
-  }
+  forward_by_tile("conv2d_winograd", &winograd<2>, &winograd<4>, x, w, bias, p, tile, out);
 }
 
 void conv2d_winograd_eigen(const float* x, const float* w, const float* bias, const Conv2dParams& p, int tile,
                            float* out) {
-  FH_CHECK(winograd_possible(p), "conv2d_winograd_eigen", "needs a 3x3 stride-1 pad-1 convolution, got ", p.kh, "x",
-           p.kw, " stride ", p.stride, " padding ", p.pad);
-  switch (tile) {
-    case 2:
-      return winograd_eigen<2>(x, w, bias, p, out);
-    case 4:
-      return winograd_eigen<4>(x, w, bias, p, out);
-    default:
-      FH_FAIL("conv2d_winograd_eigen", "tile must be 2 or 4, got ", tile);
-  }
+  forward_by_tile("conv2d_winograd_eigen", &winograd_eigen<2>, &winograd_eigen<4>, x, w, bias, p, tile, out);
 }
 
 void conv2d_backward_weight_winograd(const float* grad_out, const float* x, const Conv2dParams& p, int tile,
