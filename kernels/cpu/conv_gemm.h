@@ -120,7 +120,8 @@ struct TileScratch {
 // its own column matrix, else gathered into scratch (once per tile: a thread that claims the
 // next output block of the same tile reuses it).
 template <class T>
-const T* tile_columns(const T* src, const Window& win, int64_t tile, int64_t r0, int64_t rows, TileScratch<T>& scratch) {
+const T* tile_columns(const T* src, const Window& win, int64_t tile, int64_t r0, int64_t rows,
+                      TileScratch<T>& scratch) {
   const int64_t K = win.cols();
   if (win.identity()) return src + r0 * K;
   if (scratch.gathered != tile) gather_columns(src, win, r0, rows, 0, K, scratch.col.get());

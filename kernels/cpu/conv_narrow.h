@@ -35,8 +35,10 @@ template <class T>
 using NarrowLanes = Eigen::Array<T, 64 / sizeof(T), 1>;
 
 // acc[o] (lanes) and tail[o] += Σ_e s[e]·w[o·K + e] over a contiguous run of `len` values.
+// Always inlined: called apart, the accumulators would live in memory instead of registers.
 template <int NO, class T>
-void dot_run(const T* s, const T* w, int64_t len, int64_t K, NarrowLanes<T> (&acc)[NO], T (&tail)[NO]) {
+[[gnu::always_inline]] inline void dot_run(const T* s, const T* w, int64_t len, int64_t K, NarrowLanes<T> (&acc)[NO],
+                                           T (&tail)[NO]) {
   using Lanes = NarrowLanes<T>;
   constexpr int64_t kLanes = Lanes::SizeAtCompileTime;
   int64_t e = 0;
@@ -50,7 +52,7 @@ void dot_run(const T* s, const T* w, int64_t len, int64_t K, NarrowLanes<T> (&ac
 
 // a[o·K + e] += go[o]·s[e] over a contiguous run of `len` values.
 template <int NO, class T>
-void scaled_add_run(const T* s, const T (&go)[NO], int64_t len, int64_t K, T* a) {
+[[gnu::always_inline]] inline void scaled_add_run(const T* s, const T (&go)[NO], int64_t len, int64_t K, T* a) {
   using Lanes = NarrowLanes<T>;
   constexpr int64_t kLanes = Lanes::SizeAtCompileTime;
   int64_t e = 0;
