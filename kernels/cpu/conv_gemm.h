@@ -5,7 +5,9 @@
 // an implicit "column matrix" holding the window's pixels in (tap row, tap column, channel)
 // order, so that out = columns · weightᵀ is one GEMM. The column matrix is never built
 // whole (a batch of 256² maps with a 3x3x32 window would take 600 MB): rows are gathered a
-// tile at a time into per-thread scratch and multiplied there with single-threaded Eigen.
+// tile at a time into per-thread scratch and multiplied there: in float32 by the
+// register-blocked product against the weight packed once per call
+// (packed_product_with_weight), in float64 (the gradient checks) with single-threaded Eigen.
 // Images are NHWC, so a window row is one contiguous run of win_w·channels values in both
 // the source and the column row: the gather is a few memcpys per position
 // (conv_window.h). Products with a handful of outputs skip the GEMM (conv_narrow.h).

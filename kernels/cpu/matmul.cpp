@@ -1,7 +1,9 @@
 // Batched matmul on the CPU through Eigen's GEMM. Eigen runs single-threaded
 // (EIGEN_DONT_PARALLELIZE); freehead splits batches, or row blocks of one product, over its
 // own pool, so a given thread count always splits the same way (bit-reproducible). Small
-// products (up to about a thousand multiply-adds) are done by plain loops instead.
+// products (up to about a thousand multiply-adds) are done by plain loops instead, and a
+// single float32 product with op(A) = A (the linear layers' forward and input gradient) by
+// the register-blocked product of register_product.h (packed_matmul).
 #include <Eigen/Core>
 #include <algorithm>
 #include <memory>
