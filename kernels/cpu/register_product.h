@@ -5,10 +5,12 @@
 //
 // Why it exists beside Eigen: a GEMM call through Eigen packs both operands into its own
 // buffers and zeroes the destination before it accumulates into it. Where the caller makes
-// B itself (the Winograd forward transforms each weight block straight into this layout,
-// kernels/cpu/conv_winograd.cpp) and A is read a few times from cache, those copies are most
-// of the work on small images: the Winograd layers of a 32² batch-1 frame spent more time
-// packing, zeroing and moving the transformed weight than multiplying.
+// B itself — the Winograd forward transforms each weight block straight into this layout
+// (kernels/cpu/conv_winograd.cpp); the direct convolutions and single matrix products pack
+// their weight once per call (pack_transposed; conv_gemm.h, matmul.cpp) — and A is read a
+// few times from cache, those copies are most of the work on small images: the Winograd
+// layers of a 32² batch-1 frame spent more time packing, zeroing and moving the transformed
+// weight than multiplying. Tested on its own in tests/test_register_product.cpp.
 //
 // The micro-tile keeps MR rows × NV vectors of C in registers (24 accumulators at most, of
 // the 32 vector registers AVX-512 has): for each k it loads NV vectors of B and broadcasts
