@@ -13,9 +13,10 @@
 //
 // Both tile sizes are kept: F(4×4) does the fewest multiplies and moves the least
 // transformed data per output, and is what conv2d picks (winograd_tile) from 16 pixels and
-// 16 channels, by measurement on the generator's layers; F(2×2) rounds about ten times less
-// and wastes less on images whose sides are not multiples of 4. Smaller images and narrower
-// layers keep the direct path, where the weight transform is shared by too few tiles.
+// 16 channels (from 8 pixels at 128 channels and more), by measurement on the generator's
+// and the gaze network's layers; F(2×2) rounds about ten times less and wastes less on
+// images whose sides are not multiples of 4. Smaller images and narrower layers keep the
+// direct path, where the weight transform is shared by too few tiles.
 //
 // Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
 // (itself a 3x3 stride-1 pad-1 convolution, of grad_out by the flipped, transposed weight).
