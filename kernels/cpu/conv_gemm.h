@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <memory>
 #include <type_traits>
-#include <vector>
 
 #include "kernels/cpu/conv_narrow.h"
 #include "kernels/cpu/conv_window.h"
@@ -145,18 +144,9 @@ constexpr int64_t kMaxPackedProductK = 8192;
 template <class RowAddress>
 void packed_product_with_weight(const float* src, const Window& win, const float* wmat, int64_t n_out,
                                 const float* bias, const RowDestination<RowAddress>& dest) {
-  using product::kLanes;
-  constexpr int64_t kBlock = 64;
   const int64_t M = win.rows(), K = win.cols();
-  const int64_t n_pad = (n_out + kLanes - 1) / kLanes * kLanes, blocks = (n_pad + kBlock - 1) / kBlock;
-  // packed[b] holds outputs [64·b, 64·b + width_b) as [K, width_b].
-  std::unique_ptr<float[]> packed(new float[K * n_pad]);
-  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t o0 = b * kBlock, width = std::min(kBlock, n_pad - o0);
-      product::pack_transposed(wmat + o0 * K, K, std::min(width, n_out - o0), K, width, packed.get() + o0 * K, width);
-    }
-  });
+  const product::PackedPanels weight = product::PackedPanels::pack(wmat, K, n_out, /*transposed=*/true);
+  const int64_t blocks = weight.panels;
   // Row tiles of at most ~1M column values (and 256 rows), fewer rows where there are too few
   // tasks for the threads.
   const int64_t max_rows = std::clamp<int64_t>((int64_t{1} << 20) / std::max<int64_t>(K, 1), 12, 256);
@@ -172,11 +162,10 @@ void packed_product_with_weight(const float* src, const Window& win, const float
     const int64_t tile = task / blocks, block = task % blocks;
     const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);
     if (rows <= 0) return;
-    const int64_t o0 = block * kBlock, width = std::min(kBlock, n_pad - o0), cols = std::min(width, n_out - o0);
+    const int64_t o0 = weight.begin(block), cols = weight.columns(block);
     const float* columns = tile_columns(src, win, tile, r0, rows, scratch);
     float* out = dest.contiguous ? dest.row(r0) : scratch.staging.get();
-    product::multiply(columns, K, rows, packed.get() + o0 * K, K, static_cast<int>(width / kLanes), out + o0, n_out,
-                      cols);
+    weight.multiply_panel(columns, K, rows, block, out, n_out);
     if (bias)
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < cols; ++j) out[r * n_out + o0 + j] += bias[o0 + j];

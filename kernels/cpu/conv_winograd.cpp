@@ -24,8 +24,8 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 
 // The transforms run on 16 channels at a time as one vector (the compiler maps it to the
 // widest registers the target has), the leftover channels one at a time with the same code.
-using Lanes = float __attribute__((vector_size(64)));
-constexpr int64_t kLanes = 16;
+using product::kLanes;
+using product::Lanes;
 
 template <class V>
 V load(const float* p) {
@@ -363,14 +363,14 @@ void winograd(const float* x, const float* w, const float* bias, const Conv2dPar
                 const float* g = wt + c * cout_pad + o0 + vi * kLanes;
                 Lanes row[3], u[T];
                 for (int j = 0; j < 3; ++j) {
-                  const Lanes column[3] = {product::load(g + j * tap_stride), product::load(g + (3 + j) * tap_stride),
-                                           product::load(g + (6 + j) * tap_stride)};
+                  const Lanes column[3] = {load<Lanes>(g + j * tap_stride), load<Lanes>(g + (3 + j) * tap_stride),
+                                           load<Lanes>(g + (6 + j) * tap_stride)};
                   Lanes transformed[T];
                   F::weight(column, transformed);
                   row[j] = transformed[A];
                 }
                 F::weight(row, u);
-                for (int b = 0; b < T; ++b) product::store(panel + (b * cin + c) * width + vi * kLanes, u[b]);
+                for (int b = 0; b < T; ++b) store(panel + (b * cin + c) * width + vi * kLanes, u[b]);
               }
             for (int b = 0; b < T; ++b) {
               const int64_t xi = A * T + b;

@@ -6,7 +6,6 @@
 // the register-blocked product of register_product.h (packed_matmul).
 #include <Eigen/Core>
 #include <algorithm>
-#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -100,37 +99,17 @@ constexpr int64_t kMaxPackedK = 4096;
 // longer than the multiplies. Each C value sums its K products in increasing order, so the
 // split never changes a value.
 void packed_matmul(const float* a, const float* b, float* c, const MatmulLayout& L) {
-  using product::kLanes;
-  constexpr int64_t kBlock = 64;
   const int64_t M = L.M, N = L.N, K = L.K;
-  const int64_t n_pad = (N + kLanes - 1) / kLanes * kLanes, blocks = (n_pad + kBlock - 1) / kBlock;
-  std::unique_ptr<float[]> packed(new float[K * n_pad]);
-  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t o0 = blk * kBlock, width = std::min(kBlock, n_pad - o0), cols = std::min(width, N - o0);
-      float* dst = packed.get() + o0 * K;
-      if (L.trans_b) {
-        product::pack_transposed(b + o0 * K, K, cols, K, width, dst, width);  // B is [N, K]
-      } else {
-        for (int64_t k = 0; k < K; ++k) {
-          std::copy(b + k * N + o0, b + k * N + o0 + cols, dst + k * width);
-          std::fill(dst + k * width + cols, dst + (k + 1) * width, 0.0f);
-        }
-      }
-    }
-  });
+  const product::PackedPanels packed = product::PackedPanels::pack(b, K, N, L.trans_b);  // B is [N, K] if trans_b
+  const int64_t blocks = packed.panels;
   // Row blocks of at most 96 rows, more of them where there are too few tasks for the threads.
   const int64_t tasks_wanted = 2 * num_threads();
   const int64_t row_blocks = std::max((M + 95) / 96, std::min((tasks_wanted + blocks - 1) / blocks, (M + 11) / 12));
   const int64_t rows_per_block = (M + row_blocks - 1) / row_blocks;
   parallel_for(row_blocks * blocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t task = t0; task < t1; ++task) {
-      const int64_t rb = task / blocks, blk = task % blocks;
-      const int64_t r0 = rb * rows_per_block, rows = std::min(rows_per_block, M - r0);
-      if (rows <= 0) continue;
-      const int64_t o0 = blk * kBlock, width = std::min(kBlock, n_pad - o0), cols = std::min(width, N - o0);
-      product::multiply(a + r0 * K, K, rows, packed.get() + o0 * K, K, static_cast<int>(width / kLanes),
-                        c + r0 * N + o0, N, cols);
+      const int64_t r0 = task / blocks * rows_per_block, rows = std::min(rows_per_block, M - r0);
+      if (rows > 0) packed.multiply_panel(a + r0 * K, K, rows, task % blocks, c + r0 * N, N);
     }
   });
 }

@@ -19,14 +19,18 @@
 // split.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #if defined(__AVX512F__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
+
+#include "runtime/thread_pool.h"
 
 namespace fh::kernels::cpu::product {
 
@@ -168,5 +172,50 @@ inline void multiply(const float* a, int64_t lda, int64_t rows, const float* b, 
       return run.template operator()<4>();
   }
 }
+
+// A right operand B [K, n] packed once for many products: its columns in panels of 64 (the
+// last one 16·⌈rest/16⌉ wide), panel b laid out [K, width(b)] from data + begin(b)·K, zeros
+// past column n. Packed in parallel over the panels.
+struct PackedPanels {
+  static constexpr int64_t kPanel = 64;
+  std::unique_ptr<float[]> data;
+  int64_t K = 0, n = 0, n_pad = 0, panels = 0;
+
+  int64_t begin(int64_t b) const { return b * kPanel; }
+  int64_t width(int64_t b) const { return std::min(kPanel, n_pad - begin(b)); }
+  int64_t columns(int64_t b) const { return std::min(width(b), n - begin(b)); }
+
+  // B given transposed, bt [n, K] row-major (a weight [outputs, K]), or as b [K, n].
+  static PackedPanels pack(const float* b, int64_t K, int64_t n, bool transposed) {
+    PackedPanels p;
+    p.K = K;
+    p.n = n;
+    p.n_pad = (n + kLanes - 1) / kLanes * kLanes;
+    p.panels = (p.n_pad + kPanel - 1) / kPanel;
+    p.data.reset(new float[K * p.n_pad]);
+    parallel_for(p.panels, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t panel = b0; panel < b1; ++panel) {
+        const int64_t o0 = p.begin(panel), width = p.width(panel), cols = p.columns(panel);
+        float* dst = p.data.get() + o0 * K;
+        if (transposed) {
+          pack_transposed(b + o0 * K, K, cols, K, width, dst, width);
+        } else {
+          for (int64_t k = 0; k < K; ++k) {
+            std::copy(b + k * n + o0, b + k * n + o0 + cols, dst + k * width);
+            std::fill(dst + k * width + cols, dst + (k + 1) * width, 0.0f);
+          }
+        }
+      }
+    });
+    return p;
+  }
+
+  // Columns [begin(b), begin(b) + columns(b)) of C = A[rows, K] · B; c points at C's
+  // column 0 (row-major, leading dimension ldc).
+  void multiply_panel(const float* a, int64_t lda, int64_t rows, int64_t b, float* c, int64_t ldc) const {
+    multiply(a, lda, rows, data.get() + begin(b) * K, K, static_cast<int>(width(b) / kLanes), c + begin(b), ldc,
+             columns(b));
+  }
+};
 
 }  // namespace fh::kernels::cpu::product
