@@ -25,8 +25,9 @@ inline constexpr int64_t kGeneratorConvShapes[][6] = {
 
 // 3x3 stride-1 layers where the choice of algorithm is close: the gaze network's later
 // stages at `small` (eye crops of 64², batch 2 for the two eyes), where the Winograd weight
-// transform is shared by few tiles; and the `small` generator's SPADE γ and β convolutions,
-// each pair also as the one convolution it runs as (64→2C beside 64→C).
+// transform is shared by few tiles; the `small` generator's SPADE γ and β convolutions,
+// each pair also as the one convolution it runs as (64→2C beside 64→C); and its 16-channel
+// layers at 128² (the rule's lower channel bound).
 inline constexpr int64_t kSmallImageConvShapes[][6] = {
     // H, Cin, Cout, kernel, stride, padding
     {2, 256, 256, 3, 1, 1},  {4, 128, 128, 3, 1, 1},  {8, 64, 64, 3, 1, 1},    {8, 128, 128, 3, 1, 1},

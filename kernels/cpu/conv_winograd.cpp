@@ -513,11 +513,11 @@ int winograd_tile(const Conv2dParams& p) {
   // Measured on the generator's and the gaze network's 3x3 layers (benchmarks/bench_conv.cpp,
   // BM_conv2d_algorithm, 2 threads, the fastest of interleaved repetitions; tables in
   // docs/cpu-conv.md). Every call transforms the whole weight, a cost shared by the tiles, so
-  // the image's side decides: from 16 pixels F(4x4) (1.3-4x the direct path; F(2x2) is ahead
+  // the image's side decides: from 16 pixels F(4x4) (1.4-4x the direct path; F(2x2) is ahead
   // only on one 16², 32-channel layer, by 6-11 %); at 8 pixels F(4x4) for layers of 128
   // channels and more (the same time as the direct path at batch 1, 1.8x faster at batch 2),
   // the direct path for narrower ones (2x faster at batch 1); under 8 pixels the direct path
-  // (2-5x). With fewer than 16 channels in or out the product is too short or too narrow to
+  // (1.3-4.6x). With fewer than 16 channels in or out the product is too short or too narrow to
   // repay the transforms (3 input channels: the SPADE convolutions of the sketch).
   if (p.Cin < 16 || p.Cout < 16) return 0;
   const int64_t side = std::min(p.H, p.W);
