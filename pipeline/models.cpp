@@ -56,6 +56,13 @@ ModelSet ModelSet::load(const std::string& dir, Device device) {
     m.gen = std::make_unique<nets::Generator>(m.config, false);
     load_into(*m.gen, (root / field("gen")).string(), "gen.", device);
   }
+  if (const json::Value* pivot = v.find("head_pivot")) {
+    const json::Value::Array& a = pivot->as_array(manifest + ": head_pivot");
+    FH_CHECK(a.size() == 3, "models", "'", manifest, "': head_pivot must hold 3 numbers, not ", a.size());
+    std::array<double, 3> c{};
+    for (size_t i = 0; i < 3; ++i) c[i] = a[i].as_double(manifest + ": head_pivot");
+    m.head_pivot = c;
+  }
   if (!field("gen_nshot").empty()) {
     m.gen_nshot = std::make_unique<nets::Generator>(m.config, true);
     load_into(*m.gen_nshot, (root / field("gen_nshot")).string(), "gen.", device);

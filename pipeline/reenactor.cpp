@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <Eigen/Core>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "geometry/conventions.h"
@@ -36,6 +38,23 @@ Tensor gaze_tensor(const std::array<std::array<double, 3>, 2>& g) {
   return Tensor::from_vector(std::vector<float>{float(g[0][0]), float(g[0][1]), float(g[0][2]), float(g[1][0]),
                                                float(g[1][1]), float(g[1][2])},
                              {1, 2, 3});
+}
+
+Eigen::Matrix3d mat3(const Tensor& m) {  // [3,3] float32 on the CPU
+  Eigen::Matrix3d r;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) r(i, j) = m.data<float>()[3 * i + j];
+  return r;
+}
+Eigen::Vector3d vec3(const Tensor& v) { return {v.data<float>()[0], v.data<float>()[1], v.data<float>()[2]}; }
+Tensor to_tensor(const Eigen::Matrix3d& m) {
+  std::vector<float> v(9);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) v[static_cast<size_t>(3 * i + j)] = static_cast<float>(m(i, j));
+  return Tensor::from_vector(v, {3, 3});
+}
+Tensor to_tensor(const Eigen::Vector3d& t) {
+  return Tensor::from_vector(std::vector<float>{float(t[0]), float(t[1]), float(t[2])}, {3});
 }
 
 std::array<double, 3> gaze_from_angles(double theta_deg, double phi_deg) {
@@ -114,21 +133,31 @@ struct Reenactor::Impl {
     return out;
   }
 
-  // Eq. 2 with the target pose: R (with offsets applied as Euler angles), t, s, d.
-  Tensor pose_points(const FaceReading& src, Tensor R, const Tensor& t, double s, const Tensor& d,
+  // Where the head pivot c (pipeline/head_pivot.h) is drawn for a pose: s·R·c + t. Without a
+  // measured pivot, c is E_can's canonical origin and this is t.
+  Eigen::Vector3d pivot_image(const Eigen::Matrix3d& R, const Eigen::Vector3d& t, double s) const {
+    return models.head_pivot ? Eigen::Vector3d(s * R * pivot() + t) : t;
+  }
+  Eigen::Vector3d pivot() const {
+    const auto& c = *models.head_pivot;
+    return {c[0], c[1], c[2]};
+  }
+
+  // Eq. 2 with the target pose R, t, s and deformation d. Offsets are added to R's Euler
+  // angles and turn the head about its pivot: t moves so that s·R·c + t stays where it was.
+  Tensor pose_points(const FaceReading& src, Eigen::Matrix3d R, Eigen::Vector3d t, double s, const Tensor& d,
                      const PoseOffset& offset) const {
     if (offset.yaw_deg != 0 || offset.pitch_deg != 0 || offset.roll_deg != 0) {
-      const Tensor e = geometry::euler_from_rotation_matrix(reshape(R, {1, 3, 3}));  // (yaw, pitch, roll) rad
-      const float* a = e.data<float>();
-      auto one = [](double v) { return Tensor::from_vector(std::vector<float>{static_cast<float>(v)}, {1}); };
-      R = reshape(geometry::rotation_matrix(one(a[0] + geometry::deg_to_rad(offset.yaw_deg)),
-                                            one(a[1] + geometry::deg_to_rad(offset.pitch_deg)),
-                                            one(a[2] + geometry::deg_to_rad(offset.roll_deg))),
-                  {3, 3});
+      const geometry::EulerAngles a = geometry::euler_from_rotation(R);
+      const Eigen::Matrix3d turned = geometry::rotation_from_euler(a.yaw + geometry::deg_to_rad(offset.yaw_deg),
+                                                                   a.pitch + geometry::deg_to_rad(offset.pitch_deg),
+                                                                   a.roll + geometry::deg_to_rad(offset.roll_deg));
+      t = pivot_image(R, t, s) - (models.head_pivot ? Eigen::Vector3d(s * turned * pivot()) : Eigen::Vector3d::Zero());
+      R = turned;
     }
     const Tensor scale_t = Tensor::from_vector(std::vector<float>{static_cast<float>(s)}, {1, 1});
-    return reshape(geometry::posed_from_canonical(reshape(src.canonical, {1, 68, 3}), reshape(R, {1, 3, 3}),
-                                                  reshape(t, {1, 3}), scale_t, reshape(d, {1, 68, 3})),
+    return reshape(geometry::posed_from_canonical(reshape(src.canonical, {1, 68, 3}), reshape(to_tensor(R), {1, 3, 3}),
+                                                  reshape(to_tensor(t), {1, 3}), scale_t, reshape(d, {1, 68, 3})),
                    {68, 3});
   }
 
@@ -194,6 +223,7 @@ Image Reenactor::thumbnail(const Image& image, int size) {
 const std::string& Reenactor::config_name() const { return impl_->models.config.name; }
 const std::string& Reenactor::models_dir() const { return impl_->models.dir; }
 bool Reenactor::has_nshot() const { return impl_->models.gen_nshot != nullptr; }
+std::optional<std::array<double, 3>> Reenactor::head_pivot() const { return impl_->models.head_pivot; }
 const Reenactor::Timing& Reenactor::last_timing() const { return impl_->timing; }
 
 FaceReading Reenactor::read_face(const Image& image) const {
@@ -245,14 +275,18 @@ ReenactResult Reenactor::reenact(const SourceSet& set, const Image& driver, cons
   if (o.reference) {
     // Relative: the driver's rotation, translation, scale and deformation changes since its
     // reference frame, applied to the source's own.
+    // The source's head pivot moves as the driver's does, and the head turns about it.
     const FaceReading& ref = *o.reference;
-    const Tensor R = matmul(matmul(d.rotation, transpose(ref.rotation, 0, 1)), src.rotation);
-    const Tensor t = src.translation + (d.translation - ref.translation);
+    const Eigen::Matrix3d R = mat3(d.rotation) * mat3(ref.rotation).transpose() * mat3(src.rotation);
     const double sc = src.scale * d.scale / ref.scale;
+    const Eigen::Vector3d pivot_at = impl_->pivot_image(mat3(src.rotation), vec3(src.translation), src.scale) +
+                                     impl_->pivot_image(mat3(d.rotation), vec3(d.translation), d.scale) -
+                                     impl_->pivot_image(mat3(ref.rotation), vec3(ref.translation), ref.scale);
+    const Eigen::Vector3d t = pivot_at - (impl_->pivot_image(R, Eigen::Vector3d::Zero(), sc));
     const Tensor dd = src.deformation + (d.deformation - ref.deformation);
     adapted = impl_->pose_points(src, R, t, sc, dd, o.offset);
   } else {
-    adapted = impl_->pose_points(src, d.rotation, d.translation, d.scale, d.deformation, o.offset);
+    adapted = impl_->pose_points(src, mat3(d.rotation), vec3(d.translation), d.scale, d.deformation, o.offset);
   }
   std::array<std::array<double, 3>, 2> gaze = d.gaze;
   if (o.gaze.mode == GazeChoice::Mode::Source) gaze = src.gaze;
@@ -266,7 +300,8 @@ ReenactResult Reenactor::edit(const SourceSet& set, const PoseOffset& offset, co
   impl_->timing = {};
   const auto start = Clock::now();
   const FaceReading& src = set.readings.front();
-  const Tensor adapted = impl_->pose_points(src, src.rotation, src.translation, src.scale, src.deformation, offset);
+  const Tensor adapted =
+      impl_->pose_points(src, mat3(src.rotation), vec3(src.translation), src.scale, src.deformation, offset);
   std::array<std::array<double, 3>, 2> gaze = src.gaze;
   if (gaze_choice.mode == GazeChoice::Mode::Angles)
     gaze[0] = gaze[1] = gaze_from_angles(gaze_choice.theta_deg, gaze_choice.phi_deg);

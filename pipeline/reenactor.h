@@ -102,6 +102,10 @@ class Reenactor {
   const std::string& config_name() const;
   const std::string& models_dir() const;
   bool has_nshot() const;  // whether several sources can be fused
+  // The point of E_can's canonical frame pose edits turn the head about (models.json
+  // `head_pivot`, pipeline/head_pivot.h); absent, they turn it about E_can's own origin, which
+  // sits near the face, and the head turns far less than asked.
+  std::optional<std::array<double, 3>> head_pivot() const;
 
   // E_can and E_gaze on one image.
   FaceReading read_face(const Image& image) const;

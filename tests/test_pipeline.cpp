@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -23,11 +24,14 @@ namespace {
 // A zero edit re-renders the source through G from its own sketch: G's self-reconstruction
 // of a frame from itself, which its validation puts well above copying a frame 32 apart.
 constexpr double kZeroEditMinDb = 20.0;
-// A yaw sweep read back by E_can (yaw error 1.9° on held-out faces): the shipped G turns a
-// head by about a third of what is asked — its last training stage had pairs whose yaw
-// differs by 14° (median), the first by 5° — so the test asks for the direction at every step
-// and a gain of at least this.
-constexpr double kYawSweepMinGain = 0.25;  // measured 0.35 for the shipped models (0.20 before the large-motion stage)
+// A yaw sweep read back by E_can. E_can itself, on exact renders of held-out faces, reads yaw
+// with a mean error of 1.9° and a gain of 0.9 (18° for a 20° turn): a perfect edit would be
+// read within about 2° + 0.1·|asked|, 3-4° at these steps. The shipped models' edits are read
+// 3.3° from what was asked on average (8 sources, ±10° and ±20°); the test allows this mean
+// absolute error. Only turns that stay within the yaw the models were trained on (±45°, here
+// ±40°) are asked for.
+constexpr double kYawSweepMaxMeanError = 5.0;  // degrees
+constexpr double kYawSweepMaxTotal = 40.0;      // degrees: the source's yaw plus the offset
 
 // A 64² dataset of 8 evaluation triples among 6 identities, made once per test process.
 struct Triples : fh::test::SyntheticDataset {
@@ -106,26 +110,34 @@ TEST_CASE("pipeline: an edit with zero offsets and the source's own gaze reprodu
   CHECK(db >= kZeroEditMinDb);
 }
 
-TEST_CASE("pipeline: a yaw sweep, read back through E_can, turns the head the way asked") {
+TEST_CASE("pipeline: a yaw sweep, read back through E_can, shows the requested yaw") {
   const Triples& t = triples();
   const fh::Reenactor& r = shipped();
+  REQUIRE(r.head_pivot().has_value());  // the shipped models turn the head about its pivot
   const std::vector<double> requested = {-20.0, -10.0, 10.0, 20.0};
   std::vector<double> seen(requested.size(), 0.0);
-  constexpr int kSources = 8;
-  for (int i = 0; i < kSources; ++i) {
+  std::vector<int> count(requested.size(), 0);
+  double error = 0, num = 0, den = 0;
+  int cases = 0;
+  for (int i = 0; i < t.count(); ++i) {
     const auto set = r.prepare({t.ds->frame(t.src, i)});
     const double own = r.read_face(r.edit(*set, {}).image).yaw_deg;
-    for (size_t k = 0; k < requested.size(); ++k)
-      seen[k] += (r.read_face(r.edit(*set, {.yaw_deg = requested[k]}).image).yaw_deg - own) / kSources;
+    for (size_t k = 0; k < requested.size(); ++k) {
+      if (std::fabs(own + requested[k]) > kYawSweepMaxTotal) continue;
+      const double turn = r.read_face(r.edit(*set, {.yaw_deg = requested[k]}).image).yaw_deg - own;
+      seen[k] += turn, ++count[k];
+      error += std::fabs(turn - requested[k]), ++cases;
+      num += requested[k] * turn, den += requested[k] * requested[k];
+    }
   }
-  // The gain: least-squares slope of the yaw change E_can reads against the change asked for.
-  double num = 0, den = 0;
-  for (size_t k = 0; k < requested.size(); ++k) num += requested[k] * seen[k], den += requested[k] * requested[k];
-  const double gain = num / den;
-  MESSAGE("yaw sweep: asked -20, -10, 10, 20 degrees; E_can reads " << seen[0] << ", " << seen[1] << ", " << seen[2]
-                                                                     << ", " << seen[3] << " (gain " << gain << ")");
+  REQUIRE(cases >= 24);  // at least 3 of every 4 steps asked
+  error /= cases;
+  for (size_t k = 0; k < requested.size(); ++k) seen[k] /= std::max(count[k], 1);
+  MESSAGE("yaw sweep (" << cases << " edits): asked -20, -10, 10, 20 degrees; E_can reads " << seen[0] << ", "
+                        << seen[1] << ", " << seen[2] << ", " << seen[3] << "; mean |read - asked| " << error
+                        << " degrees (allowed " << kYawSweepMaxMeanError << "), gain " << num / den);
   for (size_t k = 1; k < requested.size(); ++k) CHECK(seen[k] > seen[k - 1]);  // the head turns the way asked
-  CHECK(gain >= kYawSweepMinGain);
+  CHECK(error <= kYawSweepMaxMeanError);
 }
 
 TEST_CASE("pipeline: the same inputs give the same bits, and prepared sources are reused as they are") {

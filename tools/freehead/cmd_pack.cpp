@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "layers/module.h"
+#include "pipeline/head_pivot.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
 #include "io/file_io.h"
@@ -59,9 +60,14 @@ int cmd_pack_models(const Args& args) {
           {"gen-nshot", "N-shot generator run folder or weights file", true, false, ""},
           {"out", "models folder to write (absent or empty)", true, true, ""},
           {"float16", "store weights as float16 (half the size; loads as float32)", false, false, ""},
+          {"pivot-data", "dataset with true head poses to measure E_can's head pivot on (models.json "
+                         "head_pivot: the point pose edits turn the head about)", true, false, ""},
+          {"pivot-split", "split of --pivot-data to measure on", true, false, "train"},
+          {"pivot-frames", "frames of --pivot-data to measure on", true, false, "512"},
       },
       args);
   if (!opts.has("gen") && !opts.has("gen-nshot")) throw UsageError{"give --gen, --gen-nshot or both"};
+  const int pivot_frames = static_cast<int>(opts.integer("pivot-frames", 16, 1 << 20));
   const std::string out = opts.str("out");
   StagedDirectory staged(out, "pack-models");  // written whole or not at all
   const std::string dir = staged.staging();
@@ -82,9 +88,25 @@ int cmd_pack_models(const Args& args) {
     m.set(key, file);
     std::printf("%-10s %zu tensors -> %s\n", flag.c_str(), n, file.c_str());
   }
-  write_file_atomic((fs::path(dir) / pipeline::kModelsFile).string(), m.dump() + "\n", "models");
+  const std::string manifest = (fs::path(dir) / pipeline::kModelsFile).string();
+  write_file_atomic(manifest, m.dump() + "\n", "models");
   // Loading it back is the check that the folder is usable as written.
-  pipeline::ModelSet::load(dir);
+  pipeline::ModelSet models = pipeline::ModelSet::load(dir);
+  if (opts.has("pivot-data")) {
+    // Measured with the weights as stored (float16 included): what reenact and edit will run.
+    const pipeline::HeadPivotFit fit = pipeline::measure_head_pivot(
+        *models.kp, models.config.image_size, opts.str("pivot-data"), opts.str("pivot-split"), pivot_frames);
+    const double px = (static_cast<double>(models.config.image_size) - 1) / 2;  // normalised units → pixels
+    std::printf("head pivot (%.4f, %.4f, %.4f) in E_can's canonical frame, from %d %s frames of %s: the true pivot "
+                "lies %.2f px (RMS) from where it places it, %.2f px from E_can's origin\n",
+                fit.pivot[0], fit.pivot[1], fit.pivot[2], fit.observations, opts.str("pivot-split").c_str(),
+                opts.str("pivot-data").c_str(), fit.rms * px, fit.rms_at_origin * px);
+    json::Value c = json::Value::array();
+    for (int i = 0; i < 3; ++i) c.push_back(fit.pivot[i]);
+    m.set("head_pivot", c);
+    write_file_atomic(manifest, m.dump() + "\n", "models");
+    pipeline::ModelSet::load(dir);
+  }
   staged.commit();
   std::printf("wrote %s/%s (loads cleanly)\n", out.c_str(), pipeline::kModelsFile);
   return 0;

@@ -66,6 +66,15 @@ void apply_sweep(const Sweep& s, int64_t i, PoseOffset& offset, GazeChoice& gaze
   if (s.name == "gaze-theta") gaze = GazeChoice::angles(v, 0);
 }
 
+void warn_without_head_pivot(const Reenactor& r, bool turns_head) {
+  if (!turns_head || r.head_pivot()) return;
+  std::fprintf(stderr,
+               "warning: %s/models.json has no head_pivot, so pose offsets turn the head about E_can's own origin "
+               "near the face and the head turns far less than asked; measure it with `freehead pack-models "
+               "... --pivot-data DATASET`\n",
+               r.models_dir().c_str());
+}
+
 OptionSpec source_option() {
   return {"source", "source picture; repeat for N-shot", true, false, "", "s", true};
 }
@@ -175,6 +184,7 @@ int cmd_reenact(const Args& args) {
   const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(fps_flag) : driving->fps();
 
   Reenactor r(opts.str("models"), device_flag(opts));
+  warn_without_head_pivot(r, ro.offset.yaw_deg != 0 || ro.offset.pitch_deg != 0 || ro.offset.roll_deg != 0);
   const int S = r.image_size();
   const FramedSources sources = frame_sources(source_paths, crop, co, S);
   const auto set = prepare_sources(r, sources.crops, source_paths);
@@ -306,6 +316,8 @@ int cmd_edit(const Args& args) {
     throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
   Reenactor r(opts.str("models"), device_flag(opts));
+  warn_without_head_pivot(r, offset.yaw_deg != 0 || offset.pitch_deg != 0 || offset.roll_deg != 0 ||
+                                 (sweep.count > 0 && sweep.name != "gaze" && sweep.name != "gaze-theta"));
   const FramedSources sources = frame_sources(source_paths, crop, co, r.image_size());
   const auto set = prepare_sources(r, sources.crops, source_paths);
   pipeline::FrameSink sink(opts.str("out"));

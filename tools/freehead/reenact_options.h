@@ -29,5 +29,8 @@ struct Sweep {
 Sweep parse_sweep(const std::string& text);
 // Step i of the sweep applied to a pose offset or gaze choice.
 void apply_sweep(const Sweep& s, int64_t i, PoseOffset& offset, GazeChoice& gaze);
+// A warning on stderr when pose offsets are asked of models without a measured head pivot
+// (pipeline/head_pivot.h): their turns happen about E_can's origin and come out far smaller.
+void warn_without_head_pivot(const Reenactor& r, bool turns_head);
 
 }  // namespace fh::cli
