@@ -12,8 +12,8 @@
 //   R → R',   t → t + s·(R − R')·c     (the pivot's image position s·R·c + t stays put)
 //
 // c is measured once per E_can, on frames whose true head pivot is known (a synthetic dataset
-// stores it as the translation t of the head frame; `freehead prep` computes the same for real
-// footage): the least-squares c with s·R·c + t equal to that image position, over many frames
+// stores it as the translation t of the head frame; on real footage `freehead prep` stores the
+// translation of the synthetic average head's frame fitted to the landmarks): the least-squares c with s·R·c + t equal to that image position, over many frames
 // and poses. It is stored in models.json (`head_pivot`).
 #pragma once
 
