@@ -14,7 +14,8 @@
 // c is measured once per E_can, on frames whose true head pivot is known (a synthetic dataset
 // stores it as the translation t of the head frame; on real footage `freehead prep` stores the
 // translation of the synthetic average head's frame fitted to the landmarks): the least-squares c with s·R·c + t equal to that image position, over many frames
-// and poses. It is stored in models.json (`head_pivot`).
+// and poses (eval/head_pivot_measure.h measures it on a dataset). It is stored in models.json
+// (`head_pivot`).
 #pragma once
 
 #include <array>
@@ -23,7 +24,6 @@
 
 #include <Eigen/Core>
 
-#include "nets/keypoint_net.h"
 
 namespace fh::pipeline {
 
@@ -47,11 +47,5 @@ struct HeadPivotFit {
 // frames' different rotations determine all three components of c). Throws when the
 // rotations do not vary enough to determine c.
 HeadPivotFit fit_head_pivot(const std::vector<PivotObservation>& observations);
-
-// E_can on up to `frames` frames of `split` of a dataset (docs/data.md) spread evenly over its
-// clips, each frame's true pivot being its stored `translation`; then fit_head_pivot. The
-// frames are resized to the network's input size when they differ.
-HeadPivotFit measure_head_pivot(nets::KeypointNet& kp, int64_t image_size, const std::string& data_dir,
-                                const std::string& split, int frames);
 
 }  // namespace fh::pipeline

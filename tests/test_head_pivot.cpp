@@ -11,6 +11,7 @@
 
 #include "data/loader.h"
 #include "geometry/conventions.h"
+#include "eval/head_pivot_measure.h"
 #include "pipeline/head_pivot.h"
 #include "pipeline/models.h"
 #include "pipeline/reenactor.h"
@@ -99,12 +100,11 @@ TEST_CASE("head pivot: the fit recovers a known pivot, and refuses frames of one
 
 TEST_CASE("head pivot: measured with the shipped E_can on fresh frames, it is where their true pivots are") {
   const fh::test::SyntheticDataset data("pivot", 12, 1, 8, 64, 23);
-  const fh::pipeline::ModelSet models = fh::pipeline::ModelSet::load(fh::Reenactor::default_models_dir());
-  REQUIRE(models.head_pivot.has_value());
-  const fh::pipeline::HeadPivotFit fit =
-      fh::pipeline::measure_head_pivot(*models.kp, models.config.image_size, data.data, "train", 96);
-  const Eigen::Vector3d shipped((*models.head_pivot)[0], (*models.head_pivot)[1], (*models.head_pivot)[2]);
-  const double px = (models.config.image_size - 1) / 2.0;
+  const fh::Reenactor r;
+  REQUIRE(r.head_pivot().has_value());
+  const fh::pipeline::HeadPivotFit fit = fh::eval::measure_head_pivot(r, data.data, "train", 96);
+  const Eigen::Vector3d shipped((*r.head_pivot())[0], (*r.head_pivot())[1], (*r.head_pivot())[2]);
+  const double px = (r.image_size() - 1) / 2.0;
   MESSAGE("pivot on " << fit.observations << " fresh frames: (" << fit.pivot.transpose() << "), shipped ("
                       << shipped.transpose() << "); true pivots " << fit.rms * px << " px (RMS) from it, "
                       << fit.rms_at_origin * px << " px from E_can's origin; the shipped pivot's distance "
@@ -114,7 +114,7 @@ TEST_CASE("head pivot: measured with the shipped E_can on fresh frames, it is wh
   CHECK((fit.pivot - shipped).norm() < 0.02);  // measured 0.006
   CHECK(fit.rms < 0.25 * fit.rms_at_origin);
   CHECK_THROWS_WITH_AS(
-      fh::pipeline::measure_head_pivot(*models.kp, models.config.image_size, data.data, "nosuchsplit", 96),
+      fh::eval::measure_head_pivot(r, data.data, "nosuchsplit", 96),
       doctest::Contains("no clip in split 'nosuchsplit'"), fh::Error);
 }
 

@@ -41,6 +41,18 @@ print(sum(1 for _ in ImageSequence.Iterator(im)), 'frames', im.size)"
 expect "edit with a yaw sweep writes a strip" 0 "edited 7 frame" \
   "$freehead" edit -s "$src" -o "$work/edit" --sweep yaw=-30:30:7 --models "$work/models" --no-crop
 [ -s "$work/edit/strip.png" ] || { echo "FAIL edit did not write strip.png"; failures=$((failures + 1)); }
+expect "a pose edit with models that have no head pivot says so" 0 "models\.json has no head_pivot" \
+  "$freehead" edit -s "$src" -o "$work/edit2" --yaw 10 --models "$work/models" --no-crop
+# The head pivot measured for the shipped weights on this test's frames (their true poses).
+shipped="$(cd "$(dirname "$0")/../../models/tiny" && pwd)"
+expect "pack-models measures the head pivot on a dataset" 0 "head pivot \(.*\) in E_can's canonical frame, from [0-9]+ train frames" \
+  "$freehead" pack-models --config tiny --kp "$shipped/kp.safetensors" --gaze "$shipped/gaze.safetensors" \
+  --gen-nshot "$shipped/gen-nshot.safetensors" --out "$work/pivoted" --pivot-data "$work/data" --pivot-frames 16
+expect "the measured pivot is in models.json" 0 '"head_pivot":\[' cat "$work/pivoted/models.json"
+expect "pack-models with a missing pivot dataset is refused by name, nothing written" 1 "'$work/nodata/manifest\.json'" \
+  "$freehead" pack-models --config tiny --kp "$shipped/kp.safetensors" --gaze "$shipped/gaze.safetensors" \
+  --gen-nshot "$shipped/gen-nshot.safetensors" --out "$work/pivoted2" --pivot-data "$work/nodata"
+absent "pack-models without pivot data" "$work/pivoted2"
 
 expect "a missing models folder is named" 1 "models folder '$work/nowhere' does not exist" \
   "$freehead" reenact -s "$src" -d "$clip" -o "$work/bad1" --models "$work/nowhere" --no-crop

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "layers/module.h"
+#include "eval/head_pivot_measure.h"
 #include "pipeline/head_pivot.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
@@ -91,12 +92,13 @@ int cmd_pack_models(const Args& args) {
   const std::string manifest = (fs::path(dir) / pipeline::kModelsFile).string();
   write_file_atomic(manifest, m.dump() + "\n", "models");
   // Loading it back is the check that the folder is usable as written.
-  pipeline::ModelSet models = pipeline::ModelSet::load(dir);
+  pipeline::ModelSet::load(dir);
   if (opts.has("pivot-data")) {
     // Measured with the weights as stored (float16 included): what reenact and edit will run.
-    const pipeline::HeadPivotFit fit = pipeline::measure_head_pivot(
-        *models.kp, models.config.image_size, opts.str("pivot-data"), opts.str("pivot-split"), pivot_frames);
-    const double px = (static_cast<double>(models.config.image_size) - 1) / 2;  // normalised units → pixels
+    const Reenactor r(dir);
+    const pipeline::HeadPivotFit fit =
+        eval::measure_head_pivot(r, opts.str("pivot-data"), opts.str("pivot-split"), pivot_frames);
+    const double px = (static_cast<double>(r.image_size()) - 1) / 2;  // normalised units → pixels
     std::printf("head pivot (%.4f, %.4f, %.4f) in E_can's canonical frame, from %d %s frames of %s: the true pivot "
                 "lies %.2f px (RMS) from where it places it, %.2f px from E_can's origin\n",
                 fit.pivot[0], fit.pivot[1], fit.pivot[2], fit.observations, opts.str("pivot-split").c_str(),
