@@ -3,11 +3,13 @@
 // gradient checks and PyTorch parity are the op table's (tests/ops/conv_cases.cpp).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "autograd/ops.h"
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/conv_reference.h"
 #include "tests/harness/random_inputs.h"
@@ -44,6 +46,55 @@ TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path")
                    "grad_w " + g.str());
     FH_CHECK_CLOSE(fh::kernels::conv2d_backward_bias(grad_out), ref.grad_b, tol, "grad_b " + g.str());
   }
+}
+
+// The float32 weight gradient of the direct path (the register product, or the dot-product
+// path for a handful of outputs) against float64 on shapes that reach each of its cuts: more
+// outputs than a micro-tile, K not a whole number of vectors, several column blocks and
+// panels, several pixel pieces, the input as its own column matrix. Each element is a sum of
+// n = N·Ho·Wo products (plus one addition per piece): float32 rounding keeps it within
+// n·u·Σ|g·x| of the exact sum (u = 2^-24; the bound of a recursive sum, with or without fused
+// multiply-adds), and the test reports the worst element's share of that bound.
+TEST_CASE("conv2d: float32 weight gradients of the direct path are within their rounding bound of float64") {
+  fh::Generator gen(run_seed());
+  std::vector<ConvGeometry> shapes = conv_edge_geometries();
+  shapes.push_back({2, 20, 20, 70, 130, 3, 3, 1, 1, true});  // 130 outputs, K = 630: two blocks, ten panels
+  shapes.push_back({2, 21, 19, 37, 20, 3, 3, 2, 1, true});   // K = 333: a last panel of 13 values
+  shapes.push_back({1, 67, 67, 3, 12, 3, 3, 1, 1, true});    // 4489 pixels: several pieces, K = 27
+  shapes.push_back({2, 48, 50, 9, 17, 1, 1, 1, 0, false});   // 1x1: the input is the column matrix
+  shapes.push_back({1, 40, 36, 16, 24, 3, 3, 1, 1, true});   // 3x3 stride 1 (Winograd elsewhere)
+  for (int trial = 0; trial < 6; ++trial) shapes.push_back(random_conv_geometry(gen, 24, 40));
+  double worst = 0;
+  for (const ConvGeometry& g : shapes) {
+    const Tensor x = fh::randn(g.input(), gen, 0, 1, DType::F64), w = fh::randn(g.weight(), gen, 0, 1, DType::F64);
+    const Tensor out = fh::kernels::conv2d(x, w, Tensor(), g.stride, g.pad);
+    const Tensor grad_out = fh::randn(out.shape(), gen, 0, 1, DType::F64);
+    // Rounded to float32 first, so the float64 reference sums the same inputs exactly.
+    const Tensor x32 = x.to(DType::F32), g32 = grad_out.to(DType::F32);
+    const Tensor exact = fh::kernels::conv2d_backward_weight(g32.to(DType::F64), x32.to(DType::F64), w.shape(),
+                                                             g.stride, g.pad);
+    const auto absolute = [](const Tensor& t) {
+      std::vector<double> v = t.to(DType::F64).to_vector<double>();
+      for (double& e : v) e = std::fabs(e);
+      return Tensor::from_vector(v, t.shape());
+    };
+    const Tensor magnitude =
+        fh::kernels::conv2d_backward_weight(absolute(g32), absolute(x32), w.shape(), g.stride, g.pad);
+    Tensor got = Tensor::empty(w.shape());
+    fh::kernels::cpu::conv2d_backward_weight_direct(
+        g32, x32, fh::kernels::conv2d_params("test", x.shape(), w.shape(), g.stride, g.pad), got);
+    const double n = static_cast<double>(out.numel() / g.Cout) + 64;  // pixels, and the pieces' additions
+    const std::vector<float> v = got.to_vector<float>();
+    const std::vector<double> e = exact.to_vector<double>(), m = magnitude.to_vector<double>();
+    double shape_worst = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double bound = n * std::ldexp(1.0, -24) * m[i] + 1e-30;
+      shape_worst = std::max(shape_worst, std::fabs(v[i] - e[i]) / bound);
+    }
+    CHECK_MESSAGE(shape_worst <= 1.0, "grad_w " << g.str() << ": worst element at " << shape_worst << " of its bound");
+    worst = std::max(worst, shape_worst);
+  }
+  MESSAGE("float32 weight gradient: worst element at " << worst << " of n·u·Σ|g·x|");
 }
 
 TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count") {

@@ -7,11 +7,13 @@
 // thread count. With a handful of outputs (the 7x7 heads) a piece sums straight from the
 // input instead (conv_narrow.h). Float32 3x3 stride-1 layers wide enough for the Winograd
 // forward take its transposed form instead (conv_winograd.h).
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/conv_gemm.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/register_product.h"
 
 namespace fh::kernels::cpu {
 
@@ -83,6 +85,51 @@ void sum_pieces_by_gemm(const T* grad_out, const T* x, const Window& win, int64_
   });
 }
 
+// Float32 by the register-blocked product (register_product.h), which Eigen's GEMM would
+// otherwise reach only after packing both operands for every tile: per tile the gradient
+// rows are transposed once into Gᵀ [Cout, rows] and the tile's columns gathered once; each
+// 64-column panel of the task's accumulator takes Gᵀ · columns (read where they lie, rows
+// k1 - k0 apart), written by the piece's first tile and added to by the rest. Each value of
+// a piece's partial is then the sum over the piece's pixels in increasing order.
+void sum_pieces_by_product(const float* grad_out, const float* x, const Window& win, int64_t Cout,
+                           const WeightGradPlan& plan, float* const* piece_acc) {
+  using product::kLanes;
+  constexpr int64_t kPanel = product::PackedPanels::kPanel;
+  const int64_t M = win.rows(), K = win.cols();
+  const int64_t max_block = (K + plan.kblocks - 1) / plan.kblocks;
+  // The longest tile: plan.rows, or a whole piece where pieces are shorter (small images).
+  const int64_t tile_rows = std::min(plan.rows, (M + plan.pieces - 1) / plan.pieces);
+  const int64_t rows_pad = (tile_rows + kLanes - 1) / kLanes * kLanes;
+  struct Scratch {
+    std::unique_ptr<float[]> gt, columns;
+  };
+  const auto make_scratch = [&] {
+    // The product reads every panel's rows whole vectors wide: up to kLanes - 1 values past the
+    // last row's end, which only reach lanes it does not store.
+    return Scratch{std::unique_ptr<float[]>(new float[Cout * rows_pad]),
+                   std::unique_ptr<float[]>(new float[tile_rows * max_block + kLanes]())};
+  };
+  conv::for_each_task(plan.pieces * plan.kblocks, make_scratch, [&](Scratch& sc, int64_t task) {
+    const int64_t piece = task / plan.kblocks, kb = task % plan.kblocks;
+    const int64_t r_begin = M * piece / plan.pieces, r_end = M * (piece + 1) / plan.pieces;
+    const int64_t k0 = K * kb / plan.kblocks, k1 = K * (kb + 1) / plan.kblocks, width = k1 - k0;
+    float* acc = piece_acc[piece] + k0;  // [Cout, width] with leading dimension K
+    if (r_begin == r_end)
+      for (int64_t o = 0; o < Cout; ++o) std::fill(acc + o * K, acc + o * K + width, 0.0f);
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += tile_rows) {
+      const int64_t rows = std::min(tile_rows, r_end - r0);
+      product::pack_transposed(grad_out + r0 * Cout, Cout, rows, Cout, rows_pad, sc.gt.get(), rows_pad);
+      conv::gather_columns(x, win, r0, rows, k0, k1, sc.columns.get());
+      for (int64_t c0 = 0; c0 < width; c0 += kPanel) {
+        const int64_t cols = std::min(kPanel, width - c0);
+        product::multiply(sc.gt.get(), rows_pad, Cout, sc.columns.get() + c0, rows,
+                          static_cast<int>((cols + kLanes - 1) / kLanes), acc + c0, K, cols,
+                          /*accumulate=*/r0 != r_begin, /*ldb=*/width);
+      }
+    }
+  });
+}
+
 // A handful of outputs: each piece sums straight from the input, without a gather
 // (conv_narrow.h).
 template <class T>
@@ -112,6 +159,8 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
     piece_acc[piece] = partial.get() + piece * total;
   if (narrow) {
     sum_pieces_narrow(grad_out, x, win, Cout, plan, piece_acc.data());
+  } else if constexpr (std::is_same_v<T, float>) {
+    sum_pieces_by_product(grad_out, x, win, Cout, plan, piece_acc.data());
   } else {
     sum_pieces_by_gemm(grad_out, x, win, Cout, plan, piece_acc.data());
   }

@@ -481,11 +481,21 @@ void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dPar
       transform_input<M>(x, tl, cin, first, rows, first + a, first + b, zeros.data(), v);
       transform_grad_output<M>(grad_out, tl, cout, first, rows, first + a, first + b, zeros.data(), e);
     });
-    // X[ξ] [Cout, Cin] += E[ξ]ᵀ · V[ξ], one task each.
+    // X[ξ] [Cout, Cin] += E[ξ]ᵀ · V[ξ] by the register product, one position per task: E[ξ]
+    // transposed once into [Cout, count], V[ξ] read where it lies, 64 columns at a time (the
+    // slack after each position's slice covers the last row's read past Cin).
+    const int64_t count_pad = (count + kLanes - 1) / kLanes * kLanes;
     parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
+      const std::unique_ptr<float[]> et(new float[cout * count_pad]);
       for (int64_t xi = x0; xi < x1; ++xi) {
-        Eigen::Map<RowMatrix> sm(sums + xi * plane, cout, cin);
-        sm.noalias() += chunk_rows(e, xi, rows, count, cout).transpose() * chunk_rows(v, xi, rows, count, cin);
+        product::pack_transposed(e + xi * position_stride(rows, cout), cout, count, cout, count_pad, et.get(),
+                                 count_pad);
+        const float* vx = v + xi * position_stride(rows, cin);
+        for (int64_t c0 = 0; c0 < cin; c0 += product::PackedPanels::kPanel) {
+          const int64_t cols = std::min(product::PackedPanels::kPanel, cin - c0);
+          product::multiply(et.get(), count_pad, cout, vx + c0, count, static_cast<int>((cols + kLanes - 1) / kLanes),
+                            sums + xi * plane + c0, cin, cols, /*accumulate=*/true, /*ldb=*/cin);
+        }
       }
     });
   }

@@ -74,13 +74,26 @@ inline Lanes broadcast(float x) { return Lanes{x, x, x, x, x, x, x, x, x, x, x, 
 // NV vectors of B and a broadcast within the 32 registers.
 constexpr int rows_per_tile(int nv) { return nv == 4 ? 6 : nv == 3 ? 8 : 12; }
 
-// C[MR, cols] = A[MR, K] · B[K, NV·16]; only the first `cols` columns of C are written.
-template <int MR, int NV>
-void micro_tile(const float* a, int64_t lda, const float* b, int64_t K, float* c, int64_t ldc, int64_t cols) {
+// C[MR, cols] = A[MR, K] · B[K, NV·16] (B's rows ldb apart), or with Accumulate C += A · B
+// continuing each value's sum from what C holds (the same bits as one product over both K
+// ranges); only the first `cols` columns of C are read or written. Every row of B is read
+// whole (NV vectors) even where cols is less: the values past cols, which may lie past the
+// matrix on its last row, must be readable and only reach the lanes that are not stored.
+template <int MR, int NV, bool Accumulate = false>
+void micro_tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t K, float* c, int64_t ldc,
+                int64_t cols) {
   Lanes acc[MR][NV] = {};
+  if constexpr (Accumulate) {
+    if (cols == NV * kLanes) {
+      for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = load(c + r * ldc + v * kLanes);
+    } else {
+      for (int r = 0; r < MR; ++r) std::memcpy(&acc[r][0], c + r * ldc, static_cast<size_t>(cols) * sizeof(float));
+    }
+  }
   for (int64_t k = 0; k < K; ++k) {
     Lanes bk[NV];
-    for (int v = 0; v < NV; ++v) bk[v] = load(b + k * (NV * kLanes) + v * kLanes);
+    for (int v = 0; v < NV; ++v) bk[v] = load(b + k * ldb + v * kLanes);
     for (int r = 0; r < MR; ++r) {
       const Lanes ar = broadcast(a[r * lda + k]);
       for (int v = 0; v < NV; ++v) acc[r][v] = multiply_add(ar, bk[v], acc[r][v]);
@@ -142,35 +155,42 @@ inline void pack_transposed(const float* src, int64_t ld_src, int64_t n, int64_t
   }
 }
 
-using MicroTile = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
+using MicroTile = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, int64_t);
 
-template <int NV, int... MR>
+template <int NV, bool Accumulate, int... MR>
 constexpr MicroTile tile_for_rows(int rows, std::integer_sequence<int, MR...>) {
-  MicroTile tiles[] = {&micro_tile<MR + 1, NV>...};
+  MicroTile tiles[] = {&micro_tile<MR + 1, NV, Accumulate>...};
   return tiles[rows - 1];
 }
 
-// C[rows, cols] = A[rows, K] · B[K, nv·16] (cols ≤ nv·16, nv in 1..4).
+// C[rows, cols] = A[rows, K] · B[K, nv·16] (cols ≤ nv·16, nv in 1..4), B packed (rows nv·16
+// apart) or, with ldb > 0, any row-major matrix whose rows are ldb apart; with `accumulate`,
+// C += A · B (micro_tile).
 inline void multiply(const float* a, int64_t lda, int64_t rows, const float* b, int64_t K, int nv, float* c,
-                     int64_t ldc, int64_t cols) {
-  const auto run = [&]<int NV>() {
+                     int64_t ldc, int64_t cols, bool accumulate = false, int64_t ldb = 0) {
+  if (ldb == 0) ldb = nv * kLanes;
+  const auto run = [&]<int NV, bool Acc>() {
     constexpr int MR = rows_per_tile(NV);
     int64_t r = 0;
-    for (; r + MR <= rows; r += MR) micro_tile<MR, NV>(a + r * lda, lda, b, K, c + r * ldc, ldc, cols);
+    for (; r + MR <= rows; r += MR) micro_tile<MR, NV, Acc>(a + r * lda, lda, b, ldb, K, c + r * ldc, ldc, cols);
     if (r < rows)
-      tile_for_rows<NV>(static_cast<int>(rows - r), std::make_integer_sequence<int, MR - 1>{})(a + r * lda, lda, b, K,
-                                                                                            c + r * ldc, ldc, cols);
+      tile_for_rows<NV, Acc>(static_cast<int>(rows - r), std::make_integer_sequence<int, MR - 1>{})(
+          a + r * lda, lda, b, ldb, K, c + r * ldc, ldc, cols);
   };
-  switch (nv) {
-    case 1:
-      return run.template operator()<1>();
-    case 2:
-      return run.template operator()<2>();
-    case 3:
-      return run.template operator()<3>();
-    default:
-      return run.template operator()<4>();
-  }
+  const auto by_width = [&]<bool Acc>() {
+    switch (nv) {
+      case 1:
+        return run.template operator()<1, Acc>();
+      case 2:
+        return run.template operator()<2, Acc>();
+      case 3:
+        return run.template operator()<3, Acc>();
+      default:
+        return run.template operator()<4, Acc>();
+    }
+  };
+  if (accumulate) return by_width.template operator()<true>();
+  by_width.template operator()<false>();
 }
 
 // A right operand B [K, n] packed once for many products: its columns in panels of 64 (the
