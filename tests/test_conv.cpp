@@ -48,8 +48,8 @@ TEST_CASE("conv2d matches direct loops, on shapes that reach every tiling path")
   }
 }
 
-// The float32 weight gradient of the direct path (the register product, or the dot-product
-// path for a handful of outputs) against float64 on shapes that reach each of its cuts: more
+// The float32 weight gradient of the direct path (the register product, or Eigen where K is
+// under one vector and the outputs are more than a handful) against float64 on shapes that reach each of its cuts: more
 // outputs than a micro-tile, K not a whole number of vectors, several column blocks and
 // panels, several pixel pieces, the input as its own column matrix. Each element is a sum of
 // n = N·Ho·Wo products (plus one addition per piece): float32 rounding keeps it within
@@ -63,6 +63,8 @@ TEST_CASE("conv2d: float32 weight gradients of the direct path are within their 
   shapes.push_back({1, 67, 67, 3, 12, 3, 3, 1, 1, true});    // 4489 pixels: several pieces, K = 27
   shapes.push_back({2, 48, 50, 9, 17, 1, 1, 1, 0, false});   // 1x1: the input is the column matrix
   shapes.push_back({1, 40, 36, 16, 24, 3, 3, 1, 1, true});   // 3x3 stride 1 (Winograd elsewhere)
+  shapes.push_back({4, 32, 32, 3, 8, 7, 7, 2, 3, false});    // E_can's stem: 8 outputs, K = 147
+  shapes.push_back({4, 32, 32, 8, 4, 1, 1, 1, 0, false});    // 4 outputs, K = 8: under one vector
   for (int trial = 0; trial < 6; ++trial) shapes.push_back(random_conv_geometry(gen, 24, 40));
   double worst = 0;
   for (const ConvGeometry& g : shapes) {

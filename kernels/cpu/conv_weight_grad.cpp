@@ -4,9 +4,10 @@
 // fixed number of pieces and the K columns into blocks; each (piece, block) task sums its
 // pixels tile by tile into its own partial result, and the pieces' partials are added in
 // piece order. Both cuts depend on the sizes only, so the result does not depend on the
-// thread count. With a handful of outputs (the 7x7 heads) a piece sums straight from the
-// input instead (conv_narrow.h). Float32 3x3 stride-1 layers wide enough for the Winograd
-// forward take its transposed form instead (conv_winograd.h).
+// thread count. Float32 tiles multiply by the register-blocked product; float64 ones by
+// Eigen, or with a handful of outputs (the 7x7 heads) a piece sums straight from the input
+// (conv_narrow.h). Float32 3x3 stride-1 layers wide enough for the Winograd forward take its
+// transposed form instead (conv_winograd.h).
 #include <type_traits>
 #include <vector>
 
@@ -104,10 +105,8 @@ void sum_pieces_by_product(const float* grad_out, const float* x, const Window& 
     std::unique_ptr<float[]> gt, columns;
   };
   const auto make_scratch = [&] {
-    // The product reads every panel's rows whole vectors wide: up to kLanes - 1 values past the
-    // last row's end, which only reach lanes it does not store.
     return Scratch{std::unique_ptr<float[]>(new float[Cout * rows_pad]),
-                   std::unique_ptr<float[]>(new float[tile_rows * max_block + kLanes]())};
+                   std::unique_ptr<float[]>(new float[tile_rows * max_block + kLanes])};
   };
   conv::for_each_task(plan.pieces * plan.kblocks, make_scratch, [&](Scratch& sc, int64_t task) {
     const int64_t piece = task / plan.kblocks, kb = task % plan.kblocks;
@@ -120,6 +119,9 @@ void sum_pieces_by_product(const float* grad_out, const float* x, const Window& 
       const int64_t rows = std::min(tile_rows, r_end - r0);
       product::pack_transposed(grad_out + r0 * Cout, Cout, rows, Cout, rows_pad, sc.gt.get(), rows_pad);
       conv::gather_columns(x, win, r0, rows, k0, k1, sc.columns.get());
+      // The product reads every row of a panel whole vectors wide: up to kLanes - 1 values
+      // past the last row's end, which only reach lanes it does not store.
+      std::fill_n(sc.columns.get() + rows * width, kLanes, 0.0f);
       for (int64_t c0 = 0; c0 < width; c0 += kPanel) {
         const int64_t cols = std::min(kPanel, width - c0);
         product::multiply(sc.gt.get(), rows_pad, Cout, sc.columns.get() + c0, rows,
@@ -149,7 +151,14 @@ template <class T>
 void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dParams& p, T* grad_w) {
   const Window win = conv::forward_window(p);
   const int64_t M = win.rows(), K = win.cols(), Cout = p.Cout;
-  const bool narrow = Cout <= conv::kMaxNarrowOutputs;
+  // Float32 takes the register product, except where K is under one vector and there are
+  // more outputs than the dot-product path handles (1x1 layers widening 4-8 channels to
+  // 16-32): the product's lanes would be mostly idle there, and Eigen's kernel is 2-4x faster.
+  // With a handful of outputs the product beats the dot products (2-2.5x at E_can's 8-channel
+  // layers, 1.6x at its 7x7 stem), which float64 keeps.
+  constexpr bool kFloat = std::is_same_v<T, float>;
+  const bool narrow = !kFloat && Cout <= conv::kMaxNarrowOutputs;
+  const bool by_product = kFloat && (K >= product::kLanes || Cout <= conv::kMaxNarrowOutputs);
   const WeightGradPlan plan = plan_weight_grad(M, K, Cout, narrow);
   // Each piece's partial sum; a single piece sums into grad_w directly.
   const int64_t total = Cout * K;
@@ -159,8 +168,8 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
     piece_acc[piece] = partial.get() + piece * total;
   if (narrow) {
     sum_pieces_narrow(grad_out, x, win, Cout, plan, piece_acc.data());
-  } else if constexpr (std::is_same_v<T, float>) {
-    sum_pieces_by_product(grad_out, x, win, Cout, plan, piece_acc.data());
+  } else if (by_product) {
+    if constexpr (kFloat) sum_pieces_by_product(grad_out, x, win, Cout, plan, piece_acc.data());
   } else {
     sum_pieces_by_gemm(grad_out, x, win, Cout, plan, piece_acc.data());
   }
