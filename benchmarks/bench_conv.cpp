@@ -203,10 +203,25 @@ void winograd_product_shapes(benchmark::internal::Benchmark* b) {
         for (int64_t version : {0, 1}) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], version});
 }
 
+// E_can's layers as its training step runs them (16 pairs: a batch of 32 images), `tiny` and
+// then `small`: {N, H, Cin, Cout, k, stride, pad}. Most have 4-16 channels, where the weight
+// gradient's choice between the register product and Eigen was made
+// (kernels/cpu/conv_weight_grad.cpp).
+void keypoint_weight_shapes(benchmark::internal::Benchmark* b) {
+  const int64_t shapes[][7] = {
+      {32, 64, 3, 8, 7, 2, 3},   {32, 32, 8, 4, 1, 1, 0}, {32, 32, 4, 4, 3, 2, 1},  {32, 16, 16, 4, 1, 1, 0},
+      {32, 16, 4, 4, 3, 1, 1},   {32, 16, 4, 16, 1, 1, 0}, {32, 16, 16, 8, 1, 1, 0}, {32, 16, 8, 8, 3, 2, 1},
+      {32, 8, 8, 8, 3, 1, 1},    {32, 8, 8, 32, 1, 1, 0},  {32, 128, 3, 16, 7, 2, 3}, {32, 64, 16, 8, 1, 1, 0},
+      {32, 64, 8, 8, 3, 2, 1},   {32, 32, 8, 32, 1, 1, 0}, {32, 32, 16, 16, 3, 2, 1}, {32, 16, 16, 16, 3, 1, 1},
+  };
+  for (const auto& s : shapes) b->Args({s[0], s[1], s[2], s[3], s[4], s[5], s[6]});
+}
+
 BENCHMARK(BM_conv2d_winograd_product)->Apply(winograd_product_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_weight_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_weight)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_backward_weight)->Apply(keypoint_weight_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -151,14 +151,15 @@ template <class T>
 void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dParams& p, T* grad_w) {
   const Window win = conv::forward_window(p);
   const int64_t M = win.rows(), K = win.cols(), Cout = p.Cout;
-  // Float32 takes the register product, except where K is under one vector and there are
-  // more outputs than the dot-product path handles (1x1 layers widening 4-8 channels to
-  // 16-32): the product's lanes would be mostly idle there, and Eigen's kernel is 2-4x faster.
-  // With a handful of outputs the product beats the dot products (2-2.5x at E_can's 8-channel
-  // layers, 1.6x at its 7x7 stem), which float64 keeps.
+  // Float32 takes the register product where it was measured faster: with a handful of
+  // outputs, where it beats the dot products (2-2.7x at E_can's 8-channel layers, 1.6x at its
+  // 7x7 stem), which float64 keeps; and from K = 64 (1.1-1.2x Eigen on 64²-128² layers of
+  // 128-512 channels). Between, Eigen's kernel is ahead: 2-4x where K is under one vector
+  // (1x1 layers widening 4-8 channels) and 1.2x at K = 27 (3x3 over 3 channels, 128 outputs).
   constexpr bool kFloat = std::is_same_v<T, float>;
+  constexpr int64_t kMinProductK = 64;
   const bool narrow = !kFloat && Cout <= conv::kMaxNarrowOutputs;
-  const bool by_product = kFloat && (K >= product::kLanes || Cout <= conv::kMaxNarrowOutputs);
+  const bool by_product = kFloat && (K >= kMinProductK || Cout <= conv::kMaxNarrowOutputs);
   const WeightGradPlan plan = plan_weight_grad(M, K, Cout, narrow);
   // Each piece's partial sum; a single piece sums into grad_w directly.
   const int64_t total = Cout * K;
