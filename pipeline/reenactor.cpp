@@ -133,14 +133,12 @@ struct Reenactor::Impl {
     return out;
   }
 
-  // Where the head pivot c (pipeline/head_pivot.h) is drawn for a pose: s·R·c + t. Without a
-  // measured pivot, c is E_can's canonical origin and this is t.
-  Eigen::Vector3d pivot_image(const Eigen::Matrix3d& R, const Eigen::Vector3d& t, double s) const {
-    return models.head_pivot ? Eigen::Vector3d(s * R * pivot() + t) : t;
-  }
-  Eigen::Vector3d pivot() const {
+  // s·R·c for the head pivot c (pipeline/head_pivot.h): where the pivot is drawn for a pose is
+  // this plus t. Without a measured pivot, c is E_can's canonical origin and this is zero.
+  Eigen::Vector3d pivot_offset(const Eigen::Matrix3d& R, double s) const {
+    if (!models.head_pivot) return Eigen::Vector3d::Zero();
     const auto& c = *models.head_pivot;
-    return {c[0], c[1], c[2]};
+    return s * R * Eigen::Vector3d(c[0], c[1], c[2]);
   }
 
   // Eq. 2 with the target pose R, t, s and deformation d. Offsets are added to R's Euler
@@ -152,7 +150,7 @@ struct Reenactor::Impl {
       const Eigen::Matrix3d turned = geometry::rotation_from_euler(a.yaw + geometry::deg_to_rad(offset.yaw_deg),
                                                                    a.pitch + geometry::deg_to_rad(offset.pitch_deg),
                                                                    a.roll + geometry::deg_to_rad(offset.roll_deg));
-      t = pivot_image(R, t, s) - (models.head_pivot ? Eigen::Vector3d(s * turned * pivot()) : Eigen::Vector3d::Zero());
+      t += pivot_offset(R, s) - pivot_offset(turned, s);
       R = turned;
     }
     const Tensor scale_t = Tensor::from_vector(std::vector<float>{static_cast<float>(s)}, {1, 1});
@@ -273,16 +271,16 @@ ReenactResult Reenactor::reenact(const SourceSet& set, const Image& driver, cons
   const FaceReading& src = set.readings.front();
   Tensor adapted;
   if (o.reference) {
-    // Relative: the driver's rotation, translation, scale and deformation changes since its
-    // reference frame, applied to the source's own.
-    // The source's head pivot moves as the driver's does, and the head turns about it.
+    // Relative: the driver's rotation, scale and deformation changes since its reference
+    // frame, applied to the source's own; the source's head pivot moves in the image as the
+    // driver's did, and the head turns about it.
     const FaceReading& ref = *o.reference;
     const Eigen::Matrix3d R = mat3(d.rotation) * mat3(ref.rotation).transpose() * mat3(src.rotation);
     const double sc = src.scale * d.scale / ref.scale;
-    const Eigen::Vector3d pivot_at = impl_->pivot_image(mat3(src.rotation), vec3(src.translation), src.scale) +
-                                     impl_->pivot_image(mat3(d.rotation), vec3(d.translation), d.scale) -
-                                     impl_->pivot_image(mat3(ref.rotation), vec3(ref.translation), ref.scale);
-    const Eigen::Vector3d t = pivot_at - (impl_->pivot_image(R, Eigen::Vector3d::Zero(), sc));
+    const auto pivot_at = [&](const FaceReading& f) {
+      return Eigen::Vector3d(impl_->pivot_offset(mat3(f.rotation), f.scale) + vec3(f.translation));
+    };
+    const Eigen::Vector3d t = pivot_at(src) + pivot_at(d) - pivot_at(ref) - impl_->pivot_offset(R, sc);
     const Tensor dd = src.deformation + (d.deformation - ref.deformation);
     adapted = impl_->pose_points(src, R, t, sc, dd, o.offset);
   } else {
