@@ -1,7 +1,7 @@
 // The head pivot: the point of E_can's canonical frame that stays where it is when the head
 // turns.
 //
-// E_can reads a face as p = s·R·(p_can + d) + t, and nothing in its training fixes where the
+// E_can reads a face as p = s·R·p_can + d + t, and nothing in its training fixes where the
 // origin of p_can lies: each frame predicts its own t, so any origin fits the data equally
 // well. The trained E_can puts it close to the face, while a real (or synthetic) head turns
 // about a point far behind the face, near the neck. Turning the canonical points about E_can's
@@ -13,17 +13,15 @@
 //
 // c is measured once per E_can, on frames whose true head pivot is known (a synthetic dataset
 // stores it as the translation t of the head frame; on real footage `freehead prep` stores the
-// translation of the synthetic average head's frame fitted to the landmarks): the least-squares c with s·R·c + t equal to that image position, over many frames
-// and poses (eval/head_pivot_measure.h measures it on a dataset). It is stored in models.json
+// translation of the synthetic average head's frame fitted to the landmarks): the
+// least-squares c with s·R·c + t equal to that image position, over many frames and poses
+// (eval/head_pivot_measure.h measures it on a dataset). It is stored in models.json
 // (`head_pivot`).
 #pragma once
 
-#include <array>
-#include <string>
 #include <vector>
 
 #include <Eigen/Core>
-
 
 namespace fh::pipeline {
 
