@@ -25,14 +25,7 @@ pipeline::HeadPivotFit measure_head_pivot(const Reenactor& r, const std::string&
       const int t = static_cast<int>(static_cast<int64_t>(k) * length / std::min(per_clip, length));
       const FaceReading f = r.read_face(ds->frame(c, t));
       const float* truth = ds->annotations(c)->row("translation", t);
-      pipeline::PivotObservation o;
-      for (int i = 0; i < 3; ++i) {
-        for (int j = 0; j < 3; ++j) o.rotation(i, j) = f.rotation.data<float>()[3 * i + j];
-        o.translation(i) = f.translation.data<float>()[i];
-      }
-      o.scale = f.scale;
-      o.pivot_xy = {truth[0], truth[1]};
-      obs.push_back(o);
+      obs.push_back({pipeline::rotation_of(f), pipeline::translation_of(f), f.scale, {truth[0], truth[1]}});
     }
   return pipeline::fit_head_pivot(obs);
 }

@@ -4,9 +4,23 @@
 
 #include <Eigen/Dense>
 
+#include "pipeline/reenactor.h"
 #include "runtime/error.h"
 
 namespace fh::pipeline {
+
+Eigen::Matrix3d rotation_of(const FaceReading& f) {
+  const float* r = f.rotation.data<float>();
+  Eigen::Matrix3d m;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) m(i, j) = r[3 * i + j];
+  return m;
+}
+
+Eigen::Vector3d translation_of(const FaceReading& f) {
+  const float* t = f.translation.data<float>();
+  return {t[0], t[1], t[2]};
+}
 
 HeadPivotFit fit_head_pivot(const std::vector<PivotObservation>& observations) {
   const auto n = static_cast<Eigen::Index>(observations.size());

@@ -23,7 +23,15 @@
 
 #include <Eigen/Core>
 
+namespace fh {
+struct FaceReading;
+}
+
 namespace fh::pipeline {
+
+// A reading's head rotation R and translation t (pipeline/reenactor.h) in double precision.
+Eigen::Matrix3d rotation_of(const FaceReading& f);
+Eigen::Vector3d translation_of(const FaceReading& f);
 
 // One frame as E_can read it, with the image position of its true head pivot.
 struct PivotObservation {

@@ -18,6 +18,7 @@
 #include "nets/gaze_net.h"
 #include "nets/generator.h"
 #include "nets/keypoint_net.h"
+#include "pipeline/head_pivot.h"
 #include "pipeline/image_prep.h"
 #include "pipeline/models.h"
 #include "runtime/error.h"
@@ -30,6 +31,8 @@ namespace fh {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pipeline::rotation_of;
+using pipeline::translation_of;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 
@@ -40,13 +43,6 @@ Tensor gaze_tensor(const std::array<std::array<double, 3>, 2>& g) {
                              {1, 2, 3});
 }
 
-Eigen::Matrix3d mat3(const Tensor& m) {  // [3,3] float32 on the CPU
-  Eigen::Matrix3d r;
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) r(i, j) = m.data<float>()[3 * i + j];
-  return r;
-}
-Eigen::Vector3d vec3(const Tensor& v) { return {v.data<float>()[0], v.data<float>()[1], v.data<float>()[2]}; }
 Tensor to_tensor(const Eigen::Matrix3d& m) {
   std::vector<float> v(9);
   for (int i = 0; i < 3; ++i)
@@ -275,16 +271,16 @@ ReenactResult Reenactor::reenact(const SourceSet& set, const Image& driver, cons
     // frame, applied to the source's own; the source's head pivot moves in the image as the
     // driver's did, and the head turns about it.
     const FaceReading& ref = *o.reference;
-    const Eigen::Matrix3d R = mat3(d.rotation) * mat3(ref.rotation).transpose() * mat3(src.rotation);
+    const Eigen::Matrix3d R = rotation_of(d) * rotation_of(ref).transpose() * rotation_of(src);
     const double sc = src.scale * d.scale / ref.scale;
     const auto pivot_at = [&](const FaceReading& f) {
-      return Eigen::Vector3d(impl_->pivot_offset(mat3(f.rotation), f.scale) + vec3(f.translation));
+      return Eigen::Vector3d(impl_->pivot_offset(rotation_of(f), f.scale) + translation_of(f));
     };
     const Eigen::Vector3d t = pivot_at(src) + pivot_at(d) - pivot_at(ref) - impl_->pivot_offset(R, sc);
     const Tensor dd = src.deformation + (d.deformation - ref.deformation);
     adapted = impl_->pose_points(src, R, t, sc, dd, o.offset);
   } else {
-    adapted = impl_->pose_points(src, mat3(d.rotation), vec3(d.translation), d.scale, d.deformation, o.offset);
+    adapted = impl_->pose_points(src, rotation_of(d), translation_of(d), d.scale, d.deformation, o.offset);
   }
   std::array<std::array<double, 3>, 2> gaze = d.gaze;
   if (o.gaze.mode == GazeChoice::Mode::Source) gaze = src.gaze;
@@ -299,7 +295,7 @@ ReenactResult Reenactor::edit(const SourceSet& set, const PoseOffset& offset, co
   const auto start = Clock::now();
   const FaceReading& src = set.readings.front();
   const Tensor adapted =
-      impl_->pose_points(src, mat3(src.rotation), vec3(src.translation), src.scale, src.deformation, offset);
+      impl_->pose_points(src, rotation_of(src), translation_of(src), src.scale, src.deformation, offset);
   std::array<std::array<double, 3>, 2> gaze = src.gaze;
   if (gaze_choice.mode == GazeChoice::Mode::Angles)
     gaze[0] = gaze[1] = gaze_from_angles(gaze_choice.theta_deg, gaze_choice.phi_deg);

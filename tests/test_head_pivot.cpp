@@ -61,13 +61,6 @@ const char* kManifestHead =
     R"({"format":"freehead-models","version":1,"config":"tiny","dtype":"float16","kp":"kp.safetensors",)"
     R"("gaze":"gaze.safetensors","gen_nshot":"gen-nshot.safetensors")";
 
-Eigen::Matrix3d mat3(const fh::Tensor& m) {
-  Eigen::Matrix3d r;
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) r(i, j) = m.data<float>()[3 * i + j];
-  return r;
-}
-
 // The translation t' an edit posed the source's canonical points with: adapted = s·R'·p_can + t' + d.
 Eigen::Vector3d edit_translation(const fh::FaceReading& src, const fh::Tensor& adapted, const Eigen::Matrix3d& turned) {
   Eigen::Vector3d t = Eigen::Vector3d::Zero();
@@ -131,7 +124,8 @@ TEST_CASE("head pivot: models.json's head_pivot is read, and a malformed one is 
     const ModelsCopy m(std::string(kManifestHead) + "}");
     CHECK_FALSE(fh::pipeline::ModelSet::load(m.dir.string()).head_pivot.has_value());
   }
-  for (const char* bad : {R"(,"head_pivot":[0.5,-0.25]})", R"(,"head_pivot":"behind"})", R"(,"head_pivot":[0.5,"x",1]})"}) {
+  for (const char* bad :
+       {R"(,"head_pivot":[0.5,-0.25]})", R"(,"head_pivot":"behind"})", R"(,"head_pivot":[0.5,"x",1]})"}) {
     const ModelsCopy m(std::string(kManifestHead) + bad);
     CHECK_THROWS_WITH_AS(fh::pipeline::ModelSet::load(m.dir.string()), doctest::Contains("head_pivot"), fh::Error);
   }
@@ -146,15 +140,15 @@ TEST_CASE("head pivot: an edit turns the head about the pivot; without one, abou
     CHECK(r.head_pivot().has_value() == with_pivot);
     const fh::FaceReading src = r.read_face(source);
     const auto set = r.prepare({source});
-    const fh::geometry::EulerAngles a = fh::geometry::euler_from_rotation(mat3(src.rotation));
+    const fh::geometry::EulerAngles a = fh::geometry::euler_from_rotation(fh::pipeline::rotation_of(src));
     const Eigen::Matrix3d turned = fh::geometry::rotation_from_euler(a.yaw + deg_to_rad(20), a.pitch, a.roll);
     const Eigen::Vector3d t = edit_translation(src, r.edit(*set, {.yaw_deg = 20}).adapted_keypoints, turned);
-    const Eigen::Vector3d t0(src.translation.data<float>()[0], src.translation.data<float>()[1],
-                             src.translation.data<float>()[2]);
+    const Eigen::Vector3d t0 = fh::pipeline::translation_of(src);
     const Eigen::Vector3d c = with_pivot ? Eigen::Vector3d(0.01, -0.12, 0.26) : Eigen::Vector3d::Zero();
     // The pivot's image position before and after the turn; the key-points are float32 values
     // of about 1, so their mean carries errors of a few float32 ulps.
-    const Eigen::Vector3d before = src.scale * mat3(src.rotation) * c + t0, after = src.scale * turned * c + t;
+    const Eigen::Vector3d before = src.scale * fh::pipeline::rotation_of(src) * c + t0;
+    const Eigen::Vector3d after = src.scale * turned * c + t;
     CHECK((after - before).norm() < 1e-5);
     if (with_pivot) CHECK((t - t0).norm() > 0.02);  // the face itself swings sideways as it turns
   }
