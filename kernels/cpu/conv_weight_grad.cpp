@@ -88,14 +88,13 @@ void sum_pieces_by_gemm(const T* grad_out, const T* x, const Window& win, int64_
 
 // Float32 by the register-blocked product (register_product.h), which Eigen's GEMM would
 // otherwise reach only after packing both operands for every tile: per tile the gradient
-// rows are transposed once into Gᵀ [Cout, rows] and the tile's columns gathered once; each
-// 64-column panel of the task's accumulator takes Gᵀ · columns (read where they lie, rows
-// k1 - k0 apart), written by the piece's first tile and added to by the rest. Each value of
+// rows are transposed once into Gᵀ [Cout, rows] and the tile's columns gathered once; the
+// task's block of the accumulator takes Gᵀ · columns (read where they lie), written by the
+// piece's first tile and added to by the rest. Each value of
 // a piece's partial is then the sum over the piece's pixels in increasing order.
 void sum_pieces_by_product(const float* grad_out, const float* x, const Window& win, int64_t Cout,
                            const WeightGradPlan& plan, float* const* piece_acc) {
   using product::kLanes;
-  constexpr int64_t kPanel = product::PackedPanels::kPanel;
   const int64_t M = win.rows(), K = win.cols();
   const int64_t max_block = (K + plan.kblocks - 1) / plan.kblocks;
   // The longest tile: plan.rows, or a whole piece where pieces are shorter (small images).
@@ -122,12 +121,8 @@ void sum_pieces_by_product(const float* grad_out, const float* x, const Window& 
       // The product reads every row of a panel whole vectors wide: up to kLanes - 1 values
       // past the last row's end, which only reach lanes it does not store.
       std::fill_n(sc.columns.get() + rows * width, kLanes, 0.0f);
-      for (int64_t c0 = 0; c0 < width; c0 += kPanel) {
-        const int64_t cols = std::min(kPanel, width - c0);
-        product::multiply(sc.gt.get(), rows_pad, Cout, sc.columns.get() + c0, rows,
-                          static_cast<int>((cols + kLanes - 1) / kLanes), acc + c0, K, cols,
-                          /*accumulate=*/r0 != r_begin, /*ldb=*/width);
-      }
+      product::multiply_strided(sc.gt.get(), rows_pad, Cout, sc.columns.get(), width, rows, width, acc, K,
+                                /*accumulate=*/r0 != r_begin);
     }
   });
 }
@@ -152,10 +147,11 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
   const Window win = conv::forward_window(p);
   const int64_t M = win.rows(), K = win.cols(), Cout = p.Cout;
   // Float32 takes the register product where it was measured faster: with a handful of
-  // outputs, where it beats the dot products (2-2.7x at E_can's 8-channel layers, 1.6x at its
-  // 7x7 stem), which float64 keeps; and from K = 64 (1.1-1.2x Eigen on 64²-128² layers of
-  // 128-512 channels). Between, Eigen's kernel is ahead: 2-4x where K is under one vector
-  // (1x1 layers widening 4-8 channels) and 1.2x at K = 27 (3x3 over 3 channels, 128 outputs).
+  // outputs, where it beats the dot products (1.3-2.8x at E_can's 4- and 8-channel layers,
+  // 1.5x at its 7x7 stem), which float64 keeps; and from K = 64 (1.1-1.2x Eigen on 64²-128²
+  // layers of 128-512 channels). Between, Eigen's kernel is ahead: 2-4x where K is under one
+  // vector (1x1 layers widening 4-8 channels) and 1.2x at K = 27 (3x3 over 3 channels, 128
+  // outputs).
   constexpr bool kFloat = std::is_same_v<T, float>;
   constexpr int64_t kMinProductK = 64;
   const bool narrow = !kFloat && Cout <= conv::kMaxNarrowOutputs;

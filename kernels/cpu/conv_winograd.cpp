@@ -482,9 +482,9 @@ void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dPar
       transform_grad_output<M>(grad_out, tl, cout, first, rows, first + a, first + b, zeros.data(), e);
     });
     // X[ξ] [Cout, Cin] += E[ξ]ᵀ · V[ξ], one position per task. Over 64 tiles or more by the
-    // register product: E[ξ] transposed once into [Cout, count], V[ξ] read where it lies, 64
-    // columns at a time (the slack after each position's slice covers the last row's read
-    // past Cin); 1.1-1.8x Eigen on 64²-256² layers. Over fewer (8²-16² images) every product
+    // register product: E[ξ] transposed once into [Cout, count], V[ξ] read where it lies (the
+    // slack after each position's slice covers the last row's read past Cin); 1.1-1.2x Eigen
+    // on 64²-256² layers. Over fewer (8²-16² images) every product
     // is a few steps long and Eigen's was measured ahead (1.3x at 8², 128 channels).
     constexpr int64_t kMinProductTiles = 64;
     if (count < kMinProductTiles) {
@@ -502,12 +502,8 @@ void winograd_weight_grad(const float* grad_out, const float* x, const Conv2dPar
       for (int64_t xi = x0; xi < x1; ++xi) {
         product::pack_transposed(e + xi * position_stride(rows, cout), cout, count, cout, count_pad, et.get(),
                                  count_pad);
-        const float* vx = v + xi * position_stride(rows, cin);
-        for (int64_t c0 = 0; c0 < cin; c0 += product::PackedPanels::kPanel) {
-          const int64_t cols = std::min(product::PackedPanels::kPanel, cin - c0);
-          product::multiply(et.get(), count_pad, cout, vx + c0, count, static_cast<int>((cols + kLanes - 1) / kLanes),
-                            sums + xi * plane + c0, cin, cols, /*accumulate=*/true, /*ldb=*/cin);
-        }
+        product::multiply_strided(et.get(), count_pad, cout, v + xi * position_stride(rows, cin), cin, count, cin,
+                                  sums + xi * plane, cin, /*accumulate=*/true);
       }
     });
   }

@@ -193,6 +193,19 @@ inline void multiply(const float* a, int64_t lda, int64_t rows, const float* b, 
   by_width.template operator()<false>();
 }
 
+// C[rows, n] = A[rows, K] · B[K, n] (or += with `accumulate`) for B any row-major matrix
+// whose rows are ldb apart, 64 columns at a time. The last row of B is read up to a whole
+// vector past column n: kLanes - 1 readable values must follow it.
+inline void multiply_strided(const float* a, int64_t lda, int64_t rows, const float* b, int64_t ldb, int64_t K,
+                             int64_t n, float* c, int64_t ldc, bool accumulate) {
+  constexpr int64_t kPanel = 64;
+  for (int64_t c0 = 0; c0 < n; c0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n - c0);
+    multiply(a, lda, rows, b + c0, K, static_cast<int>((cols + kLanes - 1) / kLanes), c + c0, ldc, cols, accumulate,
+             ldb);
+  }
+}
+
 // A right operand B [K, n] packed once for many products: its columns in panels of 64 (the
 // last one 16·⌈rest/16⌉ wide), panel b laid out [K, width(b)] from data + begin(b)·K, zeros
 // past column n. Packed in parallel over the panels.
