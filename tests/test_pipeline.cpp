@@ -138,6 +138,30 @@ TEST_CASE("pipeline: a yaw sweep, read back through E_can, shows the requested y
                         << " degrees (allowed " << kYawSweepMaxMeanError << "), gain " << num / den);
   for (size_t k = 1; k < requested.size(); ++k) CHECK(seen[k] > seen[k - 1]);  // the head turns the way asked
   CHECK(error <= kYawSweepMaxMeanError);
+
+  // For the docs (docs/reenactment.md#the-head-pivot), not judged: larger turns, those that
+  // would leave the trained range, and pitch.
+  double far_in[2] = {}, far_out[2] = {}, pitch[2] = {};
+  int n_in[2] = {}, n_out[2] = {};
+  for (int i = 0; i < t.count(); ++i) {
+    const auto set = r.prepare({t.ds->frame(t.src, i)});
+    const fh::FaceReading own = r.read_face(r.edit(*set, {}).image);
+    for (int side = 0; side < 2; ++side) {
+      const double asked = side == 0 ? -30.0 : 30.0;
+      const double turn = r.read_face(r.edit(*set, {.yaw_deg = asked}).image).yaw_deg - own.yaw_deg;
+      const bool inside = std::fabs(own.yaw_deg + asked) <= kYawSweepMaxTotal;
+      (inside ? far_in : far_out)[side] += turn, ++(inside ? n_in : n_out)[side];
+      pitch[side] += (r.read_face(r.edit(*set, {.pitch_deg = asked / 3}).image).pitch_deg - own.pitch_deg) /
+                     t.count();
+    }
+  }
+  MESSAGE("yaw -30, +30 degrees: E_can reads " << far_in[0] / std::max(n_in[0], 1) << ", "
+                                               << far_in[1] / std::max(n_in[1], 1) << " where the head ends within "
+                                               << kYawSweepMaxTotal << " degrees (" << n_in[0] << ", " << n_in[1]
+                                               << " edits), " << far_out[0] / std::max(n_out[0], 1) << ", "
+                                               << far_out[1] / std::max(n_out[1], 1) << " beyond (" << n_out[0]
+                                               << ", " << n_out[1] << "); pitch -10, +10 degrees: " << pitch[0]
+                                               << ", " << pitch[1]);
 }
 
 TEST_CASE("pipeline: the same inputs give the same bits, and prepared sources are reused as they are") {
