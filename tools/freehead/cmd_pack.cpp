@@ -91,8 +91,6 @@ int cmd_pack_models(const Args& args) {
   }
   const std::string manifest = (fs::path(dir) / pipeline::kModelsFile).string();
   write_file_atomic(manifest, m.dump() + "\n", "models");
-  // Loading it back is the check that the folder is usable as written.
-  pipeline::ModelSet::load(dir);
   if (opts.has("pivot-data")) {
     // Measured with the weights as stored (float16 included): what reenact and edit will run.
     const Reenactor r(dir);
@@ -107,8 +105,9 @@ int cmd_pack_models(const Args& args) {
     for (int i = 0; i < 3; ++i) c.push_back(fit.pivot[i]);
     m.set("head_pivot", c);
     write_file_atomic(manifest, m.dump() + "\n", "models");
-    pipeline::ModelSet::load(dir);
   }
+  // Loading it back is the check that the folder is usable as written.
+  pipeline::ModelSet::load(dir);
   staged.commit();
   std::printf("wrote %s/%s (loads cleanly)\n", out.c_str(), pipeline::kModelsFile);
   return 0;
