@@ -28,7 +28,11 @@ AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double 
 }
 
 void load_initial_weights(nn::Module& module, const std::string& prefix, const std::string& path, bool partial) {
-  const safetensors::Contents c = safetensors::load(path);
+  load_initial_weights(module, prefix, safetensors::load(path), path, partial);
+}
+
+void load_initial_weights(nn::Module& module, const std::string& prefix, const safetensors::Contents& c,
+                          const std::string& path, bool partial) {
   const nn::TensorMap map(c.tensors.begin(), c.tensors.end());
   if (!partial) {
     nn::load_weights(module, map, prefix, path);

@@ -13,6 +13,7 @@
 #include "io/image_layout.h"
 #include "train/adam.h"
 #include "train/trainer.h"
+#include "weights/safetensors.h"
 
 namespace fh::train {
 
@@ -27,6 +28,9 @@ AdamOptions adam_options(const TrainOptions& o, double lr, double beta1, double 
 // the file lacks keep their initial values only when `partial` (e.g. the N-shot weight head
 // on one-shot weights) — the missing names are printed. At least one tensor must match.
 void load_initial_weights(nn::Module& module, const std::string& prefix, const std::string& path, bool partial);
+// The same from a file's contents already read (`path` names it in messages).
+void load_initial_weights(nn::Module& module, const std::string& prefix, const safetensors::Contents& contents,
+                          const std::string& path, bool partial);
 
 Device training_device(const TrainOptions& o);
 // The dtype of the networks, losses and optimiser states (--dtype): float32, or float64 on

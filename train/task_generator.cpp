@@ -275,18 +275,27 @@ class GeneratorTask : public Task {
   }
 
   // --init: weights for G (and the discriminators when the file holds them, e.g. a
-  // one-shot checkpoint). Missing G tensors are allowed only for the N-shot weight head.
+  // one-shot checkpoint). Missing G tensors are allowed only for the N-shot weight head; an
+  // N-shot generator given to one-shot training (to train its G further) has its weight head
+  // left out, which is said.
   void load_init(const std::string& path) {
-    const safetensors::Contents c = safetensors::load(path);
+    safetensors::Contents c = safetensors::load(path);
     auto holds = [&](const std::string& prefix) {
       for (const auto& [name, t] : c.tensors)
         if (name.rfind(prefix, 0) == 0) return true;
       return false;
     };
     FH_CHECK(holds("gen."), "train gen", "--init '", path, "' holds no generator tensor (gen.*)");
-    load_initial_weights(gen_, "gen.", path, o_.nshot);
-    if (holds("disc_image.")) load_initial_weights(disc_image_, "disc_image.", path, false);
-    if (holds("disc_mouth.")) load_initial_weights(disc_mouth_, "disc_mouth.", path, false);
+    const std::string head = "gen.flow.weight_head.";
+    if (!o_.nshot && holds(head)) {
+      for (auto it = c.tensors.begin(); it != c.tensors.end();)
+        it = it->first.rfind(head, 0) == 0 ? c.tensors.erase(it) : std::next(it);
+      std::fprintf(stderr, "train: --init '%s' is an N-shot generator; one-shot training leaves its weight head (%s*) out\n",
+                   path.c_str(), head.c_str());
+    }
+    load_initial_weights(gen_, "gen.", c, path, o_.nshot);
+    if (holds("disc_image.")) load_initial_weights(disc_image_, "disc_image.", c, path, false);
+    if (holds("disc_mouth.")) load_initial_weights(disc_mouth_, "disc_mouth.", c, path, false);
   }
 
   // The evaluation triples as Pairs-like batches: source = triples/source frame i, target =

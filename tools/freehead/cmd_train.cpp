@@ -121,7 +121,7 @@ int cmd_train(const Args& all_args) {
           {"device", "cpu or cuda[:N] (the optimiser steps on the host)", true, false, "cpu"},
           {"dtype", "float32, or float64 on the CPU (slower; for checking results to rounding)", true, false, "float32"},
           {"threads", "CPU threads (0 = FH_NUM_THREADS or all cores)", true, false, "0"},
-          {"init", "start from these weights (e.g. an ImageNet trunk, or one-shot G for --nshot)", true, false, ""},
+          {"init", "start from these weights (e.g. an ImageNet trunk, one-shot G for --nshot, or an N-shot G, its weight head left out, for one-shot)", true, false, ""},
           {"log-every", "steps between log lines", true, false, "10"},
           {"sample-every", "steps between sample grids (0 = never)", true, false, "250"},
           {"validate-every", "steps between validations (0 = never)", true, false, "250"},
