@@ -36,6 +36,8 @@ namespace fh::kernels::cpu::product {
 
 using Lanes = float __attribute__((vector_size(64)));
 constexpr int64_t kLanes = 16;
+// The widest product multiply() runs: 4 vectors of columns, 64 floats.
+constexpr int64_t kPanelColumns = 4 * kLanes;
 
 // a·b + c rounded once where the target has fused multiply-add (as Eigen's and PyTorch's CPU
 // GEMMs do), else rounded twice.
@@ -198,9 +200,8 @@ inline void multiply(const float* a, int64_t lda, int64_t rows, const float* b, 
 // vector past column n: kLanes - 1 readable values must follow it.
 inline void multiply_strided(const float* a, int64_t lda, int64_t rows, const float* b, int64_t ldb, int64_t K,
                              int64_t n, float* c, int64_t ldc, bool accumulate) {
-  constexpr int64_t kPanel = 64;
-  for (int64_t c0 = 0; c0 < n; c0 += kPanel) {
-    const int64_t cols = std::min(kPanel, n - c0);
+  for (int64_t c0 = 0; c0 < n; c0 += kPanelColumns) {
+    const int64_t cols = std::min(kPanelColumns, n - c0);
     multiply(a, lda, rows, b + c0, K, static_cast<int>((cols + kLanes - 1) / kLanes), c + c0, ldc, cols, accumulate,
              ldb);
   }
@@ -210,7 +211,7 @@ inline void multiply_strided(const float* a, int64_t lda, int64_t rows, const fl
 // last one 16·⌈rest/16⌉ wide), panel b laid out [K, width(b)] from data + begin(b)·K, zeros
 // past column n. Packed in parallel over the panels.
 struct PackedPanels {
-  static constexpr int64_t kPanel = 64;
+  static constexpr int64_t kPanel = kPanelColumns;
   std::unique_ptr<float[]> data;
   int64_t K = 0, n = 0, n_pad = 0, panels = 0;
 
