@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -288,8 +289,7 @@ class GeneratorTask : public Task {
     FH_CHECK(holds("gen."), "train gen", "--init '", path, "' holds no generator tensor (gen.*)");
     const std::string head = "gen.flow.weight_head.";
     if (!o_.nshot && holds(head)) {
-      for (auto it = c.tensors.begin(); it != c.tensors.end();)
-        it = it->first.rfind(head, 0) == 0 ? c.tensors.erase(it) : std::next(it);
+      std::erase_if(c.tensors, [&](const auto& named) { return named.first.rfind(head, 0) == 0; });
       std::fprintf(stderr, "train: --init '%s' is an N-shot generator; one-shot training leaves its weight head (%s*) out\n",
                    path.c_str(), head.c_str());
     }
