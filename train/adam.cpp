@@ -26,6 +26,27 @@ void check_options(const AdamOptions& o) {
 // after their last product; every other operation rounds once. The coefficients come in as
 // double and are rounded to T as PyTorch's scalar arguments are. Given the same gradients,
 // the parameters and moments equal torch.optim.Adam's bit for bit.
+// One contiguous run of the update, written so the compiler vectorises it: the pointers are
+// restrict-qualified and the coefficients plain values (read through the lambda's references
+// they were reloaded after every store, which kept the loop scalar — a tenth of E_gaze's
+// training step went here). Square root and division are exact in every lane, so the
+// vectorised loop gives the scalar loop's bits.
+template <class T, bool kDecaying>
+void adam_run(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v, int64_t n, T beta1,
+              T one_minus_beta1, T beta2, T one_minus_beta2, T decay, T eps, T neg_step_size, T bias2_sqrt) {
+  for (int64_t i = 0; i < n; ++i) {
+    // grad.add(p, alpha=wd); exp_avg.mul_(β1).add_(g, alpha=1−β1);
+    // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1−β2); p.addcdiv_(m, denom, value=−step_size).
+    const T g = kDecaying ? std::fma(p[i], decay, grad[i]) : grad[i];
+    const T m_new = std::fma(g, one_minus_beta1, m[i] * beta1);
+    const T v_new = std::fma(one_minus_beta2 * g, g, v[i] * beta2);
+    m[i] = m_new;
+    v[i] = v_new;
+    const T denom = std::sqrt(v_new) / bias2_sqrt + eps;
+    p[i] = p[i] + neg_step_size * m_new / denom;
+  }
+}
+
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamOptions& o, int64_t step) {
   const T beta1 = static_cast<T>(o.beta1), one_minus_beta1 = static_cast<T>(1 - o.beta1);
@@ -36,15 +57,14 @@ void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamOptions& 
   const T neg_step_size = static_cast<T>(-(o.lr / bias1));
   const T bias2_sqrt = static_cast<T>(std::sqrt(bias2));
   const bool decaying = o.weight_decay != 0;
-  parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      // grad.add(p, alpha=wd); exp_avg.mul_(β1).add_(g, alpha=1−β1);
-      // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1−β2); p.addcdiv_(m, denom, value=−step_size).
-      const T g = decaying ? std::fma(p[i], decay, grad[i]) : grad[i];
-      m[i] = std::fma(g, one_minus_beta1, m[i] * beta1);
-      v[i] = std::fma(one_minus_beta2 * g, g, v[i] * beta2);
-      const T denom = std::sqrt(v[i]) / bias2_sqrt + eps;
-      p[i] = p[i] + neg_step_size * m[i] / denom;
+  parallel_for(n, 1 << 14, [=](int64_t begin, int64_t end) {
+    const int64_t count = end - begin;
+    if (decaying) {
+      adam_run<T, true>(p + begin, grad + begin, m + begin, v + begin, count, beta1, one_minus_beta1, beta2,
+                        one_minus_beta2, decay, eps, neg_step_size, bias2_sqrt);
+    } else {
+      adam_run<T, false>(p + begin, grad + begin, m + begin, v + begin, count, beta1, one_minus_beta1, beta2,
+                         one_minus_beta2, decay, eps, neg_step_size, bias2_sqrt);
     }
   });
 }
