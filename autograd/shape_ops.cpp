@@ -1,4 +1,4 @@
-// Differentiable concat, stack, slice, crops and transpose: each backward cuts (or pads,
+// Differentiable concat, stack, slice, crops, index_select and transpose: each backward cuts (or pads,
 // or permutes) the incoming gradient back to the shape of the input it belongs to.
 #include "autograd/shape_ops.h"
 
@@ -77,6 +77,16 @@ Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vect
   if (needs_grad({&x})) {
     record("Crop2dBackward", {&x}, {&out}, [in = x.shape(), tops, lefts](Grads& g) -> Grads {
       return {kernels::crop2d_backward(g[0], in, tops, lefts)};
+    });
+  }
+  return out;
+}
+
+Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& index) {
+  Tensor out = kernels::index_select(x, axis, index);
+  if (needs_grad({&x})) {
+    record("IndexSelectBackward", {&x}, {&out}, [in = x.shape(), axis, index](Grads& g) -> Grads {
+      return {kernels::index_select_backward(g[0], in, axis, index)};
     });
   }
   return out;

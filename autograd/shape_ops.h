@@ -20,6 +20,9 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t length);
 // image or one for all — each inside its image (e.g. the discriminator's mouth crops).
 Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vector<int64_t>& lefts, int64_t height,
               int64_t width);
+// torch.index_select: the entries index[0], index[1], … of `axis`, in that order (repeats
+// allowed); the gradient of an entry picked several times is the sum of its copies'.
+Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& index);
 // x with dims dim0 and dim1 swapped (negative allowed), as new contiguous storage.
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 

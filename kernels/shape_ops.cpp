@@ -1,5 +1,5 @@
-// Entry points of the shape ops (concat, stack, split, slice, per-image crops and their
-// gradients), all copies between contiguous tensors: concat, stack and split view their
+// Entry points of the shape ops (concat, stack, split, slice, per-image crops, index_select
+// and their gradients), all copies between contiguous tensors: concat, stack and split view their
 // operands as rows joined side by side (concat_rows / split_rows); slices and crops are
 // box copies (RegionCopy).
 #include <string>
@@ -243,6 +243,58 @@ Tensor crop2d_backward(const Tensor& grad, const Shape& input_shape, const std::
     const RegionCopy region = make_region_copy(box, grad.shape(), from, input_shape, at);
     FH_BACKEND(grad.device(), region_copy, grad, region, grad_in);
   }
+  return grad_in;
+}
+
+namespace {
+
+void check_index(const char* op, const Shape& shape, int axis, const std::vector<int64_t>& index) {
+  for (size_t j = 0; j < index.size(); ++j)
+    FH_CHECK(index[j] >= 0 && index[j] < shape[axis], op, "index ", j, " is ", index[j], ", outside dim ", axis,
+             " of ", shape, " (size ", shape[axis], ")");
+}
+
+Tensor index_tensor(const std::vector<int64_t>& values, Device device) {
+  return Tensor::from_vector(values, {static_cast<int64_t>(values.size())}).to(device);
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& index) {
+  const int a = x.shape().wrap_dim(axis, "index_select");
+  check_index("index_select", x.shape(), a, index);
+  Shape out_shape = x.shape();
+  out_shape[a] = static_cast<int64_t>(index.size());
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (out.numel() == 0) return out;
+  FH_BACKEND(x.device(), index_select, x, index_tensor(index, x.device()), outer_size(x.shape(), a),
+             inner_size(x.shape(), a), out);
+  return out;
+}
+
+Tensor index_select_backward(const Tensor& grad, const Shape& input_shape, int64_t axis,
+                             const std::vector<int64_t>& index) {
+  const int a = input_shape.wrap_dim(axis, "index_select_backward");
+  Shape expected = input_shape;
+  expected[a] = static_cast<int64_t>(index.size());
+  FH_CHECK(grad.shape() == expected, "index_select_backward", "gradient ", grad.shape(), " is not ", expected,
+           ", the shape ", index.size(), " indices pick from input ", input_shape, " along dim ", a);
+  FH_CHECK(grad.dtype() == DType::F32 || grad.dtype() == DType::F64, "index_select_backward", "gradient ",
+           grad.describe(), " must be float32 or float64");
+  check_index("index_select_backward", input_shape, a, index);
+  Tensor grad_in = Tensor::empty(input_shape, grad.dtype(), grad.device());
+  if (grad_in.numel() == 0) return grad_in;
+  // The inverse index: for every input entry i, the j that picked it in increasing order (a
+  // counting sort), so each entry of the gradient is one ordered sum.
+  const size_t size = static_cast<size_t>(input_shape[a]);
+  std::vector<int64_t> offsets(size + 1, 0), positions(index.size());
+  for (int64_t i : index) ++offsets[static_cast<size_t>(i) + 1];
+  for (size_t i = 0; i < size; ++i) offsets[i + 1] += offsets[i];
+  std::vector<int64_t> next(offsets.begin(), offsets.end() - 1);
+  for (size_t j = 0; j < index.size(); ++j)
+    positions[static_cast<size_t>(next[static_cast<size_t>(index[j])]++)] = static_cast<int64_t>(j);
+  FH_BACKEND(grad.device(), index_select_backward, grad, index_tensor(offsets, grad.device()),
+             index_tensor(positions, grad.device()), outer_size(input_shape, a), inner_size(input_shape, a), grad_in);
   return grad_in;
 }
 

@@ -1,5 +1,5 @@
-// Device-agnostic entry points of the shape ops: concat, split, stack, slice and per-image
-// crops, with the backward kernels their autograd nodes call. Any dtype; axes may be
+// Device-agnostic entry points of the shape ops: concat, split, stack, slice, per-image
+// crops and index_select, with the backward kernels their autograd nodes call. Any dtype; axes may be
 // negative. They are copies between contiguous tensors and share the pool family's backend
 // (kernels/backend/pool.inc); errors name the op and every shape.
 #pragma once
@@ -32,5 +32,13 @@ Tensor crop2d(const Tensor& x, const std::vector<int64_t>& tops, const std::vect
 // The gradient of crop2d: zeros of input_shape with each image's crop placed back.
 Tensor crop2d_backward(const Tensor& grad, const Shape& input_shape, const std::vector<int64_t>& tops,
                        const std::vector<int64_t>& lefts);
+// Entries of `axis` picked by index (torch.index_select): out's size along `axis` is
+// index.size(), out[..., j, ...] = x[..., index[j], ...]. Indices may repeat and come in any
+// order; each must lie in [0, x.size(axis)).
+Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& index);
+// The gradient of index_select: zeros of input_shape, each entry the sum over the j that
+// picked it of grad's entry j, added in increasing j (as PyTorch's index_add_). F32/F64.
+Tensor index_select_backward(const Tensor& grad, const Shape& input_shape, int64_t axis,
+                             const std::vector<int64_t>& index);
 
 }  // namespace fh::kernels

@@ -66,6 +66,17 @@ void reduce_typed(const T* in, const ReduceLayout& L, T* out) {
   std::vector<double> partial(pieces > 1 ? static_cast<size_t>(items * inner) : 0);
 
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, inner * L.reduced / pieces));
+  if (inner == 1 && nr == 1 && pieces == 1 && L.num_kept == 1) {
+    // Many short rows at one stride (a vector's length over its last dim: [B, 2880, 3] for
+    // the eye meshes' edges): the general walk below spends far more per output on its
+    // offsets and buffers than on the few terms. The same terms in the same order.
+    const int64_t row_stride = L.kept_strides[0];
+    parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        out[o] = static_cast<T>(strided_sum(in + o * row_stride, tight, tight_stride));
+    });
+    return;
+  }
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(inner));
     std::vector<double> wide(static_cast<size_t>(2 * kWide));

@@ -5,6 +5,10 @@
 // block with constant strides, so the bookkeeping (divisions) happens once per block. Short
 // contiguous rows get copy loops of compile-time length instead of a memcpy call each.
 //
+// index_select: rows of `inner` elements picked by index; its backward sums, per input row,
+// the gradient rows that picked it in increasing order (a gather by the inverse index, so a
+// row is written by one thread and no two threads add to the same element).
+//
 // concat_rows / split_rows: joining NHWC images on channels interleaves short segments (3
 // floats of each image per pixel). A few short parts take one pass over the joined rows in
 // address order, each segment moved with one fixed-size copy of 4, 8 or 16 elements whose
@@ -284,6 +288,62 @@ void region_copy(const Tensor& src, const RegionCopy& region, Tensor& dst) {
     using U = decltype(u);
     region_copy_typed(static_cast<const U*>(src.raw_data()), static_cast<U*>(dst.raw_data()), region);
   });
+}
+
+void index_select(const Tensor& x, const Tensor& index, int64_t outer, int64_t inner, Tensor& out) {
+  const int64_t size = x.numel() / (outer * inner), count = index.numel();
+  const int64_t* picked = index.data<int64_t>();
+  with_element_type("index_select", x, [&](auto u) {
+    using U = decltype(u);
+    const U* src = static_cast<const U*>(x.raw_data());
+    U* dst = static_cast<U*>(out.raw_data());
+    parallel_for(outer * count, grain_for(inner), [&](int64_t begin, int64_t end) {
+      int64_t o = begin / count, j = begin % count;
+      const U* plane = src + o * size * inner;
+      U* to = dst + begin * inner;
+      for (int64_t row = begin; row < end; ++row, to += inner) {
+        const U* from = plane + picked[j] * inner;
+        if (inner == 3) {  // points in 3D, the common case: a fixed-length copy
+          to[0] = from[0], to[1] = from[1], to[2] = from[2];
+        } else {
+          for (int64_t e = 0; e < inner; ++e) to[e] = from[e];
+        }
+        if (++j == count) j = 0, ++o, plane += size * inner;
+      }
+    });
+  });
+}
+
+namespace {
+
+template <class T>
+void index_select_backward_typed(const T* grad, const int64_t* offsets, const int64_t* positions, int64_t outer,
+                                 int64_t size, int64_t count, int64_t inner, T* grad_in) {
+  parallel_for(outer * size, grain_for(inner), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t o = row / size, i = row % size;
+      T* to = grad_in + row * inner;
+      std::fill(to, to + inner, T(0));
+      for (int64_t k = offsets[i]; k < offsets[i + 1]; ++k) {
+        const T* from = grad + (o * count + positions[k]) * inner;
+        for (int64_t e = 0; e < inner; ++e) to[e] += from[e];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void index_select_backward(const Tensor& grad_out, const Tensor& offsets, const Tensor& positions, int64_t outer,
+                           int64_t inner, Tensor& grad_in) {
+  const int64_t size = offsets.numel() - 1, count = positions.numel();
+  if (grad_in.dtype() == DType::F64) {
+    index_select_backward_typed(grad_out.data<double>(), offsets.data<int64_t>(), positions.data<int64_t>(), outer,
+                                size, count, inner, grad_in.data<double>());
+  } else {
+    index_select_backward_typed(grad_out.data<float>(), offsets.data<int64_t>(), positions.data<int64_t>(), outer,
+                                size, count, inner, grad_in.data<float>());
+  }
 }
 
 }  // namespace fh::kernels::cpu

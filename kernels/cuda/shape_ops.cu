@@ -9,6 +9,9 @@
 //   up in a small table passed by value (up to kPartsPerLaunch parts per launch; more parts
 //   take one launch per group of columns). Joined-side accesses are contiguous; each part's
 //   side is contiguous within its segment.
+// index_select: one thread per output element. Its backward: one thread per element of the
+//   input's gradient, summing the gradient rows that picked its row in increasing order
+//   (the inverse index the entry point built): no atomics, the CPU's bits.
 #include <vector>
 
 #include "kernels/cuda/cuda_kernels.h"
@@ -120,7 +123,71 @@ void joined_rows(const char* op, const std::vector<const Tensor*>& parts, const 
   });
 }
 
+template <class U, class Index>
+__global__ void index_select_kernel(const U* __restrict__ src, const int64_t* __restrict__ picked, U* __restrict__ dst,
+                                    Index size, Index count, Index inner, Index n) {
+  for (Index t = grid_start<Index>(); t < n; t += grid_stride<Index>()) {
+    const Index e = t % inner, row = t / inner;
+    const Index o = row / count, j = row % count;
+    dst[t] = src[(o * size + static_cast<Index>(picked[j])) * inner + e];
+  }
+}
+
+template <class T, class Index>
+__global__ void index_select_backward_kernel(const T* __restrict__ grad, const int64_t* __restrict__ offsets,
+                                             const int64_t* __restrict__ positions, T* __restrict__ grad_in,
+                                             Index size, Index count, Index inner, Index n) {
+  for (Index t = grid_start<Index>(); t < n; t += grid_stride<Index>()) {
+    const Index e = t % inner, row = t / inner;
+    const Index o = row / size, i = row % size;
+    T sum = 0;
+    for (int64_t k = offsets[i]; k < offsets[i + 1]; ++k)
+      sum += grad[(o * count + static_cast<Index>(positions[k])) * inner + e];
+    grad_in[t] = sum;
+  }
+}
+
 }  // namespace
+
+void index_select(const Tensor& x, const Tensor& index, int64_t outer, int64_t inner, Tensor& out) {
+  if (out.numel() == 0) return;
+  fh::cuda::DeviceGuard guard(out.device().index);
+  const int64_t size = x.numel() / (outer * inner), count = index.numel();
+  with_element_type("cuda::index_select", x, [&](auto tag) {
+    using U = decltype(tag);
+    const U* s = static_cast<const U*>(x.raw_data());
+    U* d = static_cast<U*>(out.raw_data());
+    const int64_t* picked = static_cast<const int64_t*>(index.raw_data());
+    with_index(std::max(x.numel(), out.numel()), [&](auto i) {
+      using Index = decltype(i);
+      index_select_kernel<U, Index><<<grid_for(out.numel()), kBlockSize, 0, current_stream()>>>(
+          s, picked, d, static_cast<Index>(size), static_cast<Index>(count), static_cast<Index>(inner),
+          static_cast<Index>(out.numel()));
+    });
+  });
+  FH_CUDA_CHECK_LAUNCH("cuda::index_select", x.describe(), " -> ", out.describe());
+}
+
+void index_select_backward(const Tensor& grad_out, const Tensor& offsets, const Tensor& positions, int64_t outer,
+                           int64_t inner, Tensor& grad_in) {
+  if (grad_in.numel() == 0) return;
+  fh::cuda::DeviceGuard guard(grad_in.device().index);
+  const int64_t size = offsets.numel() - 1, count = positions.numel();
+  dispatch_float(grad_in, [&](auto tag) {
+    using T = decltype(tag);
+    const T* g = static_cast<const T*>(grad_out.raw_data());
+    T* gi = static_cast<T*>(grad_in.raw_data());
+    const int64_t* off = static_cast<const int64_t*>(offsets.raw_data());
+    const int64_t* pos = static_cast<const int64_t*>(positions.raw_data());
+    with_index(std::max(grad_out.numel(), grad_in.numel()), [&](auto i) {
+      using Index = decltype(i);
+      index_select_backward_kernel<T, Index><<<grid_for(grad_in.numel()), kBlockSize, 0, current_stream()>>>(
+          g, off, pos, gi, static_cast<Index>(size), static_cast<Index>(count), static_cast<Index>(inner),
+          static_cast<Index>(grad_in.numel()));
+    });
+  });
+  FH_CUDA_CHECK_LAUNCH("cuda::index_select_backward", grad_out.describe(), " -> ", grad_in.describe());
+}
 
 void region_copy(const Tensor& src, const RegionCopy& region, Tensor& dst) {
   if (region.numel == 0) return;

@@ -140,7 +140,7 @@ TEST_CASE("matmul matches the CPU for every transpose flag and batch broadcast")
       {Shape{1, 2, 3}, Shape{4, 1, 3}, 3, 2, 4},
       {Shape{2, 3}, Shape{2, 3}, 1, 70, 1}, // vectors
       // The networks': rotation matrices composed ([B,3,3]·[B,3,3]), points rotated
-      // ([B,68,3]·[B,3,3]), mesh edges from a shared incidence matrix ([2880,482]·[B,482,3]),
+      // ([B,68,3]·[B,3,3]), one matrix shared by the batch ([2880,482]·[B,482,3]),
       // the gaze head at tiny (128 -> 1446; the linear test has the others).
       {Shape{2}, Shape{2}, 3, 3, 3},        {Shape{8}, Shape{8}, 68, 3, 3},
       {Shape{}, Shape{2}, 2880, 482, 3},    {Shape{}, Shape{}, 2, 128, 1446},

@@ -349,7 +349,8 @@ void add_core_cases(std::vector<OpCase>& t, Generator& gen) {
     for (bool keepdim : {false, true}) t.push_back(reduce_case(false, s, dims, keepdim, kDevice));
   // Products: the smallest, odd sizes, uniform batch strides, either operand shared by the
   // batch, irregular broadcasts, vectors; the networks' rotation compositions, rotated
-  // points, mesh edges from a shared incidence matrix, the gaze head at tiny.
+  // points, a product with one matrix shared by the batch ([2880,482] by [2,482,3], as the
+  // eye meshes' edges once were), the gaze head at tiny.
   for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{
            {{1, 1}, {1, 1}},         {{17, 33}, {33, 5}},        {{64, 256}, {256, 128}},  {{3, 7, 9}, {3, 9, 11}},
            {{6, 5}, {4, 5, 3}},      {{5, 6, 5}, {5, 3}},        {{2, 1, 4, 8}, {1, 3, 8, 5}},

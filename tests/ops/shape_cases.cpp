@@ -1,9 +1,12 @@
-// The shape family's cases: concat, stack, slice and per-image crops. They copy values,
-// so the devices agree bit for bit at every dtype they take, and PyTorch agrees exactly.
+// The shape family's cases: concat, stack, slice, per-image crops and index_select. They
+// copy values (index_select's backward adds the copies of a repeated entry, in the order
+// PyTorch's index_add_ does), so the devices agree bit for bit at every dtype they take,
+// and PyTorch agrees exactly.
 #include <string>
 #include <tuple>
 
 #include "autograd/shape_ops.h"
+#include "geometry/conventions.h"
 #include "tests/harness/random_inputs.h"
 #include "tests/ops/op_case.h"
 
@@ -77,6 +80,42 @@ OpCase crop_case(const Shape& s, const std::vector<int64_t>& tops, const std::ve
   return c;
 }
 
+OpCase index_select_case(const Shape& s, int64_t axis, const std::vector<int64_t>& index, const std::string& variant,
+                         unsigned purposes) {
+  OpCase c;
+  c.op = "index_select";
+  c.args = "{\"axis\":" + std::to_string(axis) + ",\"index\":" + json_list(index) + "}";
+  c.variant = "axis" + std::to_string(axis) + "-" + variant;
+  c.inputs = {values(s)};
+  c.run = [=](const std::vector<Tensor>& x) { return index_select(x[0], axis, index); };
+  c.purposes = purposes;
+  c.torch_exact = true;
+  c.device_dtypes = {DType::F32, DType::F64};  // the backward sums: floating types only
+  c.forward_work = copy_output;
+  c.backward_work = read_inputs_write_output;
+  return c;
+}
+
+// Random picks along a random axis: repeats, any order; none at all in the first trial.
+OpCase random_index_select(Generator& gen, int trial) {
+  const int nd = static_cast<int>(rand_int(gen, 1, 4));
+  Shape s = random_shape(gen, nd, 6);
+  const int axis = static_cast<int>(rand_int(gen, 0, nd - 1));
+  if (s[axis] == 0) s[axis] = 1;
+  const int64_t count = trial == 0 ? 0 : rand_int(gen, 1, 3 * s[axis]);
+  std::vector<int64_t> index;
+  for (int64_t j = 0; j < count; ++j) index.push_back(rand_int(gen, 0, s[axis] - 1));
+  return index_select_case(s, trial % 2 ? axis - nd : axis, index, std::to_string(count) + "-picks", kChecks);
+}
+
+// One end of every edge of the eye mesh, as E_gaze's edge loss reads them (every vertex is
+// picked several times).
+std::vector<int64_t> eye_edge_ends(int end) {
+  std::vector<int64_t> index;
+  for (const auto& e : geometry::eye_mesh_template().edges) index.push_back(e[end]);
+  return index;
+}
+
 // Crops of random size at random per-image offsets (or one offset shared by all images).
 OpCase random_crop(Generator& gen) {
   const Shape s{rand_int(gen, 1, 3), rand_int(gen, 1, 8), rand_int(gen, 1, 8), rand_int(gen, 1, 5)};
@@ -120,6 +159,7 @@ void add_shape_cases(std::vector<OpCase>& t, Generator& gen) {
     const int64_t start = rand_int(gen, 0, base[axis]), length = rand_int(gen, 0, base[axis] - start);
     t.push_back(slice_case(base, trial % 2 ? axis - nd : axis, start, length, kChecks));
     t.push_back(random_crop(gen));
+    t.push_back(random_index_select(gen, trial));
   }
   // The model's uses: image and sketch joined on channels (NHWC's last dim, strided rows),
   // along the batch, on a new last axis; a mouth crop per image.
@@ -166,6 +206,8 @@ void add_shape_cases(std::vector<OpCase>& t, Generator& gen) {
     c.device_dtypes = {DType::F32, DType::F64};
     t.push_back(c);
   }
+  t.push_back(index_select_case({2, 482, 3}, 1, eye_edge_ends(0), "eye-edges-first", kDevice));
+  t.push_back(index_select_case({3, 482, 3}, 1, eye_edge_ends(1), "eye-edges-second", kChecks));
   for (int64_t S : {64, 128, 256}) {
     OpCase c = crop_case({2, S, S, 3}, {S / 2, S / 2 + 3}, {S / 3, S / 3 - 5}, S / 4, S / 4, kDevice);
     c.device_dtypes = {DType::F32, DType::F64};
@@ -179,6 +221,8 @@ void add_shape_cases(std::vector<OpCase>& t, Generator& gen) {
     t.push_back(concat_case({values({n, 256, 256, 3}), values({n, 256, 256, 3})}, 3, kBench));
     t.push_back(crop_case({n, 256, 256, 3}, crop_offsets(n, 256, 64, 1), crop_offsets(n, 256, 64, -1), 64, 64, kBench));
   }
+  // E_gaze's edge loss at its training batch (32 pairs of eyes): one end of every edge.
+  t.push_back(index_select_case({64, 482, 3}, 1, eye_edge_ends(0), "eye-edges-first", kBench));
 }
 
 }  // namespace fh::test::ops

@@ -1,5 +1,5 @@
 """PyTorch reference of freehead's pool family: pooling, nearest resizing, concat, stack,
-slice and per-image crops. Image ops receive NCHW tensors (their cases flag NHWC inputs);
+slice, per-image crops and index_select. Image ops receive NCHW tensors (their cases flag NHWC inputs);
 the shape ops run on freehead's tensors as they are."""
 import torch
 import torch.nn.functional as F
@@ -50,4 +50,6 @@ OPS = {
     "stack": lambda x, a: torch.stack(x, dim=a["axis"]),
     "slice": lambda x, a: x[0].narrow(a["axis"], a["start"], a["length"]),
     "crop2d": crop2d,
+    "index_select": lambda x, a: x[0].index_select(
+        a["axis"], torch.tensor(a["index"], dtype=torch.int64, device=x[0].device)),
 }
