@@ -23,7 +23,8 @@ int64_t chunk_begin(int64_t chunk, int64_t chunks, int64_t n) { return n * chunk
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  FH_CHECK(num_threads_ < (1 << 16), "ThreadPool", "thread count ", num_threads_, " must be below 65536");
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -71,7 +72,23 @@ void ThreadPool::run_chunk(int64_t chunk) {
   }
 }
 
-void ThreadPool::worker_loop(int worker_index) {
+void ThreadPool::run_claimed_chunks(uint64_t generation) {
+  uint64_t word = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint64_t chunks = (word >> 16) & 0xffff, next = word & 0xffff;
+    if ((word >> 32) != (generation & 0xffffffff) || next >= chunks) return;
+    // Acquire on success: the job's fields were written before the word was published.
+    if (!claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    run_chunk(static_cast<int64_t>(next));
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      work_done_.notify_one();
+    }
+    word = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     auto has_work = [&] { return generation_.load(std::memory_order_acquire) != seen; };
@@ -81,12 +98,9 @@ void ThreadPool::worker_loop(int worker_index) {
       if (stopping_) return;
     }
     seen = generation_.load(std::memory_order_acquire);
-    // Worker i owns chunk i: the assignment is static, so timing never changes the split.
-    if (worker_index < job_chunks_) run_chunk(worker_index);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      work_done_.notify_one();
-    }
+    // Chunks of a job this worker woke for too late are already claimed (or the job is
+    // over): the claim word's generation no longer matches and nothing runs.
+    run_claimed_chunks(seen);
   }
 }
 
@@ -104,14 +118,16 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   job_n_ = n;
   job_chunks_ = chunks;
   error_ = nullptr;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  pending_.store(chunks, std::memory_order_relaxed);
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(((generation & 0xffffffff) << 32) | (static_cast<uint64_t>(chunks) << 16), std::memory_order_release);
   {
     // Bumped under the mutex so that a worker about to sleep cannot miss it.
     std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(generation, std::memory_order_release);
   }
   work_ready_.notify_all();
-  run_chunk(0);
+  run_claimed_chunks(generation);
   auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(all_done)) {
     std::unique_lock<std::mutex> lock(mutex_);

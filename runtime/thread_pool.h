@@ -1,6 +1,9 @@
 // The CPU thread pool. Work is split into contiguous chunks whose boundaries depend only on
 // the problem size, the grain and the pool size, never on timing, so that a kernel that
-// writes each output from one chunk is bit-reproducible for a given thread count.
+// writes each output from one chunk is bit-reproducible for a given thread count. Which
+// thread runs a chunk is decided at run time — each claims the next unclaimed one — so a
+// worker that is late (asleep, or its core taken by another process) never holds the
+// caller up: the caller runs the chunks nobody has claimed.
 #pragma once
 
 #include <atomic>
@@ -30,8 +33,10 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker_loop(int worker_index);
+  void worker_loop();
   void run_chunk(int64_t chunk);
+  // Claims and runs chunks of the job of `generation` until none is left unclaimed.
+  void run_claimed_chunks(uint64_t generation);
 
   int num_threads_;
   std::vector<std::thread> workers_;
@@ -40,7 +45,11 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable work_ready_, work_done_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // The job's claim word: generation (high 32 bits), chunk count (16) and the next chunk to
+  // hand out (16). One compare-and-swap claims a chunk of exactly the job a thread woke
+  // for, never one of the next job.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> pending_{0};  // chunks of the job not yet finished
   bool stopping_ = false;
   // The job in flight (written before generation_ is bumped, read after it is seen).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
