@@ -69,7 +69,31 @@ std::shared_ptr<const ClipAnnotations> Dataset::annotations(int clip_index) cons
 Image Dataset::frame(int clip_index, int t) const {
   FH_CHECK(t >= 0 && t < clip(clip_index).frames, "dataset", "frame ", t, " is outside clip '", clip(clip_index).name,
            "' (", clip(clip_index).frames, " frames)");
-  return read_frame(frame_path(clip_index, t), image_size());
+  const int64_t key = (static_cast<int64_t>(clip_index) << 32) | t;
+  {
+    std::lock_guard<std::mutex> lock(frames_mutex_);
+    if (auto it = frames_.find(key); it != frames_.end()) return it->second;
+  }
+  // Decoded outside the lock: other threads keep going; two may decode the same frame once each.
+  Image img = read_frame(frame_path(clip_index, t), image_size());
+  std::lock_guard<std::mutex> lock(frames_mutex_);
+  if (frame_bytes_ + img.pixels.size() <= frame_budget_ && frames_.emplace(key, img).second)
+    frame_bytes_ += img.pixels.size();
+  return img;
+}
+
+void Dataset::set_frame_cache(size_t bytes) {
+  std::lock_guard<std::mutex> lock(frames_mutex_);
+  frame_budget_ = bytes;
+  if (frame_bytes_ > bytes) {
+    frames_.clear();
+    frame_bytes_ = 0;
+  }
+}
+
+size_t Dataset::frame_cache_bytes() const {
+  std::lock_guard<std::mutex> lock(frames_mutex_);
+  return frame_bytes_;
 }
 
 void Dataset::validate(bool frames) const {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "data/dataset_format.h"
@@ -46,6 +47,12 @@ class Dataset {
   // recently used clips.
   std::shared_ptr<const ClipAnnotations> annotations(int clip) const;
   Image frame(int clip, int t) const;  // validated size, RGB
+  // Keeps decoded frames in memory, up to `bytes` of pixels in all (first come, first kept;
+  // 0, the default, keeps none): training reads every frame once per epoch, and decoding
+  // PNGs again each time cost a loader thread a core's share on small machines. The
+  // values are the same either way.
+  void set_frame_cache(size_t bytes);
+  size_t frame_cache_bytes() const;  // pixels held now
 
   // Reads every annotation file, and with `frames` decodes every frame: the first problem
   // is an error naming its file.
@@ -58,6 +65,10 @@ class Dataset {
   mutable std::mutex cache_mutex_;
   mutable std::list<std::pair<int, std::shared_ptr<const ClipAnnotations>>> cache_;  // most recent first
   static constexpr size_t kCacheClips = 256;
+  mutable std::mutex frames_mutex_;
+  mutable std::unordered_map<int64_t, Image> frames_;  // (clip << 32 | t) -> decoded frame
+  mutable size_t frame_bytes_ = 0;
+  size_t frame_budget_ = 0;
 };
 
 enum class Sampling { Frames, Pairs, EyeCrops };

@@ -73,6 +73,29 @@ TEST_CASE("loader: frame batches equal the files they come from") {
   }
 }
 
+TEST_CASE("dataset: the frame cache keeps decoded frames within its budget and serves them unchanged") {
+  // A dataset of its own: the test removes a frame's file to tell a cached read from a decode.
+  fh::test::SyntheticDataset temp("frame-cache-test", 1, 1, 4, 64, 7);
+  const auto d = Dataset::open(temp.data);
+  const size_t frame_bytes = 64 * 64 * 3;
+  const fh::Image first = d->frame(0, 0);
+  CHECK(d->frame_cache_bytes() == 0);  // no cache by default
+  d->set_frame_cache(2 * frame_bytes + frame_bytes / 2);  // room for two frames
+  for (int t = 0; t < 4; ++t) d->frame(0, t);
+  CHECK(d->frame_cache_bytes() == 2 * frame_bytes);  // first come, first kept; the budget holds
+  // Frames 0 and 1 now come from memory, pixel for pixel; frame 2 is decoded again.
+  fs::remove(d->frame_path(0, 0));
+  fs::remove(d->frame_path(0, 2));
+  const fh::Image again = d->frame(0, 0);
+  CHECK(again.width == 64);
+  CHECK(again.pixels == first.pixels);
+  CHECK_THROWS_WITH(d->frame(0, 2), doctest::Contains("000002.png"));
+  // A smaller budget drops what it cannot hold.
+  d->set_frame_cache(0);
+  CHECK(d->frame_cache_bytes() == 0);
+  CHECK_THROWS(d->frame(0, 0));
+}
+
 TEST_CASE("loader: seeded shuffling covers each epoch once, workers and prefetch change nothing") {
   const auto d = shared_dataset();
   LoaderOptions o;

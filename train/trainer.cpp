@@ -54,6 +54,7 @@ json::Value TrainOptions::to_json() const {
   v.set("val_batches", val_batches);
   v.set("val_split", val_split);
   v.set("workers", workers);
+  v.set("frame_cache_mb", frame_cache_mb);
   v.set("eye_jitter", eye_jitter);
   v.set("nshot", nshot);
   v.set("sources", sources);
@@ -105,6 +106,7 @@ TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& so
   integer("val_batches", o.val_batches);
   str("val_split", o.val_split);
   integer("workers", o.workers);
+  integer("frame_cache_mb", o.frame_cache_mb);
   number("eye_jitter", o.eye_jitter);
   flag("nshot", o.nshot);
   integer("sources", o.sources);
@@ -269,6 +271,7 @@ class Run {
     if (!root_) o_.progress = false;  // rank 0 speaks for the job
     if (o_.threads > 0) set_num_threads(o_.threads);
     dataset_ = data::Dataset::open(o_.data);
+    dataset_->set_frame_cache(static_cast<size_t>(o_.frame_cache_mb) << 20);
     task_ = make_task(o_, dataset_);
     if (!resuming && root_) {
       std::error_code ec;

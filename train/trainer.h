@@ -50,6 +50,7 @@ struct TrainOptions {
   int64_t val_batches = 4;   // held-out batches per validation
   std::string val_split = "val";
   int workers = 2;           // loader threads
+  int64_t frame_cache_mb = 1024;  // decoded frames kept in memory (Dataset::set_frame_cache)
   // E_gaze only: eye crops moved at random by this fraction of their side (LoaderOptions).
   double eye_jitter = 0;
   // Generator only.

@@ -73,6 +73,7 @@ train::TrainReport run_training(const Options& opts, const std::string& task, di
     o.val_batches = at_least(opts, "val-batches", 1);
     o.val_split = opts.str("val-split");
     o.workers = static_cast<int>(at_least(opts, "workers", 0, 256));
+    o.frame_cache_mb = at_least(opts, "frame-cache-mb", 0, int64_t{1} << 30);
     o.nshot = opts.flag("nshot");
     o.sources = static_cast<int>(at_least(opts, "sources", 1, 64));
     o.vgg = opts.has("vgg") ? opts.str("vgg") : "";
@@ -130,6 +131,7 @@ int cmd_train(const Args& all_args) {
           {"val-batches", "held-out batches per validation", true, false, "4"},
           {"val-split", "held-out split", true, false, "val"},
           {"workers", "data loader threads", true, false, "2"},
+          {"frame-cache-mb", "decoded frames kept in memory, at most this many MiB (0 = decode every read)", true, false, "1024"},
           {"nshot", "gen: stage 2, weight head on, flow network frozen, --sources sources", false, false, ""},
           {"sources", "gen --nshot: sources per target", true, false, "2"},
           {"vgg", "gen: VGG19 ImageNet weights (converted); without it a seeded random VGG19", true, false, ""},
