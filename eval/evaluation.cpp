@@ -388,6 +388,7 @@ Report evaluate(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto ds = data::Dataset::open(o.data_dir);
   Reenactor r(o.models_dir, o.device);
+  r.set_mirror_average(o.mirror_average);
   check_inputs(o, *ds, r);
 
   const std::vector<int> clips = chosen_clips(*ds, o.split, o.max_clips);
@@ -419,6 +420,7 @@ Report evaluate(const EvalOptions& o) {
   rep.config = r.config_name();
   rep.split = o.split;
   rep.image_size = r.image_size();
+  rep.mirror_average = o.mirror_average;
   rep.dataset_summary = std::to_string(ds->num_clips()) + " clips at " + std::to_string(ds->image_size()) + "², " +
                         std::to_string(triples) + " triples";
 

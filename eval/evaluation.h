@@ -40,6 +40,7 @@ struct EvalOptions {
   int max_triples = 0;          // triples used (the first ones); 0 = all
   int component_frames = 12;    // frames per clip the components are read on
   int grid_cases = 4;           // best and worst cases in each picture grid
+  bool mirror_average = true;   // E_can's readings averaged with the mirror image's (Reenactor)
   Device device = Device::cpu();
 };
 
@@ -68,6 +69,7 @@ struct Table {
 struct Report {
   std::string data_dir, models_dir, config, split;
   int image_size = 0;
+  bool mirror_average = true;
   std::string dataset_summary;
   std::vector<Table> tables;
   std::map<std::string, Image> grids;  // "self_cases", "cross_cases": best and worst cases

@@ -43,7 +43,8 @@ std::string markdown_table(const Table& t) {
 std::string to_markdown(const Report& rep, const std::string& command_line) {
   std::ostringstream s;
   s << "# freehead evaluation\n\n"
-    << "- models: `" << rep.models_dir << "` (config " << rep.config << ", " << rep.image_size << "²)\n"
+    << "- models: `" << rep.models_dir << "` (config " << rep.config << ", " << rep.image_size << "²); E_can reads "
+    << (rep.mirror_average ? "each face and its mirror image, averaged" : "each face once (--single-reading)") << "\n"
     << "- data: `" << rep.data_dir << "` (" << rep.dataset_summary << "), split `" << rep.split << "`\n"
     << "- command: `" << command_line << "`\n"
     << "- time: " << fixed(rep.seconds, 0) << " s\n\n"
@@ -66,6 +67,7 @@ json::Value to_json(const Report& rep, const std::string& command_line) {
   v.set("models", rep.models_dir);
   v.set("config", rep.config);
   v.set("image_size", rep.image_size);
+  v.set("mirror_average", rep.mirror_average);
   v.set("data", rep.data_dir);
   v.set("split", rep.split);
   v.set("command", command_line);

@@ -18,6 +18,31 @@ Eigen::Matrix3d rotation_from_euler(double yaw, double pitch, double roll) {
   return rx * ry * rz;
 }
 
+const std::array<int, kNumKeypoints>& mirrored_keypoints() {
+  static const std::array<int, kNumKeypoints> m = [] {
+    std::array<int, kNumKeypoints> a{};
+    auto reversed = [&](int first, int last) {  // a run read backwards: its ends swap
+      for (int i = first; i <= last; ++i) a[i] = first + last - i;
+    };
+    reversed(kJaw.first, kJaw.last);
+    for (int i = 0; i < 5; ++i) a[kRightBrow.first + i] = kLeftBrow.last - i, a[kLeftBrow.last - i] = kRightBrow.first + i;
+    for (int i = kNoseBridge.first; i <= kNoseBridge.last; ++i) a[i] = i;
+    reversed(kLowerNose.first, kLowerNose.last);
+    // Eyes: the outer corner (36) ↔ the outer corner (45), the upper lid 37-38 ↔ 44-43, the
+    // inner corners 39 ↔ 42, the lower lid 40-41 ↔ 47-46.
+    const int right[6] = {36, 37, 38, 39, 40, 41}, left[6] = {45, 44, 43, 42, 47, 46};
+    for (int k = 0; k < 6; ++k) a[right[k]] = left[k], a[left[k]] = right[k];
+    // Lips: each closed loop starts at the right corner; mirrored, it runs backwards from the
+    // left corner: outer 48..54 reversed and 55..59 reversed, inner 60..64 and 65..67.
+    reversed(48, 54);
+    reversed(55, 59);
+    reversed(60, 64);
+    reversed(65, 67);
+    return a;
+  }();
+  return m;
+}
+
 EulerAngles euler_from_rotation(const Eigen::Matrix3d& r) {
   // R = Rx(p)·Ry(y)·Rz(r): R02 = sin y, R12 = -sin p cos y, R22 = cos p cos y,
   // R01 = -cos y sin r, R00 = cos y cos r.

@@ -49,6 +49,11 @@ inline constexpr PointRange kRightEye{36, 41, true};
 inline constexpr PointRange kLeftEye{42, 47, true};
 inline constexpr PointRange kOuterLip{48, 59, true};
 inline constexpr PointRange kInnerLip{60, 67, true};
+// Each key-point's mirror image across the face's midline: the point that takes its place
+// when a face is seen in a mirror (jaw 0 ↔ 16, brows 17 ↔ 26, eye corners 36 ↔ 45 and
+// 39 ↔ 42, mouth corners 48 ↔ 54; the midline's points 8, 27-30, 33, 51, 57, 62, 66 are their
+// own). Mirroring the points of a face is x ↦ −x with this renumbering.
+const std::array<int, kNumKeypoints>& mirrored_keypoints();
 // The sketch's polylines in drawing order (docs/geometry.md#sketches).
 inline constexpr std::array<PointRange, 9> kSketchPolylines{kJaw,      kRightBrow, kLeftBrow,  kNoseBridge, kLowerNose,
                                                             kRightEye, kLeftEye,   kOuterLip, kInnerLip};

@@ -27,6 +27,14 @@ class KeypointNet : public nn::Module {
  public:
   explicit KeypointNet(const Config& cfg);
   KeypointOutput forward(const Tensor& image);  // [B, S, S, 3] NHWC in [-1, 1]
+  // E_can on the images and on their mirror images (left and right swapped) in one batch,
+  // the two readings averaged: the mirror image's points, deformation and translation
+  // mirrored back (x negated, the points renumbered by geometry::mirrored_keypoints), its yaw
+  // and roll negated; the scale is the mean, R and the canonical points follow from the mean
+  // angles by Eq. 1. A face and its mirror image are read as exact mirrors of each other,
+  // and the errors of the two readings partly cancel (docs/evaluation.md: about a tenth off
+  // the pose and key-point errors of the shipped E_can). The angle logits are left undefined.
+  KeypointOutput forward_mirror_averaged(const Tensor& image);
 
  private:
   nn::Conv2d stem_conv_;

@@ -76,6 +76,7 @@ class SourceSet {
 struct Reenactor::Impl {
   pipeline::ModelSet models;
   Device device;
+  bool mirror_average = true;
   mutable Timing timing;
 
   Impl(const std::string& dir, Device d) : models(pipeline::ModelSet::load(dir, d)), device(d) {}
@@ -96,7 +97,7 @@ struct Reenactor::Impl {
     NoGradGuard no_grad;
     const Tensor small = small_host.to(device);
     auto t0 = Clock::now();
-    const nets::KeypointOutput k = models.kp->forward(small);
+    const nets::KeypointOutput k = mirror_average ? models.kp->forward_mirror_averaged(small) : models.kp->forward(small);
     timing.kp_ms += ms_since(t0);
     FaceReading r;
     r.keypoints = reshape(k.points, {68, 3}).to(Device::cpu());
@@ -219,6 +220,8 @@ const std::string& Reenactor::models_dir() const { return impl_->models.dir; }
 bool Reenactor::has_nshot() const { return impl_->models.gen_nshot != nullptr; }
 std::optional<std::array<double, 3>> Reenactor::head_pivot() const { return impl_->models.head_pivot; }
 const Reenactor::Timing& Reenactor::last_timing() const { return impl_->timing; }
+void Reenactor::set_mirror_average(bool on) { impl_->mirror_average = on; }
+bool Reenactor::mirror_average() const { return impl_->mirror_average; }
 
 FaceReading Reenactor::read_face(const Image& image) const {
   impl_->timing = {};

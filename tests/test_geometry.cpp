@@ -14,6 +14,7 @@
 #include "geometry/conventions.h"
 #include "geometry/eyes.h"
 #include "geometry/keypoints.h"
+#include "geometry/template_face.h"
 #include "tests/geometry_inputs.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/random_inputs.h"
@@ -62,6 +63,27 @@ TEST_CASE("geometry: rotation_matrix is Rx(pitch)·Ry(yaw)·Rz(roll) and orthono
   const std::vector<double> ry = geo::rotation_matrix(Tensor::full({1}, 0.5, DType::F64), z, z).to_vector<double>();
   CHECK(ry[0] == doctest::Approx(std::cos(0.5)));
   CHECK(ry[6] == doctest::Approx(-std::sin(0.5)));
+}
+
+TEST_CASE("geometry: mirrored_keypoints pairs every point with its mirror image; the template face is its own mirror") {
+  const auto& m = geo::mirrored_keypoints();
+  int own = 0;
+  for (int i = 0; i < geo::kNumKeypoints; ++i) {
+    CHECK(m[m[i]] == i);  // mirroring twice is the identity
+    own += m[i] == i;
+  }
+  // The midline: chin (8), nose ridge (27-30), nose tip (33), the lips' midpoints (51, 57,
+  // 62, 66). The corners of eyes and mouth swap.
+  CHECK(own == 10);
+  for (int i : {8, 27, 28, 29, 30, 33, 51, 57, 62, 66}) CHECK(m[i] == i);
+  CHECK((m[0] == 16 && m[17] == 26 && m[36] == 45 && m[39] == 42 && m[48] == 54 && m[60] == 64));
+  // The template face was drawn symmetric: each point is its partner with x negated.
+  const auto& face = geo::template_face();
+  for (int i = 0; i < geo::kNumKeypoints; ++i) {
+    const Eigen::Vector3d mirrored(-face[i].x(), face[i].y(), face[i].z());
+    INFO("point " << i);
+    CHECK((face[m[i]] - mirrored).norm() < 1e-12);
+  }
 }
 
 TEST_CASE("geometry: Euler angles from rotation matrices invert rotation_matrix") {

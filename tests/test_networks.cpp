@@ -5,13 +5,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "layers/basic.h"
 #include "layers/flops.h"
 #include "layers/spade.h"
+#include "geometry/conventions.h"
+#include "geometry/keypoints.h"
+#include "nets/keypoint_net.h"
 #include "nets/registry.h"
 #include "runtime/error.h"
 #include "io/file_io.h"
@@ -67,6 +73,44 @@ TEST_CASE("networks: a saved state dict loads into a fresh network and reproduce
     }
     CHECK(any_changed);  // the load did replace the weights
   }
+}
+
+TEST_CASE("networks: E_can's mirror-averaged reading of a mirrored face is the mirror of its reading, and obeys Eq. 1") {
+  NoGradGuard no_grad;
+  nets::KeypointNet net(nets::config("tiny"));
+  Generator g(23);
+  net.reset_parameters(g);
+  net.eval();
+  const Tensor image = rand({2, 64, 64, 3}, g, -1.0, 1.0);
+  Tensor mirror_image = image.clone();
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t y = 0; y < 64; ++y)
+      for (int64_t x = 0; x < 64; ++x)
+        for (int64_t c = 0; c < 3; ++c)
+          mirror_image.data<float>()[((n * 64 + y) * 64 + x) * 3 + c] =
+              image.data<float>()[((n * 64 + y) * 64 + (63 - x)) * 3 + c];
+  const nets::KeypointOutput a = net.forward_mirror_averaged(image), b = net.forward_mirror_averaged(mirror_image);
+  const test::Tolerance tol{1e-6, 1e-5};
+  FH_CHECK_CLOSE(b.yaw, neg(a.yaw), tol, "yaw");
+  FH_CHECK_CLOSE(b.pitch, a.pitch, tol, "pitch");
+  FH_CHECK_CLOSE(b.roll, neg(a.roll), tol, "roll");
+  FH_CHECK_CLOSE(b.scale, a.scale, tol, "scale");
+  const Tensor flip_x = Tensor::from_vector(std::vector<float>{-1, 1, 1}, {3});
+  FH_CHECK_CLOSE(b.translation, mul(a.translation, flip_x), tol, "translation");
+  const auto& m = geometry::mirrored_keypoints();
+  const std::vector<int64_t> partner(m.begin(), m.end());
+  FH_CHECK_CLOSE(b.points, mul(index_select(a.points, 1, partner), flip_x), tol, "points");
+  FH_CHECK_CLOSE(b.expression, mul(index_select(a.expression, 1, partner), flip_x), tol, "deformation");
+  // Eq. 2 puts the canonical points back on the averaged points.
+  FH_CHECK_CLOSE(geometry::posed_from_canonical(a.canonical, a.rotation, a.translation, a.scale, a.expression),
+                 a.points, (test::Tolerance{1e-5, 1e-5}), "Eq. 2");
+  // And the average is not one of the two readings: a random network reads a face and its
+  // mirror image differently.
+  const nets::KeypointOutput once = net.forward(image);
+  const std::vector<float> single = once.points.to_vector<float>(), averaged = a.points.to_vector<float>();
+  double largest = 0;
+  for (size_t i = 0; i < single.size(); ++i) largest = std::max(largest, double(std::fabs(single[i] - averaged[i])));
+  CHECK(largest > 1e-4);
 }
 
 TEST_CASE("networks: a linear layer over a flattened image holds its file weight with permuted columns") {

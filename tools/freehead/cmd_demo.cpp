@@ -84,11 +84,13 @@ int cmd_demo(const Args& args) {
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"frames", "driving frames", true, false, "48"},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
+          single_reading_option(),
       },
       args);
   const int64_t nframes = opts.integer("frames", 2, 1000);
   const auto start = std::chrono::steady_clock::now();
   Reenactor r(opts.str("models"), device_flag(opts));
+  r.set_mirror_average(!opts.flag("single-reading"));
   warn_without_head_pivot(r, true);  // the pose sweep
   const int s = r.image_size(), render_size = 2 * s;  // eyes cropped from twice the models' size
   pipeline::FrameSink sink(opts.str("out"));

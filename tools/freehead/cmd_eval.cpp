@@ -61,6 +61,7 @@ int cmd_eval(const Args& args) {
           {"component-frames", "frames per clip for the components table", true, false, "12"},
           {"grid-cases", "best and worst cases in each grid", true, false, "4"},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
+          single_reading_option(),
       },
       args);
   eval::EvalOptions o;
@@ -78,6 +79,7 @@ int cmd_eval(const Args& args) {
   o.component_frames = static_cast<int>(opts.integer("component-frames", 1, 100000));
   o.grid_cases = static_cast<int>(opts.integer("grid-cases", 0, 64));
   o.device = device_flag(opts);
+  o.mirror_average = !opts.flag("single-reading");
 
   std::string command = "freehead eval";
   for (const std::string& a : args) command += " " + a;

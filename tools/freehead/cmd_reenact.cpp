@@ -75,6 +75,13 @@ void warn_without_head_pivot(const Reenactor& r, bool turns_head) {
                r.models_dir().c_str());
 }
 
+OptionSpec single_reading_option() {
+  return {"single-reading",
+          "E_can reads each face once, not averaged with its mirror image (half E_can's time, about a tenth more "
+          "pose and key-point error)",
+          false, false, ""};
+}
+
 OptionSpec source_option() {
   return {"source", "source picture; repeat for N-shot", true, false, "", "s", true};
 }
@@ -161,6 +168,7 @@ int cmd_reenact(const Args& args) {
           {"roll", "roll offset in degrees", true, false, "0"},
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
+          single_reading_option(),
           {"fps", "frame rate of the animation or video (default: the driving video's, else 12)", true, false, "12"},
           {"concat", "write the driving frame and the result side by side", false, false, ""},
       }),
@@ -184,6 +192,7 @@ int cmd_reenact(const Args& args) {
   const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(fps_flag) : driving->fps();
 
   Reenactor r(opts.str("models"), device_flag(opts));
+  r.set_mirror_average(!opts.flag("single-reading"));
   warn_without_head_pivot(r, ro.offset.yaw_deg != 0 || ro.offset.pitch_deg != 0 || ro.offset.roll_deg != 0);
   const int S = r.image_size();
   const FramedSources sources = frame_sources(source_paths, crop, co, S);
@@ -303,6 +312,7 @@ int cmd_edit(const Args& args) {
           {"sweep", "NAME=FROM:TO:COUNT, NAME one of yaw, pitch, roll, gaze, gaze-theta", true, false, ""},
           {"models", "models folder", true, false, Reenactor::default_models_dir()},
           {"device", "cpu or cuda[:N]", true, false, "cpu"},
+          single_reading_option(),
       }),
       args);
   const std::vector<std::string> source_paths = opts.list("source");
@@ -316,6 +326,7 @@ int cmd_edit(const Args& args) {
     throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
   Reenactor r(opts.str("models"), device_flag(opts));
+  r.set_mirror_average(!opts.flag("single-reading"));
   warn_without_head_pivot(r, offset.yaw_deg != 0 || offset.pitch_deg != 0 || offset.roll_deg != 0 ||
                                  (sweep.count > 0 && sweep.name != "gaze" && sweep.name != "gaze-theta"));
   const FramedSources sources = frame_sources(source_paths, crop, co, r.image_size());

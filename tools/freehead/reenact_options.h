@@ -1,5 +1,5 @@
-// Flags shared by `reenact`, `edit` and `demo`: repeated -s sources, gaze choices, angle
-// offsets, devices and sweeps.
+// Flags shared by `reenact`, `edit`, `demo` and `eval`: repeated -s sources, gaze choices,
+// angle offsets, devices, how E_can reads a face, and sweeps.
 #pragma once
 
 #include <string>
@@ -17,6 +17,8 @@ double degrees_flag(const Options& opts, const char* name);
 // A number flag within [lo, hi]; otherwise a usage error naming the flag, the range and the value.
 double range_flag(const Options& opts, const char* name, double lo, double hi);
 Device device_flag(const Options& opts);
+// --single-reading: E_can reads each face once instead of averaging it with its mirror image.
+OptionSpec single_reading_option();
 std::vector<Image> read_sources(const std::vector<std::string>& paths);
 
 // --sweep NAME=FROM:TO:COUNT.
