@@ -98,8 +98,10 @@ for ((i = 0; i < sources; i++)); do
 done
 
 # --no-crop: the rendered frames are face crops already (the timing is of the networks).
+# --single-reading: E_can reads each face once, as the reference does (by default freehead
+# also reads the mirror image and averages, which doubles E_can's share).
 reenact=("$freehead" reenact "${source_flags[@]}" -d "$work/data/clips/id0000_c00" -o "$work/out"
-         --models "$work/models" --no-crop)
+         --models "$work/models" --no-crop --single-reading)
 torch_cmd=("$python" "$root/tools/reference/pipeline_step.py" --config "$config" --sources "$sources"
            --threads "$threads" --frames "$frames" --warmup 2 --driver-size $((2 * size)))
 fh_logs=()
