@@ -76,7 +76,8 @@ KeypointOutput KeypointNet::forward_mirror_averaged(const Tensor& image) {
   auto mirrored = [&](const Tensor& t) { return slice(t, 0, b, b); };
   // An image-normalised x is centred on the image, so the mirror image of a point is its x
   // negated (and, for the 68 points, its partner's number).
-  const Tensor flip_x = Tensor::from_vector(std::vector<double>{-1.0, 1.0, 1.0}, {3}).to(image.dtype()).to(image.device());
+  const Tensor flip_x =
+      Tensor::from_vector(std::vector<double>{-1.0, 1.0, 1.0}, {3}).to(image.dtype()).to(image.device());
   const std::array<int, kPoints>& partner = geometry::mirrored_keypoints();
   const std::vector<int64_t> renumber(partner.begin(), partner.end());
   auto mean_of_points = [&](const Tensor& t) {

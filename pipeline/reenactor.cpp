@@ -97,7 +97,8 @@ struct Reenactor::Impl {
     NoGradGuard no_grad;
     const Tensor small = small_host.to(device);
     auto t0 = Clock::now();
-    const nets::KeypointOutput k = mirror_average ? models.kp->forward_mirror_averaged(small) : models.kp->forward(small);
+    const nets::KeypointOutput k =
+        mirror_average ? models.kp->forward_mirror_averaged(small) : models.kp->forward(small);
     timing.kp_ms += ms_since(t0);
     FaceReading r;
     r.keypoints = reshape(k.points, {68, 3}).to(Device::cpu());
