@@ -296,6 +296,35 @@ void Loader::fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRe
   }
   b.tensors.at("eye_openness").data<float>()[slot] = openness;
   b.tensors.at("head_yaw").data<float>()[slot] = a->has("yaw") ? *a->row("yaw", ref.frame) : NAN;
+  if (options_.mirror) {
+    // A stream of its own, so the jitter draws stay what they are without mirroring.
+    RandomStream r(options_.seed, StreamPurpose::Loader,
+                   {3, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(global_slot)});
+    if (r.uniform() < 0.5) mirror_eye_item(b, slot);
+  }
+}
+
+void Loader::mirror_eye_item(Batch& b, int64_t slot) const {
+  // Crop pixel j samples u = 2j/(E − 1) − 1 of the crop-normalised frame, so reversing each
+  // row negates u: the mesh's x (u) and the gaze's x change sign, and the mesh's vertices are
+  // renumbered so that vertex i stays the template's vertex i.
+  const int64_t e = options_.eye_size;
+  float* img = b.tensors.at("image").data<float>() + slot * e * e * 3;
+  for (int64_t y = 0; y < e; ++y)
+    for (int64_t x = 0; x < e / 2; ++x)
+      for (int c = 0; c < 3; ++c) std::swap(img[(y * e + x) * 3 + c], img[(y * e + (e - 1 - x)) * 3 + c]);
+  const int64_t nv = geometry::kEyeVertices * 3;
+  float* mesh = b.tensors.at("eye_mesh").data<float>() + slot * nv;
+  const std::vector<float> was(mesh, mesh + nv);
+  const auto& partner = geometry::mirrored_eye_vertices();
+  for (int v = 0; v < geometry::kEyeVertices; ++v) {
+    const float* from = was.data() + 3 * partner[v];
+    mesh[3 * v] = -from[0], mesh[3 * v + 1] = from[1], mesh[3 * v + 2] = from[2];
+  }
+  b.tensors.at("gaze").data<float>()[slot * 3] *= -1;
+  float& eye = b.tensors.at("eye").data<float>()[slot];
+  eye = 1 - eye;
+  b.tensors.at("head_yaw").data<float>()[slot] *= -1;
 }
 
 Batch Loader::make_batch(int64_t index) const {

@@ -85,6 +85,10 @@ struct LoaderOptions {
   // moves it (centre offsets of sd `eye_jitter`·side per axis, side scaled by exp(sd
   // `eye_jitter`)); the mesh follows into the moved crop's coordinates. 0 = the true box.
   double eye_jitter = 0;
+  // EyeCrops: each crop mirrored (left and right swapped) with probability 1/2, its mesh,
+  // gaze, eye and head yaw with it — a right eye seen in a mirror is a left eye, so every
+  // person lends the network a second pair of eyes.
+  bool mirror = false;
   uint64_t seed = 0;
   bool shuffle = true;
   int workers = 2;      // background threads preparing batches; 0 prepares them in next()
@@ -141,6 +145,8 @@ class Loader {
                         int64_t per_item, int64_t batch_items, const FrameRef& ref) const;
   // `slot` in this loader's batch; `global_slot` in the global batch (its random stream).
   void fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRef& ref, int64_t batch_index) const;
+  // Mirrors item `slot` of an EyeCrops batch in place (LoaderOptions::mirror).
+  void mirror_eye_item(Batch& b, int64_t slot) const;
   // epoch_order, shuffled once per epoch and shared by the batches (and workers) that read it.
   std::shared_ptr<const std::vector<FrameRef>> shared_epoch_order(int64_t epoch) const;
 

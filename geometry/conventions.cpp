@@ -110,6 +110,19 @@ Eigen::Vector3d ring_mean(const double* xyz, int ring) {
 
 }  // namespace
 
+const std::array<int, kEyeVertices>& mirrored_eye_vertices() {
+  static const std::array<int, kEyeVertices> m = [] {
+    std::array<int, kEyeVertices> a{};
+    a[0] = 0;
+    a[kEyeVertices - 1] = kEyeVertices - 1;
+    for (int r = 0; r < kEyeRings; ++r)
+      for (int k = 0; k < kEyeSegments; ++k)
+        a[eye_ring_vertex(r, k)] = eye_ring_vertex(r, (kEyeSegments / 2 - k + kEyeSegments) % kEyeSegments);
+    return a;
+  }();
+  return m;
+}
+
 const EyeMeshTemplate& eye_mesh_template() {
   static const EyeMeshTemplate t = build_eye_mesh_template();
   return t;

@@ -66,6 +66,10 @@ inline constexpr int kIrisRing = 3, kEquatorRing = 7;
 inline constexpr int kEyeEdges = 3 * kEyeTriangles;
 
 constexpr int eye_ring_vertex(int ring, int segment) { return 1 + kEyeSegments * ring + segment; }
+// Each eye-mesh vertex's mirror image across the template's x = 0 plane: ring r, segment k
+// (at angle 2πk/32 from +x) ↔ ring r, segment (16 − k) mod 32; the poles are their own.
+// The mirror image of a mesh is x ↦ −x with this renumbering.
+const std::array<int, kEyeVertices>& mirrored_eye_vertices();
 
 struct EyeMeshTemplate {
   std::vector<Eigen::Vector3d> vertices;          // kEyeVertices

@@ -231,6 +231,72 @@ TEST_CASE("loader: eye crops resample the frame around each eye and carry its me
   CHECK_THROWS_WITH_AS(Loader(d, bad), doctest::Contains("fewer than one batch of 100"), fh::Error);
 }
 
+TEST_CASE("loader: mirrored eye crops are the crops reversed, with the mesh and gaze mirrored and the same draws") {
+  const auto& partner = fh::geometry::mirrored_eye_vertices();
+  for (int v = 0; v < fh::geometry::kEyeVertices; ++v) CHECK(partner[partner[v]] == v);
+  // The template is its own mirror image under the renumbering: x negated, y and z kept.
+  const auto& t = fh::geometry::eye_mesh_template();
+  for (int v = 0; v < fh::geometry::kEyeVertices; ++v) {
+    INFO("vertex " << v);
+    CHECK((t.vertices[partner[v]] - Eigen::Vector3d(-t.vertices[v].x(), t.vertices[v].y(), t.vertices[v].z())).norm() <
+          1e-12);
+  }
+  const auto d = shared_dataset();
+  LoaderOptions o;
+  o.sampling = Sampling::EyeCrops;
+  o.batch_size = 16;
+  o.eye_size = 33;
+  o.eye_jitter = 0.05;
+  o.seed = 5;
+  o.workers = 0;
+  Loader plain(d, o);
+  o.mirror = true;
+  Loader mirrored(d, o);
+  const int64_t e = 33, nv = fh::geometry::kEyeVertices * 3;
+  int flipped = 0;
+  for (int i = 0; i < 2; ++i) {
+    const Batch a = plain.next(), b = mirrored.next();
+    for (int k = 0; k < 16; ++k) {
+      CHECK(a.targets[k].clip == b.targets[k].clip);
+      CHECK(a.targets[k].frame == b.targets[k].frame);
+      CHECK(same_floats(a["eye_crop"].data<float>() + 3 * k, b["eye_crop"].data<float>() + 3 * k, 3));  // same jitter
+      const float* ia = a["image"].data<float>() + k * e * e * 3;
+      const float* ib = b["image"].data<float>() + k * e * e * 3;
+      const float* ma = a["eye_mesh"].data<float>() + k * nv;
+      const float* mb = b["eye_mesh"].data<float>() + k * nv;
+      const float* ga = a["gaze"].data<float>() + 3 * k;
+      const float* gb = b["gaze"].data<float>() + 3 * k;
+      if (same_floats(ia, ib, e * e * 3)) {
+        CHECK(same_floats(ma, mb, nv));
+        CHECK(same_floats(ga, gb, 3));
+        continue;
+      }
+      ++flipped;
+      bool reversed = true;
+      for (int64_t y = 0; y < e; ++y)
+        for (int64_t x = 0; x < e; ++x)
+          for (int c = 0; c < 3; ++c) reversed = reversed && ib[(y * e + x) * 3 + c] == ia[(y * e + e - 1 - x) * 3 + c];
+      CHECK(reversed);
+      for (int v = 0; v < fh::geometry::kEyeVertices; ++v) {
+        const float* from = ma + 3 * partner[v];
+        CHECK((mb[3 * v] == -from[0] && mb[3 * v + 1] == from[1] && mb[3 * v + 2] == from[2]));
+      }
+      CHECK((gb[0] == -ga[0] && gb[1] == ga[1] && gb[2] == ga[2]));
+      CHECK(b["eye"].data<float>()[k] == 1 - a["eye"].data<float>()[k]);
+      CHECK(b["head_yaw"].data<float>()[k] == -a["head_yaw"].data<float>()[k]);
+      // The mirrored mesh still gives the mirrored gaze (iris centre minus eyeball centre).
+      std::vector<double> m(mb, mb + nv);
+      const Eigen::Vector3d g = fh::geometry::gaze_from_eye_mesh(m.data());
+      std::vector<double> m0(ma, ma + nv);
+      const Eigen::Vector3d g0 = fh::geometry::gaze_from_eye_mesh(m0.data());
+      CHECK((g - Eigen::Vector3d(-g0.x(), g0.y(), g0.z())).norm() < 1e-6);
+    }
+  }
+  // About half of the 32 crops.
+  CHECK(flipped >= 8);
+  CHECK(flipped <= 24);
+}
+
 TEST_CASE("loader: jittered eye crops move the box, and the mesh follows into the moved crop") {
   const auto d = shared_dataset();
   LoaderOptions o;

@@ -105,6 +105,14 @@ TEST_CASE("train: each task runs end to end and its run folder describes itself"
     holds_weight_head = holds_weight_head || name.rfind("gen.flow.weight_head.", 0) == 0;
   REQUIRE(holds_weight_head);
   CHECK(fh::train::train(back).last_step == 4);
+  // E_gaze on mirrored and jittered crops; the run folder says so.
+  fh::train::TrainOptions mirrored = ws.options("gaze", "run_mirror");
+  mirrored.mirror = true;
+  mirrored.eye_jitter = 0.08;
+  CHECK(fh::train::train(mirrored).last_step == 4);
+  const std::vector<unsigned char> bytes =
+      fh::read_file_bytes((ws.dir / "run_mirror" / "config.json").string(), "config.json");
+  CHECK(std::string(bytes.begin(), bytes.end()).find("\"mirror\":true") != std::string::npos);
 }
 
 TEST_CASE("train: on one fixed batch 100 steps cut E_can's and E_gaze's losses at least 5x") {

@@ -58,6 +58,7 @@ class GazeTask : public Task {
     // Validation reads the true crops, so figures stay comparable across jitter settings.
     data::LoaderOptions val = loader_options();
     val.eye_jitter = 0;
+    val.mirror = false;
     held_out_ = held_out_batches(ds_, val, o.val_split, o.val_batches);
   }
 
@@ -72,6 +73,7 @@ class GazeTask : public Task {
     lo.batch_size = static_cast<int>(o_.batch);
     lo.seed = o_.seed;
     lo.eye_jitter = o_.eye_jitter;
+    lo.mirror = o_.mirror;
     return lo;
   }
 

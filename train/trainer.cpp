@@ -56,6 +56,7 @@ json::Value TrainOptions::to_json() const {
   v.set("workers", workers);
   v.set("frame_cache_mb", frame_cache_mb);
   v.set("eye_jitter", eye_jitter);
+  v.set("mirror", mirror);
   v.set("nshot", nshot);
   v.set("sources", sources);
   v.set("vgg", vgg);
@@ -108,6 +109,7 @@ TrainOptions TrainOptions::from_json(const json::Value& v, const std::string& so
   integer("workers", o.workers);
   integer("frame_cache_mb", o.frame_cache_mb);
   number("eye_jitter", o.eye_jitter);
+  flag("mirror", o.mirror);
   flag("nshot", o.nshot);
   integer("sources", o.sources);
   str("vgg", o.vgg);
