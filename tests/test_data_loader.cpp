@@ -242,13 +242,8 @@ TEST_CASE("loader: mirrored eye crops are the crops reversed, with the mesh and 
           1e-12);
   }
   const auto d = shared_dataset();
-  LoaderOptions o;
-  o.sampling = Sampling::EyeCrops;
-  o.batch_size = 16;
-  o.eye_size = 33;
-  o.eye_jitter = 0.05;
-  o.seed = 5;
-  o.workers = 0;
+  LoaderOptions o{
+      .sampling = Sampling::EyeCrops, .batch_size = 16, .eye_size = 33, .eye_jitter = 0.05, .seed = 5, .workers = 0};
   Loader plain(d, o);
   o.mirror = true;
   Loader mirrored(d, o);
