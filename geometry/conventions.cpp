@@ -25,7 +25,7 @@ const std::array<int, kNumKeypoints>& mirrored_keypoints() {
       for (int i = first; i <= last; ++i) a[i] = first + last - i;
     };
     reversed(kJaw.first, kJaw.last);
-    for (int i = 0; i < 5; ++i) a[kRightBrow.first + i] = kLeftBrow.last - i, a[kLeftBrow.last - i] = kRightBrow.first + i;
+    reversed(kRightBrow.first, kLeftBrow.last);  // the brows run right to left, 17 ↔ 26
     for (int i = kNoseBridge.first; i <= kNoseBridge.last; ++i) a[i] = i;
     reversed(kLowerNose.first, kLowerNose.last);
     // Eyes: the outer corner (36) ↔ the outer corner (45), the upper lid 37-38 ↔ 44-43, the

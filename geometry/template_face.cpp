@@ -20,9 +20,11 @@ std::array<Eigen::Vector3d, kNumKeypoints> build_face() {
                                                                    {19, {-0.31, -0.39, -0.10}},
                                                                    {20, {-0.20, -0.38, -0.12}},
                                                                    {21, {-0.10, -0.34, -0.13}}}};
+  const auto& partner = mirrored_keypoints();
+  auto mirror = [&](int i) { p[partner[i]] = {-p[i].x(), p[i].y(), p[i].z()}; };
   for (const auto& [i, q] : right_brow) {
     p[i] = q;
-    p[43 - i] = {-q.x(), q.y(), q.z()};  // 17 <-> 26, …, 21 <-> 22
+    mirror(i);  // 17 <-> 26, …, 21 <-> 22
   }
   p[27] = {0, -0.22, -0.15}, p[28] = {0, -0.12, -0.21}, p[29] = {0, -0.02, -0.27}, p[30] = {0, 0.08, -0.33};
   p[31] = {-0.12, 0.16, -0.17}, p[32] = {-0.06, 0.18, -0.21}, p[33] = {0, 0.19, -0.23};
@@ -30,9 +32,8 @@ std::array<Eigen::Vector3d, kNumKeypoints> build_face() {
   // Eyes: outer corner, upper lid, inner corner, lower lid, clockwise in the image.
   p[36] = {-0.41, -0.185, -0.02}, p[37] = {-0.335, -0.24, -0.06}, p[38] = {-0.235, -0.24, -0.07};
   p[39] = {-0.155, -0.18, -0.05}, p[40] = {-0.235, -0.13, -0.06}, p[41] = {-0.335, -0.13, -0.06};
-  // The left eye mirrors the right one, starting from its inner corner (42 <-> 39, 43 <-> 38, …).
-  const int mirror_eye[6] = {39, 38, 37, 36, 41, 40};
-  for (int k = 0; k < 6; ++k) p[42 + k] = {-p[mirror_eye[k]].x(), p[mirror_eye[k]].y(), p[mirror_eye[k]].z()};
+  // The left eye mirrors the right one (42 <-> 39, 43 <-> 38, …).
+  for (int i = kRightEye.first; i <= kRightEye.last; ++i) mirror(i);
   // Outer lip 48-59 from the right corner over the upper lip, then back under the lower lip.
   p[48] = {-0.23, 0.40, -0.10}, p[49] = {-0.15, 0.34, -0.16}, p[50] = {-0.06, 0.31, -0.19}, p[51] = {0, 0.32, -0.20};
   p[52] = {0.06, 0.31, -0.19}, p[53] = {0.15, 0.34, -0.16}, p[54] = {0.23, 0.40, -0.10};
