@@ -89,8 +89,7 @@ int cmd_demo(const Args& args) {
       args);
   const int64_t nframes = opts.integer("frames", 2, 1000);
   const auto start = std::chrono::steady_clock::now();
-  Reenactor r(opts.str("models"), device_flag(opts));
-  r.set_mirror_average(!opts.flag("single-reading"));
+  const Reenactor r = reenactor_from_flags(opts);
   warn_without_head_pivot(r, true);  // the pose sweep
   const int s = r.image_size(), render_size = 2 * s;  // eyes cropped from twice the models' size
   pipeline::FrameSink sink(opts.str("out"));

@@ -82,6 +82,12 @@ OptionSpec single_reading_option() {
           false, false, ""};
 }
 
+Reenactor reenactor_from_flags(const Options& opts) {
+  Reenactor r(opts.str("models"), device_flag(opts));
+  r.set_mirror_average(!opts.flag("single-reading"));
+  return r;
+}
+
 OptionSpec source_option() {
   return {"source", "source picture; repeat for N-shot", true, false, "", "s", true};
 }
@@ -191,8 +197,7 @@ int cmd_reenact(const Args& args) {
   const bool relative = opts.flag("relative") || (!opts.flag("absolute") && expected != 1);
   const double fps = opts.has("fps") || driving->fps() <= 0 ? static_cast<double>(fps_flag) : driving->fps();
 
-  Reenactor r(opts.str("models"), device_flag(opts));
-  r.set_mirror_average(!opts.flag("single-reading"));
+  const Reenactor r = reenactor_from_flags(opts);
   warn_without_head_pivot(r, ro.offset.yaw_deg != 0 || ro.offset.pitch_deg != 0 || ro.offset.roll_deg != 0);
   const int S = r.image_size();
   const FramedSources sources = frame_sources(source_paths, crop, co, S);
@@ -325,8 +330,7 @@ int cmd_edit(const Args& args) {
   if (sweep.count > 0 && opts.has(sweep.name == "gaze" || sweep.name == "gaze-theta" ? "gaze" : sweep.name.c_str()))
     throw UsageError{"--sweep " + sweep.name + " conflicts with --" +
                      (sweep.name == "gaze" || sweep.name == "gaze-theta" ? std::string("gaze") : sweep.name)};
-  Reenactor r(opts.str("models"), device_flag(opts));
-  r.set_mirror_average(!opts.flag("single-reading"));
+  const Reenactor r = reenactor_from_flags(opts);
   warn_without_head_pivot(r, offset.yaw_deg != 0 || offset.pitch_deg != 0 || offset.roll_deg != 0 ||
                                  (sweep.count > 0 && sweep.name != "gaze" && sweep.name != "gaze-theta"));
   const FramedSources sources = frame_sources(source_paths, crop, co, r.image_size());

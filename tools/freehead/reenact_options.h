@@ -19,6 +19,8 @@ double range_flag(const Options& opts, const char* name, double lo, double hi);
 Device device_flag(const Options& opts);
 // --single-reading: E_can reads each face once instead of averaging it with its mirror image.
 OptionSpec single_reading_option();
+// The Reenactor that --models, --device and --single-reading ask for.
+Reenactor reenactor_from_flags(const Options& opts);
 std::vector<Image> read_sources(const std::vector<std::string>& paths);
 
 // --sweep NAME=FROM:TO:COUNT.
