@@ -20,12 +20,6 @@ void check_options(const AdamOptions& o) {
            " must be >= 0");
 }
 
-// The update of one parameter in T (the parameter's dtype), rounded as PyTorch's vectorised
-// CPU kernels (AVX2, AVX-512) round it: add_(x, alpha=a) and addcmul_ are fused
-// multiply-adds there, so g + wd·p, m·β1 + (1−β1)·g and v·β2 + ((1−β2)·g)·g round once
-// after their last product; every other operation rounds once. The coefficients come in as
-// double and are rounded to T as PyTorch's scalar arguments are. Given the same gradients,
-// the parameters and moments equal torch.optim.Adam's bit for bit.
 // One contiguous run of the update, written so the compiler vectorises it: the pointers are
 // restrict-qualified and the coefficients plain values (read through the lambda's references
 // they were reloaded after every store, which kept the loop scalar — a tenth of E_gaze's
@@ -47,6 +41,12 @@ void adam_run(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __r
   }
 }
 
+// The update of one parameter in T (the parameter's dtype), rounded as PyTorch's vectorised
+// CPU kernels (AVX2, AVX-512) round it: add_(x, alpha=a) and addcmul_ are fused
+// multiply-adds there, so g + wd·p, m·β1 + (1−β1)·g and v·β2 + ((1−β2)·g)·g round once
+// after their last product; every other operation rounds once. The coefficients come in as
+// double and are rounded to T as PyTorch's scalar arguments are. Given the same gradients,
+// the parameters and moments equal torch.optim.Adam's bit for bit.
 template <class T>
 void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamOptions& o, int64_t step) {
   const T beta1 = static_cast<T>(o.beta1), one_minus_beta1 = static_cast<T>(1 - o.beta1);
