@@ -140,7 +140,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   const std::vector<int> clips = d.clips_in_split(options_.split);
   FH_CHECK(!clips.empty(), "Loader", "'", manifest, "' has no clips in split '", options_.split, "'");
   for (const auto& a : d.manifest().annotations)
-    if (find_annotation_field(a)) annotations_.push_back(a);
+    if (find_annotation_field(a) && !(options_.mirror && !annotation_has_mirror_image(a))) annotations_.push_back(a);
 
   switch (options_.sampling) {
     case Sampling::Frames:
@@ -296,12 +296,7 @@ void Loader::fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRe
   }
   b.tensors.at("eye_openness").data<float>()[slot] = openness;
   b.tensors.at("head_yaw").data<float>()[slot] = a->has("yaw") ? *a->row("yaw", ref.frame) : NAN;
-  if (options_.mirror) {
-    // A stream of its own, so the jitter draws stay what they are without mirroring.
-    RandomStream r(options_.seed, StreamPurpose::Loader,
-                   {3, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(global_slot)});
-    if (r.uniform() < 0.5) mirror_eye_item(b, slot);
-  }
+  if (options_.mirror && mirrored(batch_index, global_slot)) mirror_eye_item(b, slot);
 }
 
 void Loader::mirror_eye_item(Batch& b, int64_t slot) const {
@@ -327,6 +322,74 @@ void Loader::mirror_eye_item(Batch& b, int64_t slot) const {
   b.tensors.at("head_yaw").data<float>()[slot] *= -1;
 }
 
+bool annotation_has_mirror_image(const std::string& name) { return name != "identity" && name != "expression"; }
+
+void mirror_annotation_row(const std::string& name, float* row, int image_size) {
+  FH_CHECK(annotation_has_mirror_image(name), "mirror", "the annotation '", name,
+           "' describes the person before the mirror and has no mirror image");
+  // Two eyes of n values each, exchanged.
+  const auto swap_eyes = [&](int n) { std::swap_ranges(row, row + n, row + n); };
+  if (name == "keypoints" || name == "canonical" || name == "deformation") {
+    const auto& partner = geometry::mirrored_keypoints();
+    std::array<float, geometry::kNumKeypoints * 3> was;
+    std::copy(row, row + was.size(), was.begin());
+    for (int k = 0; k < geometry::kNumKeypoints; ++k) {
+      const float* from = was.data() + 3 * partner[k];
+      row[3 * k] = -from[0], row[3 * k + 1] = from[1], row[3 * k + 2] = from[2];
+    }
+  } else if (name == "yaw" || name == "roll" || name == "translation" || name == "lighting") {
+    row[0] = -row[0];  // the angle, or the x of t and of the light's direction
+  } else if (name == "rotation") {
+    for (int i : {1, 2, 3, 6}) row[i] = -row[i];  // F·R·F negates (0,1), (0,2), (1,0), (2,0)
+  } else if (name == "gaze" || name == "eyeball") {
+    const int n = name == "gaze" ? 3 : 4;  // gaze (x, y, z); eyeball centre (x, y, z) and radius
+    swap_eyes(n);
+    row[0] = -row[0], row[n] = -row[n];
+  } else if (name == "gaze_angles" || name == "gaze_head") {
+    swap_eyes(2);
+    row[1] = -row[1], row[3] = -row[3];  // (θ, φ): φ = atan2(−g_x, −g_z) changes sign with g_x
+  } else if (name == "eye_crop") {
+    swap_eyes(3);
+    for (int e = 0; e < 2; ++e)
+      if (row[3 * e + 2] > 0) row[3 * e] = static_cast<float>(image_size - 1) - row[3 * e];
+  } else if (name == "eye_mesh") {
+    // Each mesh is in its crop's coordinates, centred on the crop: the mirrored eye's crop
+    // is the mirror of the other eye's, so the other eye's mesh with x negated, renumbered.
+    constexpr int nv = geometry::kEyeVertices * 3;
+    swap_eyes(nv);
+    const auto& partner = geometry::mirrored_eye_vertices();
+    std::vector<float> was(row, row + 2 * nv);
+    for (int e = 0; e < 2; ++e)
+      for (int v = 0; v < geometry::kEyeVertices; ++v) {
+        const float* from = was.data() + e * nv + 3 * partner[v];
+        float* to = row + e * nv + 3 * v;
+        to[0] = -from[0], to[1] = from[1], to[2] = from[2];
+      }
+  } else if (name != "pitch" && name != "scale") {  // a nod and a size are their own mirror images
+    FH_FAIL("mirror", "no mirror image is defined for the annotation '", name, "'");
+  }
+}
+
+bool Loader::mirrored(int64_t batch_index, int64_t global_slot) const {
+  RandomStream r(options_.seed, StreamPurpose::Loader,
+                 {3, static_cast<uint64_t>(batch_index), static_cast<uint64_t>(global_slot)});
+  return r.uniform() < 0.5;
+}
+
+void Loader::mirror_frame_item(std::map<std::string, Tensor>& tensors, const std::string& images,
+                               const std::string& prefix, int64_t slot, int64_t items) const {
+  const int64_t s = dataset_->image_size();
+  float* img = tensors.at(images).data<float>() + slot * s * s * 3;
+  for (int64_t y = 0; y < s; ++y)
+    for (int64_t x = 0; x < s / 2; ++x)
+      for (int c = 0; c < 3; ++c) std::swap(img[(y * s + x) * 3 + c], img[(y * s + (s - 1 - x)) * 3 + c]);
+  for (const auto& name : annotations_) {
+    Tensor& t = tensors.at(prefix + name);
+    const int64_t n = t.numel() / items;  // one item's row
+    mirror_annotation_row(name, t.data<float>() + slot * n, static_cast<int>(s));
+  }
+}
+
 Batch Loader::make_batch(int64_t index) const {
   FH_CHECK(index >= 0, "Loader", "batch index must be non-negative, got ", index);
   // bsz items of this shard, the global batch's slots slot0 … slot0 + bsz − 1.
@@ -346,6 +409,7 @@ Batch Loader::make_batch(int64_t index) const {
       for (int64_t i = 0; i < bsz; ++i) {
         fill_frame(b.tensors["image"], i, b.targets[i]);
         fill_annotations(b.tensors, "", i, 1, bsz, b.targets[i]);
+        if (options_.mirror && mirrored(index, slot0 + i)) mirror_frame_item(b.tensors, "image", "", i, bsz);
       }
       break;
     }
@@ -381,6 +445,11 @@ Batch Loader::make_batch(int64_t index) const {
         for (int k = 0; k < m; ++k) {
           fill_frame(b.tensors["source.image"], i * m + k, srcs[k]);
           fill_annotations(b.tensors, "source.", i * m + k, m, bsz, srcs[k]);
+        }
+        // Drawn after the sources (their stream is another), one draw for the whole item.
+        if (options_.mirror && mirrored(index, slot0 + i)) {
+          mirror_frame_item(b.tensors, "target.image", "target.", i, bsz);
+          for (int k = 0; k < m; ++k) mirror_frame_item(b.tensors, "source.image", "source.", i * m + k, bsz * m);
         }
         b.sources.push_back(std::move(srcs));
       }

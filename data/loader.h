@@ -85,9 +85,13 @@ struct LoaderOptions {
   // moves it (centre offsets of sd `eye_jitter`·side per axis, side scaled by exp(sd
   // `eye_jitter`)); the mesh follows into the moved crop's coordinates. 0 = the true box.
   double eye_jitter = 0;
-  // EyeCrops: each crop mirrored (left and right swapped) with probability 1/2, its mesh,
-  // gaze, eye and head yaw with it — a right eye seen in a mirror is a left eye, so every
-  // person lends the network a second pair of eyes.
+  // Each item mirrored (left and right swapped) with probability 1/2 — the mirror image of a
+  // face is as likely a face, so every person lends the network a second one. EyeCrops: the
+  // crop, with its mesh, gaze, eye and head yaw — a right eye seen in a mirror is a left eye.
+  // Frames and Pairs: the frame (for Pairs the target and its sources together, one person
+  // in one mirror) with every annotation mirrored as the picture is (mirror_annotation_row);
+  // the generator's `identity` and `expression` parameters, which describe the person before
+  // the mirror, are then not served.
   bool mirror = false;
   uint64_t seed = 0;
   bool shuffle = true;
@@ -147,6 +151,13 @@ class Loader {
   void fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRef& ref, int64_t batch_index) const;
   // Mirrors item `slot` of an EyeCrops batch in place (LoaderOptions::mirror).
   void mirror_eye_item(Batch& b, int64_t slot) const;
+  // Whether item `global_slot` of batch `batch_index` is mirrored (LoaderOptions::mirror): a
+  // random stream of its own, so the other draws stay what they are without mirroring.
+  bool mirrored(int64_t batch_index, int64_t global_slot) const;
+  // Mirrors frame `slot` of the image tensor `images` ([..., S, S, 3], `items` frames in
+  // order) and row `slot` of every annotation under `prefix` in place (Frames, Pairs).
+  void mirror_frame_item(std::map<std::string, Tensor>& tensors, const std::string& images, const std::string& prefix,
+                         int64_t slot, int64_t items) const;
   // epoch_order, shuffled once per epoch and shared by the batches (and workers) that read it.
   std::shared_ptr<const std::vector<FrameRef>> shared_epoch_order(int64_t epoch) const;
 
@@ -165,6 +176,18 @@ class Loader {
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
+
+// Whether annotation `name` has a mirror image (mirror_annotation_row); false for the
+// generator's `identity` and `expression` parameters, which describe the person before the mirror.
+bool annotation_has_mirror_image(const std::string& name);
+
+// Row `row` of annotation `name` (one frame's, as the dataset stores it) made that of the
+// frame's mirror image, in place: x negated in every camera- and head-frame vector (an
+// image-normalised x is centred on the image), the 68 points and the eye meshes renumbered
+// so that each keeps its meaning (geometry::mirrored_keypoints, mirrored_eye_vertices), the
+// two eyes swapped, yaw and roll negated (R becomes F·R·F, F = diag(−1, 1, 1)), eye crops'
+// pixel x taken to S − 1 − x. Throws for a name without one (annotation_has_mirror_image).
+void mirror_annotation_row(const std::string& name, float* row, int image_size);
 
 // Bilinear resampling of an eye crop: output pixel (i, j) of E×E samples the source at
 // pixel (cx + u_i·side/2, cy + v_j·side/2), u_i = 2i/(E−1) − 1 (the crop's normalised

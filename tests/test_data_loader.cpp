@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
 
+#include "data/annotation.h"
 #include "data/dataset_format.h"
 #include "data/loader.h"
 #include "data/synth.h"
@@ -290,6 +292,167 @@ TEST_CASE("loader: mirrored eye crops are the crops reversed, with the mesh and 
   // About half of the 32 crops.
   CHECK(flipped >= 8);
   CHECK(flipped <= 24);
+}
+
+namespace {
+
+// One item's row of every annotation a batch holds under `prefix` (`items` rows per tensor).
+std::map<std::string, std::vector<float>> rows_of(const Batch& b, const std::string& prefix, int64_t slot,
+                                                  int64_t items) {
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& [key, t] : b.tensors) {
+    if (key.rfind(prefix, 0) != 0 || key.find("image") != std::string::npos) continue;
+    if (prefix.empty() && key.find('.') != std::string::npos) continue;
+    const int64_t n = t.numel() / items;
+    out[key.substr(prefix.size())] = std::vector<float>(t.data<float>() + slot * n, t.data<float>() + (slot + 1) * n);
+  }
+  return out;
+}
+
+bool reversed_rows(const float* a, const float* b, int64_t s) {
+  for (int64_t y = 0; y < s; ++y)
+    for (int64_t x = 0; x < s; ++x)
+      for (int c = 0; c < 3; ++c)
+        if (b[(y * s + x) * 3 + c] != a[(y * s + s - 1 - x) * 3 + c]) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("loader: mirrored frames and pairs are the frames reversed, every annotation mirrored, the same draws") {
+  const auto d = shared_dataset();
+  const int64_t s = 64, px = s * s * 3;
+  int flipped = 0, items = 0;
+  // Frames: each frame on its own.
+  LoaderOptions o{.batch_size = 8, .seed = 9, .workers = 0};
+  Loader plain(d, o);
+  o.mirror = true;
+  Loader mirrored(d, o);
+  for (int i = 0; i < 3; ++i) {
+    const Batch a = plain.next(), b = mirrored.next();
+    REQUIRE(a.tensors.count("identity") == 1);
+    // The generator's parameters describe the person before the mirror: not served.
+    CHECK(b.tensors.count("identity") == 0);
+    CHECK(b.tensors.count("expression") == 0);
+    for (int k = 0; k < 8; ++k, ++items) {
+      CHECK(key(a.targets[k]) == key(b.targets[k]));
+      const float* ia = a["image"].data<float>() + k * px;
+      const float* ib = b["image"].data<float>() + k * px;
+      const bool flip = !same_floats(ia, ib, px);
+      flipped += flip;
+      if (flip) CHECK(reversed_rows(ia, ib, s));
+      auto want = rows_of(a, "", k, 8);
+      want.erase("identity"), want.erase("expression");
+      if (flip)
+        for (auto& [name, row] : want) mirror_annotation_row(name, row.data(), 64);
+      CHECK(rows_of(b, "", k, 8) == want);
+    }
+  }
+  // Pairs: a target and its two sources, one person in one mirror.
+  LoaderOptions p{.sampling = Sampling::Pairs, .batch_size = 4, .sources = 2, .seed = 3, .workers = 0};
+  Loader plain_pairs(d, p);
+  p.mirror = true;
+  Loader mirrored_pairs(d, p);
+  for (int i = 0; i < 3; ++i) {
+    const Batch a = plain_pairs.next(), b = mirrored_pairs.next();
+    for (int k = 0; k < 4; ++k, ++items) {
+      CHECK(key(a.targets[k]) == key(b.targets[k]));
+      CHECK(key(a.sources[k][0]) == key(b.sources[k][0]));
+      CHECK(key(a.sources[k][1]) == key(b.sources[k][1]));
+      const bool flip =
+          !same_floats(a["target.image"].data<float>() + k * px, b["target.image"].data<float>() + k * px, px);
+      flipped += flip;
+      const std::vector<std::pair<std::string, int64_t>> frames = {
+          {"target.", k}, {"source.", 2 * k}, {"source.", 2 * k + 1}};
+      for (const auto& [prefix, slot] : frames) {
+        const int64_t n = prefix == "target." ? 4 : 8;
+        const float* ia = a[prefix + "image"].data<float>() + slot * px;
+        const float* ib = b[prefix + "image"].data<float>() + slot * px;
+        CHECK((flip ? reversed_rows(ia, ib, s) : same_floats(ia, ib, px)));
+        auto want = rows_of(a, prefix, slot, n);
+        want.erase("identity"), want.erase("expression");
+        if (flip)
+          for (auto& [name, row] : want) mirror_annotation_row(name, row.data(), 64);
+        CHECK(rows_of(b, prefix, slot, n) == want);
+      }
+    }
+  }
+  // About half of the 36 items.
+  CHECK(flipped >= 9);
+  CHECK(flipped <= 27);
+}
+
+TEST_CASE("loader: a mirrored frame's annotations agree with each other as the frame's own do") {
+  namespace geo = fh::geometry;
+  const auto d = shared_dataset();
+  Loader loader(d, LoaderOptions{.batch_size = 16, .seed = 2, .workers = 0});
+  const Batch b = loader.next();
+  double worst_eq2 = 0, worst_rotation = 0, worst_gaze = 0, worst_gaze_head = 0, worst_crop = 0, worst_mesh = 0;
+  for (int k = 0; k < 16; ++k) {
+    const auto own = rows_of(b, "", k, 16);
+    auto m = own;
+    for (auto& [name, row] : m)
+      if (annotation_has_mirror_image(name)) mirror_annotation_row(name, row.data(), 64);
+    CHECK_THROWS_WITH_AS(mirror_annotation_row("identity", m.at("identity").data(), 64),
+                         doctest::Contains("'identity' describes the person before the mirror"), fh::Error);
+    // Mirroring twice gives the frame back.
+    auto twice = m;
+    for (auto& [name, row] : twice)
+      if (annotation_has_mirror_image(name)) mirror_annotation_row(name, row.data(), 64);
+    for (const auto& [name, row] : own) {
+      INFO(name);
+      if (name != "eye_crop") {
+        CHECK(twice.at(name) == row);
+        continue;
+      }
+      // S − 1 − x rounds to float once each way: back within an ulp of values below 64.
+      for (size_t i = 0; i < row.size(); ++i) CHECK(std::abs(twice.at(name)[i] - row[i]) <= std::ldexp(1.0f, -18));
+    }
+    const auto v3 = [](const std::vector<float>& r, int i) {
+      return Eigen::Vector3d(r[3 * i], r[3 * i + 1], r[3 * i + 2]);
+    };
+    Eigen::Matrix3d R;
+    for (int i = 0; i < 9; ++i) R(i / 3, i % 3) = m.at("rotation")[i];
+    // The angles give the rotation; Eq. 2 holds: p = s·R·p_can + t + d.
+    const Eigen::Matrix3d from_angles = geo::rotation_from_euler(m.at("yaw")[0], m.at("pitch")[0], m.at("roll")[0]);
+    worst_rotation = std::max(worst_rotation, (from_angles - R).cwiseAbs().maxCoeff());
+    for (int i = 0; i < 68; ++i)
+      worst_eq2 = std::max(worst_eq2, (m.at("scale")[0] * (R * v3(m.at("canonical"), i)) + v3(m.at("translation"), 0) +
+                                       v3(m.at("deformation"), i) - v3(m.at("keypoints"), i)).norm());
+    float kp[68][3];
+    std::copy(m.at("keypoints").begin(), m.at("keypoints").end(), &kp[0][0]);
+    for (int e = 0; e < 2; ++e) {
+      const Eigen::Vector3d g = v3(m.at("gaze"), e);
+      // Camera-frame angles, head-frame angles rotated by R, and the eye's crop from the points.
+      const auto angles = [&](const char* name) {
+        return geo::gaze_from_angles(m.at(name)[2 * e], m.at(name)[2 * e + 1]);
+      };
+      worst_gaze = std::max(worst_gaze, (angles("gaze_angles") - g).norm());
+      worst_gaze_head = std::max(worst_gaze_head, (R * angles("gaze_head") - g).norm());
+      const std::array<double, 3> box = eye_crop_from_keypoints(kp, e, 64);
+      for (int i = 0; i < 3; ++i) worst_crop = std::max(worst_crop, std::abs(box[i] - m.at("eye_crop")[3 * e + i]));
+      // The eye's mesh: iris centre minus eyeball centre is the mirrored gaze, as closely as
+      // the other eye's own mesh gives its gaze (the mesh is in crop coordinates: y down).
+      const auto mesh_gaze = [&](const std::vector<float>& mesh, const std::vector<float>& gaze, int eye) {
+        const int64_t nv = geo::kEyeVertices * 3;
+        const std::vector<double> xyz(mesh.begin() + eye * nv, mesh.begin() + (eye + 1) * nv);
+        return geo::gaze_from_eye_mesh(xyz.data()).normalized().dot(v3(gaze, eye));
+      };
+      worst_mesh = std::max(worst_mesh, std::abs(mesh_gaze(m.at("eye_mesh"), m.at("gaze"), e) -
+                                                 mesh_gaze(own.at("eye_mesh"), own.at("gaze"), 1 - e)));
+    }
+  }
+  MESSAGE("mirrored annotations: rotation vs angles " << worst_rotation << ", Eq. 2 " << worst_eq2
+                                                     << ", gaze vs angles " << worst_gaze << ", head-frame gaze "
+                                                     << worst_gaze_head << ", crop " << worst_crop << " px, mesh "
+                                                     << worst_mesh);
+  // float32 rows of values below 2: a few units of 2^-24 each, summed over a handful of terms.
+  CHECK(worst_rotation < 1e-6);
+  CHECK(worst_eq2 < 1e-6);
+  CHECK(worst_gaze < 1e-6);
+  CHECK(worst_gaze_head < 1e-6);
+  CHECK(worst_crop < 1e-4);  // pixels: values near 64
+  CHECK(worst_mesh < 1e-6);
 }
 
 TEST_CASE("loader: jittered eye crops move the box, and the mesh follows into the moved crop") {

@@ -113,6 +113,10 @@ TEST_CASE("train: each task runs end to end and its run folder describes itself"
   const std::vector<unsigned char> bytes =
       fh::read_file_bytes((ws.dir / "run_mirror" / "config.json").string(), "config.json");
   CHECK(std::string(bytes.begin(), bytes.end()).find("\"mirror\":true") != std::string::npos);
+  // E_can on mirrored pairs (whole frames, every annotation with them).
+  fh::train::TrainOptions mirrored_kp = ws.options("kp", "run_mirror_kp");
+  mirrored_kp.mirror = true;
+  CHECK(fh::train::train(mirrored_kp).last_step == 4);
 }
 
 TEST_CASE("train: on one fixed batch 100 steps cut E_can's and E_gaze's losses at least 5x") {

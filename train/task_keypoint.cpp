@@ -68,6 +68,7 @@ class KeypointTask : public Task {
     lo.batch_size = static_cast<int>(o_.batch);
     lo.seed = o_.seed;
     lo.min_gap = o_.min_gap;
+    lo.mirror = o_.mirror;
     return lo;
   }
 

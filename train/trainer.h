@@ -53,7 +53,7 @@ struct TrainOptions {
   int64_t frame_cache_mb = 1024;  // decoded frames kept in memory (Dataset::set_frame_cache)
   // E_gaze only: eye crops moved at random by this fraction of their side (LoaderOptions).
   double eye_jitter = 0;
-  bool mirror = false;  // E_gaze only: crops mirrored at random (LoaderOptions::mirror)
+  bool mirror = false;  // training items mirrored at random (LoaderOptions::mirror); validation never
   // Generator only.
   bool nshot = false;        // stage 2: weight head, frozen flow network, `sources` sources
   int sources = 2;           // sources per target in the N-shot stage

@@ -83,7 +83,6 @@ train::TrainReport run_training(const Options& opts, const std::string& task, di
     if (o.eye_jitter > 0.5) throw UsageError{"--eye-jitter is a fraction of the crop side, at most 0.5"};
     if (task != "gaze" && o.eye_jitter > 0) throw UsageError{"--eye-jitter applies to `train gaze` only"};
     o.mirror = opts.flag("mirror");
-    if (task != "gaze" && o.mirror) throw UsageError{"--mirror applies to `train gaze` only"};
     o.inject_nan_at = at_least(opts, "inject-nan-at", 0);
     o.progress = !opts.flag("quiet");
     if (task != "gen" && (o.nshot || !o.vgg.empty() || o.l1 > 0))
@@ -140,7 +139,10 @@ int cmd_train(const Args& all_args) {
           {"min-gap", "pairs: source at least this many frames from the target", true, false, "0"},
           {"l1", "gen: weight of an extra L1(output, target) term (0 = the paper's loss)", true, false, "0"},
           {"eye-jitter", "gaze: move eye crops at random by this fraction of their side (0 = true crops)", true, false, "0"},
-          {"mirror", "gaze: mirror half the training crops (left and right swapped, mesh and gaze with them)", false, false, ""},
+          {"mirror",
+           "mirror half the training items, left and right swapped (kp, gen: whole frames with every annotation; "
+           "gaze: crops with mesh and gaze)",
+           false, false, ""},
           {"inject-nan-at", "testing: make the loss NaN at this step", true, false, "0"},
           {"quiet", "no progress bar", false, false, ""},
       },
