@@ -140,7 +140,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   const std::vector<int> clips = d.clips_in_split(options_.split);
   FH_CHECK(!clips.empty(), "Loader", "'", manifest, "' has no clips in split '", options_.split, "'");
   for (const auto& a : d.manifest().annotations)
-    if (find_annotation_field(a) && !(options_.mirror && !annotation_has_mirror_image(a))) annotations_.push_back(a);
+    if (find_annotation_field(a) && (!options_.mirror || annotation_has_mirror_image(a))) annotations_.push_back(a);
 
   switch (options_.sampling) {
     case Sampling::Frames:
