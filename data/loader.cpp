@@ -299,23 +299,37 @@ void Loader::fill_eye(Batch& b, int64_t slot, int64_t global_slot, const FrameRe
   if (options_.mirror && mirrored(batch_index, global_slot)) mirror_eye_item(b, slot);
 }
 
+namespace {
+
+// An RGB image of side × side pixels (HWC) read right to left, in place.
+void reverse_rows(float* img, int64_t side) {
+  for (int64_t y = 0; y < side; ++y)
+    for (int64_t x = 0; x < side / 2; ++x)
+      for (int c = 0; c < 3; ++c) std::swap(img[(y * side + x) * 3 + c], img[(y * side + (side - 1 - x)) * 3 + c]);
+}
+
+// N points (x, y, z) replaced by their mirror image, in place: point i becomes its partner's
+// with x negated, so that each keeps its meaning (the 68 key-points, an eye mesh's vertices).
+template <size_t N>
+void mirror_points(float* xyz, const std::array<int, N>& partner) {
+  std::array<float, 3 * N> was;
+  std::copy(xyz, xyz + was.size(), was.begin());
+  for (size_t i = 0; i < N; ++i) {
+    const float* from = was.data() + 3 * partner[i];
+    xyz[3 * i] = -from[0], xyz[3 * i + 1] = from[1], xyz[3 * i + 2] = from[2];
+  }
+}
+
+}  // namespace
+
 void Loader::mirror_eye_item(Batch& b, int64_t slot) const {
   // Crop pixel j samples u = 2j/(E − 1) − 1 of the crop-normalised frame, so reversing each
   // row negates u: the mesh's x (u) and the gaze's x change sign, and the mesh's vertices are
   // renumbered so that vertex i stays the template's vertex i.
   const int64_t e = options_.eye_size;
-  float* img = b.tensors.at("image").data<float>() + slot * e * e * 3;
-  for (int64_t y = 0; y < e; ++y)
-    for (int64_t x = 0; x < e / 2; ++x)
-      for (int c = 0; c < 3; ++c) std::swap(img[(y * e + x) * 3 + c], img[(y * e + (e - 1 - x)) * 3 + c]);
-  const int64_t nv = geometry::kEyeVertices * 3;
-  float* mesh = b.tensors.at("eye_mesh").data<float>() + slot * nv;
-  const std::vector<float> was(mesh, mesh + nv);
-  const auto& partner = geometry::mirrored_eye_vertices();
-  for (int v = 0; v < geometry::kEyeVertices; ++v) {
-    const float* from = was.data() + 3 * partner[v];
-    mesh[3 * v] = -from[0], mesh[3 * v + 1] = from[1], mesh[3 * v + 2] = from[2];
-  }
+  reverse_rows(b.tensors.at("image").data<float>() + slot * e * e * 3, e);
+  mirror_points(b.tensors.at("eye_mesh").data<float>() + slot * geometry::kEyeVertices * 3,
+                geometry::mirrored_eye_vertices());
   b.tensors.at("gaze").data<float>()[slot * 3] *= -1;
   float& eye = b.tensors.at("eye").data<float>()[slot];
   eye = 1 - eye;
@@ -330,13 +344,7 @@ void mirror_annotation_row(const std::string& name, float* row, int image_size) 
   // Two eyes of n values each, exchanged.
   const auto swap_eyes = [&](int n) { std::swap_ranges(row, row + n, row + n); };
   if (name == "keypoints" || name == "canonical" || name == "deformation") {
-    const auto& partner = geometry::mirrored_keypoints();
-    std::array<float, geometry::kNumKeypoints * 3> was;
-    std::copy(row, row + was.size(), was.begin());
-    for (int k = 0; k < geometry::kNumKeypoints; ++k) {
-      const float* from = was.data() + 3 * partner[k];
-      row[3 * k] = -from[0], row[3 * k + 1] = from[1], row[3 * k + 2] = from[2];
-    }
+    mirror_points(row, geometry::mirrored_keypoints());
   } else if (name == "yaw" || name == "roll" || name == "translation" || name == "lighting") {
     row[0] = -row[0];  // the angle, or the x of t and of the light's direction
   } else if (name == "rotation") {
@@ -357,14 +365,7 @@ void mirror_annotation_row(const std::string& name, float* row, int image_size) 
     // is the mirror of the other eye's, so the other eye's mesh with x negated, renumbered.
     constexpr int nv = geometry::kEyeVertices * 3;
     swap_eyes(nv);
-    const auto& partner = geometry::mirrored_eye_vertices();
-    std::vector<float> was(row, row + 2 * nv);
-    for (int e = 0; e < 2; ++e)
-      for (int v = 0; v < geometry::kEyeVertices; ++v) {
-        const float* from = was.data() + e * nv + 3 * partner[v];
-        float* to = row + e * nv + 3 * v;
-        to[0] = -from[0], to[1] = from[1], to[2] = from[2];
-      }
+    for (int e = 0; e < 2; ++e) mirror_points(row + e * nv, geometry::mirrored_eye_vertices());
   } else if (name != "pitch" && name != "scale") {  // a nod and a size are their own mirror images
     FH_FAIL("mirror", "no mirror image is defined for the annotation '", name, "'");
   }
@@ -379,10 +380,7 @@ bool Loader::mirrored(int64_t batch_index, int64_t global_slot) const {
 void Loader::mirror_frame_item(std::map<std::string, Tensor>& tensors, const std::string& images,
                                const std::string& prefix, int64_t slot, int64_t items) const {
   const int64_t s = dataset_->image_size();
-  float* img = tensors.at(images).data<float>() + slot * s * s * 3;
-  for (int64_t y = 0; y < s; ++y)
-    for (int64_t x = 0; x < s / 2; ++x)
-      for (int c = 0; c < 3; ++c) std::swap(img[(y * s + x) * 3 + c], img[(y * s + (s - 1 - x)) * 3 + c]);
+  reverse_rows(tensors.at(images).data<float>() + slot * s * s * 3, s);
   for (const auto& name : annotations_) {
     Tensor& t = tensors.at(prefix + name);
     const int64_t n = t.numel() / items;  // one item's row

@@ -38,6 +38,15 @@ std::shared_ptr<Dataset> shared_dataset() {
 
 bool same_floats(const float* a, const float* b, int64_t n) { return std::equal(a, a + n, b); }
 
+// Whether RGB image b (s × s, HWC) is a read right to left.
+bool reversed_rows(const float* a, const float* b, int64_t s) {
+  for (int64_t y = 0; y < s; ++y)
+    for (int64_t x = 0; x < s; ++x)
+      for (int c = 0; c < 3; ++c)
+        if (b[(y * s + x) * 3 + c] != a[(y * s + s - 1 - x) * 3 + c]) return false;
+  return true;
+}
+
 std::string key(const FrameRef& r) { return std::to_string(r.clip) + "/" + std::to_string(r.frame) + "/" + std::to_string(r.eye); }
 
 }  // namespace
@@ -269,11 +278,7 @@ TEST_CASE("loader: mirrored eye crops are the crops reversed, with the mesh and 
         continue;
       }
       ++flipped;
-      bool reversed = true;
-      for (int64_t y = 0; y < e; ++y)
-        for (int64_t x = 0; x < e; ++x)
-          for (int c = 0; c < 3; ++c) reversed = reversed && ib[(y * e + x) * 3 + c] == ia[(y * e + e - 1 - x) * 3 + c];
-      CHECK(reversed);
+      CHECK(reversed_rows(ia, ib, e));
       for (int v = 0; v < fh::geometry::kEyeVertices; ++v) {
         const float* from = ma + 3 * partner[v];
         CHECK((mb[3 * v] == -from[0] && mb[3 * v + 1] == from[1] && mb[3 * v + 2] == from[2]));
@@ -307,14 +312,6 @@ std::map<std::string, std::vector<float>> rows_of(const Batch& b, const std::str
     out[key.substr(prefix.size())] = std::vector<float>(t.data<float>() + slot * n, t.data<float>() + (slot + 1) * n);
   }
   return out;
-}
-
-bool reversed_rows(const float* a, const float* b, int64_t s) {
-  for (int64_t y = 0; y < s; ++y)
-    for (int64_t x = 0; x < s; ++x)
-      for (int c = 0; c < 3; ++c)
-        if (b[(y * s + x) * 3 + c] != a[(y * s + s - 1 - x) * 3 + c]) return false;
-  return true;
 }
 
 }  // namespace

@@ -76,6 +76,7 @@ Tensor on(const data::Batch& b, const std::string& name, Device device, DType dt
 std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Dataset>& ds, data::LoaderOptions lo,
                                           const std::string& split, int64_t count) {
   lo.split = split;
+  lo.mirror = false;  // validation reads the items as they are
   lo.shuffle = true;
   lo.seed = lo.seed * 0x9E3779B97F4A7C15ull + 0x5eed;
   lo.workers = 0;

@@ -41,7 +41,7 @@ DType training_dtype(const TrainOptions& o);
 Tensor on(const data::Batch& b, const std::string& name, Device device, DType dtype);
 
 // A fixed set of held-out batches: `count` batches of the split, shuffled with a seed of
-// their own, built once and reused at every validation.
+// their own, never mirrored, built once and reused at every validation.
 std::vector<data::Batch> held_out_batches(const std::shared_ptr<const data::Dataset>& ds, data::LoaderOptions lo,
                                           const std::string& split, int64_t count);
 

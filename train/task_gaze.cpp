@@ -58,7 +58,6 @@ class GazeTask : public Task {
     // Validation reads the true crops, so figures stay comparable across jitter settings.
     data::LoaderOptions val = loader_options();
     val.eye_jitter = 0;
-    val.mirror = false;
     held_out_ = held_out_batches(ds_, val, o.val_split, o.val_batches);
   }
 

@@ -92,7 +92,6 @@ class GeneratorTask : public Task {
     // and the evaluation triples (cross-identity, exact target) when the dataset has them.
     data::LoaderOptions lo = loader_options();
     lo.min_gap = 32;
-    lo.mirror = false;
     held_out_pairs_ = held_out_batches(ds_, lo, o.val_split, o.val_batches);
     if (!ds_->manifest().triples.empty()) load_triples(o.val_batches * o.batch);
   }
