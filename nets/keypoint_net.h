@@ -32,8 +32,8 @@ class KeypointNet : public nn::Module {
   // mirrored back (x negated, the points renumbered by geometry::mirrored_keypoints), its yaw
   // and roll negated; the scale is the mean, R and the canonical points follow from the mean
   // angles by Eq. 1. A face and its mirror image are read as exact mirrors of each other,
-  // and the errors of the two readings partly cancel (docs/evaluation.md: a tenth off the
-  // shipped E_can's key-point error, a sixth off its pose error). The angle logits are left
+  // and the errors of the two readings partly cancel (docs/evaluation.md: 8 % off the
+  // shipped E_can's key-point error, 12 % off its pose error). The angle logits are left
   // undefined.
   KeypointOutput forward_mirror_averaged(const Tensor& image);
 

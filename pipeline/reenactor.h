@@ -110,7 +110,7 @@ class Reenactor {
   // E_can reads every face twice, as it is and mirrored, and averages the two readings
   // (nets::KeypointNet::forward_mirror_averaged): on by default. Off, it reads each face once
   // (two thirds of E_can's time: one batch of two images costs less than two of one; about a
-  // tenth to a fifth more key-point and pose error).
+  // tenth more key-point and pose error with the shipped E_can, docs/evaluation.md).
   void set_mirror_average(bool on);
   bool mirror_average() const;
 

@@ -77,8 +77,8 @@ void warn_without_head_pivot(const Reenactor& r, bool turns_head) {
 
 OptionSpec single_reading_option() {
   return {"single-reading",
-          "E_can reads each face once, not averaged with its mirror image (less of E_can's time, a tenth "
-          "to a fifth more pose and key-point error)",
+          "E_can reads each face once, not averaged with its mirror image (less of E_can's time, about a "
+          "tenth more pose and key-point error)",
           false, false, ""};
 }
 
