@@ -94,7 +94,9 @@ class KeypointTask : public Task {
   Terms validate() override {
     NoGradGuard no_grad;
     net_.eval();
-    double point_err = 0, iod_pct = 0, ang[3] = {0, 0, 0};
+    // The 3D error, and the image-plane (x, y) and depth (z) parts of it: depth is read from
+    // shading and outline alone, so it shows whether the image plane or depth sets the figure.
+    double point_err = 0, iod_pct = 0, iod_pct_xy = 0, iod_pct_z = 0, ang[3] = {0, 0, 0};
     int64_t images = 0;
     // identity → canonical points of each of its frames
     std::map<std::string, std::vector<std::vector<double>>> canon;
@@ -109,13 +111,19 @@ class KeypointTask : public Task {
       for (int64_t i = 0; i < n; ++i) {
         const float* pp = p.data<float>() + i * k * 3;
         const float* tp = pt.data<float>() + i * k * 3;
-        double e = 0;
-        for (int64_t j = 0; j < k; ++j)
-          e += std::sqrt(sq(pp[3 * j] - tp[3 * j]) + sq(pp[3 * j + 1] - tp[3 * j + 1]) +
-                         sq(pp[3 * j + 2] - tp[3 * j + 2]));
-        e /= static_cast<double>(k);
-        point_err += e;
-        iod_pct += 100 * e / inter_ocular(tp);
+        double e = 0, e_xy = 0, e_z = 0;
+        for (int64_t j = 0; j < k; ++j) {
+          const double xy = sq(pp[3 * j] - tp[3 * j]) + sq(pp[3 * j + 1] - tp[3 * j + 1]);
+          const double z = sq(pp[3 * j + 2] - tp[3 * j + 2]);
+          e += std::sqrt(xy + z);
+          e_xy += std::sqrt(xy);
+          e_z += std::sqrt(z);
+        }
+        const double iod = inter_ocular(tp), kk = static_cast<double>(k);
+        point_err += e / kk;
+        iod_pct += 100 * e / kk / iod;
+        iod_pct_xy += 100 * e_xy / kk / iod;
+        iod_pct_z += 100 * e_z / kk / iod;
         for (int a = 0; a < 3; ++a)
           ang[a] += std::abs(deg[a].data<float>()[i] - b[names[a]].data<float>()[i] * kDeg);
         const std::string& who = ds_->clip(b.targets[static_cast<size_t>(i)].clip).identity;
@@ -144,6 +152,8 @@ class KeypointTask : public Task {
     const double m = static_cast<double>(std::max<int64_t>(images, 1));
     return {{"keypoint_error", point_err / m},
             {"keypoint_error_iod_pct", iod_pct / m},
+            {"keypoint_error_xy_iod_pct", iod_pct_xy / m},
+            {"keypoint_error_z_iod_pct", iod_pct_z / m},
             {"yaw_error_deg", ang[0] / m},
             {"pitch_error_deg", ang[1] / m},
             {"roll_error_deg", ang[2] / m},
