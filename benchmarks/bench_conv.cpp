@@ -3,6 +3,7 @@
 // Args: N, H (= W), Cin, Cout, kernel, stride, padding. torch_compare.py times PyTorch's
 // NCHW convolution on the same shapes (peers_conv.py).
 #include <algorithm>
+#include <iterator>
 #include <memory>
 
 #include "benchmarks/bench_util.h"
@@ -177,8 +178,21 @@ void generator_shapes(benchmark::internal::Benchmark* b) {
     for (const auto& s : fh::bench::kGeneratorConvShapes) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5]});
 }
 
-// The generator's 3x3 stride-1 convolutions by each algorithm, batch 1, and the small-image
-// layers at batch 1 and 2.
+// The 3x3 stride-1 layers E_gaze and E_can run under 16 pixels in training, {side, channels}
+// (in = out): E_gaze's four stages at `small` (64² eye crops) and at `tiny` (32²), E_can's
+// bottleneck convolutions at `tiny` and `small`, and 2² × 128 between the 2² layers. Their
+// training batches hold 32 images (32 eye crops; 16 pairs), so the weight transform is shared
+// by many more tiles than at inference's batch of 1 or 2.
+inline constexpr int64_t kTrainingConvShapes[][2] = {
+    {16, 32}, {8, 64}, {4, 128}, {2, 256},  // E_gaze `small`
+    {8, 16},  {4, 32}, {2, 64},  {1, 128},  // E_gaze `tiny`
+    {4, 16},  {2, 32}, {8, 32},  {4, 64},   // E_can `tiny`, then `small`
+    {2, 128},
+};
+
+// The generator's 3x3 stride-1 convolutions by each algorithm, batch 1; the small-image
+// layers at batch 1 and 2 (inference); the training layers above at batch 32, and E_gaze
+// `small`'s also at 8, where the tile count (batch × tiles per image) sets the choice.
 void algorithm_shapes(benchmark::internal::Benchmark* b) {
   for (const auto& s : fh::bench::kGeneratorConvShapes)
     if (s[3] == 3 && s[4] == 1)
@@ -186,6 +200,11 @@ void algorithm_shapes(benchmark::internal::Benchmark* b) {
   for (int64_t n : {1, 2})
     for (const auto& s : fh::bench::kSmallImageConvShapes)
       for (int64_t tile : {0, 2, 4}) b->Args({n, s[0], s[1], s[2], s[3], s[4], s[5], tile});
+  for (size_t i = 0; i < std::size(kTrainingConvShapes); ++i)
+    for (int64_t n : {8, 32})
+      if (n == 32 || i < 4)
+        for (int64_t tile : {0, 2, 4})
+          b->Args({n, kTrainingConvShapes[i][0], kTrainingConvShapes[i][1], kTrainingConvShapes[i][1], 3, 1, 1, tile});
 }
 
 BENCHMARK(BM_conv2d_forward)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();

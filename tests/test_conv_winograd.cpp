@@ -147,6 +147,47 @@ TEST_CASE("conv2d Winograd: narrow, strided, small and non-3x3 layers keep the d
   CHECK(kernels::cpu::winograd_tile(p) == 0);
 }
 
+TEST_CASE("conv2d Winograd: under 16 pixels a training batch's tile count decides") {
+  struct Choice {
+    Case c;
+    int tile;
+  };
+  // E_gaze `small`'s stages at its training batch of 32 eye crops and at 8, E_gaze `tiny`'s,
+  // E_can's (docs/cpu-conv.md has the times these follow).
+  const Choice choices[] = {
+      {{32, 8, 8, 64, 64, false}, 4},    {{8, 8, 8, 64, 64, false}, 4},    {{2, 8, 8, 64, 64, false}, 0},
+      {{32, 4, 4, 128, 128, false}, 4},  {{8, 4, 4, 128, 128, false}, 0},  {{32, 2, 2, 256, 256, false}, 2},
+      {{8, 2, 2, 256, 256, false}, 0},   {{32, 2, 2, 64, 64, false}, 0},   {{32, 1, 1, 128, 128, false}, 0},
+      {{32, 8, 8, 16, 16, false}, 4},    {{32, 4, 4, 32, 32, false}, 4},   {{32, 4, 4, 16, 16, false}, 0},
+      {{32, 4, 4, 64, 64, false}, 4},    {{32, 8, 8, 32, 32, false}, 4},   {{32, 8, 8, 8, 64, false}, 0},
+      {{32, 3, 3, 128, 128, false}, 2},  {{32, 5, 7, 32, 48, false}, 4},
+  };
+  for (const Choice& ch : choices) {
+    INFO("batch ", ch.c.n, ", ", ch.c.h, "x", ch.c.w, ", ", ch.c.cin, " -> ", ch.c.cout);
+    CHECK(kernels::cpu::winograd_tile(params_of(ch.c)) == ch.tile);
+  }
+}
+
+TEST_CASE("conv2d Winograd: conv2d_backward_weight's result is the path winograd_tile picks") {
+  Generator g(test::run_seed());
+  NoGradGuard no_grad;
+  const Case cases[] = {{32, 4, 4, 64, 64, false}, {32, 2, 2, 128, 128, false}, {32, 4, 4, 16, 16, false}};
+  for (const Case& c : cases) {
+    const kernels::Conv2dParams p = params_of(c);
+    const Tensor x = randn({c.n, c.h, c.w, c.cin}, g), grad_out = randn({c.n, c.h, c.w, c.cout}, g);
+    Tensor expected = Tensor::empty({c.cout, 3, 3, c.cin});
+    const int tile = kernels::cpu::winograd_tile(p);
+    if (tile == 0)
+      kernels::cpu::conv2d_backward_weight_direct(grad_out, x, p, expected);
+    else
+      kernels::cpu::conv2d_backward_weight_winograd(grad_out.data<float>(), x.data<float>(), p, tile,
+                                                    expected.data<float>());
+    const Tensor got = kernels::conv2d_backward_weight(grad_out, x, Shape{c.cout, 3, 3, c.cin}, 1, 1);
+    INFO(x.shape().str(), " tile ", tile);
+    CHECK(std::memcmp(got.data<float>(), expected.data<float>(), sizeof(float) * got.numel()) == 0);
+  }
+}
+
 TEST_CASE("conv2d Winograd: the input gradient of a wide 3x3 layer matches the float64 direct one") {
   Generator g(test::run_seed());
   NoGradGuard no_grad;

@@ -6,8 +6,8 @@
 // piece order. Both cuts depend on the sizes only, so the result does not depend on the
 // thread count. Float32 tiles multiply by the register-blocked product; float64 ones by
 // Eigen, or with a handful of outputs (the 7x7 heads) a piece sums straight from the input
-// (conv_narrow.h). Float32 3x3 stride-1 layers wide enough for the Winograd forward take its
-// transposed form instead (conv_winograd.h).
+// (conv_narrow.h). Float32 3x3 stride-1 layers that winograd_tile picks take the Winograd
+// forward's transposed form instead (conv_winograd.h).
 #include <type_traits>
 #include <vector>
 

@@ -526,21 +526,35 @@ bool winograd_possible(const Conv2dParams& p) {
   return p.kh == 3 && p.kw == 3 && p.stride == 1 && p.pad == 1 && p.H >= 1 && p.W >= 1;
 }
 
+namespace {
+
+// Output tiles of side m over the whole batch: how many tiles share one weight transform.
+int64_t tile_count(const Conv2dParams& p, int64_t m) { return p.N * ((p.H + m - 1) / m) * ((p.W + m - 1) / m); }
+
+}  // namespace
+
 int winograd_tile(const Conv2dParams& p) {
   if (!winograd_possible(p)) return 0;
-  // Measured on the generator's and the gaze network's 3x3 layers (benchmarks/bench_conv.cpp,
-  // BM_conv2d_algorithm, 2 threads, the fastest of interleaved repetitions; tables in
-  // docs/cpu-conv.md). Every call transforms the whole weight, a cost shared by the tiles, so
-  // the image's side decides: from 16 pixels F(4x4) (1.4-4x the direct path; F(2x2) is ahead
-  // only on one 16², 32-channel layer, by 6-11 %); at 8 pixels F(4x4) for layers of 128
-  // channels and more (the same time as the direct path at batch 1, 1.8x faster at batch 2),
-  // the direct path for narrower ones (2x faster at batch 1); under 8 pixels the direct path
-  // (1.3-4.6x). With fewer than 16 channels in or out the product is too short or too narrow to
-  // repay the transforms (3 input channels: the SPADE convolutions of the sketch).
+  // Measured on the generator's, the gaze network's and E_can's 3x3 layers, forward and weight
+  // gradient (benchmarks/bench_conv.cpp, BM_conv2d_algorithm and BM_conv2d_weight_algorithm, 2
+  // threads, the fastest of interleaved repetitions; tables in docs/cpu-conv.md). Every call
+  // transforms the whole weight, a cost shared by the tiles of the whole batch: from 16 pixels
+  // F(4x4) (1.4-4x the direct path at batch 1; F(2x2) is ahead only on one 16², 32-channel layer,
+  // by 6-11 %). Under 16 pixels it takes wide layers or many tiles: at 8 pixels F(4x4) for layers
+  // of 128 channels and more (the same time as the direct path at batch 1, 1.8x faster at batch
+  // 2) or from 32 tiles (a training batch: 1.2-4x); at 4 pixels F(4x4) from 32 tiles of 32
+  // channels and more (1.2-2.5x); at 2 pixels F(2x2) from 32 tiles of 128 channels and more
+  // (1.2-1.7x; at 32-64 channels it breaks even, and F(4x4) would waste three quarters of its
+  // tile). Fewer tiles, the direct path (1.3-4.6x at batch 1-2). With fewer than 16 channels in
+  // or out the product is too short or too narrow to repay the transforms (3 input channels:
+  // the SPADE convolutions of the sketch).
   if (p.Cin < 16 || p.Cout < 16) return 0;
-  const int64_t side = std::min(p.H, p.W);
+  const int64_t side = std::min(p.H, p.W), narrow = std::min(p.Cin, p.Cout);
   if (side >= 16) return 4;
-  return side >= 8 && std::min(p.Cin, p.Cout) >= 128 ? 4 : 0;
+  if (side >= 8) return narrow >= 128 || tile_count(p, 4) >= 32 ? 4 : 0;
+  if (side >= 4) return narrow >= 32 && tile_count(p, 4) >= 32 ? 4 : 0;
+  if (side >= 2) return narrow >= 128 && tile_count(p, 2) >= 32 ? 2 : 0;
+  return 0;
 }
 
 namespace {

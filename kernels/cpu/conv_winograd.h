@@ -14,8 +14,9 @@
 // Both tile sizes are kept: F(4×4) does the fewest multiplies and moves the least
 // transformed data per output, and is what conv2d picks (winograd_tile) from 16 pixels and
 // 16 channels (from 8 pixels at 128 channels and more), by measurement on the generator's
-// and the gaze network's layers; F(2×2) rounds about ten times less and wastes less on
-// images whose sides are not multiples of 4. Smaller images and narrower layers keep the
+// and the gaze network's layers, and under 16 pixels where a training batch gives enough
+// tiles; F(2×2) rounds about ten times less and wastes less on images whose sides are not
+// multiples of 4 (2² layers of a training batch). Fewer tiles and narrower layers keep the
 // direct path, where the weight transform is shared by too few tiles.
 //
 // Float32 only. conv2d's forward takes it, and so does the input gradient of such a layer
@@ -37,7 +38,9 @@
 
 namespace fh::kernels::cpu {
 
-// The output tile side conv2d uses for these parameters: 4, 2, or 0 for the direct path.
+// The output tile side conv2d, a stride-1 layer's input gradient (a convolution of grad_out)
+// and conv2d_backward_weight use for these parameters: 4, 2, or 0 for the direct path. The
+// batch counts: the weight transform is shared by the tiles of every image.
 int winograd_tile(const Conv2dParams& p);
 
 // Whether a Winograd tile size can compute this layer at all (3x3, stride 1, pad 1).
