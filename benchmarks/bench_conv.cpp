@@ -226,7 +226,7 @@ void winograd_product_shapes(benchmark::internal::Benchmark* b) {
 // then `small`: {N, H, Cin, Cout, k, stride, pad}. Most have 4-16 channels, where the weight
 // gradient's choice between the register product and Eigen was made
 // (kernels/cpu/conv_weight_grad.cpp).
-void keypoint_weight_shapes(benchmark::internal::Benchmark* b) {
+void keypoint_shapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][7] = {
       {32, 64, 3, 8, 7, 2, 3},   {32, 32, 8, 4, 1, 1, 0}, {32, 32, 4, 4, 3, 2, 1},  {32, 16, 16, 4, 1, 1, 0},
       {32, 16, 4, 4, 3, 1, 1},   {32, 16, 4, 16, 1, 1, 0}, {32, 16, 16, 8, 1, 1, 0}, {32, 16, 8, 8, 3, 2, 1},
@@ -241,6 +241,8 @@ BENCHMARK(BM_conv2d_weight_algorithm)->Apply(algorithm_shapes)->Unit(benchmark::
 BENCHMARK(BM_conv_gemm_reference)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_input)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward_weight)->Apply(generator_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_conv2d_backward_weight)->Apply(keypoint_weight_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_backward_weight)->Apply(keypoint_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_forward)->Apply(keypoint_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_conv2d_backward_input)->Apply(keypoint_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

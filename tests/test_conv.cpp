@@ -9,6 +9,7 @@
 
 #include "autograd/ops.h"
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_gemm.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "runtime/thread_pool.h"
 #include "tests/harness/conv_reference.h"
@@ -65,6 +66,13 @@ TEST_CASE("conv2d: float32 weight gradients of the direct path are within their 
   shapes.push_back({1, 40, 36, 16, 24, 3, 3, 1, 1, true});   // 3x3 stride 1 (Winograd elsewhere)
   shapes.push_back({4, 32, 32, 3, 8, 7, 7, 2, 3, false});    // E_can's stem: 8 outputs, K = 147
   shapes.push_back({4, 32, 32, 8, 4, 1, 1, 1, 0, false});    // 4 outputs, K = 8: under one vector
+  // Image rows read in place (conv_image_rows.h): E_can's `small` stem (16 outputs), 32
+  // outputs over 3x3 windows, a stride of 3 with a 5x5 window, and images too small for any
+  // window to lie inside (border pixels only).
+  shapes.push_back({4, 32, 32, 3, 16, 7, 7, 2, 3, false});
+  shapes.push_back({2, 20, 22, 3, 32, 3, 3, 1, 1, true});
+  shapes.push_back({2, 9, 11, 5, 16, 5, 5, 3, 2, false});
+  shapes.push_back({3, 5, 4, 3, 16, 7, 7, 2, 3, false});
   for (int trial = 0; trial < 6; ++trial) shapes.push_back(random_conv_geometry(gen, 24, 40));
   double worst = 0;
   for (const ConvGeometry& g : shapes) {
@@ -99,6 +107,39 @@ TEST_CASE("conv2d: float32 weight gradients of the direct path are within their 
   MESSAGE("float32 weight gradient: worst element at " << worst << " of n·u·Σ|g·x|");
 }
 
+// Layers of a few input channels read the image rows in place (conv_image_rows.h) instead of
+// gathering each window: the forward must give the gathered product's bits (each output
+// sums its window in the same order; the kernel rows it skips are the gather's zeros).
+TEST_CASE("conv2d: reading image rows in place gives the gathered product's bits") {
+  fh::Generator gen(run_seed());
+  const ConvGeometry shapes[] = {
+      {4, 32, 32, 3, 16, 7, 7, 2, 3, true},  {2, 20, 22, 3, 130, 3, 3, 1, 1, true},
+      {2, 9, 11, 5, 16, 5, 5, 3, 2, false},  {3, 5, 4, 3, 16, 7, 7, 2, 3, true},
+      {1, 17, 19, 2, 24, 4, 6, 2, 0, false},
+  };
+  for (const ConvGeometry& g : shapes) {
+    const fh::kernels::Conv2dParams p = fh::kernels::conv2d_params("test", g.input(), g.weight(), g.stride, g.pad);
+    const fh::kernels::cpu::conv::Window win = fh::kernels::cpu::conv::forward_window(p);
+    REQUIRE(fh::kernels::cpu::conv::reads_image_rows(win));
+    const Tensor x = fh::randn(g.input(), gen), w = fh::randn(g.weight(), gen);
+    const Tensor b = g.bias ? fh::randn({g.Cout}, gen) : Tensor();
+    const Tensor got = fh::kernels::conv2d(x, w, b, g.stride, g.pad);
+    // The gathered product: every window gathered, each panel multiplied over the whole K.
+    const int64_t M = win.rows(), K = win.cols();
+    std::vector<float> columns(static_cast<size_t>(M * K));
+    fh::kernels::cpu::conv::gather_columns(x.data<float>(), win, 0, M, 0, K, columns.data());
+    const auto weight = fh::kernels::cpu::product::PackedPanels::pack(w.data<float>(), K, g.Cout, true);
+    std::vector<float> expected(static_cast<size_t>(M * g.Cout));
+    for (int64_t panel = 0; panel < weight.panels; ++panel)
+      weight.multiply_panel(columns.data(), K, M, panel, expected.data(), g.Cout);
+    if (g.bias)
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t o = 0; o < g.Cout; ++o) expected[r * g.Cout + o] += b.data<float>()[o];
+    REQUIRE(got.numel() == static_cast<int64_t>(expected.size()));
+    CHECK_MESSAGE(std::memcmp(got.data<float>(), expected.data(), expected.size() * sizeof(float)) == 0, g.str());
+  }
+}
+
 TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count") {
   struct Case {
     Shape x, w;
@@ -111,6 +152,7 @@ TEST_CASE("conv2d: bit-identical outputs and gradients whatever the thread count
       {{1, 70, 66, 5}, {3, 7, 7, 5}, 1, 3},     // the dot-product path, weight gradient in pieces
       {{2, 19, 23, 40}, {36, 3, 3, 40}, 1, 1},  // the Winograd F(4x4) forward, partial tiles
       {{1, 40, 36, 16}, {20, 3, 3, 16}, 1, 1},  // F(4x4) tiles split by thread count, a part-filled vector
+      {{3, 38, 34, 3}, {16, 7, 7, 3}, 2, 3},    // image rows read in place (E_can's stem), pieces
   };
   // Outputs and all three gradients of every case, as raw bits.
   auto run = [&](uint64_t seed) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "kernels/cpu/conv_image_rows.h"
 #include "kernels/cpu/conv_narrow.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/register_product.h"
@@ -158,6 +159,16 @@ void packed_product_with_weight(const float* src, const Window& win, const float
         std::unique_ptr<float[]>(win.identity() ? nullptr : new float[rows_per_tile * K]),
         std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
   };
+  if (dest.contiguous && reads_image_rows(win)) {  // few input channels: no gather (conv_image_rows.h)
+    for_each_task(tiles * blocks, [&] { return border_scratch(win); },
+                  [&](std::unique_ptr<float[]>& windows, int64_t task) {
+                    const int64_t tile = task / blocks, block = task % blocks;
+                    const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);
+                    if (rows > 0)
+                      image_rows_forward(src, win, weight, block, bias, r0, rows, dest.row(0), n_out, windows.get());
+                  });
+    return;
+  }
   for_each_task(tiles * blocks, make_scratch, [&](TileScratch<float>& scratch, int64_t task) {
     const int64_t tile = task / blocks, block = task % blocks;
     const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);
@@ -183,7 +194,7 @@ void product_with_weight(const T* src, const Window& win, const T* wmat, int64_t
                          const RowDestination<RowAddress>& dest) {
   const int64_t M = win.rows(), K = win.cols();
   if (M == 0 || n_out == 0) return;
-  if (n_out <= kMaxNarrowOutputs) {
+  if (n_out <= max_narrow_outputs<T>()) {
     // Each row is computed on its own; tasks of ~64K multiply-adds.
     const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, K * n_out));
     for_each_task((M + rows - 1) / rows, [] { return 0; },

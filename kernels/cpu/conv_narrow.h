@@ -14,8 +14,19 @@
 
 namespace fh::kernels::cpu::conv {
 
-// The widest output count that takes this path.
+// The widest output count that takes this path: in float64 (which has no register-blocked
+// product) 8; in float32 3 — the 7x7 heads' 1-3 channels. Float32 layers of 4-8 outputs
+// (E_can's bottlenecks) run 1.2-2.8x faster through the register-blocked product, half its
+// vector lanes idle, than as dot products whose sums end in a horizontal reduction per
+// output and pixel (docs/cpu-conv.md); the 7x7 stem of 8 outputs then reads its image rows
+// in place (conv_image_rows.h).
 constexpr int64_t kMaxNarrowOutputs = 8;
+constexpr int64_t kMaxNarrowFloatOutputs = 3;
+
+template <class T>
+constexpr int64_t max_narrow_outputs() {
+  return sizeof(T) == sizeof(float) ? kMaxNarrowFloatOutputs : kMaxNarrowOutputs;
+}
 
 // Window rows that are not a whole number of vectors leave their ends to scalar code: a 7x7
 // window of 3 channels has rows of 21 values, 5 of them scalar in each of its 7 rows. Such a
