@@ -178,7 +178,7 @@ void conv2d_backward_weight_typed(const T* grad_out, const T* x, const Conv2dPar
   const bool narrow = !kFloat && Cout <= conv::kMaxNarrowOutputs;
   const bool by_product = kFloat && (K >= kMinProductK || Cout <= conv::kMaxNarrowOutputs);
   // Few input channels and 16 or 32 outputs (E_can's stem): the image rows read in place,
-  // 2.4x the gathered product (docs/cpu-conv.md).
+  // 2.3x the gathered product (docs/cpu-conv.md).
   const bool from_image_rows = kFloat && conv::weight_grad_reads_image_rows(win, Cout);
   const WeightGradPlan plan = plan_weight_grad(M, K, Cout, narrow || from_image_rows);
   // Each piece's partial sum; a single piece sums into grad_w directly.
