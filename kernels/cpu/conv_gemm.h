@@ -154,11 +154,6 @@ void packed_product_with_weight(const float* src, const Window& win, const float
   const int64_t tiles_for_threads = (2 * num_threads() + blocks - 1) / blocks;
   const int64_t tiles = std::max((M + max_rows - 1) / max_rows, std::min(tiles_for_threads, (M + 11) / 12));
   const int64_t rows_per_tile = (M + tiles - 1) / tiles;
-  const auto make_scratch = [&] {
-    return TileScratch<float>{
-        std::unique_ptr<float[]>(win.identity() ? nullptr : new float[rows_per_tile * K]),
-        std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
-  };
   if (dest.contiguous && reads_image_rows(win)) {  // few input channels: no gather (conv_image_rows.h)
     for_each_task(tiles * blocks, [&] { return border_scratch(win); },
                   [&](std::unique_ptr<float[]>& windows, int64_t task) {
@@ -169,6 +164,11 @@ void packed_product_with_weight(const float* src, const Window& win, const float
                   });
     return;
   }
+  const auto make_scratch = [&] {
+    return TileScratch<float>{
+        std::unique_ptr<float[]>(win.identity() ? nullptr : new float[rows_per_tile * K]),
+        std::unique_ptr<float[]>(dest.contiguous ? nullptr : new float[rows_per_tile * n_out]), -1};
+  };
   for_each_task(tiles * blocks, make_scratch, [&](TileScratch<float>& scratch, int64_t task) {
     const int64_t tile = task / blocks, block = task % blocks;
     const int64_t r0 = tile * rows_per_tile, rows = std::min(rows_per_tile, M - r0);

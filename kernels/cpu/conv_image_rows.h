@@ -33,9 +33,8 @@
 
 namespace fh::kernels::cpu::conv {
 
-// Whether the forward reads this window's rows in place: a window that conv_narrow.h would
-// gather (rows not whole vectors), not the identity, stride and size such that rows are in
-// the image's row order.
+// Whether the forward reads this window's rows in place: a window whose rows are not whole
+// vectors (gathers_window) and that is not the source itself.
 inline bool reads_image_rows(const Window& win) { return !win.identity() && gathers_window<float>(win); }
 
 // Output pixels gx of one output row whose whole window row lies inside the image:

@@ -1,5 +1,5 @@
 // Convolution products with a handful of outputs per window (the 7x7 heads' 1-3 channels,
-// the input gradient of a 3- or 6-channel image). A GEMM wastes most of its micro-kernel
+// the input gradient of a 3-channel image; in float64 up to 8). A GEMM wastes most of its micro-kernel
 // on them, and gathering a window costs as much as multiplying it; instead each output is
 // a dot product of the window with a weight row, read straight from the source one window
 // row (a contiguous run, NHWC) at a time. Used by conv::product_with_weight (conv_gemm.h)
@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cpu/conv_window.h"
 
@@ -16,16 +17,16 @@ namespace fh::kernels::cpu::conv {
 
 // The widest output count that takes this path: in float64 (which has no register-blocked
 // product) 8; in float32 3 — the 7x7 heads' 1-3 channels. Float32 layers of 4-8 outputs
-// (E_can's bottlenecks) run 1.2-2.8x faster through the register-blocked product, half its
+// (E_can's bottlenecks) run up to 3.6x faster through the register-blocked product, half its
 // vector lanes idle, than as dot products whose sums end in a horizontal reduction per
-// output and pixel (docs/cpu-conv.md); the 7x7 stem of 8 outputs then reads its image rows
+// output and pixel; a 3x3 4→4 forward is 4 % slower (docs/cpu-conv.md); the 7x7 stem of 8 outputs then reads its image rows
 // in place (conv_image_rows.h).
 constexpr int64_t kMaxNarrowOutputs = 8;
 constexpr int64_t kMaxNarrowFloatOutputs = 3;
 
 template <class T>
 constexpr int64_t max_narrow_outputs() {
-  return sizeof(T) == sizeof(float) ? kMaxNarrowFloatOutputs : kMaxNarrowOutputs;
+  return std::is_same_v<T, float> ? kMaxNarrowFloatOutputs : kMaxNarrowOutputs;
 }
 
 // Window rows that are not a whole number of vectors leave their ends to scalar code: a 7x7
